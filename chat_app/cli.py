@@ -1,0 +1,154 @@
+"""The command line: `chat.pyz server` and `chat.pyz client`, with their options."""
+
+import argparse
+import sys
+
+from . import __version__
+from .protocol import DEFAULT_MAX_TEXT_CHARS, MAX_TEXT_CEILING
+from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
+from .room import DEFAULT_HISTORY
+from .server import (
+    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_CLIENTS, DEFAULT_PING_INTERVAL,
+    DEFAULT_PING_TIMEOUT, DEFAULT_PORT,
+)
+
+DEFAULT_CLIENT_HOST = "127.0.0.1"
+
+DESCRIPTION = """\
+A chat for labs and classrooms in one file.
+One computer runs:    python chat.pyz server
+Everyone else runs:   python chat.pyz client --host ADDRESS
+(ADDRESS is printed by the server when it starts.)"""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Show each option's default, unless it is none or the help says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, "", argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line that says where to look."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see: python chat.pyz %s--help)\n"
+                  % (self.prog, message, self._help_hint()))
+
+    def _help_hint(self):
+        words = self.prog.split()
+        return words[-1] + " " if len(words) > 1 else ""
+
+
+def _ranged(kind, low, high=None, what="a number"):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, what))
+        if value < low or (high is not None and value > high):
+            bounds = "from %s to %s" % (low, high) if high is not None else "at least %s" % low
+            raise argparse.ArgumentTypeError("%s must be %s" % (text, bounds))
+        return value
+    return convert
+
+
+port_number = _ranged(int, 0, 65535, "a port number")
+
+
+def _add_server(subparsers):
+    server = subparsers.add_parser(
+        "server", help="run the chat server (one per room)",
+        description="Run the chat server. Everyone in the room connects to this computer.",
+        formatter_class=HelpFormatter,
+    )
+    server.add_argument("--host", default="",
+                        help="address to listen on (default: every address of this "
+                             "computer, IPv4 and IPv6)")
+    server.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                        help="TCP port to listen on (0 picks a free one)")
+    server.add_argument("--password", metavar="TEXT", default=None,
+                        help="password people must give to join (default: none)")
+    server.add_argument("--history", metavar="N", type=_ranged(int, 0, what="a whole number"),
+                        default=DEFAULT_HISTORY,
+                        help="how many recent messages newcomers see")
+    server.add_argument("--log", metavar="FILE", default=None,
+                        help="append every message, join and leave to FILE and reload "
+                             "the history from it at start (default: no file)")
+    server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
+                        default=DEFAULT_MAX_CLIENTS, help="most connections at once")
+    server.add_argument("--max-text", metavar="N", type=_ranged(int, 1, MAX_TEXT_CEILING, "a whole number"),
+                        default=DEFAULT_MAX_TEXT_CHARS,
+                        help="longest message, in characters")
+    server.add_argument("--rate-limit", metavar="N", type=_ranged(float, 0), default=DEFAULT_RATE,
+                        help="messages per second per person, sustained (bursts of up to "
+                             "%d allowed); 0 turns the limit off" % DEFAULT_BURST)
+    server.add_argument("--join-timeout", type=_ranged(float, 0.1), metavar="S",
+                        default=DEFAULT_JOIN_TIMEOUT,
+                        help="seconds a new connection has to send its first line and join")
+    server.add_argument("--ping-interval", type=_ranged(float, 0), metavar="S",
+                        default=DEFAULT_PING_INTERVAL,
+                        help="seconds of silence before a client is pinged (0: never)")
+    server.add_argument("--ping-timeout", type=_ranged(float, 0.1), metavar="S",
+                        default=DEFAULT_PING_TIMEOUT,
+                        help="seconds a pinged client has to answer before it is removed")
+    server.set_defaults(run=_run_server)
+
+
+def _add_client(subparsers):
+    client = subparsers.add_parser(
+        "client", help="join a chat room",
+        description="Join the chat room on the server's computer.",
+        formatter_class=HelpFormatter,
+    )
+    client.add_argument("--host", default=DEFAULT_CLIENT_HOST,
+                        help="the server's address, as the server printed it")
+    client.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                        help="the server's port")
+    client.add_argument("--name", default=None, help="your name in the room (default: asked when needed)")
+    client.add_argument("--password", metavar="TEXT", default=None,
+                        help="the room's password, if it has one (default: asked when needed)")
+    client.add_argument("--text", action="store_true",
+                        help="chat in this terminal instead of a window")
+    client.set_defaults(run=_run_client)
+
+
+def build_parser():
+    parser = Parser(prog="chat.pyz", description=DESCRIPTION,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
+    subparsers = parser.add_subparsers(dest="mode", metavar="{server,client}")
+    _add_server(subparsers)
+    _add_client(subparsers)
+    return parser
+
+
+def _run_server(options):
+    from . import server
+    return server.run(options)
+
+
+def _run_client(options):
+    from . import client_text
+    return client_text.run(options)
+
+
+def _tolerant_streams():
+    """Print names in any script even on consoles that cannot show them."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def main(argv=None):
+    """Run chat_app with command-line arguments; return the exit status."""
+    _tolerant_streams()
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.mode is None:
+        parser.print_help()
+        return 0
+    return options.run(options)

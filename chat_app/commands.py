@@ -1,0 +1,66 @@
+"""The slash commands people type, parsed the same way by every client.
+
+`parse_line` turns one typed line into a Command; the caller decides what
+each command does (the server's text sessions and the terminal client both
+use it).  Nothing here does I/O.
+"""
+
+from collections import namedtuple
+
+# kind is one of: say, msg, who, help, quit; text and target may be empty.
+Command = namedtuple("Command", "kind target text")
+
+HELP_TEXT = """\
+Commands:
+  text             send text to everyone in the room
+  /me waves        send an action, shown as: * yourname waves
+  /msg NAME text   send a private message that only NAME sees
+  /who             list who is in the room
+  /help            show this help
+  /quit            leave the room
+  //text           send a line that starts with '/'"""
+
+
+class CommandError(ValueError):
+    """A typed line could not be understood; str(error) says why."""
+
+
+def _msg(rest):
+    target, _, text = rest.strip().partition(" ")
+    if not target or not text.strip():
+        raise CommandError("Usage: /msg NAME text  (for example: /msg bob see you at 3)")
+    return Command("msg", target, text.strip())
+
+
+def _action(rest):
+    if not rest.strip():
+        raise CommandError("Usage: /me action  (for example: /me waves)")
+    return Command("say", "", "/me " + rest.strip())
+
+
+def _no_argument(kind):
+    return lambda rest: Command(kind, "", "")
+
+
+COMMANDS = {
+    "/msg": _msg,
+    "/me": _action,
+    "/who": _no_argument("who"),
+    "/help": _no_argument("help"),
+    "/quit": _no_argument("quit"),
+}
+
+
+def parse_line(line):
+    """Return the Command for one typed line; raise CommandError if unknown."""
+    if line.startswith("//"):
+        return Command("say", "", line[1:])
+    if not line.startswith("/"):
+        return Command("say", "", line)
+    word, _, rest = line.partition(" ")
+    handler = COMMANDS.get(word.lower())
+    if handler is None:
+        raise CommandError(
+            "Unknown command %s. Type /help for the list of commands." % word[:40]
+        )
+    return handler(rest)

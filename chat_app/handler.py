@@ -1,0 +1,370 @@
+"""Serve one connection: a program speaking JSON, or a person at a terminal.
+
+The handler reads with a bounded buffer, decides from the first line
+whether a program (a JSON object) or a person (anything else) is connected,
+and swaps its line handler as the connection moves from logging in to
+chatting.  Timers (the name prompt, the join timeout, pings) are deadlines
+the reading loop waits on, so they cost no extra threads.  Everything the
+room does goes through self.server.room; nothing here holds its lock.
+"""
+
+import math
+import select
+import socket
+import socketserver
+import time
+
+from . import text_format
+from .commands import HELP_TEXT, CommandError, parse_line
+from .outbox import Outbox, shutdown_quietly
+from .protocol import (
+    LineSplitter, ProtocolError, check_name, clean_text, decode_client_frame,
+    encode, looks_like_json_object,
+)
+from .rate_limit import DEFAULT_BURST, RateLimiter
+from .room import Peer
+
+# A silent connection is probably a person who typed "nc host 1234";
+# after this long they are asked for their name.
+PROMPT_DELAY = 1.0
+
+# A person at a terminal may mistype their name or the password this often.
+MAX_LOGIN_TRIES = 3
+
+# After a fatal error, how long the error frame gets to reach the peer
+# before the socket closes (closing with unread input would reset it).
+LINGER_SECONDS = 1.0
+
+# Reasons a member leaves with, as listed in the protocol.
+LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow")
+
+PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
+PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
+
+
+def wait_readable(sock, timeout):
+    """Wait until a socket has input (or an error) or `timeout` seconds pass."""
+    if hasattr(select, "poll"):  # no limit on descriptor numbers, unlike select()
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        millis = None if timeout is None else max(0, int(math.ceil(timeout * 1000)))
+        return bool(poller.poll(millis))
+    readable, _, _ = select.select([sock], [], [sock], timeout)
+    return bool(readable)
+
+
+class ChatRequestHandler(socketserver.StreamRequestHandler):
+    """Serve one connection from its first byte to its close."""
+
+    disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.connection.setblocking(False)
+        self.room = self.server.room
+        self.options = self.server.options
+        self.console = self.server.console
+        self.peer = Peer(Outbox(self.connection, self.server.flusher), self.client_address[0])
+        self.splitter = LineSplitter()
+        self.limiter = RateLimiter(self.options.rate_limit, DEFAULT_BURST)
+        self.admitted = False
+        self.linger = False
+        self.login_tries = 0
+        self.pending_name = None
+        started = time.monotonic()
+        self.join_deadline = started + self.options.join_timeout
+        self.on_line = self.first_line
+        self.on_heard = self.nothing
+        self.set_timer(started + PROMPT_DELAY, self.prompt_silent)
+        self.login_handlers = {
+            "join": self.json_join, "say": self.must_join, "ping": self.answer_ping,
+            "pong": self.nothing, "leave": self.quit,
+        }
+        self.chat_handlers = {
+            "join": self.already_joined, "say": self.json_say, "ping": self.answer_ping,
+            "pong": self.nothing, "leave": self.quit,
+        }
+        self.text_commands = {
+            "say": self.text_say, "msg": self.text_say, "who": self.text_who,
+            "help": self.text_help, "quit": self.text_quit,
+        }
+
+    def handle(self):
+        if not self.room.admit(self.peer):
+            self.console.info("refused %s: the server is full (%d connections, see --max-clients)"
+                              % (self.peer.address, self.options.max_clients))
+            self.refuse(ProtocolError("server_full"))
+            return
+        self.admitted = True
+        self.serve()
+
+    def finish(self):
+        try:
+            if self.linger:
+                self.linger_close()
+            reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
+            self.room.leave(self.peer, reason)
+        finally:
+            if self.admitted:
+                self.room.release(self.peer)
+            self.peer.outbox.close()
+            super().finish()
+
+    # --- the reading loop ---------------------------------------------
+
+    def serve(self):
+        """Read lines and run timers until the connection ends."""
+        sock = self.connection
+        while self.peer.reason is None:
+            now = time.monotonic()
+            if self.deadline is not None and now >= self.deadline:
+                self.on_timer()
+                continue
+            if not wait_readable(sock, None if self.deadline is None else self.deadline - now):
+                continue
+            try:
+                data = sock.recv(self.splitter.wanted())
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""  # reset by the peer: the same as a close
+            if not data:
+                self.peer.end("disconnected")
+                return
+            self.on_heard()
+            try:
+                lines = self.splitter.feed(data)
+            except ProtocolError as error:
+                self.refuse(error)
+                return
+            for line in lines:
+                self.on_line(line)
+                if self.peer.reason is not None:
+                    return
+
+    def set_timer(self, deadline, action):
+        self.deadline, self.on_timer = deadline, action
+
+    def send(self, frame):
+        """Send a frame to this connection alone, as JSON or as text."""
+        if self.peer.wire == "json":
+            self.write(encode(frame))
+        else:
+            self.write_text(text_format.render(frame))
+
+    def write_text(self, text):
+        self.write((text_format.safe(text) + "\n").encode("utf-8"))
+
+    def write(self, data):
+        if self.peer.outbox.put(data):
+            self.peer.outbox.flush()
+        elif self.peer.end("too_slow"):
+            shutdown_quietly(self.connection)
+
+    def refuse(self, error):
+        """Send a fatal error and end the connection once it has been read."""
+        self.send(error.frame())
+        if error.code != "server_full":
+            self.console.info("refused %s: %s" % (self.peer.address, error.message))
+        self.peer.end(error.code)
+        self.linger = True
+
+    def linger_close(self):
+        """Let the last frames reach the peer, then close without a reset."""
+        sock, deadline = self.connection, time.monotonic() + LINGER_SECONDS
+        while self.peer.outbox.pending and time.monotonic() < deadline:
+            time.sleep(0.01)  # the Flusher is writing the rest
+        shutdown_quietly(sock, socket.SHUT_WR)  # FIN, but keep reading
+        while time.monotonic() < deadline:
+            if not wait_readable(sock, deadline - time.monotonic()):
+                break
+            try:
+                if not sock.recv(65536):
+                    break
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                break
+
+    # --- timers -------------------------------------------------------
+
+    def nothing(self, *unused):
+        """Ignore an event (a pong, or data while no timer depends on it)."""
+
+    def prompt_silent(self):
+        self.write_text(PROMPT_NAME)
+        self.set_timer(self.join_deadline, self.join_expired)
+
+    def join_expired(self):
+        self.refuse(ProtocolError(
+            "join_timeout",
+            "Nothing was joined within %g seconds, so the connection is closed. "
+            "Connect again and send your name." % self.options.join_timeout,
+        ))
+
+    def restart_ping_timer(self):
+        if self.options.ping_interval > 0:
+            self.set_timer(time.monotonic() + self.options.ping_interval, self.send_ping)
+
+    def send_ping(self):
+        self.send({"type": "ping"})
+        self.set_timer(time.monotonic() + self.options.ping_timeout, self.ping_expired)
+
+    def ping_expired(self):
+        if self.peer.end("timeout"):
+            self.console.info("%s did not answer a ping for %g seconds"
+                              % (self.peer.name, self.options.ping_timeout))
+
+    # --- the first line -----------------------------------------------
+
+    def first_line(self, line):
+        """Tell a program (a JSON object) from a person (anything else)."""
+        if looks_like_json_object(line):
+            self.on_line = self.json_login
+            self.set_timer(self.join_deadline, self.join_expired)
+        else:
+            self.peer.wire = "text"
+            self.on_line = self.text_name
+        self.on_line(line)
+
+    # --- JSON sessions ------------------------------------------------
+
+    def json_login(self, line):
+        self.dispatch(line, self.login_handlers)
+
+    def json_chat(self, line):
+        self.dispatch(line, self.chat_handlers)
+
+    def dispatch(self, line, handlers):
+        try:
+            frame = decode_client_frame(line)
+            handlers[frame["type"]](frame)
+        except ProtocolError as error:
+            if error.fatal:
+                self.refuse(error)
+            else:
+                self.send(error.frame())
+
+    def json_join(self, frame):
+        self.room.join(self.peer, frame["name"], frame.get("password"))
+        self.on_line = self.json_chat
+        self.on_heard = self.restart_ping_timer
+        self.restart_ping_timer()
+
+    def must_join(self, frame):
+        raise ProtocolError("not_joined", "Send a join frame before '%s'." % frame["type"])
+
+    def already_joined(self, frame):
+        raise ProtocolError("already_joined", "You have already joined as %s." % self.peer.name)
+
+    def json_say(self, frame):
+        self.say(frame["text"], frame.get("to"))
+
+    def answer_ping(self, frame):
+        pong = {"type": "pong"}
+        if "token" in frame:
+            pong["token"] = frame["token"]
+        self.send(pong)
+
+    def quit(self, frame=None):
+        self.peer.end("quit")
+
+    def say(self, text, to=None):
+        """Relay a member's text, after the checks every session shares."""
+        text = clean_text(text, self.options.max_text)
+        if not self.limiter.allow():
+            raise ProtocolError(
+                "rate_limited",
+                "You are sending messages too fast (the limit is %g a second); "
+                "this one was not sent. Wait a moment and send it again."
+                % self.options.rate_limit,
+            )
+        self.room.say(self.peer, text, to)
+
+    # --- text sessions (nc, telnet) -----------------------------------
+
+    def decode_text(self, line):
+        """Return a typed line as text, or None after telling the person why not."""
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            self.write_text("! That line was not UTF-8 text, so it was ignored. "
+                            "Set your terminal to UTF-8.")
+            return None
+
+    def text_name(self, line):
+        name = self.decode_text(line)
+        if name is None:
+            return
+        name = name.strip()
+        if not name:
+            self.write_text(PROMPT_NAME)
+            return
+        try:
+            check_name(name)
+        except ProtocolError as error:
+            self.retry_login(error)
+            return
+        if self.room.has_password:
+            self.pending_name = name
+            self.on_line = self.text_password
+            self.write_text(PROMPT_PASSWORD)
+            self.set_timer(time.monotonic() + self.options.join_timeout, self.join_expired)
+            return
+        self.text_join(name, None)
+
+    def text_password(self, line):
+        password = self.decode_text(line)
+        if password is not None:
+            self.text_join(self.pending_name, password.rstrip("\r\n"))
+
+    def text_join(self, name, password):
+        try:
+            self.room.join(self.peer, name, password)
+        except ProtocolError as error:
+            self.retry_login(error)
+            return
+        self.on_line = self.text_chat
+        self.set_timer(None, None)
+
+    def retry_login(self, error):
+        """Explain a refused name or password and ask again, a few times."""
+        self.login_tries += 1
+        if self.login_tries >= MAX_LOGIN_TRIES:
+            self.write_text("! " + error.message)
+            self.refuse(ProtocolError(
+                error.code, "Too many tries; disconnecting. Connect again to retry."))
+            return
+        self.write_text("! " + error.message)
+        if error.code == "bad_password":
+            self.write_text(PROMPT_PASSWORD)
+        else:
+            self.on_line = self.text_name
+            self.write_text("Type another name and press Enter:")
+        self.set_timer(time.monotonic() + self.options.join_timeout, self.join_expired)
+
+    def text_chat(self, line):
+        typed = self.decode_text(line)
+        if typed is None or not typed.strip():
+            return
+        try:
+            command = parse_line(typed.rstrip("\r\n"))
+            self.text_commands[command.kind](command)
+        except CommandError as error:
+            self.write_text("! %s" % error)
+        except ProtocolError as error:
+            self.send(error.frame())
+
+    def text_say(self, command):
+        self.say(command.text, command.target or None)
+
+    def text_who(self, command):
+        self.write_text(text_format.render_users(self.room.users()))
+
+    def text_help(self, command):
+        self.write_text(HELP_TEXT)
+
+    def text_quit(self, command):
+        self.write_text("* Goodbye!")
+        self.quit()

@@ -1,0 +1,356 @@
+"""The chat_app wire protocol, with no I/O of its own.
+
+Every frame is one JSON object encoded as UTF-8 on one line ending in "\\n"
+("\\r\\n" is accepted).  This module turns received bytes into lines
+(`LineSplitter`), lines into checked client frames (`decode_client_frame`),
+and server frames into bytes (`encode`).  It also owns the rules for names and
+message text, so the server, the clients and the tests share one definition.
+It never touches a socket or a thread: bytes in, frames out, and the reverse.
+docs/protocol.md is the human-readable contract for everything here.
+"""
+
+import json
+import math
+import unicodedata
+
+# Longest line a client may send, not counting its line ending.  A line
+# that reaches this size without ending is answered with frame_too_long.
+MAX_FRAME_BYTES = 64 * 1024
+
+# Longest line a client must be ready to receive.  Room frames are far
+# smaller; only the welcome, which carries the history, can grow this big,
+# and the server drops the oldest history entries to stay under it.
+MAX_SERVER_FRAME_BYTES = 8 * 1024 * 1024
+
+# Longest name, counted in characters after NFKC normalisation.
+MAX_NAME_CHARS = 32
+
+# Default and ceiling for --max-text.  The ceiling keeps the longest say
+# frame (4 UTF-8 bytes per character at worst) inside MAX_FRAME_BYTES.
+DEFAULT_MAX_TEXT_CHARS = 4000
+MAX_TEXT_CEILING = 10000
+
+# A ping token is echoed back verbatim, so it is kept short.
+MAX_TOKEN_CHARS = 256
+
+# Characters allowed in names besides letters, combining marks and digits.
+NAME_PUNCTUATION = "_-."
+
+# Bidirectional embedding, override and isolate controls.  They can make
+# text render in a misleading order, so they are removed from messages.
+BIDI_CONTROLS = frozenset(
+    chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+)
+
+FATAL_ERRORS = frozenset(
+    ["name_taken", "bad_name", "bad_password", "server_full",
+     "frame_too_long", "join_timeout"]
+)
+
+# What each error code tells a person, and what they can do about it.
+ERROR_MESSAGES = {
+    "name_taken": "That name is already in use in this room. Choose another name.",
+    "bad_name": (
+        "Names are 1 to %d characters: letters, digits, '_', '-' and '.', "
+        "with no spaces." % MAX_NAME_CHARS
+    ),
+    "bad_password": "Wrong password for this room. Ask the teacher for the password.",
+    "server_full": "The server is full. Try again later or ask the teacher.",
+    "frame_too_long": (
+        "A line longer than %d bytes was received; the connection is closed."
+        % MAX_FRAME_BYTES
+    ),
+    "join_timeout": (
+        "No join was received in time; the connection is closed. "
+        "Connect again and send your name."
+    ),
+    "bad_frame": "That line was not a valid frame.",
+    "unknown_type": "Unknown frame type.",
+    "not_joined": "Join the room first.",
+    "already_joined": "You have already joined.",
+    "text_too_long": "That message is too long.",
+    "empty_text": "Empty messages are not sent.",
+    "no_such_user": "Nobody of that name is in the room.",
+    "rate_limited": "You are sending too fast; that message was not sent. Wait a moment.",
+}
+
+
+class ProtocolError(Exception):
+    """A frame broke the protocol; `code` is the error code to send back."""
+
+    def __init__(self, code, message=None):
+        self.code = code
+        self.message = message or ERROR_MESSAGES[code]
+        Exception.__init__(self, "%s: %s" % (code, self.message))
+
+    @property
+    def fatal(self):
+        return self.code in FATAL_ERRORS
+
+    def frame(self):
+        """Return the error frame that reports this error."""
+        return error_frame(self.code, self.message)
+
+
+class LineSplitter:
+    """Cut a byte stream into lines, never holding more than the limit.
+
+    Call `wanted()` for how many bytes to read next, then `feed()` them.
+    A line longer than the limit raises ProtocolError("frame_too_long")
+    as soon as it is seen, without waiting for its end.
+    """
+
+    def __init__(self, limit=MAX_FRAME_BYTES, chunk=64 * 1024):
+        self._limit = limit
+        self._chunk = chunk
+        self._partial = bytearray()
+
+    def wanted(self):
+        """Return how many bytes may be read without passing the limit."""
+        return max(1, min(self._chunk, self._limit + 2 - len(self._partial)))
+
+    @property
+    def pending(self):
+        """Return how many bytes of an unfinished line are held."""
+        return len(self._partial)
+
+    def feed(self, data):
+        """Add received bytes; return the complete lines, endings removed."""
+        self._partial += data
+        *lines, rest = bytes(self._partial).split(b"\n")
+        self._partial = bytearray(rest)
+        if len(rest) > self._limit:
+            raise ProtocolError("frame_too_long")
+        out = []
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if len(line) > self._limit:
+                raise ProtocolError("frame_too_long")
+            out.append(line)
+        return out
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not allowed" % name)
+
+
+def parse_object(line):
+    """Return the JSON object on a line, or raise ProtocolError(bad_frame)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("bad_frame", "The line is not valid UTF-8 (byte %d)." % exc.start)
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ProtocolError("bad_frame", "The JSON is nested too deeply.")
+    except ValueError as exc:  # json.JSONDecodeError, huge integers, NaN
+        raise ProtocolError("bad_frame", "The line is not valid JSON: %s." % exc)
+    if not isinstance(obj, dict):
+        raise ProtocolError("bad_frame", "A frame must be a JSON object.")
+    return obj
+
+
+def looks_like_json_object(line):
+    """Tell whether a first line is a JSON object (a program) or not (a person)."""
+    try:
+        parse_object(line)
+    except ProtocolError:
+        return False
+    return True
+
+
+def _field(obj, key, kind, required=True):
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ProtocolError(
+            "bad_frame",
+            "'%s' frames need a %s field '%s'."
+            % (obj["type"], "string" if kind is str else "numeric", key),
+        )
+    if isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ProtocolError("bad_frame", "Field '%s' holds an unpaired surrogate." % key)
+    return value
+
+
+def _check_token(obj):
+    token = obj.get("token")
+    if token is None:
+        return None
+    if isinstance(token, str):
+        token = _field(obj, "token", str)
+        if len(token) <= MAX_TOKEN_CHARS:
+            return token
+    elif isinstance(token, (int, float)) and not isinstance(token, bool):
+        if abs(token) <= 2 ** 53 and math.isfinite(token):
+            return token
+    raise ProtocolError(
+        "bad_frame",
+        "A ping token must be a number or a string of at most %d characters."
+        % MAX_TOKEN_CHARS,
+    )
+
+
+# What each client frame type carries: field name -> (type, required).
+CLIENT_FRAMES = {
+    "join": {"name": (str, True), "password": (str, False)},
+    "say": {"text": (str, True), "to": (str, False)},
+    "ping": {},
+    "pong": {},
+    "leave": {},
+}
+
+
+def decode_client_frame(line):
+    """Parse and check one line from a client; return the frame as a dict.
+
+    Only the known fields of a known type are kept, with their types
+    checked.  Raises ProtocolError with bad_frame or unknown_type.
+    """
+    obj = parse_object(line)
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_frame", "A frame needs a string field 'type'.")
+    if kind not in CLIENT_FRAMES:
+        raise ProtocolError(
+            "unknown_type",
+            "Unknown frame type %r; known types: %s."
+            % (kind[:40], ", ".join(sorted(CLIENT_FRAMES))),
+        )
+    frame = {"type": kind}
+    for key, (type_, required) in CLIENT_FRAMES[kind].items():
+        value = _field(obj, key, type_, required)
+        if value is not None:
+            frame[key] = value
+    if kind == "ping":
+        token = _check_token(obj)
+        if token is not None:
+            frame["token"] = token
+    return frame
+
+
+def encode(frame):
+    """Return a frame as one UTF-8 JSON line."""
+    return (json.dumps(frame, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# --- names -----------------------------------------------------------------
+
+def _name_char_ok(ch, first):
+    category = unicodedata.category(ch)
+    if category[0] == "L" or category == "Nd" or ch in NAME_PUNCTUATION:
+        return True
+    return category[0] == "M" and not first
+
+
+def describe_char(ch):
+    """Name a character for an error message: 'a space', "'!'", 'U+202E'."""
+    if ch == " ":
+        return "a space"
+    if ch.isprintable() and not unicodedata.category(ch).startswith("M"):
+        return "'%s'" % ch
+    return "U+%04X (%s)" % (ord(ch), unicodedata.name(ch, "control character").lower())
+
+
+def check_name(raw):
+    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name)."""
+    name = unicodedata.normalize("NFKC", raw)
+    if not name:
+        raise ProtocolError("bad_name", "The name is empty. " + ERROR_MESSAGES["bad_name"])
+    if len(name) > MAX_NAME_CHARS:
+        raise ProtocolError(
+            "bad_name",
+            "The name has %d characters; the limit is %d. %s"
+            % (len(name), MAX_NAME_CHARS, ERROR_MESSAGES["bad_name"]),
+        )
+    for index, ch in enumerate(name):
+        if not _name_char_ok(ch, index == 0):
+            raise ProtocolError(
+                "bad_name",
+                "The name contains %s. %s" % (describe_char(ch), ERROR_MESSAGES["bad_name"]),
+            )
+    return name
+
+
+def name_key(name):
+    """Return the form under which two names count as the same."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+# --- message text ----------------------------------------------------------
+
+def clean_text(raw, max_chars):
+    """Return message text fit to relay, or raise ProtocolError.
+
+    Line endings become "\\n"; control characters other than newline and
+    tab, and bidirectional overrides, are removed.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(
+        ch for ch in text
+        if ch in "\n\t"
+        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
+    )
+    if not text.strip():
+        raise ProtocolError("empty_text")
+    if len(text) > max_chars:
+        raise ProtocolError(
+            "text_too_long",
+            "That message has %d characters; the limit is %d. It was not sent."
+            % (len(text), max_chars),
+        )
+    return text
+
+
+def is_action(text):
+    """Tell whether a message is an action ("/me waves")."""
+    return text.startswith("/me ")
+
+
+# --- server frames ---------------------------------------------------------
+
+def error_frame(code, message=None):
+    return {"type": "error", "code": code, "message": message or ERROR_MESSAGES[code]}
+
+
+def message_frame(id_, sender, text, time, to=None):
+    frame = {"type": "message", "id": id_, "from": sender, "text": text, "time": time}
+    if to is not None:
+        frame["to"] = to
+    return frame
+
+
+def joined_frame(name, time):
+    return {"type": "joined", "name": name, "time": time}
+
+
+def left_frame(name, time, reason):
+    return {"type": "left", "name": name, "time": time, "reason": reason}
+
+
+def bye_frame(reason):
+    return {"type": "bye", "reason": reason}
+
+
+def welcome_bytes(name, users, encoded_history, limit=MAX_SERVER_FRAME_BYTES):
+    """Return the welcome line, keeping the newest history that fits the limit.
+
+    `encoded_history` holds each history message already JSON-encoded
+    (without line ending), oldest first, so the welcome costs no re-encoding.
+    """
+    head = encode({"type": "welcome", "name": name, "users": users, "history": []})
+    room = limit - len(head)
+    kept = []
+    for item in reversed(encoded_history):
+        room -= len(item) + 1
+        if room < 0:
+            break
+        kept.append(item)
+    kept.reverse()
+    if not kept:
+        return head
+    # head ends with '[]}\n'; put the history between the brackets.
+    return head[:-3] + b",".join(kept) + head[-3:]

@@ -1,0 +1,246 @@
+"""The room: who is connected, who has joined, and the order of everything said.
+
+One lock guards the registry.  Under it the room numbers each message,
+appends it to the log and history, and puts its bytes in every recipient's
+outbox; putting is only a list append, so every member receives frames in
+the same order.  Sending happens after the lock is released, and never
+waits (see outbox.py), so a slow reader delays no one.
+"""
+
+import collections
+import hmac
+import json
+import threading
+import time
+
+from . import text_format
+from .outbox import MAX_BACKLOG_BYTES, shutdown_quietly
+from .protocol import (
+    ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
+    message_frame, name_key, welcome_bytes,
+)
+
+DEFAULT_HISTORY = 100
+
+
+class Peer:
+    """One connection as the room sees it."""
+
+    def __init__(self, outbox, address):
+        self.outbox = outbox
+        self.address = address
+        self.wire = "json"  # "text" once it is known to be a person at a terminal
+        self.name = None
+        self.key = None
+        self.since = time.time()
+        self.reason = None  # set once, when the server decides to end it
+
+    def end(self, reason):
+        """Mark the connection for closing with a reason; return True the first time."""
+        if self.reason is not None:
+            return False
+        self.reason = reason
+        return True
+
+
+class Rendered:
+    """One frame, encoded at most once per wire format, whoever receives it."""
+
+    __slots__ = ("frame", "_json", "_text")
+
+    def __init__(self, frame, json_bytes=None):
+        self.frame = frame
+        self._json = json_bytes
+        self._text = None
+
+    def json_bytes(self):
+        if self._json is None:
+            self._json = encode(self.frame)
+        return self._json
+
+    def bytes_for(self, peer):
+        if peer.wire == "json":
+            return self.json_bytes()
+        if self._text is None:
+            self._text = (text_format.render(self.frame) + "\n").encode("utf-8")
+        return self._text
+
+
+class Room:
+    """The registry of connections and members, and the relay between them."""
+
+    def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
+                 log=None, report=None, clock=time.time):
+        self._lock = threading.Lock()
+        self._connections = set()
+        self._members = {}  # name key -> Peer, in join order
+        self._history = collections.deque(maxlen=history)  # encoded lines, no "\n"
+        self._last_id = 0
+        self._max_clients = max_clients
+        self._password = password
+        self._log = log
+        self._closing = False  # shutting down: no more leave notices
+        self._report = report or (lambda text: None)
+        self._clock = clock
+
+    # --- registry -----------------------------------------------------
+
+    def load_history(self, messages, last_id):
+        """Seed history and the message counter from a reloaded log."""
+        with self._lock:
+            for frame in messages:
+                self._history.append(encode(frame)[:-1])
+            self._last_id = max(self._last_id, last_id)
+
+    def attach_log(self, log):
+        """Append room events to this HistoryLog from now on (None: no log)."""
+        self._log = log
+
+    @property
+    def has_password(self):
+        return self._password is not None
+
+    def admit(self, peer):
+        """Count a new connection in; return False when the server is full."""
+        with self._lock:
+            if len(self._connections) >= self._max_clients:
+                return False
+            self._connections.add(peer)
+            return True
+
+    def release(self, peer):
+        """Forget a connection that has ended."""
+        with self._lock:
+            self._connections.discard(peer)
+
+    def connection_count(self):
+        with self._lock:
+            return len(self._connections)
+
+    def users(self):
+        """Return the members' names in the order they joined."""
+        with self._lock:
+            return [peer.name for peer in self._members.values()]
+
+    # --- joining and leaving -----------------------------------------
+
+    def check_password(self, password):
+        """Raise bad_password unless the password opens this room."""
+        if self._password is None:
+            return
+        given = (password or "").encode("utf-8")
+        if not hmac.compare_digest(given, self._password.encode("utf-8")):
+            raise ProtocolError("bad_password")
+
+    def join(self, peer, raw_name, password=None):
+        """Add a peer under a name and welcome it; raise ProtocolError if refused."""
+        name = check_name(raw_name)
+        self.check_password(password)
+        key = name_key(name)
+        with self._lock:
+            holder = self._members.get(key)
+            if holder is not None:
+                raise ProtocolError(
+                    "name_taken",
+                    "The name %s is already in use in this room. Choose another name."
+                    % holder.name,
+                )
+            users = [member.name for member in self._members.values()] + [name]
+            if peer.wire == "json":
+                welcome = Rendered(None, welcome_bytes(name, users, list(self._history)))
+            else:
+                history = [json.loads(line.decode("utf-8")) for line in self._history]
+                welcome = Rendered({"type": "welcome", "name": name, "users": users,
+                                    "history": history})
+            data = welcome.bytes_for(peer)
+            peer.outbox.limit = MAX_BACKLOG_BYTES + len(data)
+            peer.outbox.put(data)
+            peer.name, peer.key = name, key
+            others = list(self._members.values())
+            notice = Rendered(joined_frame(name, self._clock()))
+            overflowed = self._put(notice, others)
+            self._members[key] = peer
+            log_error = self._append_log(notice)
+        self._after(overflowed, log_error, others + [peer])
+        self._report("%s joined (%s)" % (name, peer.address))
+        return name
+
+    def leave(self, peer, reason):
+        """Remove a member, if it had joined, and tell the others why."""
+        with self._lock:
+            if peer.key is None or self._members.get(peer.key) is not peer:
+                return
+            del self._members[peer.key]
+            if self._closing:
+                return
+            notice = Rendered(left_frame(peer.name, self._clock(), reason))
+            overflowed = self._put(notice, self._members.values())
+            log_error = self._append_log(notice)
+            members = list(self._members.values())
+        self._after(overflowed, log_error, members)
+        self._report("%s left (%s)" % (peer.name, reason))
+
+    # --- messages -----------------------------------------------------
+
+    def say(self, peer, text, to=None):
+        """Relay a checked text from a member, to the room or to one person."""
+        with self._lock:
+            if to is not None:
+                target = self._members.get(name_key(to))
+                if target is None:
+                    raise ProtocolError(
+                        "no_such_user",
+                        "Nobody called %s is in the room; the message was not sent." % to[:40],
+                    )
+                recipients = [peer] if target is peer else [peer, target]
+                to = target.name
+            else:
+                recipients = list(self._members.values())
+            self._last_id += 1
+            frame = message_frame(self._last_id, peer.name, text, self._clock(), to)
+            message = Rendered(frame)
+            overflowed = self._put(message, recipients)
+            log_error = None
+            if to is None:
+                self._history.append(message.json_bytes()[:-1])
+                log_error = self._append_log(message)
+        self._after(overflowed, log_error, recipients)
+
+    def close_all(self, reason):
+        """Send bye to every connection and wake their threads to end."""
+        with self._lock:
+            self._closing = True
+            peers = list(self._connections)
+            overflowed = self._put(Rendered(bye_frame(reason)), peers)
+        self._after(overflowed, None, peers)
+        return peers
+
+    # --- internals ----------------------------------------------------
+
+    def _put(self, rendered, peers):
+        """Queue a frame for peers (lock held); return those past their limit."""
+        overflowed = {}
+        for peer in peers:
+            if not peer.outbox.put(rendered.bytes_for(peer)):
+                overflowed[id(peer)] = peer
+        return overflowed
+
+    def _append_log(self, rendered):
+        if self._log is None:
+            return None
+        return self._log.append(rendered.json_bytes())
+
+    def _after(self, overflowed, log_error, recipients):
+        """Do the I/O that must not happen under the lock."""
+        if log_error:
+            self._report(
+                "cannot write to the log file %s: %s. Chat goes on, but messages from now on "
+                "will not be reloaded after a restart. Free some disk space or fix the file."
+                % (self._log.path, log_error)
+            )
+        for peer in recipients:
+            if id(peer) not in overflowed:
+                peer.outbox.flush()
+        for peer in overflowed.values():
+            if peer.end("too_slow"):
+                shutdown_quietly(peer.outbox.sock)

@@ -1,0 +1,269 @@
+"""The chat server: the listening socket, the room, and starting and stopping.
+
+`ChatServer` is a ThreadingTCPServer: one thread per connection, each
+running a ChatRequestHandler (handler.py).  It owns the Room, which holds
+the registry and its lock, and the Flusher, which finishes the writes that
+sockets could not take at once.  `run` is `chat.pyz server`: it binds,
+prints how to connect, serves until Ctrl+C or SIGTERM, then says goodbye to
+every connection and exits within two seconds.
+"""
+
+import errno
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+
+from . import __version__
+from .handler import ChatRequestHandler
+from .history_log import HistoryLog
+from .local_addresses import reachable_addresses
+from .outbox import Flusher, shutdown_quietly
+from .room import Room
+
+DEFAULT_PORT = 1234
+DEFAULT_MAX_CLIENTS = 1000
+DEFAULT_JOIN_TIMEOUT = 30.0
+DEFAULT_PING_INTERVAL = 60.0
+DEFAULT_PING_TIMEOUT = 30.0
+
+# Queue of connections the OS accepts before the server takes them: a
+# whole class clicking Join at once must not be refused (the default is 5).
+LISTEN_BACKLOG = 1024
+
+# At shutdown, how long the goodbyes get to drain before sockets close.
+# With the rest of the shutdown this keeps Ctrl+C under two seconds.
+SHUTDOWN_DRAIN_SECONDS = 1.0
+
+# Socket errors for a port in use (Windows reports its own numbers).
+ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
+WSAEACCES = 10013
+
+
+class Console:
+    """Timestamped lines for the person running the server."""
+
+    def __init__(self, out=None, err=None):
+        self._out = out or sys.stdout
+        self._err = err or sys.stderr
+        self._lock = threading.Lock()
+
+    def info(self, text):
+        self._write(self._out, text)
+
+    def error(self, text):
+        self._write(self._err, text)
+
+    def _write(self, stream, text):
+        line = "%s  %s\n" % (time.strftime("%H:%M:%S"), text)
+        with self._lock:
+            try:
+                stream.write(line)
+                stream.flush()
+            except OSError:
+                pass  # the terminal is gone; the server keeps serving the room
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    """The listening socket, the room and the writer thread of one chat."""
+
+    daemon_threads = True  # connection threads never keep the process alive
+    block_on_close = False
+    request_queue_size = LISTEN_BACKLOG
+    # On Windows SO_REUSEADDR would let a second server steal the port.
+    allow_reuse_address = os.name != "nt"
+
+    def __init__(self, address, family, options, room, console):
+        self.address_family = family
+        self.options = options
+        self.room = room
+        self.console = console
+        self.flusher = Flusher()
+        try:
+            super().__init__(address, ChatRequestHandler)
+        except BaseException:
+            self.flusher.stop()
+            raise
+
+    def server_bind(self):
+        if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
+            # One socket for IPv4 and IPv6 where the system allows it.
+            try:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            except (AttributeError, OSError):
+                pass  # IPv6 only: IPv4 clients are refused, as without this call
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: refuse a shared port
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        super().server_bind()
+
+    def handle_error(self, request, client_address):
+        """Log an unexpected fault; it ended that one connection only."""
+        self.console.error(
+            "unexpected error in the connection from %s; that connection was closed. "
+            "Please report this with the lines below:\n%s"
+            % (client_address[0], traceback.format_exc().rstrip())
+        )
+
+    def stop(self):
+        """Say goodbye to every connection and close everything, in under two seconds."""
+        peers = self.room.close_all("The server is shutting down.")
+        deadline = time.monotonic() + SHUTDOWN_DRAIN_SECONDS
+        while any(peer.outbox.pending for peer in peers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for peer in peers:
+            shutdown_quietly(peer.outbox.sock)
+        self.server_close()
+        deadline = time.monotonic() + 0.5
+        while self.room.connection_count() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.flusher.stop()
+        return len(peers)
+
+
+class StartError(Exception):
+    """The server cannot start; the message says why and what to do."""
+
+
+def listen_address(host, port):
+    """Return (family, sockaddr) to bind for --host (empty: every interface)."""
+    if not host:
+        if socket.has_ipv6 and socket.has_dualstack_ipv6():
+            return socket.AF_INET6, ("::", port)
+        return socket.AF_INET, ("0.0.0.0", port)
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
+                                   0, socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise StartError("cannot use --host %s: %s. Give an address of this computer, "
+                         "or leave --host out to listen on all of them." % (host, exc))
+    family, _, _, _, sockaddr = infos[0]
+    return family, sockaddr[:2] if family == socket.AF_INET else sockaddr
+
+
+def make_server(options, room, console):
+    """Bind the listening socket, falling back to IPv4 where IPv6 is missing."""
+    family, address = listen_address(options.host, options.port)
+    try:
+        return ChatServer(address, family, options, room, console)
+    except OSError as exc:
+        if family == socket.AF_INET6 and not options.host and not _in_use(exc):
+            return make_server_ipv4(options, room, console)
+        raise StartError(_bind_error(options, exc))
+
+
+def make_server_ipv4(options, room, console):
+    try:
+        return ChatServer(("0.0.0.0", options.port), socket.AF_INET, options, room, console)
+    except OSError as exc:
+        raise StartError(_bind_error(options, exc))
+
+
+def _in_use(exc):
+    return getattr(exc, "errno", None) in ADDRESS_IN_USE
+
+
+def _bind_error(options, exc):
+    where = "%s:%d" % (options.host, options.port) if options.host else "port %d" % options.port
+    if _in_use(exc):
+        return ("port %d is already in use (is another chat server running?). "
+                "Stop it, or start this one with --port %d." % (options.port, options.port + 1))
+    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:
+        return ("not allowed to listen on %s (%s). Ports below 1024 need administrator "
+                "rights: use a higher --port." % (where, exc.strerror or exc))
+    return "cannot listen on %s: %s." % (where, exc.strerror or exc)
+
+
+def open_history(options, room, console):
+    """Open --log, reload its history; raise StartError if it is unusable."""
+    if not options.log:
+        return None
+    try:
+        log = HistoryLog(options.log)
+        messages, last_id, warnings = log.load(options.history)
+    except OSError as exc:
+        raise StartError("cannot use the log file %s: %s. Choose another file with --log."
+                         % (options.log, exc.strerror or exc))
+    for warning in warnings:
+        console.error("warning: " + warning)
+    room.load_history(messages, last_id)
+    console.info("loaded %d earlier message(s) from %s" % (len(messages), options.log))
+    return log
+
+
+def banner(server, options):
+    """Return the lines that tell the teacher how students connect."""
+    port = server.server_address[1]
+    port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
+    lines = ["chat_app %s server listening on port %d" % (__version__, port)]
+    if options.host:
+        hosts = [options.host]
+    else:
+        hosts = reachable_addresses()
+    if hosts:
+        first = hosts[0]
+        lines.append("Students connect with:  python chat.pyz client --host %s%s" % (first, port_flag))
+        for other in hosts[1:]:
+            lines.append("                   or:  python chat.pyz client --host %s%s" % (other, port_flag))
+        lines.append("From a terminal:        nc %s %d" % (first, port))
+    else:
+        lines.append("Students connect with:  python chat.pyz client --host ADDRESS%s" % port_flag)
+        lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
+                     "'ip addr' on Linux, System Settings > Network on macOS)")
+    if options.host and options.host in ("127.0.0.1", "::1", "localhost"):
+        lines.append("Only programs on this computer can connect (--host %s)." % options.host)
+    lines.append("Press Ctrl+C to stop the server.")
+    return "\n".join(lines)
+
+
+def start_server(options, console):
+    """Build the room, reload its history and bind; return (server, log)."""
+    room = Room(options.max_clients, options.password, options.history, report=console.info)
+    log = open_history(options, room, console)
+    room.attach_log(log)
+    try:
+        return make_server(options, room, console), log
+    except StartError:
+        if log is not None:
+            log.close()
+        raise
+
+
+class _Terminate(Exception):
+    """SIGTERM arrived."""
+
+
+def _raise_terminate(signum, frame):
+    raise _Terminate()
+
+
+def run(options, out=None, err=None):
+    """Run the server until Ctrl+C or SIGTERM; return the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    console = Console(out, err)
+    try:
+        server, log = start_server(options, console)
+    except StartError as exc:
+        err.write("chat_app: %s\n" % exc)
+        return 1
+    out.write(banner(server, options) + "\n")
+    out.flush()
+    previous = signal.signal(signal.SIGTERM, _raise_terminate)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except (KeyboardInterrupt, _Terminate):
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        closed = server.stop()
+        if log is not None:
+            log.close()
+        console.info("server stopped (%d connection(s) closed)" % closed)
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return 0

@@ -1,0 +1,111 @@
+"""Render server frames as plain lines for terminals.
+
+Used by the server for text sessions (nc, telnet) and by the terminal
+client.  Every line returned is safe to print: no control characters other
+than the newline that ends it, so no one can paint another person's terminal
+with escape sequences.
+"""
+
+import time
+import unicodedata
+
+from .protocol import BIDI_CONTROLS, is_action
+
+# Continuation lines of a multi-line message are indented this far, so
+# they read as part of the message above them.
+INDENT = "    "
+
+LEFT_REASONS = {
+    "quit": "left",
+    "disconnected": "left (connection lost)",
+    "timeout": "left (not responding)",
+    "too_slow": "left (too slow to keep up)",
+}
+
+
+def safe(text):
+    """Return text without control characters; tabs become spaces."""
+    text = str(text).replace("\t", "    ")
+    return "".join(
+        ch for ch in text
+        if ch == "\n"
+        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
+    )
+
+
+def clock(when):
+    """Return a Unix time as local HH:MM."""
+    try:
+        return time.strftime("%H:%M", time.localtime(float(when)))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "--:--"
+
+
+def _lines(prefix, text):
+    first, *rest = safe(text).split("\n")
+    return "\n".join([prefix + first] + [INDENT + line for line in rest])
+
+
+def render_message(frame):
+    sender = safe(frame.get("from", "?"))
+    text = str(frame.get("text", ""))
+    to = frame.get("to")
+    stamp = "[%s] " % clock(frame.get("time"))
+    if is_action(text):
+        suffix = " (private to %s)" % safe(to) if to is not None else ""
+        return _lines("%s* %s " % (stamp, sender), text[4:] + suffix)
+    private = "(private to %s) " % safe(to) if to is not None else ""
+    return _lines("%s<%s> %s" % (stamp, sender, private), text)
+
+
+def render_joined(frame):
+    return "[%s] * %s joined" % (clock(frame.get("time")), safe(frame.get("name", "?")))
+
+
+def render_left(frame):
+    reason = frame.get("reason")
+    words = LEFT_REASONS.get(reason, "left (%s)" % safe(reason))
+    return "[%s] * %s %s" % (clock(frame.get("time")), safe(frame.get("name", "?")), words)
+
+
+def render_error(frame):
+    return "! " + safe(frame.get("message") or frame.get("code", "error"))
+
+
+def render_bye(frame):
+    return "* The server closed the connection: %s" % safe(frame.get("reason", ""))
+
+
+def render_users(users):
+    names = [safe(name) for name in users]
+    if len(names) == 1:
+        return "* You are alone in the room."
+    return "* %d people in the room: %s" % (len(names), ", ".join(names))
+
+
+def render_welcome(frame):
+    lines = []
+    history = frame.get("history") or []
+    if history:
+        lines.append("* Earlier messages:")
+        lines.extend(render_message(item) for item in history if isinstance(item, dict))
+        lines.append("* End of earlier messages.")
+    lines.append("* Welcome, %s! Type /help for commands." % safe(frame.get("name", "")))
+    lines.append(render_users(frame.get("users") or []))
+    return "\n".join(lines)
+
+
+RENDERERS = {
+    "message": render_message,
+    "joined": render_joined,
+    "left": render_left,
+    "error": render_error,
+    "bye": render_bye,
+    "welcome": render_welcome,
+}
+
+
+def render(frame):
+    """Return a frame as text lines (no final newline), or None if not shown."""
+    renderer = RENDERERS.get(frame.get("type"))
+    return renderer(frame) if renderer else None

@@ -1,0 +1,256 @@
+"""Test helpers: an in-process server, raw clients, and chat.pyz subprocesses.
+
+Everything talks to 127.0.0.1 only.  Every wait is bounded.
+"""
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from chat_app.cli import build_parser  # noqa: E402
+from chat_app.server import Console, start_server  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+WAIT = 5.0  # seconds any single expected event may take before a test fails
+
+
+def server_options(*args):
+    """Parse `chat.pyz server` options, bound to a free loopback port."""
+    return build_parser().parse_args(["server", "--host", LOOPBACK, "--port", "0"] + list(args))
+
+
+class Lines(io.TextIOBase):
+    """A thread-safe text sink that remembers what the server printed."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._text = []
+
+    def write(self, text):
+        with self._lock:
+            self._text.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    @property
+    def text(self):
+        with self._lock:
+            return "".join(self._text)
+
+    def wait_for(self, pattern, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text)
+            if found:
+                return found
+            time.sleep(0.01)
+        raise AssertionError("%r never printed; output was:\n%s" % (pattern, self.text))
+
+
+class RunningServer:
+    """A ChatServer serving in a background thread of the test process."""
+
+    def __init__(self, *args):
+        self.out, self.err = Lines(), Lines()
+        self.options = server_options(*args)
+        self.server, self.log = start_server(self.options, Console(self.out, self.err))
+        self.port = self.server.server_address[1]
+        self.room = self.server.room
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def client(self, **kwargs):
+        return Client(self.port, **kwargs)
+
+    def wait_connections(self, count, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while self.room.connection_count() != count:
+            if time.monotonic() > deadline:
+                raise AssertionError("%d connections, expected %d"
+                                     % (self.room.connection_count(), count))
+            time.sleep(0.01)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.stop()
+        if self.log is not None:
+            self.log.close()
+        self._thread.join(WAIT)
+
+
+class Client:
+    """A raw protocol client over a real socket."""
+
+    def __init__(self, port, host=LOOPBACK, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(WAIT)
+        self.sock.connect((host, port))
+        self._buffer = b""
+
+    def send(self, frame):
+        self.send_raw((json.dumps(frame) + "\n").encode("utf-8"))
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def read_line(self, timeout=WAIT):
+        """Return the next line (bytes, no newline), or None at end of stream."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("no complete line within %gs; have %r"
+                                     % (timeout, self._buffer[:200]))
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                if self._buffer:
+                    rest, self._buffer = self._buffer, b""
+                    return rest
+                return None
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def read_text(self, timeout=WAIT):
+        line = self.read_line(timeout)
+        return None if line is None else line.decode("utf-8")
+
+    def frame(self, timeout=WAIT):
+        """Return the next JSON frame, or None at end of stream."""
+        line = self.read_line(timeout)
+        return None if line is None else json.loads(line.decode("utf-8"))
+
+    def expect(self, kind, timeout=WAIT, **fields):
+        """Skip frames until one of `kind` (with these fields) arrives; return it."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            frame = self.frame(max(0.01, deadline - time.monotonic()))
+            if frame is None:
+                raise AssertionError("connection closed waiting for %s; saw %r" % (kind, seen))
+            if frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+            seen.append(frame)
+
+    def expect_error(self, code, timeout=WAIT):
+        frame = self.expect("error", timeout)
+        assert frame["code"] == code, frame
+        assert frame["message"], frame
+        return frame
+
+    def join(self, name, **extra):
+        frame = {"type": "join", "name": name}
+        frame.update(extra)
+        self.send(frame)
+        return self.expect("welcome")
+
+    def assert_closed(self, timeout=WAIT):
+        """Read until the server closes; return what came before."""
+        rest = []
+        while True:
+            line = self.read_line(timeout)
+            if line is None:
+                return rest
+            rest.append(line)
+
+    def reset(self):
+        """Vanish abruptly: close with an RST instead of a FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        self.sock.close()
+
+    def close(self):
+        self.sock.close()
+
+
+# --- chat.pyz in a subprocess ---------------------------------------------
+
+def build_pyz(directory):
+    """Build chat.pyz into `directory` with build_pyz.py; return its path."""
+    path = os.path.join(directory, "chat.pyz")
+    subprocess.run([sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o", path],
+                   check=True, stdout=subprocess.DEVNULL, timeout=60)
+    return path
+
+
+class ServerProcess:
+    """`python chat.pyz server ...` run as a person would, output in files."""
+
+    def __init__(self, python, pyz, *args, cwd=None):
+        self.cwd = cwd or os.path.dirname(pyz)
+        self.out_path = os.path.join(self.cwd, "server.out")
+        self.err_path = os.path.join(self.cwd, "server.err")
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.process = subprocess.Popen(
+                [python, pyz, "server", "--host", LOOPBACK, "--port", "0"] + list(args),
+                cwd=self.cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        found = self.wait_for(r"listening on port (\d+)")
+        self.port = int(found.group(1))
+
+    @property
+    def out(self):
+        with open(self.out_path, encoding="utf-8") as handle:
+            return handle.read()
+
+    @property
+    def err(self):
+        with open(self.err_path, encoding="utf-8") as handle:
+            return handle.read()
+
+    def wait_for(self, pattern, timeout=WAIT * 2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.out)
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError("server never printed %r\nstdout:\n%s\nstderr:\n%s"
+                             % (pattern, self.out, self.err))
+
+    def stop(self, sig=signal.SIGINT, timeout=WAIT):
+        """Send a signal; return (exit status, seconds it took to exit)."""
+        started = time.monotonic()
+        self.process.send_signal(sig)
+        status = self.process.wait(timeout)
+        return status, time.monotonic() - started
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(WAIT)
+
+
+def pyenv_python(version):
+    """Return the pyenv interpreter for 'X.Y', or None if it is not installed."""
+    base = os.path.expanduser("~/.pyenv/versions")
+    if not os.path.isdir(base):
+        return None
+    for name in sorted(os.listdir(base)):
+        if name == version or name.startswith(version + "."):
+            path = os.path.join(base, name, "bin", "python")
+            if os.path.exists(path):
+                return path
+    return shutil.which("python" + version)

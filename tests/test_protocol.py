@@ -1,0 +1,192 @@
+"""The protocol module on its own: no sockets, no threads."""
+
+import json
+
+import pytest
+
+import helpers  # noqa: F401  (puts the project on sys.path)
+from chat_app import protocol
+from chat_app.protocol import (
+    MAX_FRAME_BYTES, LineSplitter, ProtocolError, check_name, clean_text,
+    decode_client_frame, encode, name_key, welcome_bytes,
+)
+
+
+def code_of(call, *args):
+    with pytest.raises(ProtocolError) as caught:
+        call(*args)
+    return caught.value.code
+
+
+# --- framing ---------------------------------------------------------------
+
+def test_splitter_joins_pieces_and_accepts_crlf():
+    splitter = LineSplitter()
+    assert splitter.feed(b'{"a"') == []
+    assert splitter.feed(b':1}\r\n{"b":2}\n{"c"') == [b'{"a":1}', b'{"b":2}']
+    assert splitter.pending == 4
+    assert splitter.feed(b":3}\n") == [b'{"c":3}']
+
+
+def test_splitter_refuses_a_long_line_before_it_ends():
+    splitter = LineSplitter(limit=10)
+    assert splitter.feed(b"x" * 10) == []
+    assert code_of(splitter.feed, b"y") == "frame_too_long"
+
+
+def test_splitter_refuses_a_long_complete_line():
+    assert code_of(LineSplitter(limit=10).feed, b"x" * 11 + b"\n") == "frame_too_long"
+
+
+def test_splitter_never_asks_for_more_than_the_limit():
+    splitter = LineSplitter(limit=MAX_FRAME_BYTES)
+    held = 0
+    while True:
+        wanted = splitter.wanted()
+        assert held + wanted <= MAX_FRAME_BYTES + 2
+        try:
+            splitter.feed(b"z" * wanted)
+        except ProtocolError as error:
+            assert error.code == "frame_too_long"
+            break
+        held += wanted
+    assert held <= MAX_FRAME_BYTES
+
+
+def test_the_limit_is_64_kib_excluding_the_line_ending():
+    line = b'{"type":"say","text":"' + b"a" * (MAX_FRAME_BYTES - 24) + b'"}'
+    assert len(line) == MAX_FRAME_BYTES
+    assert LineSplitter().feed(line + b"\r\n") == [line]
+
+
+# --- decoding --------------------------------------------------------------
+
+@pytest.mark.parametrize("line, why", [
+    (b"\xff\xfe{}", "invalid UTF-8"),
+    (b'{"type":"say","text":"\xc0\xaf"}', "overlong UTF-8"),
+    (b"not json", "not JSON"),
+    (b"[1, 2]", "not an object"),
+    (b'"text"', "a string"),
+    (b"{" * 5000 + b"}" * 5000, "deep nesting"),
+    (b'{"type":"ping","token":NaN}', "NaN"),
+    (b'{"type": 5}', "type not a string"),
+    (b'{"name":"x"}', "no type"),
+    (b'{"type":"join"}', "join without a name"),
+    (b'{"type":"join","name":7}', "join with a number as name"),
+    (b'{"type":"join","name":"a","password":1}', "password not a string"),
+    (b'{"type":"say"}', "say without text"),
+    (b'{"type":"say","text":["x"]}', "text not a string"),
+    (b'{"type":"say","text":"x","to":true}', "to not a string"),
+    (b'{"type":"say","text":"\\ud800"}', "unpaired surrogate"),
+    (b'{"type":"ping","token":{"a":1}}', "token an object"),
+    (b'{"type":"ping","token":' + b"9" * 400 + b"}", "huge number"),
+    (b'{"type":"ping","token":"' + b"t" * 300 + b'"}', "token too long"),
+    (b"", "empty line"),
+    (b"\x00\x00", "NUL bytes"),
+])
+def test_bad_frames_are_bad_frame(line, why):
+    assert code_of(decode_client_frame, line) == "bad_frame", why
+
+
+def test_unknown_type_is_not_bad_frame():
+    assert code_of(decode_client_frame, b'{"type":"dance"}') == "unknown_type"
+
+
+def test_unknown_fields_are_ignored_and_dropped():
+    frame = decode_client_frame(b'{"type":"say","text":"hi","colour":"red","to":null}')
+    assert frame == {"type": "say", "text": "hi"}
+
+
+def test_join_password_and_ping_token_are_kept():
+    assert decode_client_frame(b'{"type":"join","name":"a","password":"p"}') == {
+        "type": "join", "name": "a", "password": "p"}
+    assert decode_client_frame(b'{"type":"ping","token":42}') == {"type": "ping", "token": 42}
+
+
+def test_fatal_codes():
+    assert ProtocolError("frame_too_long").fatal
+    assert ProtocolError("join_timeout").fatal
+    assert not ProtocolError("bad_frame").fatal
+    assert not ProtocolError("rate_limited").fatal
+
+
+def test_every_error_code_has_a_message():
+    codes = set(protocol.FATAL_ERRORS) | {
+        "bad_frame", "unknown_type", "not_joined", "already_joined", "text_too_long",
+        "empty_text", "no_such_user", "rate_limited"}
+    assert codes == set(protocol.ERROR_MESSAGES)
+    for code in codes:
+        assert ProtocolError(code).frame() == {
+            "type": "error", "code": code, "message": protocol.ERROR_MESSAGES[code]}
+
+
+def test_encode_is_one_utf8_line():
+    data = encode({"type": "message", "text": "héllo\nwörld 😀"})
+    assert data.endswith(b"\n") and data.count(b"\n") == 1
+    assert json.loads(data.decode("utf-8"))["text"] == "héllo\nwörld 😀"
+
+
+# --- names -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["alice", "Zoë", "李雷", "أحمد", "user_1", "a.b-c", "x" * 32,
+                                  "e\u0301"])
+def test_good_names(name):
+    assert check_name(name)
+
+
+@pytest.mark.parametrize("name, named", [
+    ("", "empty"), ("x" * 33, "33 characters"), ("a b", "a space"), ("tab\there", "U+0009"),
+    ("evil\u202etxt", "U+202E"), ("zero\u200bwidth", "U+200B"), ("bell\x07", "U+0007"),
+    ("\u0301accent", "U+0301"), ("semi;colon", "';'"), ("emoji😀", "'😀'"),
+])
+def test_bad_names_say_what_is_wrong(name, named):
+    with pytest.raises(ProtocolError) as caught:
+        check_name(name)
+    assert caught.value.code == "bad_name"
+    assert named in caught.value.message
+    assert "letters, digits" in caught.value.message
+
+
+def test_names_are_nfkc_normalised_and_compared_casefolded():
+    assert check_name("ｆｕｌｌ") == "full"
+    assert name_key("Alice") == name_key("aLICE") == name_key("ＡＬＩＣＥ")
+    assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("alice") != name_key("alicia")
+
+
+# --- text ------------------------------------------------------------------
+
+def test_text_keeps_newlines_tabs_and_emoji_but_not_controls():
+    assert clean_text("a\r\nb\tc\x1b[31m\x00d\u202e 👩\u200d💻", 100) == "a\nb\tc[31md 👩\u200d💻"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x1b\x07"])
+def test_empty_text(text):
+    assert code_of(clean_text, text, 100) == "empty_text"
+
+
+def test_text_too_long_counts_characters_after_cleaning():
+    assert clean_text("é" * 10, 10) == "é" * 10
+    assert clean_text("a" * 10 + "\x00" * 5, 10) == "a" * 10
+    error = pytest.raises(ProtocolError, clean_text, "a" * 11, 10).value
+    assert error.code == "text_too_long" and "11" in error.message and "10" in error.message
+
+
+# --- welcome ---------------------------------------------------------------
+
+def test_welcome_carries_history_oldest_first():
+    history = [encode({"type": "message", "id": i})[:-1] for i in range(1, 4)]
+    frame = json.loads(welcome_bytes("bob", ["amy", "bob"], history).decode("utf-8"))
+    assert frame["type"] == "welcome" and frame["users"] == ["amy", "bob"]
+    assert [item["id"] for item in frame["history"]] == [1, 2, 3]
+
+
+def test_welcome_keeps_the_newest_history_that_fits():
+    history = [encode({"type": "message", "id": i, "text": "x" * 100})[:-1]
+               for i in range(100)]
+    data = welcome_bytes("bob", ["bob"], history, limit=1000)
+    assert len(data) <= 1000
+    ids = [item["id"] for item in json.loads(data.decode("utf-8"))["history"]]
+    assert ids and ids == list(range(100 - len(ids), 100))
+    empty = json.loads(welcome_bytes("bob", ["bob"], []).decode("utf-8"))
+    assert empty["history"] == []

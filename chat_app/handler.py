@@ -35,6 +35,9 @@ MAX_LOGIN_TRIES = 3
 # before the socket closes (closing with unread input would reset it).
 LINGER_SECONDS = 1.0
 
+# ... and how much of the peer's further input is read and dropped meanwhile.
+LINGER_MAX_BYTES = 256 * 1024
+
 # Reasons a member leaves with, as listed in the protocol.
 LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow")
 
@@ -176,16 +179,19 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         while self.peer.outbox.pending and time.monotonic() < deadline:
             time.sleep(0.01)  # the Flusher is writing the rest
         shutdown_quietly(sock, socket.SHUT_WR)  # FIN, but keep reading
-        while time.monotonic() < deadline:
+        budget = LINGER_MAX_BYTES
+        while budget > 0 and time.monotonic() < deadline:
             if not wait_readable(sock, deadline - time.monotonic()):
                 break
             try:
-                if not sock.recv(65536):
-                    break
+                data = sock.recv(min(budget, 65536))
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:
                 break
+            if not data:
+                break
+            budget -= len(data)
 
     # --- timers -------------------------------------------------------
 

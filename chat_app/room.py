@@ -70,7 +70,7 @@ class Room:
     """The registry of connections and members, and the relay between them."""
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
-                 log=None, report=None, clock=time.time):
+                 log=None, report=None, warn=None, clock=time.time):
         self._lock = threading.Lock()
         self._connections = set()
         self._members = {}  # name key -> Peer, in join order
@@ -81,6 +81,7 @@ class Room:
         self._log = log
         self._closing = False  # shutting down: no more leave notices
         self._report = report or (lambda text: None)
+        self._warn = warn or self._report
         self._clock = clock
 
     # --- registry -----------------------------------------------------
@@ -233,7 +234,7 @@ class Room:
     def _after(self, overflowed, log_error, recipients):
         """Do the I/O that must not happen under the lock."""
         if log_error:
-            self._report(
+            self._warn(
                 "cannot write to the log file %s: %s. Chat goes on, but messages from now on "
                 "will not be reloaded after a restart. Free some disk space or fix the file."
                 % (self._log.path, log_error)

@@ -221,7 +221,8 @@ def banner(server, options):
 
 def start_server(options, console):
     """Build the room, reload its history and bind; return (server, log)."""
-    room = Room(options.max_clients, options.password, options.history, report=console.info)
+    room = Room(options.max_clients, options.password, options.history,
+                report=console.info, warn=console.error)
     log = open_history(options, room, console)
     room.attach_log(log)
     try:

@@ -1,24 +1,11 @@
-import os
-
 import pytest
 
-from helpers import RunningServer
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from helpers import IN_CI, RunningServer, build_pyz
 
 
 def pytest_configure(config):
     if IN_CI and not config.pluginmanager.hasplugin("timeout"):
         raise pytest.UsageError("CI needs pytest-timeout: pip install pytest-timeout")
-
-
-def require(condition, why):
-    """Skip on a developer's machine, but fail in CI, when a prerequisite is missing."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail("missing in CI: " + why)
-    pytest.skip(why)
 
 
 @pytest.fixture
@@ -38,3 +25,9 @@ def make_server():
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory):
+    """chat.pyz built by build_pyz.py, alone in an empty directory."""
+    return build_pyz(str(tmp_path_factory.mktemp("lab")))

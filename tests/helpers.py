@@ -21,8 +21,20 @@ sys.path.insert(0, ROOT)
 from chat_app.cli import build_parser  # noqa: E402
 from chat_app.server import Console, start_server  # noqa: E402
 
+import pytest  # noqa: E402
+
 LOOPBACK = "127.0.0.1"
+IN_CI = os.environ.get("CI", "").lower() == "true"
 WAIT = 5.0  # seconds any single expected event may take before a test fails
+
+
+def require(condition, why):
+    """Skip on a developer's machine, but fail in CI, when a prerequisite is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail("missing in CI: " + why)
+    pytest.skip(why)
 
 
 def server_options(*args):

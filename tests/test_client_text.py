@@ -1,0 +1,167 @@
+"""`chat.pyz client --text`: the terminal client against a real server."""
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from helpers import LOOPBACK, WAIT, Client
+
+
+class TerminalClient:
+    """The terminal client in a subprocess, its input a pipe."""
+
+    def __init__(self, pyz, port, *args):
+        self.process = subprocess.Popen(
+            [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
+            + list(args),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.process.stdout:
+            with self._lock:
+                self.lines.append(raw.decode("utf-8").rstrip("\n"))
+
+    def type(self, text):
+        self.process.stdin.write(text.encode("utf-8") + b"\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, pattern, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for line in self.lines:
+                    if re.search(pattern, line):
+                        return line
+            time.sleep(0.01)
+        raise AssertionError("%r not shown; output: %r" % (pattern, self.lines))
+
+    def end_input(self):
+        self.process.stdin.close()
+        return self.process.wait(WAIT)
+
+    def finish(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(WAIT)
+        self._reader.join(WAIT)
+        return self.process.stderr.read().decode("utf-8")
+
+
+def test_terminal_client_chats_and_leaves_at_end_of_input(pyz, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for(r"Welcome, amy")
+        client.wait_for(r"2 people in the room: bob, amy")
+        bob.expect("joined", name="amy")
+        client.type("hello bob")
+        assert bob.expect("message")["text"] == "hello bob"
+        client.wait_for(r"^\[\d\d:\d\d\] <amy> hello bob$")
+        bob.send({"type": "say", "text": "hi amy"})
+        client.wait_for(r"^\[\d\d:\d\d\] <bob> hi amy$")
+        client.type("/msg bob secret")
+        frame = bob.expect("message", text="secret")
+        assert frame["to"] == "bob" and frame["from"] == "amy"
+        client.type("/me waves")
+        client.wait_for(r"\* amy waves$")
+        client.type("/who")
+        client.wait_for(r"^\* 2 people in the room: bob, amy$")
+        cy = Client(server.port)
+        cy.join("cy")
+        client.wait_for(r"\* cy joined$")
+        cy.send({"type": "leave"})
+        client.wait_for(r"\* cy left$")
+        client.type("/who")
+        client.wait_for(r"^\* 2 people in the room: bob, amy$")
+        client.type("/nonsense")
+        client.wait_for(r"Unknown command /nonsense")
+        assert client.end_input() == 0
+        assert bob.expect("left", name="amy")["reason"] == "quit"
+    finally:
+        assert "Traceback" not in client.finish()
+
+
+def test_quit_command_leaves(pyz, server):
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        client.type("/quit")
+        assert client.process.wait(WAIT) == 0
+    finally:
+        client.finish()
+    server.out.wait_for(r"amy left \(quit\)")
+
+
+def test_history_is_shown_on_join(pyz, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    bob.send({"type": "say", "text": "before you came"})
+    bob.expect("message")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for(r"^\* Earlier messages:$")
+        client.wait_for(r"<bob> before you came$")
+    finally:
+        client.end_input()
+        client.finish()
+
+
+def test_answers_pings(pyz, make_server):
+    server = make_server("--ping-interval", "0.2", "--ping-timeout", "0.3")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        time.sleep(1.5)
+        assert server.room.users() == ["amy"]
+    finally:
+        client.end_input()
+        client.finish()
+
+
+def test_nothing_listening_is_explained(pyz):
+    probe = socket.socket()
+    probe.bind((LOOPBACK, 0))
+    port = probe.getsockname()[1]
+    probe.close()  # a port on which nothing listens
+    client = TerminalClient(pyz, port, "--name", "amy")
+    assert client.process.wait(WAIT) == 1
+    err = client.finish()
+    assert "Nothing is listening at 127.0.0.1 port %d" % port in err
+    assert err.count("\n") == 1
+
+
+def test_refused_name_without_a_terminal_to_ask(pyz, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    client = TerminalClient(pyz, server.port, "--name", "BOB")
+    assert client.process.wait(WAIT) == 1
+    client.finish()
+    assert any("already in use" in line for line in client.lines)
+
+
+def test_wrong_password_is_explained(pyz, make_server):
+    server = make_server("--password", "pw")
+    client = TerminalClient(pyz, server.port, "--name", "amy", "--password", "no")
+    assert client.process.wait(WAIT) == 1
+    assert "Wrong password" in client.finish()
+
+
+def test_server_going_away_is_reported(pyz, make_server):
+    server = make_server()
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        server.server.shutdown()
+        server.server.stop()
+        client.wait_for(r"The server closed the connection: The server is shutting down")
+        assert client.process.wait(WAIT) == 0
+    finally:
+        client.finish()

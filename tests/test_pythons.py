@@ -1,0 +1,63 @@
+"""The built chat.pyz under every Python: it runs on 3.8 and newer, and says
+clearly that it needs 3.8 on anything older."""
+
+import subprocess
+
+import pytest
+
+from helpers import WAIT, Client, ServerProcess, pyenv_python, require
+
+SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+TOO_OLD = ["2.7", "3.6", "3.7"]
+
+
+def interpreter(version):
+    python = pyenv_python(version)
+    require(python is not None, "Python %s (expected under ~/.pyenv/versions)" % version)
+    return python
+
+
+@pytest.mark.parametrize("version", SUPPORTED)
+def test_chat_pyz_serves_and_chats(version, pyz):
+    python = interpreter(version)
+    result = subprocess.run([python, pyz, "--version"], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0 and result.stdout.strip() == "chat_app 0.1"
+    server = ServerProcess(python, pyz)
+    try:
+        amy = Client(server.port)
+        amy.join("amy")
+        person = Client(server.port)
+        person.send_raw("bøb\n".encode("utf-8"))
+        amy.expect("joined", name="bøb")
+        client = subprocess.Popen(
+            [python, pyz, "client", "--text", "--host", "127.0.0.1", "--port",
+             str(server.port), "--name", "cy"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        amy.expect("joined", name="cy")
+        amy.send({"type": "say", "text": "hello 😀"})
+        out, err = client.communicate(b"hi from %s\n" % version.encode(), timeout=WAIT * 2)
+        assert client.returncode == 0, err
+        assert amy.expect("message", text="hi from %s" % version)["from"] == "cy"
+        assert amy.expect("left", name="cy")["reason"] == "quit"
+        assert "<amy> hello 😀" in out.decode("utf-8")
+        person.send_raw(b"/msg amy private\n")
+        assert amy.expect("message", text="private")["to"] == "amy"
+        status, took = server.stop()
+        assert status == 0 and took < 2
+        assert amy.expect("bye")
+        assert server.err == ""
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("version", TOO_OLD)
+@pytest.mark.parametrize("args", [[], ["server"], ["client", "--text"]])
+def test_older_pythons_get_one_clear_line(version, args, pyz):
+    python = interpreter(version)
+    result = subprocess.run([python, pyz] + args, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "needs Python 3.8 or newer" in result.stderr and "python3" in result.stderr
+    assert "Traceback" not in result.stderr and "SyntaxError" not in result.stderr

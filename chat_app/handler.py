@@ -8,6 +8,7 @@ the reading loop waits on, so they cost no extra threads.  Everything the
 room does goes through self.server.room; nothing here holds its lock.
 """
 
+import ipaddress
 import math
 import select
 import socket
@@ -45,6 +46,15 @@ PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
 PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
 
 
+def display_address(address):
+    """Show an IPv4 client of a dual-stack socket as 192.0.2.1, not ::ffff:192.0.2.1."""
+    try:
+        mapped = ipaddress.ip_address(address.split("%")[0]).ipv4_mapped
+    except (AttributeError, ValueError):
+        return address
+    return str(mapped) if mapped else address
+
+
 def wait_readable(sock, timeout):
     """Wait until a socket has input (or an error) or `timeout` seconds pass."""
     if hasattr(select, "poll"):  # no limit on descriptor numbers, unlike select()
@@ -57,7 +67,12 @@ def wait_readable(sock, timeout):
 
 
 class ChatRequestHandler(socketserver.StreamRequestHandler):
-    """Serve one connection from its first byte to its close."""
+    """Serve one connection from its first byte to its close.
+
+    The socket is non-blocking, so that any thread can write to it without
+    waiting (outbox.py); this handler therefore reads it with poll() and
+    recv() rather than through self.rfile.
+    """
 
     disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
 
@@ -68,7 +83,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.room = self.server.room
         self.options = self.server.options
         self.console = self.server.console
-        self.peer = Peer(Outbox(self.connection, self.server.flusher), self.client_address[0])
+        self.peer = Peer(Outbox(self.connection, self.server.flusher),
+                         display_address(self.client_address[0]))
         self.splitter = LineSplitter()
         self.limiter = RateLimiter(self.options.rate_limit, DEFAULT_BURST)
         self.admitted = False
@@ -95,9 +111,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         if not self.room.admit(self.peer):
-            self.console.info("refused %s: the server is full (%d connections, see --max-clients)"
-                              % (self.peer.address, self.options.max_clients))
-            self.refuse(ProtocolError("server_full"))
+            self.refuse(ProtocolError("server_full"),
+                        "the server is full (%d connections, see --max-clients)"
+                        % self.options.max_clients)
             return
         self.admitted = True
         self.serve()
@@ -165,11 +181,10 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         elif self.peer.end("too_slow"):
             shutdown_quietly(self.connection)
 
-    def refuse(self, error):
+    def refuse(self, error, why=None):
         """Send a fatal error and end the connection once it has been read."""
         self.send(error.frame())
-        if error.code != "server_full":
-            self.console.info("refused %s: %s" % (self.peer.address, error.message))
+        self.console.info("refused %s: %s" % (self.peer.address, why or error.message))
         self.peer.end(error.code)
         self.linger = True
 
@@ -226,9 +241,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def first_line(self, line):
         """Tell a program (a JSON object) from a person (anything else)."""
+        self.set_timer(self.join_deadline, self.join_expired)
         if looks_like_json_object(line):
             self.on_line = self.json_login
-            self.set_timer(self.join_deadline, self.join_expired)
         else:
             self.peer.wire = "text"
             self.on_line = self.text_name
@@ -323,7 +338,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def text_password(self, line):
         password = self.decode_text(line)
         if password is not None:
-            self.text_join(self.pending_name, password.rstrip("\r\n"))
+            self.text_join(self.pending_name, password)
 
     def text_join(self, name, password):
         try:
@@ -337,12 +352,11 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def retry_login(self, error):
         """Explain a refused name or password and ask again, a few times."""
         self.login_tries += 1
+        self.write_text("! " + error.message)
         if self.login_tries >= MAX_LOGIN_TRIES:
-            self.write_text("! " + error.message)
             self.refuse(ProtocolError(
                 error.code, "Too many tries; disconnecting. Connect again to retry."))
             return
-        self.write_text("! " + error.message)
         if error.code == "bad_password":
             self.write_text(PROMPT_PASSWORD)
         else:
@@ -355,7 +369,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         if typed is None or not typed.strip():
             return
         try:
-            command = parse_line(typed.rstrip("\r\n"))
+            command = parse_line(typed)
             self.text_commands[command.kind](command)
         except CommandError as error:
             self.write_text("! %s" % error)

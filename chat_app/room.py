@@ -34,13 +34,15 @@ class Peer:
         self.key = None
         self.since = time.time()
         self.reason = None  # set once, when the server decides to end it
+        self._reason_lock = threading.Lock()
 
     def end(self, reason):
         """Mark the connection for closing with a reason; return True the first time."""
-        if self.reason is not None:
-            return False
-        self.reason = reason
-        return True
+        with self._reason_lock:
+            if self.reason is not None:
+                return False
+            self.reason = reason
+            return True
 
 
 class Rendered:
@@ -94,8 +96,16 @@ class Room:
             self._last_id = max(self._last_id, last_id)
 
     def attach_log(self, log):
-        """Append room events to this HistoryLog from now on (None: no log)."""
-        self._log = log
+        """Append room events to this HistoryLog from now on."""
+        with self._lock:
+            self._log = log
+
+    def close_log(self):
+        """Stop logging and close the log file, if there is one."""
+        with self._lock:
+            log, self._log = self._log, None
+        if log is not None:
+            log.close()
 
     @property
     def has_password(self):

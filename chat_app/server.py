@@ -39,6 +39,9 @@ LISTEN_BACKLOG = 1024
 # With the rest of the shutdown this keeps Ctrl+C under two seconds.
 SHUTDOWN_DRAIN_SECONDS = 1.0
 
+# --host values that mean every address of this computer.
+ANY_ADDRESS = ("", "0.0.0.0", "::")
+
 # Socket errors for a port in use (Windows reports its own numbers).
 ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
 WSAEACCES = 10013
@@ -121,6 +124,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         while self.room.connection_count() and time.monotonic() < deadline:
             time.sleep(0.02)
         self.flusher.stop()
+        self.room.close_log()
         return len(peers)
 
 
@@ -181,10 +185,13 @@ def open_history(options, room, console):
     """Open --log, reload its history; raise StartError if it is unusable."""
     if not options.log:
         return None
+    log = None
     try:
         log = HistoryLog(options.log)
         messages, last_id, warnings = log.load(options.history)
     except OSError as exc:
+        if log is not None:
+            log.close()
         raise StartError("cannot use the log file %s: %s. Choose another file with --log."
                          % (options.log, exc.strerror or exc))
     for warning in warnings:
@@ -199,7 +206,7 @@ def banner(server, options):
     port = server.server_address[1]
     port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
-    if options.host:
+    if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
     else:
         hosts = reachable_addresses()
@@ -213,23 +220,23 @@ def banner(server, options):
         lines.append("Students connect with:  python chat.pyz client --host ADDRESS%s" % port_flag)
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
-    if options.host and options.host in ("127.0.0.1", "::1", "localhost"):
+    if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     lines.append("Press Ctrl+C to stop the server.")
     return "\n".join(lines)
 
 
 def start_server(options, console):
-    """Build the room, reload its history and bind; return (server, log)."""
+    """Build the room, reload its history and bind the listening socket."""
     room = Room(options.max_clients, options.password, options.history,
                 report=console.info, warn=console.error)
     log = open_history(options, room, console)
-    room.attach_log(log)
+    if log is not None:
+        room.attach_log(log)
     try:
-        return make_server(options, room, console), log
+        return make_server(options, room, console)
     except StartError:
-        if log is not None:
-            log.close()
+        room.close_log()
         raise
 
 
@@ -247,7 +254,7 @@ def run(options, out=None, err=None):
     err = err or sys.stderr
     console = Console(out, err)
     try:
-        server, log = start_server(options, console)
+        server = start_server(options, console)
     except StartError as exc:
         err.write("chat_app: %s\n" % exc)
         return 1
@@ -256,14 +263,14 @@ def run(options, out=None, err=None):
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:
         server.serve_forever(poll_interval=0.5)
-    except (KeyboardInterrupt, _Terminate):
+    except KeyboardInterrupt:
+        out.write("\n")  # end the line the terminal's ^C is on
+    except _Terminate:
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         closed = server.stop()
-        if log is not None:
-            log.close()
         console.info("server stopped (%d connection(s) closed)" % closed)
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -78,7 +78,7 @@ class RunningServer:
     def __init__(self, *args):
         self.out, self.err = Lines(), Lines()
         self.options = server_options(*args)
-        self.server, self.log = start_server(self.options, Console(self.out, self.err))
+        self.server = start_server(self.options, Console(self.out, self.err))
         self.port = self.server.server_address[1]
         self.room = self.server.room
         self._thread = threading.Thread(target=self.server.serve_forever,
@@ -99,8 +99,6 @@ class RunningServer:
     def close(self):
         self.server.shutdown()
         self.server.stop()
-        if self.log is not None:
-            self.log.close()
         self._thread.join(WAIT)
 
 

@@ -180,3 +180,11 @@ def test_reachable_addresses_leave_out_loopback():
     from chat_app.local_addresses import reachable_addresses
     for text in reachable_addresses():
         assert not text.startswith("127.") and text != "::1"
+
+
+def test_ipv4_clients_of_a_dual_stack_server_show_plain_addresses():
+    from chat_app.handler import display_address
+    assert display_address("::ffff:192.0.2.40") == "192.0.2.40"
+    assert display_address("192.0.2.40") == "192.0.2.40"
+    assert display_address("2001:db8::1") == "2001:db8::1"
+    assert display_address("fe80::1%eth0") == "fe80::1%eth0"

@@ -12,7 +12,16 @@ from .server import (
     DEFAULT_PING_TIMEOUT, DEFAULT_PORT,
 )
 
-DEFAULT_CLIENT_HOST = "127.0.0.1"
+NO_TK = (
+    "chat_app: the chat window needs Tk, which this Python lacks; using the terminal "
+    "client instead. To get the window: on Debian/Ubuntu 'sudo apt install python3-tk', "
+    "on Fedora 'sudo dnf install python3-tkinter'; on Windows or macOS run the python.org "
+    "installer again with 'tcl/tk and IDLE' ticked."
+)
+NO_DISPLAY = (
+    "chat_app: cannot open a window (%s); using the terminal client instead. "
+    "Run the client from a desktop session, or use: python chat.pyz client --text"
+)
 
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
@@ -104,10 +113,12 @@ def _add_client(subparsers):
         description="Join the chat room on the server's computer.",
         formatter_class=HelpFormatter,
     )
-    client.add_argument("--host", default=DEFAULT_CLIENT_HOST,
-                        help="the server's address, as the server printed it")
-    client.add_argument("--port", type=port_number, default=DEFAULT_PORT,
-                        help="the server's port")
+    client.add_argument("--host", default=None,
+                        help="the server's address, as the server printed it "
+                             "(default: the last one joined, else 127.0.0.1)")
+    client.add_argument("--port", type=port_number, default=None,
+                        help="the server's port (default: the last one joined, else %d)"
+                             % DEFAULT_PORT)
     client.add_argument("--name", default=None, help="your name in the room (default: asked when needed)")
     client.add_argument("--password", metavar="TEXT", default=None,
                         help="the room's password, if it has one (default: asked when needed)")
@@ -132,8 +143,28 @@ def _run_server(options):
 
 
 def _run_client(options):
+    if not options.text:
+        status = _run_window_client(options)
+        if status is not None:
+            return status
     from . import client_text
     return client_text.run(options)
+
+
+def _run_window_client(options):
+    """Run the Tk client; return None (after saying why) if Tk cannot start."""
+    try:
+        import tkinter
+    except ImportError:
+        sys.stderr.write(NO_TK + "\n")
+        return None
+    from . import client_gui
+    try:
+        root = client_gui.open_root()
+    except tkinter.TclError as exc:
+        sys.stderr.write(NO_DISPLAY % exc + "\n")
+        return None
+    return client_gui.run(root, options)
 
 
 def _tolerant_streams():

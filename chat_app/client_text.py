@@ -9,9 +9,12 @@ import getpass
 import sys
 import threading
 
-from . import text_format
+from . import settings, text_format
 from .commands import HELP_TEXT, CommandError, parse_line
 from .connection import ConnectError, JoinRefused, ServerConnection
+
+# Where to connect when neither --host nor a remembered server says.
+DEFAULT_HOST = "127.0.0.1"
 
 # Refusals a person can fix by typing something else.
 RETRY_NAME = ("name_taken", "bad_name")
@@ -38,7 +41,12 @@ class Roster:
 
 class TerminalClient:
     def __init__(self, options, stdin=None, stdout=None):
-        self.options = options
+        values = settings.fill(options)
+        self.host = values["host"] or DEFAULT_HOST
+        self.port = values["port"]
+        self.name = options.name
+        self.remembered_name = values["name"]
+        self.password = options.password
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
@@ -59,16 +67,27 @@ class TerminalClient:
         except EOFError:
             return None
 
+    def ask_name(self):
+        """Ask for a name, offering the one used last time."""
+        last = self.remembered_name
+        if not self.interactive:
+            return last
+        answer = self.ask("Your name [%s]: " % last if last else "Your name: ")
+        return (answer or "").strip() or last
+
     def join(self):
         """Connect and join, asking again for a refused name or password."""
-        name = self.options.name or self.ask("Your name: ")
-        password = self.options.password
+        name = self.name or self.ask_name()
+        password = self.password
         if not name:
             raise ConnectError("No name given. Start the client with --name NAME.")
         while True:
-            connection = ServerConnection.open(self.options.host, self.options.port)
+            connection = ServerConnection.open(self.host, self.port)
             try:
-                return connection, connection.join(name, password)
+                welcome = connection.join(name, password)
+                settings.save({"host": self.host, "port": self.port,
+                               "name": welcome.get("name", name)})
+                return connection, welcome
             except JoinRefused as refusal:
                 connection.close()
                 self.show("! " + text_format.safe(refusal.message))
@@ -90,7 +109,7 @@ class TerminalClient:
         self.roster = Roster(welcome.get("users") or [])
         self.show(text_format.render(welcome))
         self.show("* Connected to %s port %d. Type a message and press Enter."
-                  % (self.options.host, self.options.port))
+                  % (self.host, self.port))
         typing = threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True)
         typing.start()
         try:

@@ -110,6 +110,13 @@ class ServerConnection:
             except ProtocolError:
                 continue
 
+    def shutdown(self):
+        """Wake a thread blocked reading this connection; it then sees the end."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed or reset: the reader is awake either way
+
     def close(self):
         try:
             self._reader.close()

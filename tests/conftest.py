@@ -1,11 +1,30 @@
+import os
+import selectors
+import shutil
+import subprocess
+
 import pytest
 
-from helpers import IN_CI, RunningServer, build_pyz
+from helpers import IN_CI, WAIT, RunningServer, build_pyz, require
 
 
 def pytest_configure(config):
     if IN_CI and not config.pluginmanager.hasplugin("timeout"):
         raise pytest.UsageError("CI needs pytest-timeout: pip install pytest-timeout")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def scratch_home(tmp_path_factory):
+    """Keep the clients' settings file out of the real home directory."""
+    home = str(tmp_path_factory.mktemp("home"))
+    saved = {key: os.environ.get(key) for key in ("HOME", "USERPROFILE")}
+    os.environ["HOME"] = os.environ["USERPROFILE"] = home
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture
@@ -31,3 +50,27 @@ def server(make_server):
 def pyz(tmp_path_factory):
     """chat.pyz built by build_pyz.py, alone in an empty directory."""
     return build_pyz(str(tmp_path_factory.mktemp("lab")))
+
+
+@pytest.fixture(scope="session")
+def display():
+    """An X display for the GUI tests: the one in use, or an Xvfb of our own."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    require(xvfb is not None, "Xvfb for the GUI tests (apt-get install xvfb)")
+    process = subprocess.Popen(
+        [xvfb, "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ready = selectors.DefaultSelector()
+    ready.register(process.stdout, selectors.EVENT_READ)
+    if not ready.select(WAIT * 2):
+        process.kill()
+        pytest.fail("Xvfb did not start within %g s" % (WAIT * 2))
+    number = process.stdout.readline().decode().strip()
+    os.environ["DISPLAY"] = ":" + number
+    yield os.environ["DISPLAY"]
+    del os.environ["DISPLAY"]
+    process.terminate()
+    process.wait(WAIT)

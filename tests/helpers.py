@@ -253,9 +253,13 @@ class ServerProcess:
             self.process.wait(WAIT)
 
 
+# Found before the tests point HOME at a scratch directory (see conftest.py).
+PYENV_VERSIONS = os.path.expanduser("~/.pyenv/versions")
+
+
 def pyenv_python(version):
     """Return the pyenv interpreter for 'X.Y', or None if it is not installed."""
-    base = os.path.expanduser("~/.pyenv/versions")
+    base = PYENV_VERSIONS
     if not os.path.isdir(base):
         return None
     for name in sorted(os.listdir(base)):

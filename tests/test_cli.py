@@ -48,7 +48,8 @@ def test_client_help_lists_every_option(pyz):
     text = " ".join(run(pyz, "client", "--help").stdout.split())
     for option in ("--host", "--port", "--name", "--password", "--text"):
         assert option in text
-    assert "(default: 127.0.0.1)" in text and "(default: 1234)" in text
+    assert "(default: the last one joined, else 127.0.0.1)" in text
+    assert "(default: the last one joined, else 1234)" in text
 
 
 @pytest.mark.parametrize("args, named", [

@@ -1,0 +1,213 @@
+"""What the window client shows, decided without Tk.
+
+ChatState turns server frames into log entries and keeps the room's state
+as the client sees it: the user list, which message ids are already on
+screen (so a rejoin's history shows nothing twice), the texts sent but not
+yet confirmed (so nothing typed is lost across a reconnect), mentions and
+the unread count.  The Tk code only draws what this returns, and the tests
+exercise it without a display.
+"""
+
+import collections
+import re
+from collections import namedtuple
+
+from .protocol import ProtocolError, clean_text, is_action, name_key
+from .text_format import LEFT_REASONS, safe
+
+# How many message ids to remember for de-duplication: far more than any
+# history a server sends on a rejoin.
+SEEN_IDS = 5000
+
+# Reconnect delays in seconds: doubling from 1, at most 30.
+BACKOFF_FIRST, BACKOFF_MAX = 1, 30
+
+# Errors in reply to a say: the text was not relayed and goes back to the box.
+SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user", "rate_limited")
+
+# What each refusal means to someone at the join window.
+JOIN_PROBLEMS = {
+    "name_taken": "Someone in the room already uses that name. Choose another name.",
+    "bad_password": "Wrong password. Ask your teacher for the room's password.",
+    "server_full": "The chat is full. Try again in a moment, or ask your teacher.",
+}
+
+# One line of the message log.  kind: message, join, leave, notice, error.
+Entry = namedtuple("Entry", "kind time sender text own private action history mention")
+
+
+def entry(kind, text, time=None, sender="", own=False, private=None, action=False,
+          history=False, mention=False):
+    return Entry(kind, time, sender, text, own, private, action, history, mention)
+
+
+def backoff_delays():
+    """Yield reconnect delays: 1, 2, 4, ... 30, 30, ..."""
+    delay = BACKOFF_FIRST
+    while True:
+        yield delay
+        delay = min(delay * 2, BACKOFF_MAX)
+
+
+def mentions(text, name):
+    """Tell whether text names someone as a word ("hi Amy!" mentions amy)."""
+    if not name:
+        return False
+    pattern = r"(?<![\w.-])" + re.escape(name) + r"(?![\w-])"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def title(room, unread):
+    """Return the window title, with the unread count while there is one."""
+    return ("(%d) %s" % (unread, room)) if unread else room
+
+
+def join_problem(code, message):
+    """Return what to tell someone whose join was refused."""
+    return JOIN_PROBLEMS.get(code, message)
+
+
+class ChatState:
+    """The room as one client sees it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.users = []
+        self.unread = 0
+        self.focused = True
+        self._seen = set()  # ids of messages on screen, to skip them in history
+        self._seen_order = collections.deque()
+        self._last_room_id = 0
+        self._pending = collections.deque()  # say frames sent, not yet answered
+
+    # --- what arrives --------------------------------------------------
+
+    def welcome(self, frame):
+        """Take a (re)join's welcome; return (entries, say frames to send again)."""
+        self.name = frame.get("name", self.name)
+        self.users = [safe(user) for user in frame.get("users") or []]
+        history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
+        ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
+        if not ids or max(ids) < self._last_room_id:
+            self._forget_seen()  # a new server (restarted without --log): ids began again
+        entries = []
+        confirmed = collections.Counter()
+        for item in history:
+            if item.get("from") == self.name:
+                confirmed[item.get("text")] += 1
+            if self._remember(item):
+                entries.append(self._message(item, history=True))
+        resend = []
+        for say in self._pending:
+            text = self._cleaned(say["text"])
+            if "to" not in say and confirmed[text]:
+                confirmed[text] -= 1  # it reached the room before the line dropped
+            else:
+                resend.append(say)
+        self._pending.clear()
+        return entries, resend
+
+    def apply(self, frame):
+        """Return the log entries for one frame (an empty list for none)."""
+        handler = self._handlers.get(frame.get("type"))
+        return handler(self, frame) if handler else []
+
+    def _on_message(self, frame):
+        if frame.get("from") == self.name and self._pending:
+            self._pending.popleft()
+        self._remember(frame)
+        shown = self._message(frame)
+        if not shown.own and not self.focused:
+            self.unread += 1
+        return [shown]
+
+    def _on_joined(self, frame):
+        name = safe(frame.get("name", "?"))
+        if name not in self.users:
+            self.users.append(name)
+        return [entry("join", "%s joined" % name, frame.get("time"))]
+
+    def _on_left(self, frame):
+        name = safe(frame.get("name", "?"))
+        if name in self.users:
+            self.users.remove(name)
+        reason = frame.get("reason")
+        words = LEFT_REASONS.get(reason, "left (%s)" % safe(reason))
+        return [entry("leave", "%s %s" % (name, words), frame.get("time"))]
+
+    def _on_error(self, frame):
+        return [entry("error", safe(frame.get("message") or frame.get("code", "error")))]
+
+    def _on_bye(self, frame):
+        return [entry("notice", "The server closed the connection: %s"
+                      % safe(frame.get("reason", "")))]
+
+    _handlers = {
+        "message": _on_message, "joined": _on_joined, "left": _on_left,
+        "error": _on_error, "bye": _on_bye,
+    }
+
+    def say_refused(self, frame):
+        """Return the text of the say an error answered, if it answered one."""
+        if frame.get("type") == "error" and frame.get("code") in SAY_ERRORS and self._pending:
+            return self._pending.popleft()
+        return None
+
+    # --- what is sent ----------------------------------------------------
+
+    def sent(self, say):
+        """Remember a say frame until the server answers it."""
+        self._pending.append(say)
+
+    def unanswered(self):
+        return list(self._pending)
+
+    # --- focus -----------------------------------------------------------
+
+    def focus(self, focused):
+        self.focused = focused
+        if focused:
+            self.unread = 0
+
+    # --- helpers ---------------------------------------------------------
+
+    def _remember(self, frame):
+        """Record a message's id; return False if it was on screen already."""
+        message_id = frame.get("id")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            return True
+        if message_id in self._seen:
+            return False
+        if "to" not in frame:
+            self._last_room_id = max(self._last_room_id, message_id)
+        self._seen.add(message_id)
+        self._seen_order.append(message_id)
+        if len(self._seen_order) > SEEN_IDS:
+            self._seen.discard(self._seen_order.popleft())
+        return True
+
+    def _forget_seen(self):
+        self._seen.clear()
+        self._seen_order.clear()
+        self._last_room_id = 0
+
+    def _message(self, frame, history=False):
+        sender = safe(frame.get("from", "?"))
+        text = str(frame.get("text", ""))
+        own = name_key(sender) == name_key(self.name) if sender else False
+        action = is_action(text)
+        if action:
+            text = text[4:]
+        to = frame.get("to")
+        return entry(
+            "message", text, frame.get("time"), sender, own=own,
+            private=safe(to) if to is not None else None, action=action, history=history,
+            mention=not own and mentions(text, self.name),
+        )
+
+    @staticmethod
+    def _cleaned(text):
+        try:
+            return clean_text(text, 10 ** 9)
+        except ProtocolError:
+            return text

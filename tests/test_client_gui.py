@@ -1,0 +1,559 @@
+"""The Tk client, driven through its real widgets against a real server.
+
+The tests run under the display fixture (an Xvfb of their own when there is
+no display).  Any exception in a Tk callback fails the test.
+"""
+
+import argparse
+import gc
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+import pytest
+
+from helpers import LOOPBACK, WAIT, Client, require
+
+try:
+    import tkinter
+except ImportError:  # pragma: no cover - depends on the Python build
+    tkinter = None
+
+
+def options(**given):
+    values = dict(host=None, port=None, name=None, password=None, text=False)
+    values.update(given)
+    return argparse.Namespace(**values)
+
+
+class Gui:
+    """One ChatWindow in this process, with a pump for its event loop."""
+
+    def __init__(self, settings_path, **given):
+        from chat_app.client_gui import ChatWindow
+        self.errors = []
+        self.root = tkinter.Tk()
+        self.root.report_callback_exception = self._record
+        self.window = ChatWindow(self.root, options(**given), settings_path)
+        self.form, self.chat = self.window.form, self.window.chat
+
+    def _record(self, kind, value, trace):
+        self.errors.append("".join(traceback.format_exception(kind, value, trace)))
+
+    def pump(self, until, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.root.update()
+            if until():
+                return
+            time.sleep(0.005)
+        raise AssertionError("timed out waiting for %s; log:\n%s\nstatus: %s"
+                             % (what, self.log(), self.chat.status.cget("text")))
+
+    def fill(self, **values):
+        for key, value in values.items():
+            self.form.vars[key].set(value)
+
+    def press_enter(self, widget):
+        widget.focus_force()
+        self.root.update()
+        widget.event_generate("<Return>")
+        self.root.update()
+
+    def joined(self):
+        return self.window.state is not None and self.window.session.connected
+
+    def join(self, port, name):
+        self.fill(host=LOOPBACK, port=str(port), name=name)
+        self.form.button.invoke()
+        self.pump(self.joined, "the join")
+
+    def log(self):
+        return self.chat.log.get("1.0", "end-1c")
+
+    def wait_log(self, text, timeout=WAIT):
+        self.pump(lambda: text in self.log(), repr(text), timeout)
+
+    def type(self, text):
+        self.chat.set_typed(text)
+
+    def users(self):
+        return list(self.chat.users.get(0, "end"))
+
+    def problem(self):
+        return self.form.message.cget("text")
+
+    def close(self):
+        if not self.window.closed:
+            self.window.close()
+        assert not self.errors, "\n".join(self.errors)
+
+
+@pytest.fixture
+def gui(display, tmp_path):
+    require(tkinter is not None, "tkinter for the GUI tests")
+    made = []
+
+    def make(settings=None, **given):
+        path = tmp_path / (settings or "settings%d.json" % len(made))
+        made.append(Gui(str(path), **given))
+        return made[-1]
+
+    yield make
+    try:
+        for item in made:
+            item.close()
+    finally:
+        # Tk objects must be freed on the Tk thread: a garbage collection
+        # that happens to run in a network thread would abort Tcl.
+        del made[:]
+        gc.collect()
+
+
+# --- joining ---------------------------------------------------------------
+
+def test_join_with_enter_and_chat_with_enter(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.fill(host=LOOPBACK, port=str(server.port), name="amy")
+    amy.press_enter(amy.form.entries["port"])
+    amy.pump(amy.joined, "the join")
+    assert bob.expect("joined")["name"] == "amy"
+    assert amy.root.focus_lastfor() is amy.chat.input
+    assert amy.users() == ["amy", "bob"] and amy.chat.count.cget("text") == "2 people here"
+    assert "Connected to 127.0.0.1 port %d as amy" % server.port in amy.chat.status.cget("text")
+    amy.type("hello bob")
+    amy.press_enter(amy.chat.input)
+    assert bob.expect("message")["text"] == "hello bob"
+    amy.wait_log("amy: hello bob")
+    assert amy.chat.typed() == ""
+    bob.send({"type": "say", "text": "hi amy"})
+    amy.wait_log("bob: hi amy")
+
+
+def test_join_with_the_button_and_send_with_the_button(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("line one\nline two")
+    amy.chat.send_button.invoke()
+    amy.pump(lambda: amy.chat.typed() == "", "the box to empty")
+    assert bob.expect("message")["text"] == "line one\nline two"
+
+
+def test_shift_enter_inserts_a_newline(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("first")
+    amy.chat.input.focus_force()
+    amy.root.update()
+    amy.chat.input.event_generate("<Shift-Return>")
+    amy.root.update()
+    assert amy.chat.typed() == "first\n"
+
+
+def test_a_single_enter_joins_when_everything_is_filled_in(gui, server):
+    amy = gui(host=LOOPBACK, port=server.port, name="amy")
+    amy.root.update()
+    assert amy.root.focus_lastfor() is amy.form.entries["name"]
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+
+
+def test_fields_remember_the_last_successful_join(gui, server):
+    first = gui(settings="remembered.json")
+    first.join(server.port, "amy")
+    first.close()
+    again = gui(settings="remembered.json")
+    assert again.form.values() == {"host": LOOPBACK, "port": str(server.port),
+                                   "name": "amy", "password": ""}
+
+
+def test_a_broken_settings_file_is_harmless(gui, tmp_path):
+    (tmp_path / "broken.json").write_bytes(b"\xff{not json")
+    amy = gui(settings="broken.json")
+    assert amy.form.values()["name"] == "" and amy.form.values()["port"] == "1234"
+
+
+# --- join problems, shown in the window --------------------------------------
+
+def free_port():
+    probe = socket.socket()
+    probe.bind((LOOPBACK, 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def attempt(gui_maker, port, name="amy", **extra):
+    amy = gui_maker()
+    amy.fill(host=LOOPBACK, port=str(port), name=name, **extra)
+    amy.form.button.invoke()
+    amy.pump(lambda: amy.window.session is None, "the refusal", timeout=WAIT * 2)
+    assert str(amy.form.button.state()) in ("()", "('active',)", "('focus',)") or \
+        "disabled" not in amy.form.button.state()
+    return amy.problem()
+
+
+def test_nothing_listening(gui):
+    port = free_port()
+    assert "Nothing is listening at 127.0.0.1 port %d" % port in attempt(gui, port)
+
+
+def test_no_answer_within_five_seconds(gui):
+    # A listener whose queue is full drops new connection attempts, the way
+    # a firewall does: the client gives up after five seconds.
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex((LOOPBACK, port))
+        fillers.append(filler)
+    time.sleep(0.2)
+    try:
+        started = time.monotonic()
+        problem = attempt(gui, port)
+        assert "did not answer within 5 seconds" in problem
+        assert "firewall" in problem
+        assert time.monotonic() - started < 9
+    finally:
+        for sock in fillers + [listener]:
+            sock.close()
+
+
+def test_name_taken(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    assert "already uses that name" in attempt(gui, server.port, name="BOB")
+
+
+@pytest.mark.parametrize("name, named", [("a b", "a space"), ("wow!", "'!'"), ("", "empty")])
+def test_name_not_allowed_says_which_characters_are(gui, server, name, named):
+    amy = gui()
+    amy.fill(host=LOOPBACK, port=str(server.port), name=name)
+    amy.form.button.invoke()
+    assert named in amy.problem() and "letters, digits" in amy.problem()
+    assert server.room.connection_count() == 0
+
+
+def test_wrong_password(make_server, gui):
+    server = make_server("--password", "pw")
+    assert "Wrong password" in attempt(gui, server.port, password="nope")
+    amy = gui()
+    amy.fill(password="pw")
+    amy.join(server.port, "amy")
+
+
+def test_server_full(make_server, gui):
+    server = make_server("--max-clients", "1")
+    other = Client(server.port)
+    server.wait_connections(1)
+    assert "The chat is full" in attempt(gui, server.port)
+    other.close()
+
+
+def test_bad_port_and_missing_address(gui):
+    amy = gui()
+    amy.fill(host="", port="1234", name="amy")
+    amy.form.button.invoke()
+    assert "server address" in amy.problem()
+    amy.fill(host=LOOPBACK, port="99999")
+    amy.form.button.invoke()
+    assert "1 to 65535" in amy.problem()
+
+
+# --- the chat ----------------------------------------------------------------
+
+def test_user_list_follows_joins_and_leaves(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    bob = Client(server.port)
+    bob.join("bob")
+    amy.pump(lambda: amy.users() == ["amy", "bob"], "bob in the list")
+    amy.wait_log("bob joined")
+    bob.send({"type": "leave"})
+    amy.pump(lambda: amy.users() == ["amy"], "bob gone from the list")
+    amy.wait_log("bob left")
+    assert amy.chat.count.cget("text") == "1 person here"
+
+
+def test_double_click_starts_a_private_message(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    bob, cy = Client(server.port), Client(server.port)
+    bob.join("bob")
+    cy.join("cy")
+    amy.pump(lambda: "bob" in amy.users(), "bob in the list")
+    index = amy.users().index("bob")
+    amy.chat.users.selection_set(index)
+    bbox = amy.chat.users.bbox(index)
+    for _ in range(2):  # two quick clicks make Tk's double click
+        for event in ("<ButtonPress-1>", "<ButtonRelease-1>"):
+            amy.chat.users.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
+    amy.root.update()
+    assert amy.chat.typed() == "/msg bob "
+    assert amy.root.focus_lastfor() is amy.chat.input
+    amy.chat.input.insert("end", "just you")
+    amy.press_enter(amy.chat.input)
+    frame = bob.expect("message", text="just you")
+    assert frame["to"] == "bob"
+    amy.wait_log("amy (private to bob): just you")
+    cy.send({"type": "say", "text": "public"})
+    assert cy.expect("message")["text"] == "public"  # cy never saw the private one
+
+
+def test_commands(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("/me waves")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("* amy waves")
+    amy.type("/who")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("In the room: amy")
+    amy.type("/help")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("/msg NAME text")
+    amy.type("/frobnicate")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("Unknown command /frobnicate")
+    assert amy.chat.typed() == "/frobnicate"  # kept, to be corrected
+
+
+def test_a_refused_message_goes_back_into_the_box(make_server, gui):
+    server = make_server("--max-text", "10")
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("far too long for this room")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("the limit is 10")
+    amy.pump(lambda: amy.chat.typed() == "far too long for this room", "the text back")
+
+
+def test_mentions_are_highlighted_and_counted_while_unfocused(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    bob = Client(server.port)
+    bob.join("bob")
+    amy.window.state.focus(False)
+    bob.send({"type": "say", "text": "are you there Amy?"})
+    bob.send({"type": "say", "text": "unrelated"})
+    amy.wait_log("unrelated")
+    assert amy.root.title().startswith("(2) chat_app")
+    ranges = amy.chat.log.tag_ranges("mention")
+    assert ranges and "Amy?" in amy.chat.log.get(ranges[0], ranges[1])
+    amy.window.state.focus(True)
+    amy.window.update_title()
+    assert not amy.root.title().startswith("(")
+
+
+def test_history_is_marked(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    bob.send({"type": "say", "text": "said earlier"})
+    bob.expect("message")
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.wait_log("said earlier")
+    log = amy.log()
+    assert log.index("Earlier messages:") < log.index("said earlier") < log.index(
+        "End of earlier messages.")
+    start = amy.chat.log.search("said earlier", "1.0")
+    assert "history" in amy.chat.log.tag_names(start)
+
+
+@pytest.mark.parametrize("text", [
+    "party 🎉 time 👩\u200d💻", "שלום עולם مرحبا", "x" * 4000,
+    "{brace [bracket] $dollar \\backslash \"quote\" <b>tag</b> %s %d",
+])
+def test_anything_relayed_displays(gui, server, text):
+    amy = gui()
+    amy.join(server.port, "amy")
+    bob = Client(server.port)
+    bob.join("bob")
+    bob.send({"type": "say", "text": text})
+    amy.wait_log("bob: " + text)
+
+
+def test_a_burst_of_a_thousand_messages_keeps_the_window_answering(make_server, gui):
+    server = make_server("--rate-limit", "0")
+    amy = gui()
+    amy.join(server.port, "amy")
+    bob = Client(server.port)
+    bob.join("bob")
+    for i in range(1000):
+        bob.send({"type": "say", "text": "burst %d" % i})
+    longest = 0.0
+    deadline = time.monotonic() + 30
+    while "burst 999" not in amy.log() and time.monotonic() < deadline:
+        started = time.monotonic()
+        amy.root.update()
+        longest = max(longest, time.monotonic() - started)
+        time.sleep(0.005)
+    assert "burst 999" in amy.log()
+    assert amy.log().count("burst ") == 1000
+    print("longest event-loop turn during the burst: %.0f ms" % (longest * 1000))
+
+
+def test_the_log_is_capped(gui, server, monkeypatch):
+    from chat_app import client_gui
+    monkeypatch.setattr(client_gui, "MAX_LOG_LINES", 50)
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.chat.add([client_gui.notice("line %d" % i) for i in range(200)])
+    assert int(amy.chat.log.index("end-1c").split(".")[0]) <= 50
+    assert "line 199" in amy.log() and "line 100" not in amy.log()
+
+
+# --- losing the connection ---------------------------------------------------
+
+def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui):
+    server = make_server()
+    port = server.port
+    amy = gui()
+    amy.join(port, "amy")
+    amy.type("before")
+    amy.press_enter(amy.chat.input)
+    amy.wait_log("amy: before")
+    server.close()
+    amy.pump(lambda: "Connection lost" in amy.chat.status.cget("text"), "the loss")
+    amy.type("typed while away")
+    amy.press_enter(amy.chat.input)
+    assert amy.chat.typed() == "typed while away"  # kept, not dropped
+    assert "stays in the box" in amy.chat.status.cget("text")
+    again = make_server("--port", str(port))
+    bob = Client(port)
+    bob.join("bob")
+    amy.pump(lambda: amy.window.session.connected and "amy" in again.room.users(),
+             "the rejoin", timeout=WAIT * 2)
+    amy.wait_log("Reconnected.")
+    assert "Connected to" in amy.chat.status.cget("text")
+    amy.press_enter(amy.chat.input)
+    assert bob.expect("message")["text"] == "typed while away"
+    assert amy.log().count("amy: before") == 1
+
+
+def test_rejoin_history_shows_nothing_twice(make_server, gui, tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    server = make_server("--log", path)
+    port = server.port
+    amy = gui()
+    amy.join(port, "amy")
+    bob = Client(port)
+    bob.join("bob")
+    bob.send({"type": "say", "text": "seen before the restart"})
+    amy.wait_log("seen before the restart")
+    server.close()
+    again = make_server("--log", path, "--port", str(port))
+    bob = Client(port)
+    bob.join("bob")
+    bob.send({"type": "say", "text": "said while amy was away"})
+    bob.expect("message")
+    amy.pump(lambda: "said while amy was away" in amy.log(), "the missed message",
+             timeout=WAIT * 2)
+    assert amy.log().count("seen before the restart") == 1
+    assert again.room.users() == ["bob", "amy"]
+
+
+def test_closing_the_window_leaves_and_stops_every_thread(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    before = time.monotonic()
+    amy.window.close()
+    assert time.monotonic() - before < 1
+    assert bob.expect("left", name="amy")["reason"] == "quit"
+    deadline = time.monotonic() + 1
+    client_threads = ("chat-session", "chat-writer")
+    while time.monotonic() < deadline and any(
+            thread.name in client_threads for thread in threading.enumerate()):
+        time.sleep(0.01)
+    assert not [t.name for t in threading.enumerate() if t.name in client_threads]
+
+
+# --- the real program ----------------------------------------------------------
+
+def test_without_a_display_the_terminal_client_takes_over(pyz, server, tmp_path):
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    result = subprocess.run(
+        [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
+         "--name", "amy"], input=b"hello from a terminal\n", env=env,
+        capture_output=True, timeout=30)
+    err = result.stderr.decode()
+    assert result.returncode == 0, err
+    assert err.count("\n") == 1 and "cannot open a window" in err and "--text" in err
+    assert b"<amy> hello from a terminal" in result.stdout
+
+
+def test_without_tk_the_terminal_client_takes_over(pyz, server, tmp_path):
+    fake = tmp_path / "no_tk" / "tkinter"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named _tkinter')\n")
+    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    result = subprocess.run(
+        [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
+         "--name", "amy"], input=b"no tk here\n", env=env, capture_output=True, timeout=30)
+    err = result.stderr.decode()
+    assert result.returncode == 0, err
+    assert err.count("\n") == 1 and "needs Tk" in err and "apt install python3-tk" in err
+    assert b"<amy> no tk here" in result.stdout
+
+
+def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server, tmp_path):
+    xdotool = shutil.which("xdotool")
+    require(xdotool is not None, "xdotool for real X input (apt-get install xdotool)")
+    bob = Client(server.port)
+    bob.join("bob")
+    client = subprocess.Popen(
+        [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
+         "--name", "amy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=dict(os.environ, HOME=str(tmp_path)))
+    try:
+        window = wait_for_window(xdotool, client)
+        xdo(xdotool, "windowfocus", "--sync", window)
+        xdo(xdotool, "key", "--window", window, "Return")
+        assert bob.expect("joined", timeout=WAIT * 2)["name"] == "amy"
+        time.sleep(0.3)  # the chat view takes the keyboard focus
+        xdo(xdotool, "type", "--delay", "20", "typed for real")
+        xdo(xdotool, "key", "Return")
+        assert bob.expect("message")["text"] == "typed for real"
+        xdo(xdotool, "key", "ctrl+q")
+        started = time.monotonic()
+        assert client.wait(WAIT) == 0
+        assert time.monotonic() - started < 1.5
+        assert bob.expect("left", name="amy")["reason"] == "quit"
+    finally:
+        if client.poll() is None:
+            client.kill()
+        out, err = client.communicate(timeout=WAIT)
+        assert b"Traceback" not in err, err
+
+
+def xdo(xdotool, *args):
+    return subprocess.run([xdotool] + list(args), check=True, capture_output=True,
+                          text=True, timeout=WAIT).stdout
+
+
+def wait_for_window(xdotool, process):
+    deadline = time.monotonic() + WAIT * 2
+    while time.monotonic() < deadline:
+        found = subprocess.run([xdotool, "search", "--pid", str(process.pid), "--name",
+                                "chat_app"], capture_output=True, text=True, timeout=WAIT)
+        if found.stdout.split():
+            return found.stdout.split()[-1]
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.1)
+    raise AssertionError("the chat window never appeared")

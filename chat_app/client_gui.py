@@ -83,12 +83,15 @@ class JoinForm:
     def create_widgets(self):
         frame = self.frame
         ttk.Label(frame, text="Join the chat", style="Title.TLabel").grid(
-            row=0, column=0, columnspan=2, sticky="w", pady=(0, 12))
+            row=0, column=0, columnspan=2, sticky="w")
+        ttk.Label(frame, text="Your teacher gives you the server address.",
+                  foreground=COLORS["notice"]).grid(row=1, column=0, columnspan=2,
+                                                    sticky="w", pady=(2, 12))
         rows = [("Server address", "host", {}), ("Port", "port", {"width": 8}),
                 ("Your name", "name", {}), ("Password (if the room has one)", "password",
                                             {"show": "\u2022"})]
         self.entries = {}
-        for index, (label, key, extra) in enumerate(rows, start=1):
+        for index, (label, key, extra) in enumerate(rows, start=2):
             ttk.Label(frame, text=label).grid(row=index, column=0, sticky="w", padx=(0, 12),
                                               pady=4)
             entry = ttk.Entry(frame, textvariable=self.vars[key], width=extra.get("width", 32),
@@ -98,10 +101,10 @@ class JoinForm:
             entry.bind("<KP_Enter>", self.submit)
             self.entries[key] = entry
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
-        self.button.grid(row=5, column=1, sticky="e", pady=(12, 0))
+        self.button.grid(row=6, column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
         self.message = ttk.Label(frame, text="", wraplength=420, justify="left")
-        self.message.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(12, 0))
+        self.message.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(12, 0))
         frame.columnconfigure(1, weight=1)
 
     def show(self):
@@ -165,14 +168,14 @@ class ChatView:
         self.status.pack(side="bottom", fill="x", pady=(2, 2))
         bottom = ttk.Frame(self.frame, padding=(6, 6, 6, 0))
         bottom.pack(side="bottom", fill="x")
-        self.input = tkinter.Text(bottom, height=3, wrap="word", font="ChatText",
+        self.send_button = ttk.Button(bottom, text="Send", command=self.send)
+        self.send_button.pack(side="right", padx=(6, 0), anchor="n")
+        self.input = tkinter.Text(bottom, height=3, width=1, wrap="word", font="ChatText",
                                   undo=True, relief="solid", borderwidth=1, padx=6, pady=4)
         self.input.pack(side="left", fill="x", expand=True)
         self.input.bind("<Return>", self.send)
         self.input.bind("<KP_Enter>", self.send)
         self.input.bind("<Shift-Return>", self.newline)
-        self.send_button = ttk.Button(bottom, text="Send", command=self.send)
-        self.send_button.pack(side="left", padx=(6, 0), anchor="n")
 
         panes = ttk.PanedWindow(self.frame, orient="horizontal")
         panes.pack(side="top", fill="both", expand=True, padx=6, pady=(6, 0))

@@ -1,0 +1,192 @@
+"""What the clients decide without a display: commands, state, mentions, settings."""
+
+import itertools
+import json
+
+import pytest
+
+import helpers  # noqa: F401  (puts the project on sys.path)
+from chat_app import settings
+from chat_app.chat_state import ChatState, backoff_delays, join_problem, mentions, title
+from chat_app.commands import CommandError, parse_line
+from chat_app.text_format import render, safe
+
+
+def message(id_, sender, text, to=None):
+    frame = {"type": "message", "id": id_, "from": sender, "text": text, "time": 1.0}
+    if to:
+        frame["to"] = to
+    return frame
+
+
+# --- commands ------------------------------------------------------------------
+
+@pytest.mark.parametrize("line, kind, target, text", [
+    ("hello", "say", "", "hello"),
+    ("/me waves", "say", "", "/me waves"),
+    ("/msg bob see you", "msg", "bob", "see you"),
+    ("/MSG bob hi", "msg", "bob", "hi"),
+    ("/who", "who", "", ""),
+    ("/help", "help", "", ""),
+    ("/quit", "quit", "", ""),
+    ("//not a command", "say", "", "/not a command"),
+])
+def test_parse_line(line, kind, target, text):
+    command = parse_line(line)
+    assert (command.kind, command.target, command.text) == (kind, target, text)
+
+
+@pytest.mark.parametrize("line, why", [("/msg", "Usage: /msg"), ("/msg bob", "Usage: /msg"),
+                                       ("/me", "Usage: /me"), ("/dance", "Unknown command")])
+def test_bad_commands_explain(line, why):
+    with pytest.raises(CommandError) as caught:
+        parse_line(line)
+    assert why in str(caught.value)
+
+
+# --- formatting ----------------------------------------------------------------
+
+def test_render_is_terminal_safe():
+    text = render(message(1, "bob", "\x1b[31mred\x07\ttab\nnext"))
+    assert text.endswith("<bob> [31mred    tab\n    next")
+    assert safe("a\u202eb\x00c") == "abc"
+
+
+def test_render_private_and_action_and_left():
+    assert render(message(1, "amy", "/me waves", to="bob")).endswith(
+        "* amy waves (private to bob)")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "timeout"}).endswith(
+        "* bob left (not responding)")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "kicked"}).endswith(
+        "* bob left (kicked)")
+    assert render({"type": "pong"}) is None
+
+
+# --- mentions and the title ------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("hi amy", True), ("AMY!", True), ("amy's turn", True), ("(amy)", True),
+    ("amyloid", False), ("hi amy2", False), ("my.amy", False), ("", False),
+])
+def test_mentions(text, expected):
+    assert mentions(text, "amy") is expected
+
+
+def test_title_shows_unread_only_when_there_is_some():
+    assert title("chat_app", 0) == "chat_app"
+    assert title("chat_app", 3) == "(3) chat_app"
+
+
+def test_backoff_doubles_up_to_thirty_seconds():
+    assert list(itertools.islice(backoff_delays(), 8)) == [1, 2, 4, 8, 16, 30, 30, 30]
+
+
+def test_join_problems_are_in_plain_words():
+    assert "already uses that name" in join_problem("name_taken", "x")
+    assert join_problem("bad_name", "server text") == "server text"
+
+
+# --- chat state -----------------------------------------------------------------
+
+def test_state_tracks_users_and_marks_own_private_and_mentions():
+    state = ChatState("amy")
+    entries, resend = state.welcome({"type": "welcome", "name": "amy", "users": ["amy"],
+                                     "history": [message(1, "bob", "old")]})
+    assert [(e.text, e.history) for e in entries] == [("old", True)] and resend == []
+    state.apply({"type": "joined", "name": "bob", "time": 2})
+    assert state.users == ["amy", "bob"]
+    own, = state.apply(message(2, "amy", "mine"))
+    assert own.own and not own.mention
+    private, = state.apply(message(3, "bob", "psst amy", to="amy"))
+    assert private.private == "amy" and private.mention
+    action, = state.apply(message(4, "bob", "/me waves"))
+    assert action.action and action.text == "waves"
+    state.apply({"type": "left", "name": "bob", "time": 3, "reason": "quit"})
+    assert state.users == ["amy"]
+
+
+def test_unread_counts_only_while_unfocused():
+    state = ChatState("amy")
+    state.focus(False)
+    state.apply(message(1, "bob", "one"))
+    state.apply(message(2, "amy", "my own"))
+    assert state.unread == 1
+    state.focus(True)
+    assert state.unread == 0
+
+
+def test_rejoin_history_is_not_shown_twice():
+    state = ChatState("amy")
+    state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
+    state.apply(message(5, "bob", "seen"))
+    entries, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
+                                "history": [message(5, "bob", "seen"),
+                                            message(6, "bob", "missed")]})
+    assert [e.text for e in entries] == ["missed"]
+
+
+def test_a_restarted_server_without_log_starts_ids_again():
+    state = ChatState("amy")
+    state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
+    state.apply(message(7, "bob", "old server"))
+    state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
+    assert [e.text for e in state.apply(message(1, "bob", "new server"))] == ["new server"]
+    entries, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
+                                "history": [message(1, "bob", "new server"),
+                                            message(2, "bob", "later")]})
+    assert [e.text for e in entries] == ["later"]
+
+
+def test_unanswered_messages_are_sent_again_unless_history_shows_them():
+    state = ChatState("amy")
+    state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
+    arrived = {"type": "say", "text": "arrived\r\n"}
+    lost = {"type": "say", "text": "lost"}
+    private = {"type": "say", "text": "secret", "to": "bob"}
+    for say in (arrived, lost, private):
+        state.sent(say)
+    _, resend = state.welcome({"type": "welcome", "name": "amy", "users": [],
+                               "history": [message(9, "amy", "arrived\n")]})
+    assert resend == [lost, private]
+
+
+def test_an_answered_say_is_no_longer_pending_and_refusals_come_back():
+    state = ChatState("amy")
+    first, second = {"type": "say", "text": "a"}, {"type": "say", "text": "b" * 9000}
+    state.sent(first)
+    state.sent(second)
+    state.apply(message(1, "amy", "a"))
+    refused = {"type": "error", "code": "text_too_long", "message": "too long"}
+    assert state.say_refused(refused) == second
+    assert state.unanswered() == []
+
+
+# --- settings -------------------------------------------------------------------
+
+def test_settings_round_trip_without_the_password(tmp_path):
+    path = str(tmp_path / "s.json")
+    assert settings.save({"host": "h", "port": 1, "name": "n", "password": "p"}, path)
+    assert json.loads(open(path).read()) == {"host": "h", "port": 1, "name": "n"}
+    assert settings.load(path) == {"host": "h", "port": 1, "name": "n"}
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff", b"[1]", b'{"port": "x", "host": 5}'])
+def test_bad_settings_are_ignored(tmp_path, content):
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+    assert settings.load(str(path)) == {}
+
+
+def test_unwritable_settings_are_harmless(tmp_path):
+    assert settings.save({"host": "h"}, str(tmp_path / "missing" / "s.json")) is False
+
+
+def test_options_win_over_remembered_values(tmp_path):
+    path = str(tmp_path / "s.json")
+    settings.save({"host": "remembered", "port": 99, "name": "old"}, path)
+
+    class Options:
+        host, port, name, password = "given", None, None, None
+
+    assert settings.fill(Options(), path) == {"host": "given", "port": 99, "name": "old",
+                                              "password": ""}

@@ -57,8 +57,8 @@ def start_xvfb():
 
 def window_of(process):
     for _ in range(100):
-        found = subprocess.run(["xdotool", "search", "--pid", str(process.pid), "--name",
-                                "chat_app"], capture_output=True, text=True).stdout.split()
+        found = subprocess.run(["xdotool", "search", "--classname", "chat_app"],
+                               capture_output=True, text=True).stdout.split()
         if found:
             return found[-1]
         time.sleep(0.1)

@@ -406,6 +406,25 @@ def test_a_burst_of_a_thousand_messages_keeps_the_window_answering(make_server, 
     print("longest event-loop turn during the burst: %.0f ms" % (longest * 1000))
 
 
+def test_the_log_follows_new_lines_only_while_the_reader_is_at_the_end(gui, server):
+    from chat_app import client_gui
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.chat.add([client_gui.notice("filler %d" % i) for i in range(200)])
+    amy.root.update()
+    assert amy.chat.log.yview()[1] == 1.0
+    amy.chat.log.yview_moveto(0)
+    amy.root.update()
+    amy.chat.add([client_gui.notice("while reading the top")])
+    amy.root.update()
+    assert amy.chat.log.yview()[0] == 0.0
+    amy.chat.log.yview_moveto(1)
+    amy.root.update()
+    amy.chat.add([client_gui.notice("at the end again")])
+    amy.root.update()
+    assert amy.chat.log.yview()[1] == 1.0
+
+
 def test_the_log_is_capped(gui, server, monkeypatch):
     from chat_app import client_gui
     monkeypatch.setattr(client_gui, "MAX_LOG_LINES", 50)
@@ -533,7 +552,7 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
         xdo(xdotool, "key", "ctrl+q")
         started = time.monotonic()
         assert client.wait(WAIT) == 0
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 1
         assert bob.expect("left", name="amy")["reason"] == "quit"
     finally:
         if client.poll() is None:
@@ -550,8 +569,9 @@ def xdo(xdotool, *args):
 def wait_for_window(xdotool, process):
     deadline = time.monotonic() + WAIT * 2
     while time.monotonic() < deadline:
-        found = subprocess.run([xdotool, "search", "--pid", str(process.pid), "--name",
-                                "chat_app"], capture_output=True, text=True, timeout=WAIT)
+        # Tk sets no _NET_WM_PID; the class name tells our window apart.
+        found = subprocess.run([xdotool, "search", "--classname", "chat_app"],
+                               capture_output=True, text=True, timeout=WAIT)
         if found.stdout.split():
             return found.stdout.split()[-1]
         assert process.poll() is None, process.stderr.read()

@@ -23,6 +23,11 @@ def test_chat_pyz_serves_and_chats(version, pyz):
     result = subprocess.run([python, pyz, "--version"], capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 0 and result.stdout.strip() == "chat_app 0.1"
+    window_modules = subprocess.run(
+        [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "import chat_app.client_gui, chat_app.client_session", pyz],
+        capture_output=True, text=True, timeout=30)
+    assert window_modules.returncode == 0, window_modules.stderr
     server = ServerProcess(python, pyz)
     try:
         amy = Client(server.port)

@@ -118,6 +118,8 @@ class JoinForm:
         return {key: var.get() for key, var in self.vars.items()}
 
     def submit(self, event=None):
+        if self.button.instate(["disabled"]):
+            return "break"  # already connecting
         problem, request = check_join(self.values())
         if problem:
             self.problem(problem)

@@ -159,6 +159,16 @@ def test_shift_enter_inserts_a_newline(gui, server):
     assert amy.chat.typed() == "first\n"
 
 
+def test_a_second_enter_while_connecting_does_not_connect_twice(gui, server):
+    amy = gui(host=LOOPBACK, port=server.port, name="amy")
+    amy.press_enter(amy.form.entries["name"])
+    first = amy.window.session
+    amy.press_enter(amy.form.entries["name"])
+    assert amy.window.session is first
+    amy.pump(amy.joined, "the join")
+    assert server.room.users() == ["amy"]
+
+
 def test_a_single_enter_joins_when_everything_is_filled_in(gui, server):
     amy = gui(host=LOOPBACK, port=server.port, name="amy")
     amy.root.update()

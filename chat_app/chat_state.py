@@ -83,20 +83,24 @@ class ChatState:
     # --- what arrives --------------------------------------------------
 
     def welcome(self, frame):
-        """Take a (re)join's welcome; return (entries, say frames to send again)."""
+        """Take a (re)join's welcome; return (history not yet shown, says to send again).
+
+        The history comes back as message frames, oldest first; entry_for
+        turns them into log entries.
+        """
         self.name = frame.get("name", self.name)
         self.users = [safe(user) for user in frame.get("users") or []]
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
         if not ids or max(ids) < self._last_room_id:
             self._forget_seen()  # a new server (restarted without --log): ids began again
-        entries = []
+        unseen = []
         confirmed = collections.Counter()
         for item in history:
             if item.get("from") == self.name:
                 confirmed[item.get("text")] += 1
             if self._remember(item):
-                entries.append(self._message(item, history=True))
+                unseen.append(item)
         resend = []
         for say in self._pending:
             text = self._cleaned(say["text"])
@@ -105,7 +109,7 @@ class ChatState:
             else:
                 resend.append(say)
         self._pending.clear()
-        return entries, resend
+        return unseen, resend
 
     def apply(self, frame):
         """Return the log entries for one frame (an empty list for none)."""
@@ -116,7 +120,7 @@ class ChatState:
         if frame.get("from") == self.name and self._pending:
             self._pending.popleft()
         self._remember(frame)
-        shown = self._message(frame)
+        shown = self.entry_for(frame)
         if not shown.own and not self.focused:
             self.unread += 1
         return [shown]
@@ -191,7 +195,8 @@ class ChatState:
         self._seen_order.clear()
         self._last_room_id = 0
 
-    def _message(self, frame, history=False):
+    def entry_for(self, frame, history=False):
+        """Return the log entry for a message frame."""
         sender = safe(frame.get("from", "?"))
         text = str(frame.get("text", ""))
         own = name_key(sender) == name_key(self.name) if sender else False

@@ -347,7 +347,8 @@ class ChatWindow:
             self.root.minsize(*MIN_SIZE)
             self.root.geometry(CHAT_SIZE)
             self.chat.show()
-        entries, resend = self.state.welcome(welcome)
+        unseen, resend = self.state.welcome(welcome)
+        entries = [self.state.entry_for(frame, history=True) for frame in unseen]
         if entries:
             self.chat.add([notice("Earlier messages:")] + entries
                           + [notice("End of earlier messages.")])

@@ -1,17 +1,22 @@
 """The terminal client: chat from a terminal, speaking the JSON protocol.
 
-The main thread reads the server and prints what arrives; a daemon thread
-reads what the person types and sends it.  End of input (Ctrl+D, or the end
-of a piped file) and /quit leave the room politely.
+It shares the window client's network side (a Session, which reconnects
+with backoff after a loss) and its ChatState (no history shown twice, no
+message lost across a reconnect).  One thread reads the keyboard and puts
+each line on the Session's event queue, so the main thread handles network
+events and typing one at a time.  End of input (Ctrl+D, or the end of a piped
+file) and /quit leave the room politely.
 """
 
 import getpass
+import queue
 import sys
 import threading
 
 from . import settings, text_format
+from .chat_state import ChatState
+from .client_session import Session
 from .commands import HELP_TEXT, CommandError, parse_line
-from .connection import ConnectError, JoinRefused, ServerConnection
 
 # Where to connect when neither --host nor a remembered server says.
 DEFAULT_HOST = "127.0.0.1"
@@ -19,24 +24,17 @@ DEFAULT_HOST = "127.0.0.1"
 # Refusals a person can fix by typing something else.
 RETRY_NAME = ("name_taken", "bad_name")
 
+# How often the main thread wakes while waiting, so Ctrl+C is noticed on
+# every system (a wait with no timeout cannot be interrupted on Windows).
+WAKE_SECONDS = 0.5
 
-class Roster:
-    """The names in the room, as the server last described them."""
 
-    def __init__(self, names):
-        self._lock = threading.Lock()
-        self._names = list(names)
+class Done(Exception):
+    """The client is finished; `status` is the exit status."""
 
-    def apply(self, frame):
-        with self._lock:
-            if frame.get("type") == "joined":
-                self._names.append(frame.get("name"))
-            elif frame.get("type") == "left" and frame.get("name") in self._names:
-                self._names.remove(frame.get("name"))
-
-    def names(self):
-        with self._lock:
-            return list(self._names)
+    def __init__(self, status):
+        Exception.__init__(self, status)
+        self.status = status
 
 
 class TerminalClient:
@@ -50,9 +48,15 @@ class TerminalClient:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
-        self.connection = None
-        self.roster = Roster([])
-        self.leaving = threading.Event()
+        self.events = queue.Queue()
+        self.session = None
+        self.state = None
+        self.unsent = []  # says typed while disconnected, sent after the rejoin
+        self.handlers = {
+            "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
+            "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
+            "typed": self.on_typed, "end": self.on_end,
+        }
 
     def show(self, text):
         self.stdout.write(text + "\n")
@@ -75,105 +79,129 @@ class TerminalClient:
         answer = self.ask("Your name [%s]: " % last if last else "Your name: ")
         return (answer or "").strip() or last
 
-    def join(self):
-        """Connect and join, asking again for a refused name or password."""
-        name = self.name or self.ask_name()
-        password = self.password
-        if not name:
-            raise ConnectError("No name given. Start the client with --name NAME.")
-        while True:
-            connection = ServerConnection.open(self.host, self.port)
-            try:
-                welcome = connection.join(name, password)
-                settings.save({"host": self.host, "port": self.port,
-                               "name": welcome.get("name", name)})
-                return connection, welcome
-            except JoinRefused as refusal:
-                connection.close()
-                self.show("! " + text_format.safe(refusal.message))
-                if refusal.code in RETRY_NAME:
-                    name = self.ask("Choose another name: ")
-                elif refusal.code == "bad_password":
-                    password = self.ask("Password: ", secret=True)
-                else:
-                    raise ConnectError(refusal.message)
-                if not name or (refusal.code == "bad_password" and password is None):
-                    raise ConnectError(refusal.message)
-
     def run(self):
-        try:
-            self.connection, welcome = self.join()
-        except ConnectError as error:
-            sys.stderr.write("chat_app: %s\n" % error)
+        name = self.name or self.ask_name()
+        if not name:
+            sys.stderr.write("chat_app: no name given. Start the client with --name NAME.\n")
             return 1
-        self.roster = Roster(welcome.get("users") or [])
-        self.show(text_format.render(welcome))
-        self.show("* Connected to %s port %d. Type a message and press Enter."
-                  % (self.host, self.port))
-        typing = threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True)
-        typing.start()
+        self.connect(name)
         try:
-            return self.read_server()
+            while True:
+                try:
+                    kind, value = self.events.get(timeout=WAKE_SECONDS)
+                except queue.Empty:
+                    continue
+                self.handlers[kind](value)
+        except Done as done:
+            return done.status
         except KeyboardInterrupt:
             self.leave()
             return 0
-        finally:
-            self.connection.close()
 
-    def read_server(self):
-        """Print what the server sends until the connection ends."""
-        while True:
-            try:
-                frame = self.connection.receive()
-            except ConnectError as error:
-                frame, lost = None, str(error)
-            else:
-                lost = "the server closed the connection"
-            if frame is None:
-                if self.leaving.is_set():
-                    return 0
-                self.show("* Connection lost: %s. Run the client again to reconnect." % lost)
-                return 1
-            kind = frame.get("type")
-            if kind == "ping":
-                self.connection.send({"type": "pong"})
-                continue
-            self.roster.apply(frame)
-            text = text_format.render(frame)
-            if text is not None:
-                self.show(text)
-            if kind == "bye":
-                self.leaving.set()
+    def connect(self, name):
+        self.session = Session(self.host, self.port, name, self.password, self.events)
+        self.session.start()
+
+    # --- network events ----------------------------------------------------
+
+    def on_joined(self, welcome):
+        first = self.state is None
+        if first:
+            self.state = ChatState(welcome.get("name", ""))
+            settings.save({"host": self.host, "port": self.port, "name": self.state.name})
+        unseen, resend = self.state.welcome(welcome)
+        if first:
+            self.show(text_format.render_welcome(dict(welcome, history=unseen)))
+            self.show("* Connected to %s port %d. Type a message and press Enter."
+                      % (self.host, self.port))
+            threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
+        else:
+            for frame in unseen:
+                self.show(text_format.render_message(frame))
+            self.show("* Reconnected.")
+            self.show(text_format.render_users(self.state.users))
+        for say in resend + self.unsent:
+            self.transmit(say)
+        self.unsent = []
+
+    def on_refused(self, problem):
+        code, message = problem
+        if self.state is None and code in RETRY_NAME:
+            self.show("! " + text_format.safe(message))
+            name = self.ask("Choose another name: ")
+            if name and name.strip():
+                self.connect(name.strip())
+                return
+        elif self.state is None and code == "bad_password":
+            self.show("! " + text_format.safe(message))
+            self.password = self.ask("Password: ", secret=True)
+            if self.password is not None:
+                self.connect(self.session.name)
+                return
+        sys.stderr.write("chat_app: %s\n" % text_format.safe(message))
+        raise Done(1)
+
+    def on_failed(self, message):
+        sys.stderr.write("chat_app: %s\n" % message)
+        raise Done(1)
+
+    def on_frame(self, frame):
+        self.state.apply(frame)
+        self.state.say_refused(frame)
+        text = text_format.render(frame)
+        if text is not None:
+            self.show(text)
+
+    def on_lost(self, why):
+        self.show("* Connection lost (%s)." % text_format.safe(why).rstrip("."))
+
+    def on_retrying(self, seconds):
+        self.show("* Reconnecting in %d s... What you type meanwhile is sent once "
+                  "the connection is back." % seconds)
+
+    # --- typing -------------------------------------------------------------
 
     def read_keyboard(self):
-        """Send each typed line; leave at /quit or the end of input."""
+        """Hand each typed line to the main thread; say when input ends."""
         for line in self.stdin:
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            try:
-                command = parse_line(line)
-            except CommandError as error:
-                self.show("! %s" % error)
-                continue
-            if command.kind == "quit":
-                break
-            if command.kind == "help":
-                self.show(HELP_TEXT)
-            elif command.kind == "who":
-                self.show(text_format.render_users(self.roster.names()))
-            else:
-                frame = {"type": "say", "text": command.text}
-                if command.kind == "msg":
-                    frame["to"] = command.target
-                if not self.connection.send(frame):
-                    self.show("! Not sent: the connection to the server is lost.")
-                    return
+            self.events.put(("typed", line.rstrip("\r\n")))
+        self.events.put(("end", None))
+
+    def on_typed(self, line):
+        if not line.strip():
+            return
+        try:
+            command = parse_line(line)
+        except CommandError as error:
+            self.show("! %s" % error)
+            return
+        if command.kind == "quit":
+            self.on_end(None)
+        elif command.kind == "help":
+            self.show(HELP_TEXT)
+        elif command.kind == "who":
+            self.show(text_format.render_users(self.state.users))
+        else:
+            frame = {"type": "say", "text": command.text}
+            if command.kind == "msg":
+                frame["to"] = command.target
+            if not self.transmit(frame):
+                self.unsent.append(frame)
+                self.show("* Not connected: this will be sent once the connection is back.")
+
+    def on_end(self, unused):
         self.leave()
+        raise Done(0)
+
+    def transmit(self, frame):
+        if not self.session.send(frame):
+            return False
+        self.state.sent(frame)
+        return True
 
     def leave(self):
-        self.leaving.set()
-        self.connection.send({"type": "leave"})
+        if self.session is not None:
+            self.session.close()
 
 
 def run(options):

@@ -90,9 +90,10 @@ def test_join_problems_are_in_plain_words():
 
 def test_state_tracks_users_and_marks_own_private_and_mentions():
     state = ChatState("amy")
-    entries, resend = state.welcome({"type": "welcome", "name": "amy", "users": ["amy"],
-                                     "history": [message(1, "bob", "old")]})
-    assert [(e.text, e.history) for e in entries] == [("old", True)] and resend == []
+    unseen, resend = state.welcome({"type": "welcome", "name": "amy", "users": ["amy"],
+                                    "history": [message(1, "bob", "old")]})
+    assert [f["text"] for f in unseen] == ["old"] and resend == []
+    assert state.entry_for(unseen[0], history=True).history
     state.apply({"type": "joined", "name": "bob", "time": 2})
     assert state.users == ["amy", "bob"]
     own, = state.apply(message(2, "amy", "mine"))
@@ -119,10 +120,10 @@ def test_rejoin_history_is_not_shown_twice():
     state = ChatState("amy")
     state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
     state.apply(message(5, "bob", "seen"))
-    entries, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
-                                "history": [message(5, "bob", "seen"),
-                                            message(6, "bob", "missed")]})
-    assert [e.text for e in entries] == ["missed"]
+    unseen, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
+                               "history": [message(5, "bob", "seen"),
+                                           message(6, "bob", "missed")]})
+    assert [f["text"] for f in unseen] == ["missed"]
 
 
 def test_a_restarted_server_without_log_starts_ids_again():
@@ -131,10 +132,10 @@ def test_a_restarted_server_without_log_starts_ids_again():
     state.apply(message(7, "bob", "old server"))
     state.welcome({"type": "welcome", "name": "amy", "users": [], "history": []})
     assert [e.text for e in state.apply(message(1, "bob", "new server"))] == ["new server"]
-    entries, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
-                                "history": [message(1, "bob", "new server"),
-                                            message(2, "bob", "later")]})
-    assert [e.text for e in entries] == ["later"]
+    unseen, _ = state.welcome({"type": "welcome", "name": "amy", "users": [],
+                               "history": [message(1, "bob", "new server"),
+                                           message(2, "bob", "later")]})
+    assert [f["text"] for f in unseen] == ["later"]
 
 
 def test_unanswered_messages_are_sent_again_unless_history_shows_them():

@@ -143,8 +143,8 @@ def test_refused_name_without_a_terminal_to_ask(pyz, server):
     bob.join("bob")
     client = TerminalClient(pyz, server.port, "--name", "BOB")
     assert client.process.wait(WAIT) == 1
-    client.finish()
-    assert any("already in use" in line for line in client.lines)
+    err = client.finish()
+    assert "already in use" in err and err.count("\n") == 1
 
 
 def test_wrong_password_is_explained(pyz, make_server):
@@ -162,6 +162,34 @@ def test_server_going_away_is_reported(pyz, make_server):
         server.server.shutdown()
         server.server.stop()
         client.wait_for(r"The server closed the connection: The server is shutting down")
-        assert client.process.wait(WAIT) == 0
+        client.wait_for(r"^\* Connection lost")
+        client.wait_for(r"^\* Reconnecting in 1 s")
+        assert client.end_input() == 0
     finally:
         client.finish()
+
+
+def test_survives_a_server_restart_and_loses_nothing_typed(pyz, make_server):
+    server = make_server()
+    port = server.port
+    client = TerminalClient(pyz, port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        client.type("before the restart")
+        client.wait_for(r"<amy> before the restart$")
+        server.close()
+        client.wait_for(r"^\* Reconnecting in")
+        client.type("typed while the server was down")
+        client.wait_for(r"will be sent once the connection is back")
+        again = make_server("--port", str(port))
+        bob = Client(port)
+        bob.join("bob")
+        client.wait_for(r"^\* Reconnected\.$", timeout=WAIT * 2)
+        assert bob.expect("message")["text"] == "typed while the server was down"
+        bob.send({"type": "say", "text": "welcome back"})
+        client.wait_for(r"<bob> welcome back$")
+        assert again.room.users() == ["bob", "amy"]
+        assert client.end_input() == 0
+        assert bob.expect("left", name="amy")["reason"] == "quit"
+    finally:
+        assert "Traceback" not in client.finish()

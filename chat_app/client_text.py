@@ -52,6 +52,7 @@ class TerminalClient:
         self.session = None
         self.state = None
         self.unsent = []  # says typed while disconnected, sent after the rejoin
+        self.leaving = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
@@ -90,6 +91,8 @@ class TerminalClient:
                 try:
                     kind, value = self.events.get(timeout=WAKE_SECONDS)
                 except queue.Empty:
+                    if self.leaving:
+                        self.finish_leaving()  # the server did not close in time
                     continue
                 self.handlers[kind](value)
         except Done as done:
@@ -153,6 +156,8 @@ class TerminalClient:
             self.show(text)
 
     def on_lost(self, why):
+        if self.leaving:
+            self.finish_leaving()
         self.show("* Connection lost (%s)." % text_format.safe(why).rstrip("."))
 
     def on_retrying(self, seconds):
@@ -190,6 +195,14 @@ class TerminalClient:
                 self.show("* Not connected: this will be sent once the connection is back.")
 
     def on_end(self, unused):
+        """Leave politely, showing what still arrives until the server closes."""
+        if self.unsent:
+            self.show("! %d line(s) typed while disconnected were not sent." % len(self.unsent))
+        if not self.session.send({"type": "leave"}):
+            self.finish_leaving()
+        self.leaving = True
+
+    def finish_leaving(self):
         self.leave()
         raise Done(0)
 

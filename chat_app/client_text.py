@@ -53,6 +53,7 @@ class TerminalClient:
         self.state = None
         self.unsent = []  # says typed while disconnected, sent after the rejoin
         self.leaving = False
+        self.retries = 0  # reconnect attempts since the connection was lost
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
@@ -113,6 +114,7 @@ class TerminalClient:
             self.state = ChatState(welcome.get("name", ""))
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
         unseen, resend = self.state.welcome(welcome)
+        self.retries = 0
         if first:
             self.show(text_format.render_welcome(dict(welcome, history=unseen)))
             self.show("* Connected to %s port %d. Type a message and press Enter."
@@ -158,11 +160,19 @@ class TerminalClient:
     def on_lost(self, why):
         if self.leaving:
             self.finish_leaving()
-        self.show("* Connection lost (%s)." % text_format.safe(why).rstrip("."))
+        why = text_format.safe(why).rstrip(".")
+        if self.retries == 0:
+            self.show("* Connection lost (%s)." % why)
+        else:
+            self.show("* Still no connection (%s)." % why)
 
     def on_retrying(self, seconds):
-        self.show("* Reconnecting in %d s... What you type meanwhile is sent once "
-                  "the connection is back." % seconds)
+        if self.retries == 0:
+            self.show("* Reconnecting in %d s... What you type meanwhile is sent once "
+                      "the connection is back." % seconds)
+        else:
+            self.show("* Trying again in %d s..." % seconds)
+        self.retries += 1
 
     # --- typing -------------------------------------------------------------
 

@@ -163,9 +163,6 @@ class ChatState:
         """Remember a say frame until the server answers it."""
         self._pending.append(say)
 
-    def unanswered(self):
-        return list(self._pending)
-
     # --- focus -----------------------------------------------------------
 
     def focus(self, focused):

@@ -18,7 +18,7 @@ from tkinter import ttk
 from . import settings
 from .chat_state import ChatState, entry, join_problem, title
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, parse_line
+from .commands import HELP_TEXT, CommandError, parse_line, say_frame
 from .protocol import ProtocolError, check_name
 from .text_format import clock
 
@@ -284,13 +284,11 @@ def segments(item):
     if item.kind != "message":
         kind = "error" if item.kind == "error" else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)
+    privacy = ""
     if item.private is not None:
         base += ("private",)
-    who = ("own",) if item.own else ("sender",)
-    if item.private is not None:
         privacy = " (private to %s)" % item.private
-    else:
-        privacy = ""
+    who = ("own",) if item.own else ("sender",)
     if item.action:
         return stamp + ("* %s " % item.sender, who + base,
                         "%s%s\n" % (item.text, privacy), ("action",) + base)
@@ -358,7 +356,7 @@ class ChatWindow:
         else:
             self.chat.add([notice("Reconnected.")])
         for say in resend:
-            self.transmit(say)
+            self.session.say(say, self.state)
         self.chat.set_users(self.state.users)
         self.set_status("Connected to %s port %d as %s."
                         % (self.request["host"], self.request["port"], self.state.name))
@@ -382,22 +380,12 @@ class ChatWindow:
             self.close()
             return
         else:
-            frame = {"type": "say", "text": command.text}
-            if command.kind == "msg":
-                frame["to"] = command.target
-            if not self.transmit(frame):
+            if self.session is None or not self.session.say(say_frame(command), self.state):
                 self.set_status("Not connected, so nothing was sent; your text stays in the "
                                 "box. Press Enter again once reconnected.")
                 self.root.bell()
                 return
         self.chat.set_typed("")
-
-    def transmit(self, frame):
-        """Hand a say frame to the network; return False while disconnected."""
-        if self.session is None or not self.session.send(frame):
-            return False
-        self.state.sent(frame)
-        return True
 
     def start_private(self, name):
         typed = self.chat.typed()

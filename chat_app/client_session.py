@@ -83,6 +83,16 @@ class Session:
             self._writer.put(frame)
             return True
 
+    def say(self, frame, state):
+        """Send a say frame and have ChatState `state` await its answer.
+
+        Return False while disconnected (nothing is sent then).
+        """
+        if not self.send(frame):
+            return False
+        state.sent(frame)
+        return True
+
     def close(self):
         """Leave the room politely and stop, within CLOSE_WAIT seconds."""
         self._stop.set()

@@ -16,7 +16,7 @@ import threading
 from . import settings, text_format
 from .chat_state import ChatState
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, parse_line
+from .commands import HELP_TEXT, CommandError, parse_line, say_frame
 
 # Where to connect when neither --host nor a remembered server says.
 DEFAULT_HOST = "127.0.0.1"
@@ -126,7 +126,7 @@ class TerminalClient:
             self.show("* Reconnected.")
             self.show(text_format.render_users(self.state.users))
         for say in resend + self.unsent:
-            self.transmit(say)
+            self.session.say(say, self.state)
         self.unsent = []
 
     def on_refused(self, problem):
@@ -197,10 +197,8 @@ class TerminalClient:
         elif command.kind == "who":
             self.show(text_format.render_users(self.state.users))
         else:
-            frame = {"type": "say", "text": command.text}
-            if command.kind == "msg":
-                frame["to"] = command.target
-            if not self.transmit(frame):
+            frame = say_frame(command)
+            if not self.session.say(frame, self.state):
                 self.unsent.append(frame)
                 self.show("* Not connected: this will be sent once the connection is back.")
 
@@ -215,12 +213,6 @@ class TerminalClient:
     def finish_leaving(self):
         self.leave()
         raise Done(0)
-
-    def transmit(self, frame):
-        if not self.session.send(frame):
-            return False
-        self.state.sent(frame)
-        return True
 
     def leave(self):
         if self.session is not None:

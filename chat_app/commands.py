@@ -51,6 +51,14 @@ COMMANDS = {
 }
 
 
+def say_frame(command):
+    """Return the say frame for a say or msg Command."""
+    frame = {"type": "say", "text": command.text}
+    if command.kind == "msg":
+        frame["to"] = command.target
+    return frame
+
+
 def parse_line(line):
     """Return the Command for one typed line; raise CommandError if unknown."""
     if line.startswith("//"):

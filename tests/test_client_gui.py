@@ -82,6 +82,12 @@ class Gui:
     def type(self, text):
         self.chat.set_typed(text)
 
+    def enter(self, text, shows):
+        """Type a line, press Enter, and wait until the log shows `shows`."""
+        self.type(text)
+        self.press_enter(self.chat.input)
+        self.wait_log(shows)
+
     def users(self):
         return list(self.chat.users.get(0, "end"))
 
@@ -326,18 +332,10 @@ def test_double_click_starts_a_private_message(gui, server):
 def test_commands(gui, server):
     amy = gui()
     amy.join(server.port, "amy")
-    amy.type("/me waves")
-    amy.press_enter(amy.chat.input)
-    amy.wait_log("* amy waves")
-    amy.type("/who")
-    amy.press_enter(amy.chat.input)
-    amy.wait_log("In the room: amy")
-    amy.type("/help")
-    amy.press_enter(amy.chat.input)
-    amy.wait_log("/msg NAME text")
-    amy.type("/frobnicate")
-    amy.press_enter(amy.chat.input)
-    amy.wait_log("Unknown command /frobnicate")
+    amy.enter("/me waves", shows="* amy waves")
+    amy.enter("/who", shows="In the room: amy")
+    amy.enter("/help", shows="/msg NAME text")
+    amy.enter("/frobnicate", shows="Unknown command /frobnicate")
     assert amy.chat.typed() == "/frobnicate"  # kept, to be corrected
 
 

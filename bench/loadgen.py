@@ -1,0 +1,486 @@
+"""The load generator: N clients in one room, S of them sending, in one process.
+
+Every client is a non-blocking socket in one `selectors` loop, so the
+generator needs no threads and can hold thousands of connections.  A wire
+(`ChatAppWire` or `IrcWire`) knows how to join and say things in one
+protocol; everything else is the same for every server measured.
+
+Each message's text is "bench SENDER SEQ MICROS pad...", where MICROS is
+the sender's time.perf_counter_ns() // 1000 when the message was queued.
+Receivers find these with one regular expression over every chunk read, so
+the per-delivery cost here stays a few Python operations.  Per receiver and
+sender the next expected SEQ is kept: a delivery that matches it is in
+order; one past it leaves a gap (lost, unless it arrives later, then it is
+counted as out of order); one below it is a duplicate or a late arrival.
+"""
+
+import array
+import errno
+import re
+import selectors
+import socket
+import time
+
+# Every message carries this marker, so receivers can find the figures.
+MESSAGE_RE = re.compile(rb"bench (\d+) (\d+) (\d+) ")
+
+# Joins in flight at once: a whole hall connecting in one instant would
+# measure the kernel's SYN queue, not the server.
+MAX_JOINING = 256
+
+# Bytes a sender may have queued in this process before it pauses: past
+# this the server is not reading, and the backlog is reported as unsent.
+MAX_SENDER_BACKLOG = 1024 * 1024
+
+# After the senders stop, the run ends once no delivery came for this long.
+DRAIN_QUIET_SECONDS = 1.0
+DRAIN_MAX_SECONDS = 30.0
+
+READ_SIZE = 256 * 1024
+
+
+def now_micros():
+    return time.perf_counter_ns() // 1000
+
+
+class ChatAppWire:
+    """chat_app's JSON lines (docs/protocol.md)."""
+
+    name = "chat_app"
+
+    def login(self, name):
+        return b'{"type":"join","name":"%s"}\n' % name.encode()
+
+    def on_login_line(self, line):
+        """Return (bytes to send, joined?) for a line received while joining."""
+        if line.startswith(b'{"type":"welcome"'):
+            return b"", True
+        if line.startswith(b'{"type":"error"'):
+            raise RuntimeError("join refused: %s" % line.decode("utf-8", "replace"))
+        return self.answer(line), False
+
+    def say(self, text):
+        return b'{"type":"say","text":"%s"}\n' % text
+
+    def needs_answer(self, chunk):
+        return b'"type":"ping"' in chunk
+
+    def answer(self, line):
+        if line.startswith(b'{"type":"ping"'):
+            return b'{"type":"pong"}\n'
+        return b""
+
+    def departure(self, line):
+        """Return (name, reason) if the line says someone left, else None."""
+        if line.startswith(b'{"type":"left"'):
+            name = re.search(rb'"name":"([^"]*)"', line)
+            reason = re.search(rb'"reason":"([^"]*)"', line)
+            return (name.group(1).decode() if name else "?",
+                    reason.group(1).decode() if reason else "?")
+        return None
+
+    departure_marker = b'"type":"left"'
+
+
+# Numeric replies that refuse a nick, a registration or a channel join.
+IRC_REFUSALS = {b"431", b"432", b"433", b"436", b"437", b"451", b"461", b"462", b"465",
+                b"471", b"473", b"474", b"475", b"477"}
+
+
+class IrcWire:
+    """RFC 1459/2812 clients in one channel."""
+
+    name = "irc"
+
+    def __init__(self, channel=b"#bench"):
+        self.channel = channel
+
+    def login(self, name):
+        return b"NICK %s\r\nUSER %s 0 * :bench\r\n" % (name.encode(), name.encode())
+
+    def on_login_line(self, line):
+        parts = line.split(b" ", 3)
+        if len(parts) > 1 and parts[1] == b"001":
+            return b"JOIN %s\r\n" % self.channel, False
+        if len(parts) > 1 and parts[1] == b"366":
+            return b"", True
+        if (len(parts) > 1 and parts[1] in IRC_REFUSALS) or line.startswith(b"ERROR"):
+            raise RuntimeError("join refused: %s" % line.decode("utf-8", "replace"))
+        return self.answer(line), False
+
+    def say(self, text):
+        return b"PRIVMSG %s :%s\r\n" % (self.channel, text)
+
+    def needs_answer(self, chunk):
+        return b"PING" in chunk
+
+    def answer(self, line):
+        if line.startswith(b"PING"):
+            return b"PONG" + line[4:].rstrip(b"\r") + b"\r\n"
+        return b""
+
+    def departure(self, line):
+        parts = line.split(b" ", 2)
+        if len(parts) == 3 and parts[1] == b"QUIT":
+            name = parts[0].lstrip(b":").split(b"!")[0].decode("utf-8", "replace")
+            return name, parts[2].lstrip(b":").strip().decode("utf-8", "replace")
+        return None
+
+    departure_marker = b" QUIT "
+
+
+WIRES = {"chat_app": ChatAppWire, "irc": IrcWire}
+
+
+class Client:
+    """One connection of the load: its socket, buffers and counters."""
+
+    __slots__ = ("index", "name", "sock", "wire", "state", "inbuf", "outbuf",
+                 "next_seq", "missing", "sent", "stalled", "closed_by_server")
+
+    def __init__(self, index, wire, senders):
+        self.index = index
+        self.name = "u%d" % index
+        self.wire = wire
+        self.sock = None
+        self.state = "new"  # new, joining, joined, closed
+        self.inbuf = b""
+        self.outbuf = bytearray()
+        self.next_seq = [1] * senders  # per sender: the next SEQ expected
+        self.missing = None  # per sender: set of SEQs skipped over, once any are
+        self.sent = 0
+        self.stalled = False
+        self.closed_by_server = False
+
+
+class Load:
+    """Run one workload against one server and return its figures."""
+
+    def __init__(self, wire, address, clients, senders, rate, duration,
+                 size=64, stalled=0, join_timeout=120.0, log=print):
+        self.wire = wire
+        self.address = address
+        self.senders = senders
+        self.rate = rate
+        self.duration = duration
+        self.size = size
+        self.join_timeout = join_timeout
+        self.log = log
+        self.clients = [Client(i, wire, senders) for i in range(clients)]
+        for client in self.clients[clients - stalled:]:
+            client.stalled = True
+        self.selector = selectors.DefaultSelector()
+        self.latencies = array.array("q")
+        self.deliveries = 0
+        self.duplicates = 0
+        self.reordered = 0
+        self.departures = []
+        self.first_send = None
+        self.last_delivery = None
+        self.errors = []
+        self.late = 0  # messages sent after their time because the loop was busy
+
+    # --- the phases ---------------------------------------------------
+
+    def run(self, on_phase=lambda phase: None):
+        """Join everyone, send for the duration, drain; return the figures."""
+        started = time.monotonic()
+        self.join_all()
+        join_seconds = time.monotonic() - started
+        self.settle()
+        on_phase("send")
+        cpu_before = time.process_time()
+        wall_before = time.monotonic()
+        self.send_phase()
+        self.drain()
+        on_phase("done")
+        cpu = time.process_time() - cpu_before
+        wall = time.monotonic() - wall_before
+        return self.figures(join_seconds, cpu / wall if wall else 0.0)
+
+    def join_all(self):
+        pending = list(reversed(self.clients))
+        joining = 0
+        deadline = time.monotonic() + self.join_timeout
+        joined = 0
+        while joined < len(self.clients):
+            while pending and joining < MAX_JOINING:
+                self.connect(pending.pop())
+                joining += 1
+            if time.monotonic() > deadline:
+                raise RuntimeError("only %d of %d clients joined within %g s"
+                                   % (joined, len(self.clients), self.join_timeout))
+            for client, became_joined in self.poll(0.05):
+                if became_joined:
+                    joined += 1
+                    joining -= 1
+
+    def settle(self):
+        """Let the notices of everyone joining pass before measuring."""
+        quiet_since = time.monotonic()
+        deadline = quiet_since + 30.0
+        while time.monotonic() < deadline:
+            if self.poll(0.05, count=False):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.3:
+                return
+
+    def send_phase(self):
+        senders = [c for c in self.clients if not c.stalled][:self.senders]
+        if len(senders) < self.senders:
+            raise RuntimeError("not enough healthy clients to send")
+        self.sender_clients = senders
+        per_sender = self.rate / float(self.senders)
+        # Sender k sends at times (n + k/S) / per_sender: spread evenly, not in bursts.
+        offsets = [number / float(self.senders) for number in range(self.senders)]
+        pad = b"x" * max(0, self.size - 30)
+        say = self.wire.say
+        start = time.monotonic()
+        self.first_send = now_micros()
+        end = start + self.duration
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                break
+            elapsed = (now - start) * per_sender
+            for number, client in enumerate(senders):
+                due = int(elapsed + offsets[number]) + 1
+                if client.sent >= due or len(client.outbuf) > MAX_SENDER_BACKLOG:
+                    continue
+                if due - client.sent > 1:  # the loop came late for this one
+                    self.late += due - client.sent - 1
+                stamp = now_micros()
+                client.outbuf += b"".join([
+                    say(b"bench %d %d %d %s" % (number, seq, stamp, pad))
+                    for seq in range(client.sent + 1, due + 1)])
+                client.sent = due
+                self.write(client)
+            next_tick = start + (int((now - start) * self.rate) + 1) / float(self.rate)
+            self.poll(max(0.0, min(next_tick, end) - time.monotonic()))
+        self.sent = sum(c.sent for c in senders)
+
+    def drain(self):
+        deadline = time.monotonic() + DRAIN_MAX_SECONDS
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            before = self.deliveries
+            self.poll(0.05)
+            if self.deliveries != before or any(c.outbuf for c in self.sender_clients):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECONDS:
+                return
+
+    # --- sockets ------------------------------------------------------
+
+    def connect(self, client):
+        sock = socket.socket(socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET,
+                             socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        err = sock.connect_ex(self.address)
+        if err not in (0, errno.EINPROGRESS):
+            raise OSError(err, "cannot connect to %s:%d" % self.address[:2])
+        client.sock = sock
+        client.state = "joining"
+        client.outbuf += self.wire.login(client.name)
+        self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
+
+    def write(self, client):
+        if not client.outbuf or client.state == "closed":
+            return
+        try:
+            sent = client.sock.send(client.outbuf)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as error:
+            self.close(client, "send failed: %s" % error)
+            return
+        del client.outbuf[:sent]
+        events = selectors.EVENT_READ
+        if client.stalled and client.state == "joined":
+            events = 0
+        if client.outbuf:
+            events |= selectors.EVENT_WRITE
+        self.set_events(client, events)
+
+    def set_events(self, client, events):
+        key = self.selector.get_key(client.sock)
+        if key.events == events:
+            return
+        if events:
+            self.selector.modify(client.sock, events, client)
+        else:
+            self.selector.unregister(client.sock)
+
+    def close(self, client, why):
+        if client.state == "closed":
+            return
+        if client.state != "joined" or not client.stalled:
+            self.errors.append("%s: %s" % (client.name, why))
+        client.closed_by_server = True
+        try:
+            self.selector.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        client.sock.close()
+        client.state = "closed"
+
+    def poll(self, timeout, count=True):
+        """Handle ready sockets; return [(client, joined_now)] for joins."""
+        result = []
+        for key, events in self.selector.select(timeout):
+            client = key.data
+            if events & selectors.EVENT_WRITE:
+                self.write(client)
+            if events & selectors.EVENT_READ and client.state != "closed":
+                joined = self.read(client, count)
+                result.append((client, joined))
+        return result
+
+    def read(self, client, count):
+        try:
+            data = client.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as error:
+            self.close(client, "receive failed: %s" % error)
+            return False
+        if not data:
+            self.close(client, "closed by the server")
+            return False
+        received = now_micros()
+        data = client.inbuf + data
+        end = data.rfind(b"\n") + 1
+        client.inbuf = data[end:]
+        chunk = data[:end]
+        if not chunk:
+            return False
+        if client.state == "joining":
+            return self.read_login(client, chunk)
+        if self.wire.needs_answer(chunk) or self.wire.departure_marker in chunk:
+            self.slow_lines(client, chunk)
+        if count:
+            self.count(client, chunk, received)
+        return False
+
+    def read_login(self, client, chunk):
+        lines = chunk.split(b"\n")
+        for number, line in enumerate(lines):
+            reply, joined = self.wire.on_login_line(line.rstrip(b"\r"))
+            if reply:
+                client.outbuf += reply
+                self.write(client)
+            if joined:
+                client.state = "joined"
+                if client.stalled:
+                    self.set_events(client, selectors.EVENT_WRITE if client.outbuf else 0)
+                rest = b"\n".join(lines[number + 1:])
+                if rest:
+                    self.slow_lines(client, rest)
+                return True
+        return False
+
+    def slow_lines(self, client, chunk):
+        for line in chunk.split(b"\n"):
+            line = line.rstrip(b"\r")
+            reply = self.wire.answer(line)
+            if reply:
+                client.outbuf += reply
+                self.write(client)
+            gone = self.wire.departure(line)
+            if gone:
+                self.departures.append(gone)
+
+    def count(self, client, chunk, received):
+        """Account for every message delivery in a chunk of complete lines."""
+        found = MESSAGE_RE.findall(chunk)
+        if not found:
+            return
+        own = client.index if client.index < self.senders else -1  # own echo, if any
+        expected = client.next_seq
+        latencies = self.latencies.append
+        delivered = 0
+        for sender, seq, stamp in found:
+            sender = int(sender)
+            if sender == own:
+                continue
+            seq = int(seq)
+            latencies(received - int(stamp))
+            delivered += 1
+            want = expected[sender]
+            if seq == want:
+                expected[sender] = seq + 1
+            else:
+                self.irregular(client, sender, seq, want)
+        self.deliveries += delivered
+        if delivered:
+            self.last_delivery = received
+
+    def irregular(self, client, sender, seq, want):
+        if client.missing is None:
+            client.missing = [set() for _ in range(self.senders)]
+        missing = client.missing[sender]
+        if seq > want:
+            missing.update(range(want, seq))
+            client.next_seq[sender] = seq + 1
+        elif seq in missing:
+            missing.discard(seq)
+            self.reordered += 1
+        else:
+            self.duplicates += 1
+
+    # --- results ------------------------------------------------------
+
+    def figures(self, join_seconds, cpu_share):
+        sent_by = [c.sent for c in self.sender_clients]
+        lost = 0
+        healthy = [c for c in self.clients if not c.stalled]
+        for client in healthy:
+            for number, total in enumerate(sent_by):
+                if number == client.index:
+                    continue  # a sender is not a receiver of its own messages
+                gaps = len(client.missing[number]) if client.missing else 0
+                lost += gaps + max(0, total - (client.next_seq[number] - 1))
+        ordered = sorted(self.latencies)
+
+        def percentile(p):
+            if not ordered:
+                return None
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))] / 1000.0
+
+        span = ((self.last_delivery - self.first_send) / 1e6
+                if self.last_delivery and self.first_send else 0.0)
+        stalled = {c.name for c in self.clients if c.stalled}
+        return {
+            "clients": len(self.clients),
+            "join_seconds": join_seconds,
+            "sent": self.sent,
+            "expected": sum(sent_by) * (len(healthy) - 1),
+            "sent_late": self.late,
+            "deliveries": self.deliveries,
+            "deliveries_per_second": self.deliveries / span if span else 0.0,
+            "p50_ms": percentile(0.50),
+            "p90_ms": percentile(0.90),
+            "p99_ms": percentile(0.99),
+            "max_ms": ordered[-1] / 1000.0 if ordered else None,
+            "lost": lost,
+            "duplicated": self.duplicates,
+            "reordered": self.reordered,
+            "stalled_left": sorted({reason for name, reason in self.departures
+                                    if name in stalled}),
+            "others_left": sorted({"%s: %s" % d for d in self.departures
+                                   if d[0] not in stalled}),
+            "errors": self.errors[:5],
+            "loadgen_cpu": cpu_share,
+        }
+
+    def close_all(self):
+        for client in self.clients:
+            if client.sock is not None and client.state != "closed":
+                try:
+                    self.selector.unregister(client.sock)
+                except (KeyError, ValueError):
+                    pass
+                client.sock.close()
+                client.state = "closed"
+        self.selector.close()

@@ -83,7 +83,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.room = self.server.room
         self.options = self.server.options
         self.console = self.server.console
-        self.peer = Peer(Outbox(self.connection, self.server.flusher),
+        self.peer = Peer(Outbox(self.connection, self.server.writer, self.too_slow),
                          display_address(self.client_address[0]))
         self.splitter = LineSplitter()
         self.limiter = RateLimiter(self.options.rate_limit, DEFAULT_BURST)
@@ -122,6 +122,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         try:
             if self.linger:
                 self.linger_close()
+            elif self.peer.reason == "quit":
+                self.wait_sent(time.monotonic() + LINGER_SECONDS)  # "* Goodbye!"
             reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
             self.room.leave(self.peer, reason)
         finally:
@@ -178,7 +180,12 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def write(self, data):
         if self.peer.outbox.put(data):
             self.peer.outbox.flush()
-        elif self.peer.end("too_slow"):
+        else:
+            self.too_slow()
+
+    def too_slow(self):
+        """Cut the connection off: it has not read what it was sent."""
+        if self.peer.end("too_slow"):
             shutdown_quietly(self.connection)
 
     def refuse(self, error, why=None):
@@ -188,11 +195,15 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.peer.end(error.code)
         self.linger = True
 
+    def wait_sent(self, deadline):
+        """Give the writer thread until `deadline` to send what is queued."""
+        while self.peer.outbox.pending and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def linger_close(self):
         """Let the last frames reach the peer, then close without a reset."""
         sock, deadline = self.connection, time.monotonic() + LINGER_SECONDS
-        while self.peer.outbox.pending and time.monotonic() < deadline:
-            time.sleep(0.01)  # the Flusher is writing the rest
+        self.wait_sent(deadline)
         shutdown_quietly(sock, socket.SHUT_WR)  # FIN, but keep reading
         budget = LINGER_MAX_BYTES
         while budget > 0 and time.monotonic() < deadline:

@@ -1,10 +1,12 @@
 """The room: who is connected, who has joined, and the order of everything said.
 
 One lock guards the registry.  Under it the room numbers each message,
-appends it to the log and history, and puts its bytes in every recipient's
-outbox; putting is only a list append, so every member receives frames in
-the same order.  Sending happens after the lock is released, and never
-waits (see outbox.py), so a slow reader delays no one.
+appends it to the log and history, and appends its bytes once to the
+stream that every JSON member reads (people at a terminal get their own
+rendering in their outbox), so every member receives frames in the same
+order.  The room never sends: the writer thread does, after the lock is
+released, without ever waiting on a socket (see outbox.py), so a slow
+reader delays no one.
 """
 
 import collections
@@ -14,7 +16,7 @@ import threading
 import time
 
 from . import text_format
-from .outbox import MAX_BACKLOG_BYTES, shutdown_quietly
+from .outbox import MAX_BACKLOG_BYTES, Stream
 from .protocol import (
     ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
     message_frame, name_key, welcome_bytes,
@@ -76,6 +78,9 @@ class Room:
         self._lock = threading.Lock()
         self._connections = set()
         self._members = {}  # name key -> Peer, in join order
+        self._text_members = {}  # the members at a terminal, who get text, not the stream
+        self.stream = Stream()
+        self._writer = None
         self._history = collections.deque(maxlen=history)  # encoded lines, no "\n"
         self._last_id = 0
         self._max_clients = max_clients
@@ -94,6 +99,12 @@ class Room:
             for frame in messages:
                 self._history.append(encode(frame)[:-1])
             self._last_id = max(self._last_id, last_id)
+
+    def attach_writer(self, writer):
+        """Have this Writer send the room's frames from now on."""
+        with self._lock:
+            self._writer = writer
+            self._update_readers()
 
     def attach_log(self, log):
         """Append room events to this HistoryLog from now on."""
@@ -163,16 +174,22 @@ class Room:
                 history = [json.loads(line.decode("utf-8")) for line in self._history]
                 welcome = Rendered({"type": "welcome", "name": name, "users": users,
                                     "history": history})
+            notice = Rendered(joined_frame(name, self._clock()))
+            flush = [peer]
+            overflowed = self._broadcast(notice, flush)
+            # The newcomer's welcome comes first; the stream from after its own notice.
             data = welcome.bytes_for(peer)
             peer.outbox.limit = MAX_BACKLOG_BYTES + len(data)
             peer.outbox.put(data)
             peer.name, peer.key = name, key
-            others = list(self._members.values())
-            notice = Rendered(joined_frame(name, self._clock()))
-            overflowed = self._put(notice, others)
             self._members[key] = peer
+            if peer.wire == "json":
+                peer.outbox.follow(self.stream.end)
+                self._update_readers()
+            else:
+                self._text_members[key] = peer
             log_error = self._append_log(notice)
-        self._after(overflowed, log_error, others + [peer])
+        self._after(overflowed, log_error, flush)
         self._report("%s joined (%s)" % (name, peer.address))
         return name
 
@@ -182,19 +199,23 @@ class Room:
             if peer.key is None or self._members.get(peer.key) is not peer:
                 return
             del self._members[peer.key]
+            if self._text_members.pop(peer.key, None) is None:
+                peer.outbox.follow(None)
+                self._update_readers()
             if self._closing:
                 return
             notice = Rendered(left_frame(peer.name, self._clock(), reason))
-            overflowed = self._put(notice, self._members.values())
+            flush = []
+            overflowed = self._broadcast(notice, flush)
             log_error = self._append_log(notice)
-            members = list(self._members.values())
-        self._after(overflowed, log_error, members)
+        self._after(overflowed, log_error, flush)
         self._report("%s left (%s)" % (peer.name, reason))
 
     # --- messages -----------------------------------------------------
 
     def say(self, peer, text, to=None):
         """Relay a checked text from a member, to the room or to one person."""
+        self.stream.wait_for_space()  # the writer is far behind: let it catch up
         with self._lock:
             if to is not None:
                 target = self._members.get(name_key(to))
@@ -205,16 +226,16 @@ class Room:
                     )
                 recipients = [peer] if target is peer else [peer, target]
                 to = target.name
-            else:
-                recipients = list(self._members.values())
             self._last_id += 1
-            frame = message_frame(self._last_id, peer.name, text, self._clock(), to)
-            message = Rendered(frame)
-            overflowed = self._put(message, recipients)
+            message = Rendered(message_frame(self._last_id, peer.name, text, self._clock(), to))
             log_error = None
             if to is None:
+                recipients = []
+                overflowed = self._broadcast(message, recipients)
                 self._history.append(message.json_bytes()[:-1])
                 log_error = self._append_log(message)
+            else:
+                overflowed = self._put(message, recipients)
         self._after(overflowed, log_error, recipients)
 
     def close_all(self, reason):
@@ -228,8 +249,18 @@ class Room:
 
     # --- internals ----------------------------------------------------
 
+    def _broadcast(self, rendered, flush):
+        """Queue a frame for every member (lock held); return those past their limit.
+
+        The frame goes once into the stream; members at a terminal get its
+        text in their outboxes, and are added to `flush`.
+        """
+        self.stream.append(rendered.json_bytes())
+        flush.extend(self._text_members.values())
+        return self._put(rendered, self._text_members.values())
+
     def _put(self, rendered, peers):
-        """Queue a frame for peers (lock held); return those past their limit."""
+        """Queue a frame for these peers alone (lock held); return those past their limit."""
         overflowed = {}
         for peer in peers:
             if not peer.outbox.put(rendered.bytes_for(peer)):
@@ -252,6 +283,13 @@ class Room:
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()
+        self._writer.wake()
         for peer in overflowed.values():
-            if peer.end("too_slow"):
-                shutdown_quietly(peer.outbox.sock)
+            peer.outbox.on_overflow()
+
+    def _update_readers(self):
+        """Tell the writer which outboxes read the stream (lock held)."""
+        if self._writer is not None:
+            self._writer.set_members(tuple(
+                peer.outbox for key, peer in self._members.items()
+                if key not in self._text_members))

@@ -2,10 +2,10 @@
 
 `ChatServer` is a ThreadingTCPServer: one thread per connection, each
 running a ChatRequestHandler (handler.py).  It owns the Room, which holds
-the registry and its lock, and the Flusher, which finishes the writes that
-sockets could not take at once.  `run` is `chat.pyz server`: it binds,
-prints how to connect, serves until Ctrl+C or SIGTERM, then says goodbye to
-every connection and exits within two seconds.
+the registry and its lock, and the Writer, the one thread that sends
+(outbox.py).  `run` is `chat.pyz server`: it binds, prints how to connect,
+serves until Ctrl+C or SIGTERM, then says goodbye to every connection and
+exits within two seconds.
 """
 
 import errno
@@ -22,7 +22,7 @@ from . import __version__
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
-from .outbox import Flusher, shutdown_quietly
+from .outbox import Writer, shutdown_quietly
 from .room import Room
 
 DEFAULT_PORT = 1234
@@ -85,12 +85,13 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.options = options
         self.room = room
         self.console = console
-        self.flusher = Flusher()
+        self.writer = Writer(room.stream)
         try:
             super().__init__(address, ChatRequestHandler)
         except BaseException:
-            self.flusher.stop()
+            self.writer.stop()
             raise
+        room.attach_writer(self.writer)
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
@@ -123,7 +124,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         deadline = time.monotonic() + 0.5
         while self.room.connection_count() and time.monotonic() < deadline:
             time.sleep(0.02)
-        self.flusher.stop()
+        self.writer.stop()
         self.room.close_log()
         return len(peers)
 

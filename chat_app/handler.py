@@ -75,6 +75,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     """
 
     disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
+    rbufsize = 0  # reads go straight to the socket: no 8 KiB rfile buffer per connection
 
     def setup(self):
         super().setup()

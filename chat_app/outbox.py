@@ -18,6 +18,7 @@ member has still to read, and senders wait while it holds more than
 MAX_STREAM_BYTES, which bounds memory under any load.
 """
 
+import bisect
 import collections
 import selectors
 import socket
@@ -31,6 +32,11 @@ MAX_BACKLOG_BYTES = 1024 * 1024
 # is behind (or a stalled member is about to be cut off), and senders wait.
 # It must exceed MAX_BACKLOG_BYTES, or one stalled member would stop the room.
 MAX_STREAM_BYTES = 4 * MAX_BACKLOG_BYTES
+
+# The most room frames offered to one socket in one send().  A member far
+# behind (the writer lagged, or it just joined a busy room) catches up over
+# several rounds, so no socket is ever offered more than this at once.
+MAX_SEND_BYTES = 256 * 1024
 
 # The writer drops sent frames from the stream in steps of this many,
 # so that trimming (a list copy under the stream's lock) stays rare.
@@ -78,9 +84,26 @@ class Stream:
     def bytes_from(self, position):
         """Return how many bytes were appended at or after `position`."""
         with self._lock:
-            index = position - self.base
-            before = self._ends[index - 1] if index > 0 else self._trimmed
-            return self._total - before
+            return self._total - self._offset(position)
+
+    def bytes_between(self, start, stop):
+        """Return the size of the frames from position `start` up to `stop`."""
+        with self._lock:
+            return self._offset(stop) - self._offset(start)
+
+    def stop_after(self, start, end, size):
+        """Return the position up to which frames from `start` hold `size` bytes, or `end`.
+
+        For the writer only: it alone trims, so base cannot move meanwhile.
+        """
+        ends, base = self._ends, self.base
+        target = self._offset(start) + size
+        index = bisect.bisect_left(ends, target, start - base, end - base)
+        return min(end, base + index + 1)
+
+    def _offset(self, position):
+        index = position - self.base
+        return self._ends[index - 1] if index > 0 else self._trimmed
 
     def retained(self):
         with self._lock:
@@ -98,11 +121,20 @@ class Stream:
             self.base = position
             self._space.notify_all()
 
-    def wait_for_space(self, timeout=0.1):
-        """Wait while the stream is full: the writer is behind the senders."""
+    def full(self):
         with self._lock:
-            while not self._closed and self._total - self._trimmed > self._max_bytes:
-                self._space.wait(timeout)
+            return self._total - self._trimmed > self._max_bytes
+
+    def wait_for_space(self, give_up=lambda: False, poll=0.1):
+        """Wait while the stream is full: the writer is behind the senders.
+
+        Stop waiting early once `give_up()` is true (checked every `poll`
+        seconds): the sender's own connection has been cut off meanwhile.
+        """
+        with self._lock:
+            while (not self._closed and self._total - self._trimmed > self._max_bytes
+                   and not give_up()):
+                self._space.wait(poll)
 
     def close(self):
         """Let every waiting sender go: the server is stopping."""
@@ -171,13 +203,29 @@ class Outbox:
             waiting += self._stream.bytes_from(cursor)
         return waiting
 
-    def over_limit(self):
-        return self.pending > self.limit
+    def over_limit(self, end):
+        """Return True if more than the limit waits, counting room frames up to `end`.
 
-    def write(self, chunks, base, end):
-        """Send what is due up to stream position `end`; return True if blocked.
+        The writer passes the furthest position any member has been sent,
+        so that its own lag is not held against a connection.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            waiting = self._own_bytes + (len(self._partial) if self._partial else 0)
+            cursor = self.cursor
+        if cursor is not None and cursor < end:
+            waiting += self._stream.bytes_between(cursor, end)
+        return waiting > self.limit
+
+    def write(self, chunks, base, end, joined):
+        """Send what is due, up to stream position `end`; return True if blocked.
 
         Called by the writer alone, with `chunks` and `base` from the stream.
+        At most MAX_SEND_BYTES of room frames go at once; the cursor then
+        stops short of `end`, and the writer comes back for the rest.
+        `joined` maps a cursor to (bytes, stop), shared by the members at
+        that cursor (usually all of them).
         """
         with self._lock:
             if self._closed:
@@ -185,8 +233,20 @@ class Outbox:
             if self._partial is not None:
                 if not self._send(self._partial):
                     return True
+            cursor = self.cursor
+            if not self._own:  # the usual case: only room frames are due
+                if cursor is None or cursor >= end:
+                    return False
+                batch = joined.get(cursor)
+                if batch is None:
+                    stop = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
+                    batch = joined[cursor] = (b"".join(chunks[cursor - base:stop - base]), stop)
+                self.cursor = batch[1]
+                return not self._send(batch[0])
+            if cursor is not None and cursor < end:
+                end = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
             parts = []
-            own, cursor = self._own, self.cursor
+            own = self._own
             while True:
                 while own and (cursor is None or own[0][0] <= cursor):
                     data = own.popleft()[1]
@@ -252,8 +312,10 @@ class Writer:
         self._lock = threading.Lock()
         self._dirty = set()  # outboxes with frames of their own to send
         self._woken = False  # a wake-up byte is on its way
+        self._again = False  # some members have more due than one send offers
         self._members = ()  # outboxes following the stream (set by the room)
         self._rounds = 0
+        self._last_end = 0  # the stream's end when the members were last served
         self._running = True
         self._thread = threading.Thread(target=self._run, name="chat-fanout", daemon=True)
         self._thread.start()
@@ -261,6 +323,7 @@ class Writer:
     def set_members(self, outboxes):
         """Follow this tuple of outboxes from the next round on (room lock held)."""
         self._members = outboxes
+        self._last_end = None  # serve them all next round, and trim what none needs
 
     def wake(self, outbox=None):
         """Start a round soon; include `outbox` in it even if it is not a member."""
@@ -300,7 +363,7 @@ class Writer:
     def _run(self):
         while self._running:
             try:
-                events = self._selector.select()
+                events = self._selector.select(0 if self._again else None)
             except OSError:
                 continue  # Windows: a watched socket was closed meanwhile
             writable = []
@@ -325,34 +388,63 @@ class Writer:
         self._rounds += 1
         number = self._rounds
         base, end = stream.base, stream.end  # only this thread moves base
-        chunks = stream.chunks
-        members = self._members
+        chunks, joined = stream.chunks, {}
         with self._lock:
             dirty, self._dirty = self._dirty, set()
-        lowest = end
-        overflowed = []
-        for group in (members, writable, dirty):
+        self._again = False
+        blocked, again = [], []
+        members = self._members
+        serve_members = end != self._last_end  # new room frames: every member has some due
+        if serve_members:
+            self._last_end = end
+            for outbox in members:
+                self._serve(outbox, number, chunks, base, end, joined, blocked, again)
+        for group in (writable, dirty):
             for outbox in group:
-                if outbox.round == number:
-                    continue
-                outbox.round = number
-                if outbox.blocked:
-                    if outbox.over_limit():
-                        overflowed.append(outbox)
-                elif outbox.write(chunks, base, end):
-                    with self._lock:
-                        if not outbox.closed:
-                            self._watch(outbox)
-                    if outbox.over_limit():
-                        overflowed.append(outbox)
-        for outbox in members:
-            cursor = outbox.cursor
-            if cursor is not None and cursor < lowest:
-                lowest = cursor
-        if lowest - base >= TRIM_STEP or (lowest > base and stream.retained() > MAX_BACKLOG_BYTES):
-            stream.trim(lowest)
-        for outbox in overflowed:
-            outbox.on_overflow()
+                if outbox.round != number:
+                    self._serve(outbox, number, chunks, base, end, joined, blocked, again)
+        retained = stream.retained()
+        if serve_members or retained > MAX_BACKLOG_BYTES:
+            # Members that were behind may have caught up: drop what all have.
+            lowest = min([outbox.cursor for outbox in members
+                          if outbox.cursor is not None] or [end])
+            if lowest - base >= TRIM_STEP or (lowest > base and retained > MAX_BACKLOG_BYTES):
+                stream.trim(lowest)
+        if again:
+            with self._lock:
+                self._dirty.update(again)
+            self._again = True
+        if blocked:
+            self._cut_off_laggards(blocked, end)
+
+    def _cut_off_laggards(self, blocked, end):
+        """Cut off the blocked connections too far behind the others.
+
+        "Behind" counts up to the furthest member's position, so a lagging
+        writer wrongs no one; once the stream is full, up to its end, so
+        that readers who stopped can never hold the room up.
+        """
+        if self.stream.full():
+            furthest = end
+        else:
+            furthest = max([outbox.cursor for outbox in self._members
+                            if outbox.cursor is not None] or [end])
+        for outbox in blocked:
+            if outbox.over_limit(furthest):
+                outbox.on_overflow()
+
+    def _serve(self, outbox, number, chunks, base, end, joined, blocked, again):
+        outbox.round = number
+        if not outbox.blocked:
+            if not outbox.write(chunks, base, end, joined):
+                cursor = outbox.cursor
+                if cursor is not None and cursor < end:
+                    again.append(outbox)
+                return
+            with self._lock:
+                if not outbox.closed:
+                    self._watch(outbox)
+        blocked.append(outbox)
 
     def _watch(self, outbox):
         try:

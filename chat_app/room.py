@@ -215,7 +215,11 @@ class Room:
 
     def say(self, peer, text, to=None):
         """Relay a checked text from a member, to the room or to one person."""
-        self.stream.wait_for_space()  # the writer is far behind: let it catch up
+        # While the writer is far behind, let it catch up (unless this
+        # connection is cut off meanwhile: then there is no one to relay for).
+        self.stream.wait_for_space(lambda: peer.reason is not None)
+        if peer.reason is not None:
+            return
         with self._lock:
             if to is not None:
                 target = self._members.get(name_key(to))

@@ -1,0 +1,149 @@
+"""The shared stream, the outboxes and the writer thread, without a server."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from helpers import WAIT
+from chat_app.outbox import MAX_BACKLOG_BYTES, Outbox, Stream, Writer
+
+
+@pytest.fixture
+def writer():
+    writer = Writer(Stream())
+    yield writer
+    writer.stop()
+
+
+class Member:
+    """One end of a socketpair with an Outbox on the other, as the server has."""
+
+    def __init__(self, writer, follow=True):
+        self.server_end, self.client_end = socket.socketpair()
+        self.server_end.setblocking(False)
+        self.cut = threading.Event()
+        self.outbox = Outbox(self.server_end, writer, self.cut.set)
+        if follow:
+            self.outbox.follow(writer.stream.end)
+        self._buffer = b""
+
+    def read_lines(self, count):
+        deadline = time.monotonic() + WAIT
+        self.client_end.settimeout(WAIT)
+        while self._buffer.count(b"\n") < count and time.monotonic() < deadline:
+            self._buffer += self.client_end.recv(65536)
+        lines = self._buffer.split(b"\n")
+        assert len(lines) > count, "only %r arrived" % self._buffer[:200]
+        self._buffer = b"\n".join(lines[count:])
+        return lines[:count]
+
+    def close(self):
+        self.outbox.close()
+        self.server_end.close()
+        self.client_end.close()
+
+
+def test_stream_counts_bytes_and_forgets_what_everyone_has():
+    stream = Stream()
+    for data in (b"a\n", b"bb\n", b"ccc\n"):
+        stream.append(data)
+    assert stream.end == 3
+    assert stream.bytes_from(0) == 9 and stream.bytes_from(1) == 7 and stream.bytes_from(3) == 0
+    stream.trim(2)
+    assert stream.base == 2 and stream.chunks == [b"ccc\n"]
+    assert stream.bytes_from(2) == 4 and stream.retained() == 4
+    stream.trim(1)  # already gone: nothing happens
+    assert stream.base == 2
+
+
+def test_senders_wait_while_the_stream_is_full_until_it_is_trimmed():
+    stream = Stream(max_bytes=10)
+    stream.append(b"x" * 11)
+    waited = threading.Event()
+
+    def sender():
+        stream.wait_for_space()
+        waited.set()
+
+    thread = threading.Thread(target=sender, daemon=True)
+    thread.start()
+    assert not waited.wait(0.3)
+    stream.trim(1)
+    assert waited.wait(WAIT)
+    thread.join(WAIT)
+
+
+def test_own_frames_keep_their_place_among_room_frames(writer):
+    amy, bob = Member(writer), Member(writer)
+    writer.set_members((amy.outbox, bob.outbox))
+    try:
+        writer.stream.append(b"room 1\n")
+        amy.outbox.put(b"only amy\n")  # after room 1, before room 2
+        writer.stream.append(b"room 2\n")
+        amy.outbox.flush()
+        writer.wake()
+        assert amy.read_lines(3) == [b"room 1", b"only amy", b"room 2"]
+        assert bob.read_lines(2) == [b"room 1", b"room 2"]
+    finally:
+        amy.close()
+        bob.close()
+
+
+def test_a_connection_that_follows_no_room_gets_only_its_own_frames(writer):
+    person = Member(writer, follow=False)
+    try:
+        writer.stream.append(b"room\n")
+        person.outbox.put(b"prompt\n")
+        person.outbox.flush()
+        assert person.read_lines(1) == [b"prompt"]
+        assert person.outbox.pending == 0
+    finally:
+        person.close()
+
+
+def test_a_stalled_member_is_cut_off_and_the_others_get_everything(writer):
+    healthy, stalled = Member(writer), Member(writer)
+    writer.set_members((healthy.outbox, stalled.outbox))
+
+    def leave():  # what the room does once the connection ends
+        stalled.outbox.follow(None)
+        writer.set_members((healthy.outbox,))
+        writer.wake()
+        stalled.cut.set()
+
+    stalled.outbox.on_overflow = leave
+    line = b"x" * 1000 + b"\n"
+    count = 8 * MAX_BACKLOG_BYTES // len(line)  # more than any socket buffer here takes
+    received = []
+    reader = threading.Thread(target=lambda: received.extend(healthy.read_lines(count)),
+                              daemon=True)
+    reader.start()
+    try:
+        for number in range(count):
+            writer.stream.wait_for_space()
+            writer.stream.append(line)
+            if number % 50 == 0:
+                writer.wake()
+        writer.wake()
+        assert stalled.cut.wait(WAIT), "the stalled member was never cut off"
+        reader.join(WAIT * 2)
+        assert len(received) == count
+        assert stalled.outbox.pending <= MAX_BACKLOG_BYTES + 64 * len(line)
+    finally:
+        healthy.close()
+        stalled.close()
+
+
+def test_nothing_is_sent_on_a_socket_after_its_outbox_is_closed(writer):
+    member = Member(writer)
+    writer.set_members((member.outbox,))
+    member.outbox.close()
+    writer.stream.append(b"late\n")
+    writer.wake()
+    member.client_end.settimeout(0.2)
+    with pytest.raises(socket.timeout):
+        member.client_end.recv(10)
+    member.server_end.close()
+    member.client_end.close()

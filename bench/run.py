@@ -1,6 +1,7 @@
 """Run a named fan-out workload against chat_app and its peers; print a table.
 
     python3 bench/run.py W1                 # chat_app, ngircd, miniircd in turn
+    python3 bench/run.py all                # W1 to W5, one table each
     python3 bench/run.py W2 --servers chat_app,ngircd
     python3 bench/run.py W3 --python ~/.pyenv/versions/3.8.20/bin/python
 
@@ -103,24 +104,33 @@ def print_table(rows, out=sys.stdout):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("workload", choices=sorted(WORKLOADS))
+    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["all"])
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help="comma-separated, from: %s" % ", ".join(SERVERS))
     parser.add_argument("--python", default=None,
                         help="the Python that runs chat_app's server (default: this one)")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the figures as JSON ({workload} in FILE: one file each)")
     options = parser.parse_args(argv)
-    workload = WORKLOADS[options.workload]
     names = [name.strip() for name in options.servers.split(",") if name.strip()]
     unknown = [name for name in names if name not in SERVERS]
     if unknown:
         parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(SERVERS)))
+    if options.workload != "all":
+        return run_workload(options.workload, names, options)
+    results = [run_workload(name, names, options) for name in ("W1", "W2", "W3", "W4", "W5")]
+    return max(results)
+
+
+def run_workload(name, names, options):
+    """Run one workload against each named server; print its table."""
+    workload = WORKLOADS[name]
     need = 2 * workload["clients"] + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
-    print("%s: %d clients, %d senders, %d msg/s offered for %g s (%s)" % (
-        options.workload, workload["clients"], workload["senders"], workload["rate"],
+    print("\n%s: %d clients, %d senders, %d msg/s offered for %g s (%s)" % (
+        name, workload["clients"], workload["senders"], workload["rate"],
         workload["duration"], workload["about"]))
     rows, notes = [], []
     for name in names:
@@ -136,7 +146,7 @@ def main(argv=None):
             continue
         rows.append(row)
         if row["stalled_left"]:
-            notes.append("%s: the stalled client was disconnected: %s"
+            notes.append("%s: the stalled client was disconnected; the others were told: %s"
                          % (name, ", ".join(row["stalled_left"])))
         elif workload.get("stalled"):
             notes.append("%s: the stalled client was NOT disconnected" % name)
@@ -152,8 +162,9 @@ def main(argv=None):
     for note in notes:
         print("note: " + note)
     if options.json:
-        with open(options.json, "w") as out:
-            json.dump({"workload": options.workload, "settings": workload, "rows": rows,
+        path = options.json.replace("{workload}", name)
+        with open(path, "w") as out:
+            json.dump({"workload": name, "settings": workload, "rows": rows,
                        "notes": notes}, out, indent=1)
     return 0 if rows else 1
 

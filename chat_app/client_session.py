@@ -103,8 +103,9 @@ class Session:
             writer.put({"type": "leave"})
             writer.finish(CLOSE_WAIT)
         if connection is not None:
+            # Wake the session thread, which closes the socket itself: closing
+            # it here, under its readline(), could free the buffer it reads into.
             connection.shutdown()
-            connection.close()
 
     # --- the session thread ---------------------------------------------
 

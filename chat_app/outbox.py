@@ -8,14 +8,17 @@ stream position it must follow, so every member sees one order.
 
 One Writer thread does every send.  Woken after something is queued, it
 makes a round over the connections and gives each socket everything due
-for it in one non-blocking send().  Under load, messages gather while a
-round runs, so one send carries many of them; at rest a message leaves
-within one thread wake-up.  A socket that takes less than it is offered is
-"blocked": the writer skips it until `selectors` says it is writable, so a
-stalled reader costs the others nothing.  A blocked connection more than
-its limit behind is cut off as too_slow.  The stream keeps only what some
-member has still to read, and senders wait while it holds more than
-MAX_STREAM_BYTES, which bounds memory under any load.
+for it in one non-blocking send() (at most MAX_SEND_BYTES of room frames).
+Under load, messages gather while a round runs, so one send carries many
+of them; at rest a message leaves within one thread wake-up.  A socket that
+takes less than it is offered is "blocked": the writer skips it until
+`selectors` says it is writable, so a stalled reader costs the others
+nothing.  A blocked connection more than its limit behind the furthest
+member is cut off as too_slow.  The stream keeps only what some member has
+still to read, and senders wait while it holds more than MAX_STREAM_BYTES;
+then a blocked connection is judged against the stream's end, so readers
+who stop cannot hold the room up.  Memory stays bounded under any load.
+docs/benchmarks.md has the measurements behind this design.
 """
 
 import bisect

@@ -139,16 +139,23 @@ class ChatState:
         words = LEFT_REASONS.get(reason, "left (%s)" % safe(reason))
         return [entry("leave", "%s %s" % (name, words), frame.get("time"))]
 
+    def _on_notice(self, frame):
+        if not self.focused:
+            self.unread += 1
+        return [entry("announcement", safe(str(frame.get("text", ""))), frame.get("time"))]
+
     def _on_error(self, frame):
         return [entry("error", safe(frame.get("message") or frame.get("code", "error")))]
 
     def _on_bye(self, frame):
+        if frame.get("kicked"):
+            return []  # the session's "refused" event says it, with what to do
         return [entry("notice", "The server closed the connection: %s"
                       % safe(frame.get("reason", "")))]
 
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,
-        "error": _on_error, "bye": _on_bye,
+        "error": _on_error, "bye": _on_bye, "notice": _on_notice,
     }
 
     def say_refused(self, frame):

@@ -40,6 +40,7 @@ COLORS = {
     "time": "#808080", "sender": "#1f4e99", "own": "#2e7d32", "private": "#8e24aa",
     "notice": "#6d6d6d", "error": "#c62828", "history": "#8a8a8a",
     "mention": "#fff3b0", "private_bg": "#f6ecfa",
+    "announcement": "#8a3b00", "announcement_bg": "#ffe6cc",
 }
 
 
@@ -215,6 +216,8 @@ class ChatView:
         log.tag_configure("action", font="ChatItalic")
         log.tag_configure("notice", foreground=COLORS["notice"], font="ChatItalic")
         log.tag_configure("error", foreground=COLORS["error"])
+        log.tag_configure("announcement", foreground=COLORS["announcement"],
+                          background=COLORS["announcement_bg"], font="ChatBold")
         log.tag_configure("history", foreground=COLORS["history"])
         log.tag_configure("mention", background=COLORS["mention"])
         log.tag_raise("history")
@@ -281,6 +284,8 @@ def segments(item):
     if item.mention:
         base += ("mention",)
     stamp = ("%s " % clock(item.time), ("time",) + base) if item.time is not None else ()
+    if item.kind == "announcement":
+        return stamp + ("*** %s\n" % item.text, ("announcement",) + base)
     if item.kind != "message":
         kind = "error" if item.kind == "error" else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)
@@ -306,6 +311,7 @@ class ChatWindow:
         self.state = None
         self.request = None
         self.lost = ""
+        self.ended = None  # why the chat cannot go on, once it cannot
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
@@ -381,8 +387,8 @@ class ChatWindow:
             return
         else:
             if self.session is None or not self.session.say(say_frame(command), self.state):
-                self.set_status("Not connected, so nothing was sent; your text stays in the "
-                                "box. Press Enter again once reconnected.")
+                self.set_status(self.ended or "Not connected, so nothing was sent; your text "
+                                "stays in the box. Press Enter again once reconnected.")
                 self.root.bell()
                 return
         self.chat.set_typed("")
@@ -422,7 +428,8 @@ class ChatWindow:
             self.give_back(refused)
         if frame.get("type") in ("joined", "left"):
             self.chat.set_users(self.state.users)
-        if any(item.mention for item in entries) and not self.state.focused:
+        if not self.state.focused and any(
+                item.mention or item.kind == "announcement" for item in entries):
             self.root.bell()
         return entries
 
@@ -432,8 +439,10 @@ class ChatWindow:
         if self.state is None:
             self.form.problem(join_problem(code, message))
         else:
-            self.chat.add([notice(join_problem(code, message), "error")])
-            self.set_status("Could not rejoin: %s" % join_problem(code, message))
+            problem = join_problem(code, message)
+            self.chat.add([notice(problem, "error")])
+            self.ended = problem if code == "kicked" else "Could not rejoin: %s" % problem
+            self.set_status(self.ended)
 
     def on_failed(self, message):
         self.session = None

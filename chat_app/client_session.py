@@ -65,6 +65,7 @@ class Session:
         self._connection = None
         self._writer = None
         self._joined_once = False
+        self._removed = None  # the reason, once the teacher has removed us
         self._thread = threading.Thread(target=self._run, name="chat-session", daemon=True)
 
     def start(self):
@@ -156,6 +157,10 @@ class Session:
         connection.close()
         if self._stop.is_set():
             return None
+        if self._removed is not None:  # the teacher removed us: coming back is for the user to decide
+            self.events.put(("refused", ("kicked", "The teacher removed you from the room (%s). "
+                                         "Start the client again to rejoin." % self._removed)))
+            return None
         self.events.put(("lost", why))
         return "joined"
 
@@ -181,4 +186,6 @@ class Session:
                 continue
             if frame.get("type") == "bye":
                 why = "the server closed the connection: %s" % frame.get("reason", "")
+                if frame.get("kicked"):
+                    self._removed = str(frame.get("reason", ""))
             self.events.put(("frame", frame))

@@ -40,7 +40,7 @@ LINGER_SECONDS = 1.0
 LINGER_MAX_BYTES = 256 * 1024
 
 # Reasons a member leaves with, as listed in the protocol.
-LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow")
+LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
 
 PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
 PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
@@ -123,8 +123,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         try:
             if self.linger:
                 self.linger_close()
-            elif self.peer.reason == "quit":
-                self.wait_sent(time.monotonic() + LINGER_SECONDS)  # "* Goodbye!"
+            elif self.peer.reason in ("quit", "kicked"):
+                self.wait_sent(time.monotonic() + LINGER_SECONDS)  # "* Goodbye!", or bye
             reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
             self.room.leave(self.peer, reason)
         finally:

@@ -331,8 +331,17 @@ def left_frame(name, time, reason):
     return {"type": "left", "name": name, "time": time, "reason": reason}
 
 
-def bye_frame(reason):
-    return {"type": "bye", "reason": reason}
+def notice_frame(text, time):
+    """An announcement from the person running the server, to every member."""
+    return {"type": "notice", "text": text, "time": time}
+
+
+def bye_frame(reason, kicked=False):
+    """The last frame before the server closes; `kicked` asks clients not to reconnect."""
+    frame = {"type": "bye", "reason": reason}
+    if kicked:
+        frame["kicked"] = True
+    return frame
 
 
 def welcome_bytes(name, users, encoded_history, limit=MAX_SERVER_FRAME_BYTES):

@@ -12,14 +12,15 @@ reader delays no one.
 import collections
 import hmac
 import json
+import socket
 import threading
 import time
 
 from . import text_format
-from .outbox import MAX_BACKLOG_BYTES, Stream
+from .outbox import MAX_BACKLOG_BYTES, Stream, shutdown_quietly
 from .protocol import (
     ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
-    message_frame, name_key, welcome_bytes,
+    message_frame, name_key, notice_frame, welcome_bytes,
 )
 
 DEFAULT_HISTORY = 100
@@ -139,6 +140,11 @@ class Room:
         with self._lock:
             return len(self._connections)
 
+    def members(self):
+        """Return (name, address, joined at) for every member, in join order."""
+        with self._lock:
+            return [(peer.name, peer.address, peer.since) for peer in self._members.values()]
+
     def users(self):
         """Return the members' names in the order they joined."""
         with self._lock:
@@ -241,6 +247,29 @@ class Room:
             else:
                 overflowed = self._put(message, recipients)
         self._after(overflowed, log_error, recipients)
+
+    def announce(self, text):
+        """Send the teacher's announcement to every member; return how many got it."""
+        with self._lock:
+            flush = []
+            overflowed = self._broadcast(Rendered(notice_frame(text, self._clock())), flush)
+            count = len(self._members)
+        self._after(overflowed, None, flush)
+        return count
+
+    def kick(self, name, reason):
+        """End a member's connection with bye(reason); return its name, or None.
+
+        Its connection thread then leaves the room with reason "kicked".
+        """
+        with self._lock:
+            peer = self._members.get(name_key(name))
+            if peer is None or not peer.end("kicked"):
+                return None
+            overflowed = self._put(Rendered(bye_frame(reason, kicked=True)), [peer])
+        self._after(overflowed, None, [peer])
+        shutdown_quietly(peer.outbox.sock, socket.SHUT_RD)  # wake its thread; sending goes on
+        return peer.name
 
     def close_all(self, reason):
         """Send bye to every connection and wake their threads to end."""

@@ -24,6 +24,7 @@ from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
 from .outbox import Writer, shutdown_quietly
 from .room import Room
+from .teacher_console import TeacherConsole
 
 DEFAULT_PORT = 1234
 DEFAULT_MAX_CLIENTS = 1000
@@ -202,7 +203,7 @@ def open_history(options, room, console):
     return log
 
 
-def banner(server, options):
+def banner(server, options, teacher_commands=False):
     """Return the lines that tell the teacher how students connect."""
     port = server.server_address[1]
     port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
@@ -223,6 +224,8 @@ def banner(server, options):
                      "'ip addr' on Linux, System Settings > Network on macOS)")
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
+    if teacher_commands:
+        lines.append("Type /help here for the teacher's commands (/who, /kick, /say, /quit).")
     lines.append("Press Ctrl+C to stop the server.")
     return "\n".join(lines)
 
@@ -249,18 +252,26 @@ def _raise_terminate(signum, frame):
     raise _Terminate()
 
 
-def run(options, out=None, err=None):
-    """Run the server until Ctrl+C or SIGTERM; return the exit status."""
+def run(options, out=None, err=None, commands=None):
+    """Run the server until Ctrl+C, SIGTERM or /quit; return the exit status.
+
+    `commands` is where the teacher types (default: standard input, when
+    it is a terminal).
+    """
     out = out or sys.stdout
     err = err or sys.stderr
+    if commands is None and sys.stdin is not None and sys.stdin.isatty():
+        commands = sys.stdin
     console = Console(out, err)
     try:
         server = start_server(options, console)
     except StartError as exc:
         err.write("chat_app: %s\n" % exc)
         return 1
-    out.write(banner(server, options) + "\n")
+    out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
     out.flush()
+    if commands is not None:
+        TeacherConsole(server, console, stop=server.shutdown).start(commands)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:
         server.serve_forever(poll_interval=0.5)

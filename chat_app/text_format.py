@@ -20,6 +20,7 @@ LEFT_REASONS = {
     "disconnected": "left (connection lost)",
     "timeout": "left (not responding)",
     "too_slow": "left (too slow to keep up)",
+    "kicked": "was removed by the teacher",
 }
 
 
@@ -68,11 +69,17 @@ def render_left(frame):
     return "[%s] * %s %s" % (clock(frame.get("time")), safe(frame.get("name", "?")), words)
 
 
+def render_notice(frame):
+    return _lines("[%s] *** " % clock(frame.get("time")), str(frame.get("text", "")))
+
+
 def render_error(frame):
     return "! " + safe(frame.get("message") or frame.get("code", "error"))
 
 
 def render_bye(frame):
+    if frame.get("kicked"):
+        return "* The teacher removed you from the room (%s)." % safe(frame.get("reason", ""))
     return "* The server closed the connection: %s" % safe(frame.get("reason", ""))
 
 
@@ -99,6 +106,7 @@ RENDERERS = {
     "message": render_message,
     "joined": render_joined,
     "left": render_left,
+    "notice": render_notice,
     "error": render_error,
     "bye": render_bye,
     "welcome": render_welcome,

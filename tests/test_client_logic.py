@@ -62,7 +62,11 @@ def test_render_private_and_action_and_left():
     assert render({"type": "left", "name": "bob", "time": 1, "reason": "timeout"}).endswith(
         "* bob left (not responding)")
     assert render({"type": "left", "name": "bob", "time": 1, "reason": "kicked"}).endswith(
-        "* bob left (kicked)")
+        "* bob was removed by the teacher")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "banned"}).endswith(
+        "* bob left (banned)")  # a reason from a newer server
+    assert render({"type": "notice", "text": "Pens down\nin 5 minutes", "time": 1}).endswith(
+        "*** Pens down\n    in 5 minutes")
     assert render({"type": "pong"}) is None
 
 

@@ -1,0 +1,137 @@
+"""The teacher's commands in the server's terminal: /who, /kick, /say, /quit."""
+
+import os
+import queue
+import re
+import sys
+import threading
+
+import pytest
+
+from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python
+from chat_app.chat_state import ChatState
+from chat_app.client_session import Session
+from chat_app.client_gui import segments
+from chat_app.server import Console
+from chat_app.teacher_console import DEFAULT_KICK_REASON, TeacherConsole
+from test_server import joined
+from test_text_sessions import person, read_until
+
+
+@pytest.fixture
+def teacher(server):
+    out = Lines()
+    stopped = threading.Event()
+    console = TeacherConsole(server.server, Console(out, out), stopped.set)
+    console.out, console.stopped = out, stopped
+    return console
+
+
+def test_who_lists_names_addresses_and_since(server, teacher):
+    teacher.handle("/who")
+    assert "Nobody has joined yet" in teacher.out.text
+    amy, bob = joined(server, "amy", "bob")
+    teacher.handle("/who")
+    assert re.search(r"2 in the room:\n +amy +127\.0\.0\.1 +since \d\d:\d\d:\d\d \(just now\)\n"
+                     r" +bob +127\.0\.0\.1", teacher.out.text)
+
+
+def test_say_reaches_programs_and_people_prominently(server, teacher):
+    amy, = joined(server, "amy")
+    carl = person(server, "carl")
+    amy.expect("joined", name="carl")
+    teacher.handle("/say Pens down in 5 minutes")
+    notice = amy.expect("notice")
+    assert notice["text"] == "Pens down in 5 minutes" and isinstance(notice["time"], float)
+    assert read_until(carl, r"\*\*\*")[-1].endswith("*** Pens down in 5 minutes")
+    assert "announced to 2 member(s): Pens down in 5 minutes" in teacher.out.text
+    teacher.handle("/say   ")
+    assert "Not sent:" in teacher.out.text
+
+
+def test_kick_sends_bye_with_the_reason_and_tells_the_others(server, teacher):
+    amy, bob = joined(server, "amy", "bob")
+    teacher.handle("/kick BOB please stop spamming")
+    assert bob.expect("bye")["reason"] == "please stop spamming"
+    assert bob.assert_closed() == []
+    left = amy.expect("left", name="bob")
+    assert left["reason"] == "kicked"
+    assert "removed bob (please stop spamming)" in teacher.out.text
+    again = server.client()
+    again.join("bob")  # the name is free again
+    amy.expect("joined", name="bob")
+
+
+def test_kick_without_a_reason_and_of_a_person_at_a_terminal(server, teacher):
+    amy, = joined(server, "amy")
+    carl = person(server, "carl")
+    teacher.handle("/kick carl")
+    lines = read_until(carl, "removed you")
+    assert lines[-1] == "* The teacher removed you from the room (%s)." % DEFAULT_KICK_REASON
+    assert amy.expect("left", name="carl")["reason"] == "kicked"
+
+
+def test_mistakes_get_an_explanation(server, teacher):
+    teacher.handle("/kick ghost")
+    assert "Nobody called ghost is in the room" in teacher.out.text
+    teacher.handle("/kick")
+    assert "Usage: /kick NAME [reason]" in teacher.out.text
+    teacher.handle("/dance")
+    assert "Unknown command /dance." in teacher.out.text and "/who" in teacher.out.text
+    teacher.handle("hello everyone")
+    assert "type /say hello everyone" in teacher.out.text
+    assert not teacher.stopped.is_set()
+    teacher.handle("/quit")
+    assert teacher.stopped.is_set()
+
+
+def test_clients_show_an_announcement_prominently():
+    state = ChatState("amy")
+    state.focused = False
+    entries = state.apply({"type": "notice", "text": "Pens down", "time": 1.0})
+    assert [(item.kind, item.text) for item in entries] == [("announcement", "Pens down")]
+    assert state.unread == 1
+    parts = segments(entries[0])
+    assert "*** Pens down\n" in parts and ("announcement",) in parts
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (Unix)")
+def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
+    master, slave = os.openpty()
+    server = ServerProcess(pyenv_python("3.11") or sys.executable, pyz, cwd=str(tmp_path),
+                           stdin=slave)
+    os.close(slave)
+    try:
+        server.wait_for(r"Type /help here for the teacher's commands")
+        amy = Client(server.port)
+        amy.join("amy")
+        os.write(master, b"/say Hello class\n")
+        assert amy.expect("notice")["text"] == "Hello class"
+        os.write(master, b"/quit\n")
+        assert server.process.wait(WAIT) == 0
+        assert amy.expect("bye")
+        assert "server stopped" in server.out
+    finally:
+        server.kill()
+        os.close(master)
+
+
+def test_a_removed_client_says_why_and_does_not_come_back(server, teacher):
+    events = queue.Queue()
+    session = Session("127.0.0.1", server.port, "amy", None, events)
+    session.start()
+    try:
+        assert events.get(timeout=WAIT)[0] == "joined"
+        teacher.handle("/kick amy be kind")
+        kinds = []
+        while True:
+            kind, value = events.get(timeout=WAIT)
+            kinds.append(kind)
+            if kind == "refused":
+                break
+        assert value == ("kicked", "The teacher removed you from the room (be kind). "
+                                   "Start the client again to rejoin.")
+        assert "retrying" not in kinds
+        server.wait_connections(0)
+    finally:
+        session.close()

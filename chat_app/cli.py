@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from . import __version__
+from .access import DEFAULT_MAX_PER_IP
 from .protocol import DEFAULT_MAX_TEXT_CHARS, MAX_TEXT_CEILING
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .room import DEFAULT_HISTORY
@@ -89,6 +90,10 @@ def _add_server(subparsers):
                              "the history from it at start (default: no file)")
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
+    server.add_argument("--max-per-ip", metavar="N", type=_ranged(int, 0, what="a whole number"),
+                        default=DEFAULT_MAX_PER_IP,
+                        help="most connections from one address (0: no limit; this "
+                             "computer's own connections are never limited)")
     server.add_argument("--max-text", metavar="N", type=_ranged(int, 1, MAX_TEXT_CEILING, "a whole number"),
                         default=DEFAULT_MAX_TEXT_CHARS,
                         help="longest message, in characters")

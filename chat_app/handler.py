@@ -111,10 +111,20 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         }
 
     def handle(self):
-        if not self.room.admit(self.peer):
+        refusal = self.room.admit(self.peer)
+        if refusal == "full":
             self.refuse(ProtocolError("server_full"),
                         "the server is full (%d connections, see --max-clients)"
-                        % self.options.max_clients)
+                        % self.room.max_clients)
+            return
+        if refusal == "per_ip":
+            self.refuse(ProtocolError(
+                "server_full",
+                "Too many connections from your computer's address (the limit is %d). "
+                "Close chat windows you do not need, or ask the teacher to raise "
+                "--max-per-ip." % self.options.max_per_ip,
+            ), "%d connections from that address already (see --max-per-ip)"
+               % self.options.max_per_ip)
             return
         self.admitted = True
         self.serve()

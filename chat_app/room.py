@@ -17,6 +17,7 @@ import threading
 import time
 
 from . import text_format
+from .access import PasswordGuard, is_loopback
 from .outbox import MAX_BACKLOG_BYTES, Stream, shutdown_quietly
 from .protocol import (
     ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
@@ -75,9 +76,13 @@ class Room:
     """The registry of connections and members, and the relay between them."""
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
-                 log=None, report=None, warn=None, clock=time.time):
+                 log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
+                 password_guard=None):
         self._lock = threading.Lock()
         self._connections = set()
+        self._per_address = collections.Counter()  # connections from each address
+        self._max_per_ip = max_per_ip  # 0: no limit
+        self._guard = password_guard or PasswordGuard()
         self._members = {}  # name key -> Peer, in join order
         self._text_members = {}  # the members at a terminal, who get text, not the stream
         self.stream = Stream()
@@ -120,21 +125,37 @@ class Room:
             log.close()
 
     @property
+    def max_clients(self):
+        return self._max_clients
+
+    @property
     def has_password(self):
         return self._password is not None
 
     def admit(self, peer):
-        """Count a new connection in; return False when the server is full."""
+        """Count a new connection in; return None, or why it is refused.
+
+        The answer is "full" (--max-clients) or "per_ip" (--max-per-ip).
+        """
         with self._lock:
             if len(self._connections) >= self._max_clients:
-                return False
+                return "full"
+            address = peer.address
+            if (self._max_per_ip and self._per_address[address] >= self._max_per_ip
+                    and not is_loopback(address)):
+                return "per_ip"
             self._connections.add(peer)
-            return True
+            self._per_address[address] += 1
+            return None
 
     def release(self, peer):
         """Forget a connection that has ended."""
         with self._lock:
-            self._connections.discard(peer)
+            if peer in self._connections:
+                self._connections.discard(peer)
+                self._per_address[peer.address] -= 1
+                if not self._per_address[peer.address]:
+                    del self._per_address[peer.address]
 
     def connection_count(self):
         with self._lock:
@@ -152,18 +173,25 @@ class Room:
 
     # --- joining and leaving -----------------------------------------
 
-    def check_password(self, password):
-        """Raise bad_password unless the password opens this room."""
+    def check_password(self, password, address):
+        """Raise bad_password unless the password opens this room.
+
+        The comparison takes the same time whatever is wrong; an address
+        that keeps guessing waits longer before each try (access.py).
+        """
         if self._password is None:
             return
+        self._guard.wait_turn(address)
         given = (password or "").encode("utf-8")
         if not hmac.compare_digest(given, self._password.encode("utf-8")):
+            self._guard.failed(address)
             raise ProtocolError("bad_password")
+        self._guard.succeeded(address)
 
     def join(self, peer, raw_name, password=None):
         """Add a peer under a name and welcome it; raise ProtocolError if refused."""
         name = check_name(raw_name)
-        self.check_password(password)
+        self.check_password(password, peer.address)
         key = name_key(name)
         with self._lock:
             holder = self._members.get(key)

@@ -19,6 +19,7 @@ import time
 import traceback
 
 from . import __version__
+from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
@@ -232,8 +233,9 @@ def banner(server, options, teacher_commands=False):
 
 def start_server(options, console):
     """Build the room, reload its history and bind the listening socket."""
-    room = Room(options.max_clients, options.password, options.history,
-                report=console.info, warn=console.error)
+    max_clients = fit_to_fd_limit(options.max_clients, console.error)
+    room = Room(max_clients, options.password, options.history,
+                report=console.info, warn=console.error, max_per_ip=options.max_per_ip)
     log = open_history(options, room, console)
     if log is not None:
         room.attach_log(log)

@@ -207,14 +207,14 @@ def build_pyz(directory):
 class ServerProcess:
     """`python chat.pyz server ...` run as a person would, output in files."""
 
-    def __init__(self, python, pyz, *args, cwd=None, stdin=subprocess.DEVNULL):
+    def __init__(self, python, pyz, *args, cwd=None, stdin=subprocess.DEVNULL, preexec_fn=None):
         self.cwd = cwd or os.path.dirname(pyz)
         self.out_path = os.path.join(self.cwd, "server.out")
         self.err_path = os.path.join(self.cwd, "server.err")
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.process = subprocess.Popen(
                 [python, pyz, "server", "--host", LOOPBACK, "--port", "0"] + list(args),
-                cwd=self.cwd, stdout=out, stderr=err, stdin=stdin)
+                cwd=self.cwd, stdout=out, stderr=err, stdin=stdin, preexec_fn=preexec_fn)
         found = self.wait_for(r"listening on port (\d+)")
         self.port = int(found.group(1))
 

@@ -5,6 +5,7 @@ import sys
 
 from . import __version__
 from .access import DEFAULT_MAX_PER_IP
+from .tls import ClientTls, TlsError
 from .protocol import DEFAULT_MAX_TEXT_CHARS, MAX_TEXT_CEILING
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .room import DEFAULT_HISTORY
@@ -90,6 +91,10 @@ def _add_server(subparsers):
                              "the history from it at start (default: no file)")
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
+    server.add_argument("--tls-cert", metavar="FILE", default=None,
+                        help="encrypt with TLS: the server's certificate (PEM); needs --tls-key")
+    server.add_argument("--tls-key", metavar="FILE", default=None,
+                        help="the private key (PEM) of --tls-cert")
     server.add_argument("--max-per-ip", metavar="N", type=_ranged(int, 0, what="a whole number"),
                         default=DEFAULT_MAX_PER_IP,
                         help="most connections from one address (0: no limit; this "
@@ -127,6 +132,14 @@ def _add_client(subparsers):
     client.add_argument("--name", default=None, help="your name in the room (default: asked when needed)")
     client.add_argument("--password", metavar="TEXT", default=None,
                         help="the room's password, if it has one (default: asked when needed)")
+    client.add_argument("--tls", action="store_true",
+                        help="encrypt, and check the server is the right one (with "
+                             "--tls-fingerprint, --tls-ca, or else the system's CAs)")
+    client.add_argument("--tls-fingerprint", metavar="HEX", default=None,
+                        help="the SHA-256 fingerprint the server printed (implies --tls)")
+    client.add_argument("--tls-ca", metavar="FILE", default=None,
+                        help="verify the server's certificate with this CA file (PEM; "
+                             "implies --tls)")
     client.add_argument("--text", action="store_true",
                         help="chat in this terminal instead of a window")
     client.set_defaults(run=_run_client)
@@ -147,7 +160,21 @@ def _run_server(options):
     return server.run(options)
 
 
+def _client_tls(options):
+    """Return the tls.ClientTls the options ask for, or None; raise TlsError if they clash."""
+    if not (options.tls or options.tls_fingerprint or options.tls_ca):
+        return None
+    if options.tls_fingerprint and options.tls_ca:
+        raise TlsError("give --tls-fingerprint or --tls-ca, not both.")
+    return ClientTls(ca_file=options.tls_ca, pin=options.tls_fingerprint)
+
+
 def _run_client(options):
+    try:
+        options.tls_settings = _client_tls(options)
+    except TlsError as exc:
+        sys.stderr.write("chat_app: %s\n" % exc)
+        return 2
     if not options.text:
         status = _run_window_client(options)
         if status is not None:

@@ -306,6 +306,7 @@ class ChatWindow:
     def __init__(self, root, options, settings_path=None):
         self.root = root
         self.settings_path = settings_path
+        self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.events = queue.Queue()
         self.session = None
         self.state = None
@@ -338,7 +339,7 @@ class ChatWindow:
         self.request = request
         self.form.busy("Connecting to %s port %d\u2026" % (request["host"], request["port"]))
         self.session = Session(request["host"], request["port"], request["name"],
-                               request["password"], self.events)
+                               request["password"], self.events, tls=self.tls)
         self.session.start()
 
     def on_joined(self, welcome):
@@ -364,8 +365,9 @@ class ChatWindow:
         for say in resend:
             self.session.say(say, self.state)
         self.chat.set_users(self.state.users)
-        self.set_status("Connected to %s port %d as %s."
-                        % (self.request["host"], self.request["port"], self.state.name))
+        self.set_status("Connected to %s port %d as %s%s."
+                        % (self.request["host"], self.request["port"], self.state.name,
+                           ", encrypted" if self.tls else ""))
         self.update_title()
 
     # --- sending ---------------------------------------------------------

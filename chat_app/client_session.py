@@ -57,8 +57,9 @@ class Writer:
 class Session:
     """One person's presence in the room, kept up across connection losses."""
 
-    def __init__(self, host, port, name, password, events):
+    def __init__(self, host, port, name, password, events, tls=None):
         self.host, self.port, self.name, self.password = host, port, name, password
+        self.tls = tls  # a tls.ClientTls to encrypt with, or None
         self.events = events
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -126,7 +127,7 @@ class Session:
     def _attempt(self):
         """Connect, join and serve once; return None when the session is over."""
         try:
-            connection = ServerConnection.open(self.host, self.port)
+            connection = ServerConnection.open(self.host, self.port, tls=self.tls)
         except ConnectError as error:
             return self._failed(str(error))
         try:

@@ -45,6 +45,7 @@ class TerminalClient:
         self.name = options.name
         self.remembered_name = values["name"]
         self.password = options.password
+        self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
@@ -103,7 +104,8 @@ class TerminalClient:
             return 0
 
     def connect(self, name):
-        self.session = Session(self.host, self.port, name, self.password, self.events)
+        self.session = Session(self.host, self.port, name, self.password, self.events,
+                               tls=self.tls)
         self.session.start()
 
     # --- network events ----------------------------------------------------
@@ -117,8 +119,8 @@ class TerminalClient:
         self.retries = 0
         if first:
             self.show(text_format.render_welcome(dict(welcome, history=unseen)))
-            self.show("* Connected to %s port %d. Type a message and press Enter."
-                      % (self.host, self.port))
+            self.show("* Connected to %s port %d%s. Type a message and press Enter."
+                      % (self.host, self.port, ", encrypted" if self.tls else ""))
             threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
         else:
             for frame in unseen:

@@ -4,10 +4,14 @@ Shared by the clients.  Failures are raised as ConnectError (or JoinRefused)
 with a message written for the person at the keyboard.
 """
 
+import select
 import socket
 import threading
+import time
 
+from .outbox import WOULD_BLOCK
 from .protocol import MAX_SERVER_FRAME_BYTES, ProtocolError, encode, parse_object
+from .tls import TlsError
 
 # How long to wait for the server to accept the connection and to answer
 # the join.  A server on the same network answers in milliseconds.
@@ -50,15 +54,21 @@ class ServerConnection:
         self._reader = sock.makefile("rb")
         self._send_lock = threading.Lock()
 
-    @classmethod
-    def open(cls, host, port, timeout=CONNECT_TIMEOUT):
-        """Connect, or raise ConnectError saying what went wrong."""
+    @staticmethod
+    def open(host, port, timeout=CONNECT_TIMEOUT, tls=None):
+        """Connect (and encrypt, with a tls.ClientTls), or raise ConnectError saying why not."""
         try:
             sock = socket.create_connection((host, port), timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls is None:
+                return ServerConnection(sock)
+            try:
+                return TlsServerConnection(tls.wrap(sock, host, port))
+            except TlsError as exc:
+                sock.close()
+                raise ConnectError("Not connected: %s" % exc)
         except OSError as exc:
             raise ConnectError(describe_connect_error(host, port, exc))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(sock)
 
     def join(self, name, password=None):
         """Send join and return the welcome; raise JoinRefused or ConnectError."""
@@ -71,7 +81,7 @@ class ServerConnection:
             if reply is None:
                 raise ConnectError("The server closed the connection without answering.")
             if reply.get("type") == "welcome":
-                self._sock.settimeout(None)
+                self._wait_forever()
                 return reply
             if reply.get("type") == "error":
                 raise JoinRefused(str(reply.get("code")), str(reply.get("message")))
@@ -94,7 +104,7 @@ class ServerConnection:
         """
         while True:
             try:
-                line = self._reader.readline(MAX_SERVER_FRAME_BYTES + 1)
+                line = self._readline(MAX_SERVER_FRAME_BYTES + 1)
             except socket.timeout:
                 raise ConnectError("The server did not answer within %g seconds."
                                    % CONNECT_TIMEOUT)
@@ -110,6 +120,12 @@ class ServerConnection:
             except ProtocolError:
                 continue
 
+    def _readline(self, limit):
+        return self._reader.readline(limit)
+
+    def _wait_forever(self):
+        self._sock.settimeout(None)  # joined: from now on the server may be quiet
+
     def shutdown(self):
         """Wake a thread blocked reading this connection; it then sees the end."""
         try:
@@ -123,3 +139,87 @@ class ServerConnection:
             self._sock.close()
         except OSError:
             pass  # closing a broken socket can fail; it is closed either way
+
+
+class TlsServerConnection(ServerConnection):
+    """The same over TLS, where reading and writing must not overlap.
+
+    OpenSSL forbids one connection to read in one thread while another
+    writes, and the clients read in one thread and write in another.  So
+    the socket is non-blocking, waiting happens outside the lock, and
+    every recv() and send() holds the lock.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._buffer = bytearray()
+        self._timeout = sock.gettimeout()
+        sock.setblocking(False)
+
+    def send(self, frame):
+        view = memoryview(encode(frame))
+        while view:
+            with self._send_lock:
+                try:
+                    sent = self._sock.send(view)
+                except WOULD_BLOCK:
+                    sent = 0
+                except OSError:
+                    return False
+            view = view[sent:]
+            if view and not sent:
+                _wait_ready(self._sock, write=True, timeout=1.0)
+        return True
+
+    def _readline(self, limit):
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        searched = 0
+        while True:
+            end = self._buffer.find(b"\n", searched)
+            if end >= 0:
+                line = bytes(self._buffer[:end + 1])
+                del self._buffer[:end + 1]
+                return line
+            searched = len(self._buffer)
+            if searched > limit:
+                return bytes(self._buffer)  # receive() reports it as too long
+            with self._send_lock:
+                pending = self._sock.pending()
+            if not pending:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise socket.timeout("timed out")
+                if not _wait_ready(self._sock, write=False, timeout=remaining):
+                    continue
+            with self._send_lock:
+                try:
+                    chunk = self._sock.recv(65536)
+                except WOULD_BLOCK:
+                    continue
+            if not chunk:
+                line = bytes(self._buffer)  # the end: a last line without "\n", or b""
+                self._buffer.clear()
+                return line
+            self._buffer += chunk
+
+    def _wait_forever(self):
+        self._timeout = None
+
+    def close(self):
+        try:
+            self._sock.close()
+        except OSError:
+            pass  # closing a broken socket can fail; it is closed either way
+
+
+def _wait_ready(sock, write, timeout):
+    """Wait until the socket can be read (or written); False after `timeout` seconds."""
+    try:
+        if write:
+            ready = select.select([], [sock], [sock], timeout)
+        else:
+            ready = select.select([sock], [], [sock], timeout)
+    except (OSError, ValueError):
+        return True  # closed meanwhile: the next recv() or send() says so
+    return any(ready)

@@ -17,13 +17,14 @@ import time
 
 from . import text_format
 from .commands import HELP_TEXT, CommandError, parse_line
-from .outbox import Outbox, shutdown_quietly
+from .outbox import WOULD_BLOCK, Outbox, shutdown_quietly
 from .protocol import (
     LineSplitter, ProtocolError, check_name, clean_text, decode_client_frame,
     encode, looks_like_json_object,
 )
 from .rate_limit import DEFAULT_BURST, RateLimiter
 from .room import Peer
+from .tls import TLS_HANDSHAKE_BYTE
 
 # A silent connection is probably a person who typed "nc host 1234";
 # after this long they are asked for their name.
@@ -89,6 +90,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.splitter = LineSplitter()
         self.limiter = RateLimiter(self.options.rate_limit, DEFAULT_BURST)
         self.admitted = False
+        self.tls_socket = None  # the connection once its TLS handshake is done
         self.linger = False
         self.login_tries = 0
         self.pending_name = None
@@ -111,6 +113,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         }
 
     def handle(self):
+        if self.server.tls is not None and not self.start_tls():
+            return
         refusal = self.room.admit(self.peer)
         if refusal == "full":
             self.refuse(ProtocolError("server_full"),
@@ -142,6 +146,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 self.room.release(self.peer)
             self.peer.outbox.close()
             super().finish()
+            if self.tls_socket is not None:
+                self.tls_socket.close()  # socketserver closes only the plain socket it gave
 
     # --- the reading loop ---------------------------------------------
 
@@ -153,16 +159,23 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             if self.deadline is not None and now >= self.deadline:
                 self.on_timer()
                 continue
-            if not wait_readable(sock, None if self.deadline is None else self.deadline - now):
+            if not self.buffered() and not wait_readable(
+                    sock, None if self.deadline is None else self.deadline - now):
                 continue
             try:
-                data = sock.recv(self.splitter.wanted())
-            except (BlockingIOError, InterruptedError):
+                data = self.receive(self.splitter.wanted())
+            except WOULD_BLOCK:
                 continue
             except OSError:
                 data = b""  # reset by the peer: the same as a close
             if not data:
                 self.peer.end("disconnected")
+                return
+            if self.on_line == self.first_line and data[0] == TLS_HANDSHAKE_BYTE \
+                    and self.server.tls is None:
+                self.refuse(ProtocolError("tls_unavailable"),
+                            "it tried to encrypt (--tls), but this server runs without "
+                            "--tls-cert")
                 return
             self.on_heard()
             try:
@@ -174,6 +187,38 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 self.on_line(line)
                 if self.peer.reason is not None:
                     return
+
+    def receive(self, size):
+        """Read what has arrived, without waiting."""
+        if self.tls_socket is None:
+            return self.connection.recv(size)
+        with self.peer.outbox.io_lock:  # never while the writer thread writes to it
+            return self.tls_socket.recv(size)
+
+    def buffered(self):
+        """Tell whether TLS holds decrypted bytes that poll() cannot see."""
+        return self.tls_socket is not None and self.tls_socket.pending() > 0
+
+    def start_tls(self):
+        """Run the TLS handshake under the join timeout; return True once encrypted."""
+        sock = self.connection
+        sock.settimeout(max(0.1, self.join_deadline - time.monotonic()))
+        try:
+            first = sock.recv(1, socket.MSG_PEEK)
+            if first and first[0] != TLS_HANDSHAKE_BYTE:
+                sock.setblocking(False)
+                self.refuse(ProtocolError("tls_required"), "it did not use encryption (TLS)")
+                return False
+            if not first:
+                return False
+            tls = self.server.tls.wrap_socket(sock, server_side=True)
+        except OSError as exc:  # ssl.SSLError and socket.timeout are OSErrors
+            self.console.info("no encrypted connection with %s: %s" % (self.peer.address, exc))
+            return False
+        tls.setblocking(False)
+        self.connection = self.request = self.tls_socket = tls
+        self.peer.outbox.sock = tls
+        return True
 
     def set_timer(self, deadline, action):
         self.deadline, self.on_timer = deadline, action
@@ -221,8 +266,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             if not wait_readable(sock, deadline - time.monotonic()):
                 break
             try:
-                data = sock.recv(min(budget, 65536))
-            except (BlockingIOError, InterruptedError):
+                data = self.receive(min(budget, 65536))
+            except WOULD_BLOCK:
                 continue
             except OSError:
                 break

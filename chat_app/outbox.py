@@ -27,6 +27,16 @@ import selectors
 import socket
 import threading
 
+try:
+    import ssl
+except ImportError:  # a Python built without OpenSSL: no TLS connections either
+    ssl = None
+
+# What a non-blocking send() or recv() raises when it would have to wait.
+# A TLS socket can want to read while writing and the other way round.
+WOULD_BLOCK = (BlockingIOError, InterruptedError) + (
+    (ssl.SSLWantReadError, ssl.SSLWantWriteError) if ssl else ())
+
 # A client that falls this far behind is disconnected as too_slow.  About
 # a thousand ordinary messages: far more than a healthy client ever lags.
 MAX_BACKLOG_BYTES = 1024 * 1024
@@ -269,7 +279,7 @@ class Outbox:
         """Send as much as the socket takes; return True if it took it all."""
         try:
             sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
+        except WOULD_BLOCK:
             sent = 0
         except OSError:
             # The peer is gone (reset, broken pipe).  Wake its reader,
@@ -300,6 +310,15 @@ class Outbox:
     @property
     def closed(self):
         return self._closed
+
+    @property
+    def io_lock(self):
+        """The lock held around send(); hold it to recv() on a TLS socket.
+
+        OpenSSL does not allow one connection to read in one thread while
+        another thread writes.
+        """
+        return self._lock
 
 
 class Writer:

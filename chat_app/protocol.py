@@ -44,7 +44,7 @@ BIDI_CONTROLS = frozenset(
 
 FATAL_ERRORS = frozenset(
     ["name_taken", "bad_name", "bad_password", "server_full",
-     "frame_too_long", "join_timeout"]
+     "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
 )
 
 # What each error code tells a person, and what they can do about it.
@@ -63,6 +63,14 @@ ERROR_MESSAGES = {
     "join_timeout": (
         "No join was received in time; the connection is closed. "
         "Connect again and send your name."
+    ),
+    "tls_required": (
+        "This chat server is encrypted (TLS). Connect with "
+        "'python chat.pyz client --tls --tls-fingerprint ...' as the teacher says; "
+        "nc and telnet cannot join it."
+    ),
+    "tls_unavailable": (
+        "This chat server does not use encryption (TLS). Connect without --tls."
     ),
     "bad_frame": "That line was not a valid frame.",
     "unknown_type": "Unknown frame type.",

@@ -26,6 +26,7 @@ from .local_addresses import reachable_addresses
 from .outbox import Writer, shutdown_quietly
 from .room import Room
 from .teacher_console import TeacherConsole
+from .tls import TlsError, server_context
 
 DEFAULT_PORT = 1234
 DEFAULT_MAX_CLIENTS = 1000
@@ -77,6 +78,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
     """The listening socket, the room and the writer thread of one chat."""
 
     daemon_threads = True  # connection threads never keep the process alive
+    tls = None  # an ssl.SSLContext when the server encrypts (--tls-cert)
+    tls_fingerprint = None
     block_on_close = False
     request_queue_size = LISTEN_BACKLOG
     # On Windows SO_REUSEADDR would let a second server steal the port.
@@ -223,6 +226,12 @@ def banner(server, options, teacher_commands=False):
         lines.append("Students connect with:  python chat.pyz client --host ADDRESS%s" % port_flag)
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
+    if getattr(server, "tls_fingerprint", None):
+        lines[1:] = [line.replace("client --host", "client --tls --tls-fingerprint %s --host"
+                                  % server.tls_fingerprint.replace(":", "")) for line in lines[1:]
+                     if not line.startswith("From a terminal")]
+        lines.insert(1, "Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")
+        lines.insert(2, "  " + server.tls_fingerprint)
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
@@ -231,8 +240,23 @@ def banner(server, options, teacher_commands=False):
     return "\n".join(lines)
 
 
+def open_tls(options):
+    """Return (context, fingerprint) for --tls-cert/--tls-key, or (None, None)."""
+    cert, key = getattr(options, "tls_cert", None), getattr(options, "tls_key", None)
+    if not cert and not key:
+        return None, None
+    if not (cert and key):
+        raise StartError("--tls-cert and --tls-key go together: give the certificate "
+                         "file and its private key file.")
+    try:
+        return server_context(cert, key)
+    except TlsError as exc:
+        raise StartError(str(exc))
+
+
 def start_server(options, console):
     """Build the room, reload its history and bind the listening socket."""
+    context, fingerprint = open_tls(options)
     max_clients = fit_to_fd_limit(options.max_clients, console.error)
     room = Room(max_clients, options.password, options.history,
                 report=console.info, warn=console.error, max_per_ip=options.max_per_ip)
@@ -240,10 +264,12 @@ def start_server(options, console):
     if log is not None:
         room.attach_log(log)
     try:
-        return make_server(options, room, console)
+        server = make_server(options, room, console)
     except StartError:
         room.close_log()
         raise
+    server.tls, server.tls_fingerprint = context, fingerprint
+    return server
 
 
 class _Terminate(Exception):

@@ -1,0 +1,140 @@
+"""Encryption: the server's certificate, pinned and CA-verified clients, and mismatches."""
+
+import hashlib
+import os
+import queue
+import socket
+import ssl
+import sys
+
+import pytest
+
+from helpers import ROOT, WAIT, Client, ServerProcess
+from chat_app.client_session import Session
+from chat_app.connection import ConnectError, ServerConnection
+from chat_app.tls import ClientTls, TlsError, parse_fingerprint
+
+DATA = os.path.join(ROOT, "tests", "data")
+CERT, KEY = os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key")
+OTHER_CERT = os.path.join(DATA, "other.crt")
+
+
+def expected_fingerprint(path=CERT):
+    with open(path) as handle:
+        digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(handle.read())).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
+
+
+@pytest.fixture
+def tls_server(make_server):
+    return make_server("--tls-cert", CERT, "--tls-key", KEY, "--join-timeout", "2",
+                       "--rate-limit", "0")
+
+
+def open_pinned(server, pin=None):
+    return ServerConnection.open("127.0.0.1", server.port,
+                                 tls=ClientTls(pin=pin or expected_fingerprint()))
+
+
+def test_the_server_shows_its_certificate_fingerprint(tls_server):
+    assert tls_server.server.tls_fingerprint == expected_fingerprint()
+
+
+def test_pinned_clients_chat_encrypted(tls_server):
+    amy, bob = open_pinned(tls_server), open_pinned(tls_server)
+    assert amy.join("amy")["users"] == ["amy"]
+    assert bob.join("bob")["users"] == ["amy", "bob"]
+    long_text = "x" * 3900
+    for number in range(60):  # ~240 KB: many TLS records, partial writes
+        amy.send({"type": "say", "text": "%d %s" % (number, long_text)})
+    got = []
+    while len(got) < 60:
+        frame = bob.receive()
+        if frame["type"] == "message":
+            got.append(int(frame["text"].split()[0]))
+    assert got == list(range(60))
+    amy.close()
+    bob.close()
+
+
+def test_a_wrong_fingerprint_is_a_refusal(tls_server):
+    wrong = expected_fingerprint(OTHER_CERT)
+    with pytest.raises(ConnectError) as refused:
+        open_pinned(tls_server, pin=wrong)
+    assert "not the one you were told about" in str(refused.value)
+    assert expected_fingerprint() in str(refused.value)
+
+
+def test_ca_verification_accepts_the_right_server_and_refuses_another(tls_server):
+    good = ServerConnection.open("127.0.0.1", tls_server.port, tls=ClientTls(ca_file=CERT))
+    assert good.join("amy")["type"] == "welcome"
+    good.close()
+    with pytest.raises(ConnectError) as refused:
+        ServerConnection.open("127.0.0.1", tls_server.port, tls=ClientTls(ca_file=OTHER_CERT))
+    assert "could not prove who it is" in str(refused.value)
+
+
+def test_a_plain_client_at_an_encrypted_port_is_told_so(tls_server):
+    plain = Client(tls_server.port)
+    plain.send({"type": "join", "name": "amy"})
+    error = plain.expect_error("tls_required")
+    assert "--tls" in error["message"]
+    assert plain.assert_closed() == []
+
+
+def test_an_encrypting_client_at_a_plain_port_is_told_so(server):
+    with pytest.raises(ConnectError) as refused:
+        ServerConnection.open("127.0.0.1", server.port, tls=ClientTls(pin="AB" * 32))
+    assert "does not use encryption" in str(refused.value)
+    server.out.wait_for("it tried to encrypt")
+
+
+def test_an_unfinished_handshake_costs_one_thread_for_the_join_timeout_only(tls_server):
+    stalled = socket.create_connection(("127.0.0.1", tls_server.port))
+    stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+    amy = open_pinned(tls_server)
+    assert amy.join("amy")["type"] == "welcome"  # served meanwhile
+    stalled.settimeout(WAIT)
+    assert stalled.recv(100) == b""  # closed after the 2 s join timeout
+    tls_server.out.wait_for("no encrypted connection with 127.0.0.1")
+    stalled.close()
+    amy.close()
+
+
+def test_sessions_reconnect_over_tls(tls_server):
+    events = queue.Queue()
+    session = Session("127.0.0.1", tls_server.port, "amy", None, events,
+                      tls=ClientTls(pin=expected_fingerprint()))
+    session.start()
+    try:
+        assert events.get(timeout=WAIT)[0] == "joined"
+    finally:
+        session.close()
+
+
+def test_fingerprints_are_read_with_or_without_colons():
+    pin = expected_fingerprint()
+    assert parse_fingerprint(pin.replace(":", "").lower()) == pin
+    with pytest.raises(TlsError):
+        parse_fingerprint("C7:1A")
+
+
+def test_the_server_program_prints_how_to_connect_encrypted(pyz, tmp_path):
+    server = ServerProcess(sys.executable, pyz, "--tls-cert", CERT, "--tls-key", KEY,
+                           cwd=str(tmp_path))
+    try:
+        out = server.wait_for("Certificate fingerprint").string
+        assert expected_fingerprint() in out
+        assert "--tls --tls-fingerprint %s" % expected_fingerprint().replace(":", "") in out
+        assert "nc " not in out  # nc cannot join an encrypted room
+    finally:
+        server.kill()
+
+
+def test_a_missing_key_or_bad_files_stop_the_server_with_a_reason(pyz, tmp_path):
+    for args, words in ((["--tls-cert", CERT], "--tls-cert and --tls-key go together"),
+                        (["--tls-cert", KEY, "--tls-key", KEY], "cannot use --tls-cert")):
+        result = __import__("subprocess").run(
+            [sys.executable, pyz, "server", "--port", "0", "--host", "127.0.0.1"] + args,
+            capture_output=True, text=True, timeout=WAIT * 2)
+        assert result.returncode == 1 and words in result.stderr, result.stderr

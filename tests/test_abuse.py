@@ -313,15 +313,23 @@ def test_a_killed_server_reloads_every_message_anyone_received(pyz, tmp_path):
 
         reader = threading.Thread(target=listen, daemon=True)
         reader.start()
-        for number in range(3000):
-            try:
-                sender.send({"type": "say", "text": "message %d" % number})
-            except OSError:
-                break
-            sent += 1
-            if number == 1500:
-                os.kill(server.process.pid, signal.SIGKILL)  # mid-conversation
-                break
+        def send():
+            nonlocal sent
+            for number in range(5000):
+                try:
+                    sender.send({"type": "say", "text": "message %d" % number})
+                except OSError:
+                    return  # the server is gone
+                sent += 1
+                time.sleep(0.0005)
+
+        talker = threading.Thread(target=send, daemon=True)
+        talker.start()
+        deadline = time.monotonic() + WAIT * 2
+        while len(received) < 300 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(server.process.pid, signal.SIGKILL)  # mid-conversation
+        talker.join(WAIT)
         server.process.wait(WAIT)
         reader.join(WAIT * 2)
     finally:

@@ -299,6 +299,10 @@ def run(options, out=None, err=None, commands=None):
     out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
     out.flush()
     if commands is not None:
+        if hasattr(signal, "SIGTTIN"):
+            # Started with '&', reading the terminal would stop the whole
+            # server; ignored, the read fails instead and is tried again.
+            signal.signal(signal.SIGTTIN, signal.SIG_IGN)
         TeacherConsole(server, console, stop=server.shutdown).start(commands)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:

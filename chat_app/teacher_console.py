@@ -6,6 +6,7 @@ console.  It starts only when standard input is a terminal, so a server
 started by a script or a service never waits on a keyboard.
 """
 
+import errno
 import threading
 import time
 
@@ -19,6 +20,10 @@ Teacher commands:
   /quit                   stop the server (the same as Ctrl+C)"""
 
 DEFAULT_KICK_REASON = "no reason given"
+
+# A server started in the background ('&') cannot read its terminal; it
+# tries again this often, so the commands work once it is brought back.
+BACKGROUND_RETRY_SECONDS = 1.0
 
 
 class TeacherConsole:
@@ -45,8 +50,13 @@ class TeacherConsole:
         while True:
             try:
                 line = stream.readline()
-            except (OSError, ValueError, UnicodeDecodeError):
-                return  # the terminal is gone or sent undecodable bytes: stop listening
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # started with '&': wait to be brought back
+                    time.sleep(BACKGROUND_RETRY_SECONDS)
+                    continue
+                return  # the terminal is gone: stop listening
+            except (ValueError, UnicodeDecodeError):
+                return  # closed, or undecodable bytes: stop listening
             if not line:
                 return
             self.handle(line)

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import WAIT, Client, ServerProcess
+from helpers import WAIT, Client, ServerProcess, require
 
 # How far the server's resources may stay above where they started.  The
 # allocator keeps memory it once needed (a high-water mark), so memory is
@@ -69,8 +69,8 @@ def served(pyz, tmp_path):
 
 
 def require_proc():
-    if not os.path.isdir("/proc/self/fd"):
-        pytest.skip("needs /proc to count the server's threads and descriptors (Linux)")
+    require(os.path.isdir("/proc/self/fd"),
+            "/proc, to count the server's threads and descriptors (Linux)")
 
 
 class Conversation:

@@ -1,5 +1,6 @@
 """The teacher's commands in the server's terminal: /who, /kick, /say, /quit."""
 
+import errno
 import os
 import queue
 import re
@@ -8,8 +9,9 @@ import threading
 
 import pytest
 
-from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python
+from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python, require
 from chat_app.chat_state import ChatState
+from chat_app import teacher_console
 from chat_app.client_session import Session
 from chat_app.client_gui import segments
 from chat_app.server import Console
@@ -95,8 +97,8 @@ def test_clients_show_an_announcement_prominently():
     assert "*** Pens down\n" in parts and ("announcement",) in parts
 
 
-@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (Unix)")
 def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
+    require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
     master, slave = os.openpty()
     server = ServerProcess(pyenv_python("3.11") or sys.executable, pyz, cwd=str(tmp_path),
                            stdin=slave)
@@ -135,3 +137,21 @@ def test_a_removed_client_says_why_and_does_not_come_back(server, teacher):
         server.wait_connections(0)
     finally:
         session.close()
+
+
+def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, teacher,
+                                                                      monkeypatch):
+    monkeypatch.setattr(teacher_console, "BACKGROUND_RETRY_SECONDS", 0.01)
+
+    class Terminal:  # reads fail with EIO while the job is in the background
+        answers = [OSError(errno.EIO, "background"), OSError(errno.EIO, "background"),
+                   "/who\n", ""]
+
+        def readline(self):
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    teacher.start(Terminal()).join(WAIT)
+    assert "Nobody has joined yet" in teacher.out.text

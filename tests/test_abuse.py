@@ -334,6 +334,8 @@ def test_a_killed_server_reloads_every_message_anyone_received(pyz, tmp_path):
         reader.join(WAIT * 2)
     finally:
         server.kill()
+    with open(log, "ab") as handle:  # as if the kill had come in the middle of a write
+        handle.write(b'{"type":"message","id":999999,"from":"sender","te')
     again = ServerProcess(sys.executable, pyz, "--log", log, "--history", "10000",
                           cwd=str(tmp_path))
     try:
@@ -345,5 +347,6 @@ def test_a_killed_server_reloads_every_message_anyone_received(pyz, tmp_path):
         assert received, "the listener received nothing before the kill"
         assert not missing
         assert "Traceback" not in again.err
+        assert "cut off" in again.err  # the torn line: a warning, not a crash
     finally:
         again.kill()

@@ -137,8 +137,10 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         try:
             if self.linger:
                 self.linger_close()
-            elif self.peer.reason in ("quit", "kicked"):
-                self.wait_sent(time.monotonic() + LINGER_SECONDS)  # "* Goodbye!", or bye
+            elif self.peer.reason in ("quit", "kicked", "disconnected"):
+                # What was queued before the end still goes out ("* Goodbye!", bye, or
+                # the welcome to a script that sent its join and then half-closed).
+                self.wait_sent(time.monotonic() + LINGER_SECONDS)
             reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
             self.room.leave(self.peer, reason)
         finally:

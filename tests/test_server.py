@@ -1,5 +1,6 @@
 """The server over real sockets on 127.0.0.1: joining, relaying, every error."""
 
+import json
 import socket
 import threading
 import time
@@ -445,3 +446,19 @@ def test_shutdown_says_bye_to_everyone(make_server):
         bye = client.expect("bye")
         assert "shutting down" in bye["reason"]
         client.assert_closed()
+
+
+def test_a_script_that_half_closes_after_joining_still_gets_its_answers(server):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+    sock.sendall(b'{"type":"join","name":"amy"}\n{"type":"say","text":"one shot"}\n')
+    sock.shutdown(socket.SHUT_WR)  # what 'printf ... | nc -q 1' does
+    received = b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        received += data
+    sock.close()
+    frames = [json.loads(line) for line in received.splitlines()]
+    assert [frame["type"] for frame in frames][:2] == ["welcome", "message"]
+    assert frames[1]["text"] == "one shot"

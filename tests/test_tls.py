@@ -1,4 +1,10 @@
-"""Encryption: the server's certificate, pinned and CA-verified clients, and mismatches."""
+"""Encryption: the server's certificate, pinned and CA-verified clients, and mismatches.
+
+tests/data holds two self-signed certificates with their keys, for these
+tests only (never for a real server), valid until 2126, made with
+    openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=..." \
+        -addext "subjectAltName=IP:127.0.0.1" -keyout NAME.key -out NAME.crt
+"""
 
 import hashlib
 import os

@@ -149,7 +149,7 @@ class Client:
     """One connection of the load: its socket, buffers and counters."""
 
     __slots__ = ("index", "name", "sock", "wire", "state", "inbuf", "outbuf",
-                 "next_seq", "missing", "sent", "stalled", "closed_by_server")
+                 "next_seq", "missing", "sent", "stalled")
 
     def __init__(self, index, wire, senders):
         self.index = index
@@ -163,7 +163,6 @@ class Client:
         self.missing = None  # per sender: set of SEQs skipped over, once any are
         self.sent = 0
         self.stalled = False
-        self.closed_by_server = False
 
 
 class Load:
@@ -338,11 +337,13 @@ class Load:
             return
         if client.state != "joined" or not client.stalled:
             self.errors.append("%s: %s" % (client.name, why))
-        client.closed_by_server = True
+        self._drop(client)
+
+    def _drop(self, client):
         try:
             self.selector.unregister(client.sock)
         except (KeyError, ValueError):
-            pass
+            pass  # a stalled client is not registered for reading
         client.sock.close()
         client.state = "closed"
 
@@ -504,10 +505,5 @@ class Load:
     def close_all(self):
         for client in self.clients:
             if client.sock is not None and client.state != "closed":
-                try:
-                    self.selector.unregister(client.sock)
-                except (KeyError, ValueError):
-                    pass
-                client.sock.close()
-                client.state = "closed"
+                self._drop(client)
         self.selector.close()

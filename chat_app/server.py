@@ -212,26 +212,27 @@ def banner(server, options, teacher_commands=False):
     port = server.server_address[1]
     port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
+    tls_flags = ""
+    if server.tls_fingerprint:
+        lines.append("Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")
+        lines.append("  " + server.tls_fingerprint)
+        tls_flags = "--tls --tls-fingerprint %s " % server.tls_fingerprint.replace(":", "")
+    command = "python chat.pyz client %s--host" % tls_flags
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
     else:
         hosts = reachable_addresses()
     if hosts:
         first = hosts[0]
-        lines.append("Students connect with:  python chat.pyz client --host %s%s" % (first, port_flag))
+        lines.append("Students connect with:  %s %s%s" % (command, first, port_flag))
         for other in hosts[1:]:
-            lines.append("                   or:  python chat.pyz client --host %s%s" % (other, port_flag))
-        lines.append("From a terminal:        nc %s %d" % (first, port))
+            lines.append("                   or:  %s %s%s" % (command, other, port_flag))
+        if not tls_flags:  # nc and telnet cannot encrypt
+            lines.append("From a terminal:        nc %s %d" % (first, port))
     else:
-        lines.append("Students connect with:  python chat.pyz client --host ADDRESS%s" % port_flag)
+        lines.append("Students connect with:  %s ADDRESS%s" % (command, port_flag))
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
-    if getattr(server, "tls_fingerprint", None):
-        lines[1:] = [line.replace("client --host", "client --tls --tls-fingerprint %s --host"
-                                  % server.tls_fingerprint.replace(":", "")) for line in lines[1:]
-                     if not line.startswith("From a terminal")]
-        lines.insert(1, "Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")
-        lines.insert(2, "  " + server.tls_fingerprint)
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:

@@ -166,6 +166,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
 
     class Server:
         server_address = ("::", 1234)
+        tls_fingerprint = None
 
     text = server_module.banner(Server(), Options())
     assert "python chat.pyz client --host 192.0.2.7\n" in text

@@ -4,8 +4,10 @@ The handler reads with a bounded buffer, decides from the first line
 whether a program (a JSON object) or a person (anything else) is connected,
 and swaps its line handler as the connection moves from logging in to
 chatting.  Timers (the name prompt, the join timeout, pings) are deadlines
-the reading loop waits on, so they cost no extra threads.  Everything the
-room does goes through self.server.room; nothing here holds its lock.
+the reading loop waits on, so they cost no extra threads.  On an encrypted
+server (--tls-cert) the TLS handshake runs first, in this thread, under the
+join timeout.  Everything the room does goes through self.server.room;
+nothing here holds its lock.
 """
 
 import ipaddress
@@ -173,7 +175,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             if not data:
                 self.peer.end("disconnected")
                 return
-            if self.on_line == self.first_line and data[0] == TLS_HANDSHAKE_BYTE \
+            if data[0] == TLS_HANDSHAKE_BYTE and self.on_line == self.first_line \
                     and self.server.tls is None:
                 self.refuse(ProtocolError("tls_unavailable"),
                             "it tried to encrypt (--tls), but this server runs without "

@@ -6,12 +6,12 @@ import sys
 from . import __version__
 from .access import DEFAULT_MAX_PER_IP
 from .tls import ClientTls, TlsError
-from .protocol import DEFAULT_MAX_TEXT_CHARS, MAX_TEXT_CEILING
+from .protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .room import DEFAULT_HISTORY
 from .server import (
     DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_CLIENTS, DEFAULT_PING_INTERVAL,
-    DEFAULT_PING_TIMEOUT, DEFAULT_PORT,
+    DEFAULT_PING_TIMEOUT,
 )
 
 NO_TK = (

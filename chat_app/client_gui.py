@@ -19,7 +19,7 @@ from . import settings
 from .chat_state import ChatState, entry, join_problem, title
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, parse_line, say_frame
-from .protocol import ProtocolError, check_name
+from .protocol import DEFAULT_PORT, ProtocolError, check_name
 from .text_format import clock
 
 # How often the window looks for network events, and how many it handles
@@ -147,7 +147,7 @@ def check_join(values):
     except ValueError:
         port = 0
     if not 1 <= port <= 65535:
-        return "The port is a number from 1 to 65535 (usually 1234).", None
+        return "The port is a number from 1 to 65535 (usually %d)." % DEFAULT_PORT, None
     try:
         name = check_name(values.get("name", "").strip())
     except ProtocolError as error:

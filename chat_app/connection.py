@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from .outbox import WOULD_BLOCK
+from .nonblocking import WOULD_BLOCK
 from .protocol import MAX_SERVER_FRAME_BYTES, ProtocolError, encode, parse_object
 from .tls import TlsError
 

@@ -19,7 +19,8 @@ import time
 
 from . import text_format
 from .commands import HELP_TEXT, CommandError, parse_line
-from .outbox import WOULD_BLOCK, Outbox, shutdown_quietly
+from .nonblocking import WOULD_BLOCK, shutdown_quietly
+from .outbox import Outbox
 from .protocol import (
     LineSplitter, ProtocolError, check_name, clean_text, decode_client_frame,
     encode, looks_like_json_object,

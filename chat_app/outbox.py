@@ -27,15 +27,7 @@ import selectors
 import socket
 import threading
 
-try:
-    import ssl
-except ImportError:  # a Python built without OpenSSL: no TLS connections either
-    ssl = None
-
-# What a non-blocking send() or recv() raises when it would have to wait.
-# A TLS socket can want to read while writing and the other way round.
-WOULD_BLOCK = (BlockingIOError, InterruptedError) + (
-    (ssl.SSLWantReadError, ssl.SSLWantWriteError) if ssl else ())
+from .nonblocking import WOULD_BLOCK, shutdown_quietly
 
 # A client that falls this far behind is disconnected as too_slow.  About
 # a thousand ordinary messages: far more than a healthy client ever lags.
@@ -54,14 +46,6 @@ MAX_SEND_BYTES = 256 * 1024
 # The writer drops sent frames from the stream in steps of this many,
 # so that trimming (a list copy under the stream's lock) stays rare.
 TRIM_STEP = 512
-
-
-def shutdown_quietly(sock, how=socket.SHUT_RDWR):
-    """Shut a socket down (both ways: its reader wakes up); ignore errors."""
-    try:
-        sock.shutdown(how)
-    except OSError:
-        pass  # already closed or reset: the reader wakes up either way
 
 
 class Stream:

@@ -13,6 +13,9 @@ import json
 import math
 import unicodedata
 
+# The TCP port a server listens on and a client connects to unless told otherwise.
+DEFAULT_PORT = 1234
+
 # Longest line a client may send, not counting its line ending.  A line
 # that reaches this size without ending is answered with frame_too_long.
 MAX_FRAME_BYTES = 64 * 1024
@@ -290,19 +293,30 @@ def name_key(name):
 
 # --- message text ----------------------------------------------------------
 
-def clean_text(raw, max_chars):
-    """Return message text fit to relay, or raise ProtocolError.
-
-    Line endings become "\\n"; control characters other than newline and
-    tab, and bidirectional overrides, are removed.
-    """
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(
+def strip_controls(text):
+    """Remove control characters other than newline and tab, lone surrogates and bidi controls."""
+    return "".join(
         ch for ch in text
         if ch in "\n\t"
         or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
     )
-    if not text.strip():
+
+
+def is_blank(text):
+    """Tell whether text shows nothing: only whitespace, controls and invisible format characters."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+               for ch in text)
+
+
+def clean_text(raw, max_chars):
+    """Return message text fit to relay, or raise ProtocolError.
+
+    Line endings become "\\n"; control characters other than newline and
+    tab, and bidirectional overrides, are removed.  Text that shows
+    nothing (see is_blank) is empty_text.
+    """
+    text = strip_controls(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    if is_blank(text):
         raise ProtocolError("empty_text")
     if len(text) > max_chars:
         raise ProtocolError(

@@ -18,7 +18,8 @@ import time
 
 from . import text_format
 from .access import PasswordGuard, is_loopback
-from .outbox import MAX_BACKLOG_BYTES, Stream, shutdown_quietly
+from .nonblocking import shutdown_quietly
+from .outbox import MAX_BACKLOG_BYTES, Stream
 from .protocol import (
     ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
     message_frame, name_key, notice_frame, welcome_bytes,

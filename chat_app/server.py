@@ -23,12 +23,13 @@ from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
-from .outbox import Writer, shutdown_quietly
+from .nonblocking import shutdown_quietly
+from .outbox import Writer
+from .protocol import DEFAULT_PORT
 from .room import Room
 from .teacher_console import TeacherConsole
 from .tls import TlsError, server_context
 
-DEFAULT_PORT = 1234
 DEFAULT_MAX_CLIENTS = 1000
 DEFAULT_JOIN_TIMEOUT = 30.0
 DEFAULT_PING_INTERVAL = 60.0

@@ -7,8 +7,10 @@ corrupt file); that only means the fields start empty next time.
 import json
 import os
 
+from .protocol import DEFAULT_PORT
+
 FILE_NAME = ".chat_app.json"
-DEFAULTS = {"host": "", "port": 1234, "name": ""}
+DEFAULTS = {"host": "", "port": DEFAULT_PORT, "name": ""}
 FIELDS = {"host": str, "port": int, "name": str}  # never the password
 
 

@@ -7,9 +7,8 @@ with escape sequences.
 """
 
 import time
-import unicodedata
 
-from .protocol import BIDI_CONTROLS, is_action
+from .protocol import is_action, strip_controls
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
@@ -26,12 +25,7 @@ LEFT_REASONS = {
 
 def safe(text):
     """Return text without control characters; tabs become spaces."""
-    text = str(text).replace("\t", "    ")
-    return "".join(
-        ch for ch in text
-        if ch == "\n"
-        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
-    )
+    return strip_controls(str(text).replace("\t", "    "))
 
 
 def clock(when):

@@ -28,6 +28,23 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 WAIT = 5.0  # seconds any single expected event may take before a test fails
 
 
+def wait_until(condition, timeout=WAIT, what=None, interval=0.01):
+    """Return condition()'s first true value, checking until `timeout` seconds pass.
+
+    The one way tests wait for something observable; on time-out the test
+    fails with `what` (a string, or a callable giving one) in the message.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            described = what() if callable(what) else what
+            raise AssertionError("waited %gs for %s" % (timeout, described or condition))
+        time.sleep(interval)
+
+
 def require(condition, why):
     """Skip on a developer's machine, but fail in CI, when a prerequisite is missing."""
     if condition:
@@ -63,13 +80,8 @@ class Lines(io.TextIOBase):
             return "".join(self._text)
 
     def wait_for(self, pattern, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.text)
-            if found:
-                return found
-            time.sleep(0.01)
-        raise AssertionError("%r never printed; output was:\n%s" % (pattern, self.text))
+        return wait_until(lambda: re.search(pattern, self.text), timeout,
+                          lambda: "%r to be printed; output was:\n%s" % (pattern, self.text))
 
 
 class RunningServer:
@@ -89,12 +101,9 @@ class RunningServer:
         return Client(self.port, **kwargs)
 
     def wait_connections(self, count, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while self.room.connection_count() != count:
-            if time.monotonic() > deadline:
-                raise AssertionError("%d connections, expected %d"
-                                     % (self.room.connection_count(), count))
-            time.sleep(0.01)
+        wait_until(lambda: self.room.connection_count() == count, timeout,
+                   lambda: "%d connections (there are %d)"
+                   % (count, self.room.connection_count()))
 
     def close(self):
         self.server.shutdown()
@@ -229,16 +238,15 @@ class ServerProcess:
             return handle.read()
 
     def wait_for(self, pattern, timeout=WAIT * 2):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.out)
-            if found:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise AssertionError("server never printed %r\nstdout:\n%s\nstderr:\n%s"
-                             % (pattern, self.out, self.err))
+        found = wait_until(
+            lambda: re.search(pattern, self.out) or self.process.poll() is not None, timeout,
+            lambda: "the server to print %r\nstdout:\n%s\nstderr:\n%s"
+            % (pattern, self.out, self.err), interval=0.02)
+        if found is True:
+            raise AssertionError("the server exited (status %s) before printing %r\n"
+                                 "stdout:\n%s\nstderr:\n%s"
+                                 % (self.process.returncode, pattern, self.out, self.err))
+        return found
 
     def stop(self, sig=signal.SIGINT, timeout=WAIT):
         """Send a signal; return (exit status, seconds it took to exit)."""

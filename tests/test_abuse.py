@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import WAIT, Client, ServerProcess, require
+from helpers import WAIT, Client, ServerProcess, require, wait_until
 
 # How far the server's resources may stay above where they started.  The
 # allocator keeps memory it once needed (a high-water mark), so memory is
@@ -43,13 +43,15 @@ def proc_status(pid):
 
 def settle(pid, baseline, timeout=WAIT * 2):
     """Wait for the server to free what the attack cost; return what it holds then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        now = proc_status(pid)
-        if (now[0] <= baseline[0] + THREAD_SLACK and now[1] <= baseline[1] + FD_SLACK) \
-                or time.monotonic() > deadline:
-            return now
-        time.sleep(0.05)
+    held = [proc_status(pid)]
+
+    def freed():
+        held[0] = proc_status(pid)
+        return held[0][0] <= baseline[0] + THREAD_SLACK and held[0][1] <= baseline[1] + FD_SLACK
+
+    wait_until(freed, timeout, lambda: "the server to free its threads and descriptors "
+               "(baseline %r, now %r)" % (baseline, held[0]), interval=0.05)
+    return held[0]
 
 
 @pytest.fixture
@@ -325,9 +327,7 @@ def test_a_killed_server_reloads_every_message_anyone_received(pyz, tmp_path):
 
         talker = threading.Thread(target=send, daemon=True)
         talker.start()
-        deadline = time.monotonic() + WAIT * 2
-        while len(received) < 300 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(received) >= 300, WAIT * 2, "300 messages to arrive")
         os.kill(server.process.pid, signal.SIGKILL)  # mid-conversation
         talker.join(WAIT)
         server.process.wait(WAIT)

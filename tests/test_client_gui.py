@@ -17,7 +17,7 @@ import traceback
 
 import pytest
 
-from helpers import LOOPBACK, WAIT, Client, require
+from helpers import LOOPBACK, WAIT, Client, require, wait_until
 
 try:
     import tkinter
@@ -46,14 +46,12 @@ class Gui:
         self.errors.append("".join(traceback.format_exception(kind, value, trace)))
 
     def pump(self, until, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def pumped():
             self.root.update()
-            if until():
-                return
-            time.sleep(0.005)
-        raise AssertionError("timed out waiting for %s; log:\n%s\nstatus: %s"
-                             % (what, self.log(), self.chat.status.cget("text")))
+            return until()
+
+        wait_until(pumped, timeout, lambda: "%s; log:\n%s\nstatus: %s"
+                   % (what, self.log(), self.chat.status.cget("text")), interval=0.005)
 
     def fill(self, **values):
         for key, value in values.items():
@@ -502,12 +500,11 @@ def test_closing_the_window_leaves_and_stops_every_thread(gui, server):
     amy.window.close()
     assert time.monotonic() - before < 1
     assert bob.expect("left", name="amy")["reason"] == "quit"
-    deadline = time.monotonic() + 1
     client_threads = ("chat-session", "chat-writer")
-    while time.monotonic() < deadline and any(
-            thread.name in client_threads for thread in threading.enumerate()):
-        time.sleep(0.01)
-    assert not [t.name for t in threading.enumerate() if t.name in client_threads]
+    wait_until(lambda: not any(thread.name in client_threads
+                               for thread in threading.enumerate()), 1,
+               lambda: "the client's threads to end: %r" % [
+                   t.name for t in threading.enumerate() if t.name in client_threads])
 
 
 # --- the real program ----------------------------------------------------------
@@ -575,13 +572,11 @@ def xdo(xdotool, *args):
 
 
 def wait_for_window(xdotool, process):
-    deadline = time.monotonic() + WAIT * 2
-    while time.monotonic() < deadline:
+    def window():
         # Tk sets no _NET_WM_PID; the class name tells our window apart.
         found = subprocess.run([xdotool, "search", "--classname", "chat_app"],
                                capture_output=True, text=True, timeout=WAIT)
-        if found.stdout.split():
-            return found.stdout.split()[-1]
         assert process.poll() is None, process.stderr.read()
-        time.sleep(0.1)
-    raise AssertionError("the chat window never appeared")
+        return found.stdout.split()[-1] if found.stdout.split() else None
+
+    return wait_until(window, WAIT * 2, "the chat window to appear", interval=0.1)

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from helpers import LOOPBACK, WAIT, Client
+from helpers import LOOPBACK, WAIT, Client, wait_until
 
 
 class TerminalClient:
@@ -33,14 +33,12 @@ class TerminalClient:
         self.process.stdin.flush()
 
     def wait_for(self, pattern, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def shown():
             with self._lock:
-                for line in self.lines:
-                    if re.search(pattern, line):
-                        return line
-            time.sleep(0.01)
-        raise AssertionError("%r not shown; output: %r" % (pattern, self.lines))
+                return next((line for line in self.lines if re.search(pattern, line)), None)
+
+        return wait_until(shown, timeout, lambda: "%r to be shown; output: %r"
+                          % (pattern, self.lines))
 
     def end_input(self):
         self.process.stdin.close()

@@ -134,8 +134,10 @@ def test_hundreds_of_simultaneous_joins(server):
     clients = [Client(server.port) for _ in range(count)]
     for index, client in enumerate(clients):
         client.send({"type": "join", "name": "user%d" % index})
+    names = set()
     for client in clients:
-        assert client.expect("welcome", timeout=30)["type"] == "welcome"
+        names.add(client.expect("welcome", timeout=30)["name"])
+    assert names == {"user%d" % index for index in range(count)}
     assert len(server.room.users()) == count
     for client in clients:
         client.close()

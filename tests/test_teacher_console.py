@@ -111,7 +111,7 @@ def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
         assert amy.expect("notice")["text"] == "Hello class"
         os.write(master, b"/quit\n")
         assert server.process.wait(WAIT) == 0
-        assert amy.expect("bye")
+        assert amy.expect("bye")["reason"] == "The server is shutting down."
         assert "server stopped" in server.out
     finally:
         server.kill()

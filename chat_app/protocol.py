@@ -366,13 +366,27 @@ def bye_frame(reason, kicked=False):
     return frame
 
 
-def welcome_bytes(name, users, encoded_history, limit=MAX_SERVER_FRAME_BYTES):
+def limits_field(rate, burst, max_text):
+    """Return the welcome's `limits`: what a client must stay within, so it can pace itself."""
+    return {"rate": rate, "burst": burst, "max_text": max_text}
+
+
+def welcome_frame(name, users, history, limits=None):
+    """Return a welcome frame (history is a list of frames, oldest first; it stays last)."""
+    frame = {"type": "welcome", "name": name, "users": users}
+    if limits is not None:
+        frame["limits"] = limits
+    frame["history"] = history
+    return frame
+
+
+def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FRAME_BYTES):
     """Return the welcome line, keeping the newest history that fits the limit.
 
     `encoded_history` holds each history message already JSON-encoded
     (without line ending), oldest first, so the welcome costs no re-encoding.
     """
-    head = encode({"type": "welcome", "name": name, "users": users, "history": []})
+    head = encode(welcome_frame(name, users, [], limits))
     room = limit - len(head)
     kept = []
     for item in reversed(encoded_history):

@@ -21,9 +21,10 @@ from .access import PasswordGuard, is_loopback
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .protocol import (
-    ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
-    message_frame, name_key, notice_frame, welcome_bytes,
+    DEFAULT_MAX_TEXT_CHARS, ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
+    limits_field, message_frame, name_key, notice_frame, welcome_bytes, welcome_frame,
 )
+from .rate_limit import DEFAULT_BURST
 
 DEFAULT_HISTORY = 100
 
@@ -78,7 +79,7 @@ class Room:
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
-                 password_guard=None):
+                 password_guard=None, limits=None):
         self._lock = threading.Lock()
         self._connections = set()
         self._per_address = collections.Counter()  # connections from each address
@@ -97,6 +98,8 @@ class Room:
         self._report = report or (lambda text: None)
         self._warn = warn or self._report
         self._clock = clock
+        # What every welcome tells clients to stay within (rate 0: no limit).
+        self._limits = limits or limits_field(0, DEFAULT_BURST, DEFAULT_MAX_TEXT_CHARS)
 
     # --- registry -----------------------------------------------------
 
@@ -204,11 +207,11 @@ class Room:
                 )
             users = [member.name for member in self._members.values()] + [name]
             if peer.wire == "json":
-                welcome = Rendered(None, welcome_bytes(name, users, list(self._history)))
+                welcome = Rendered(None, welcome_bytes(name, users, list(self._history),
+                                                       self._limits))
             else:
                 history = [json.loads(line.decode("utf-8")) for line in self._history]
-                welcome = Rendered({"type": "welcome", "name": name, "users": users,
-                                    "history": history})
+                welcome = Rendered(welcome_frame(name, users, history, self._limits))
             notice = Rendered(joined_frame(name, self._clock()))
             flush = [peer]
             overflowed = self._broadcast(notice, flush)

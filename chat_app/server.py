@@ -25,7 +25,8 @@ from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
 from .nonblocking import shutdown_quietly
 from .outbox import Writer
-from .protocol import DEFAULT_PORT
+from .protocol import DEFAULT_PORT, limits_field
+from .rate_limit import DEFAULT_BURST
 from .room import Room
 from .teacher_console import TeacherConsole
 from .tls import TlsError, server_context
@@ -261,7 +262,8 @@ def start_server(options, console):
     context, fingerprint = open_tls(options)
     max_clients = fit_to_fd_limit(options.max_clients, console.error)
     room = Room(max_clients, options.password, options.history,
-                report=console.info, warn=console.error, max_per_ip=options.max_per_ip)
+                report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
+                limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text))
     log = open_history(options, room, console)
     if log is not None:
         room.attach_log(log)

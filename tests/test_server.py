@@ -27,6 +27,7 @@ def test_welcome_lists_users_and_others_hear_of_the_join(server):
     amy = server.client()
     welcome = amy.join("amy")
     assert welcome["name"] == "amy" and welcome["users"] == ["amy"] and welcome["history"] == []
+    assert welcome["limits"] == {"rate": 5.0, "burst": 20, "max_text": 4000}
     bob = server.client()
     assert bob.join("bob")["users"] == ["amy", "bob"]
     notice = amy.expect("joined")

@@ -103,10 +103,10 @@ class Room:
 
     # --- registry -----------------------------------------------------
 
-    def load_history(self, messages, last_id):
-        """Seed history and the message counter from a reloaded log."""
+    def load_history(self, entries, last_id):
+        """Seed history and the message counter from a reloaded log (messages and notices)."""
         with self._lock:
-            for frame in messages:
+            for frame in entries:
                 self._history.append(encode(frame)[:-1])
             self._last_id = max(self._last_id, last_id)
 
@@ -281,12 +281,20 @@ class Room:
         self._after(overflowed, log_error, recipients)
 
     def announce(self, text):
-        """Send the teacher's announcement to every member; return how many got it."""
+        """Send the teacher's announcement to every member; return how many got it.
+
+        Like a room message it is numbered, kept in history and logged, so
+        late joiners and a restarted server still have it.
+        """
         with self._lock:
+            self._last_id += 1
+            notice = Rendered(notice_frame(self._last_id, text, self._clock()))
             flush = []
-            overflowed = self._broadcast(Rendered(notice_frame(text, self._clock())), flush)
+            overflowed = self._broadcast(notice, flush)
+            self._history.append(notice.json_bytes()[:-1])
+            log_error = self._append_log(notice)
             count = len(self._members)
-        self._after(overflowed, None, flush)
+        self._after(overflowed, log_error, flush)
         return count
 
     def kick(self, name, reason):

@@ -196,7 +196,7 @@ def open_history(options, room, console):
     log = None
     try:
         log = HistoryLog(options.log)
-        messages, last_id, warnings = log.load(options.history)
+        entries, last_id, warnings = log.load(options.history)
     except OSError as exc:
         if log is not None:
             log.close()
@@ -204,8 +204,8 @@ def open_history(options, room, console):
                          % (options.log, exc.strerror or exc))
     for warning in warnings:
         console.error("warning: " + warning)
-    room.load_history(messages, last_id)
-    console.info("loaded %d earlier message(s) from %s" % (len(messages), options.log))
+    room.load_history(entries, last_id)
+    console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
     return log
 
 

@@ -45,6 +45,7 @@ def test_say_reaches_programs_and_people_prominently(server, teacher):
     teacher.handle("/say Pens down in 5 minutes")
     notice = amy.expect("notice")
     assert notice["text"] == "Pens down in 5 minutes" and isinstance(notice["time"], float)
+    assert isinstance(notice["id"], int)
     assert read_until(carl, r"\*\*\*")[-1].endswith("*** Pens down in 5 minutes")
     assert "announced to 2 member(s): Pens down in 5 minutes" in teacher.out.text
     teacher.handle("/say   ")

@@ -114,6 +114,9 @@ def _add_server(subparsers):
     server.add_argument("--ping-timeout", type=_ranged(float, 0.1), metavar="S",
                         default=DEFAULT_PING_TIMEOUT,
                         help="seconds a pinged client has to answer before it is removed")
+    server.add_argument("--quiet", action="store_true",
+                        help="do not show the conversation in this window (joins, leaves "
+                             "and the teacher's commands are still shown)")
     server.set_defaults(run=_run_server)
 
 

@@ -77,6 +77,10 @@ class Rendered:
 class Room:
     """The registry of connections and members, and the relay between them."""
 
+    # Called with each room message frame (never a private one) after the lock
+    # is released: the teacher's console shows the conversation with it.
+    watch = None
+
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
                  password_guard=None, limits=None):
@@ -279,6 +283,8 @@ class Room:
             else:
                 overflowed = self._put(message, recipients)
         self._after(overflowed, log_error, recipients)
+        if to is None and self.watch is not None:
+            self.watch(message.frame)
 
     def announce(self, text):
         """Send the teacher's announcement to every member; return how many got it.

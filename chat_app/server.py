@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 
-from . import __version__
+from . import __version__, text_format
 from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
@@ -53,27 +53,78 @@ WSAEACCES = 10013
 
 
 class Console:
-    """Timestamped lines for the person running the server."""
+    """Timestamped lines for the person running the server.
+
+    While the teacher types at a prompt line (see teacher_console.py),
+    every printed line first takes that line off the screen and then puts
+    it back below, so a join or a message never breaks the typed command.
+    """
 
     def __init__(self, out=None, err=None):
         self._out = out or sys.stdout
         self._err = err or sys.stderr
         self._lock = threading.Lock()
+        self._prompt = None  # the line_editor.LineEditor being typed into, if any
 
     def info(self, text):
-        self._write(self._out, text)
+        self._write(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
 
     def error(self, text):
-        self._write(self._err, text)
+        self._write(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
+
+    def show(self, frame):
+        """Print a room frame as people at a terminal see it (it carries its own time)."""
+        self._write(self._out, text_format.render(frame))
+
+    def attach_prompt(self, editor):
+        """Keep this LineEditor's prompt line drawn below everything printed."""
+        with self._lock:
+            self._prompt = editor
+            self._emit(editor.draw())
+
+    def detach_prompt(self):
+        """Take the prompt line off the screen for good."""
+        with self._lock:
+            editor, self._prompt = self._prompt, None
+            if editor is not None:
+                self._emit(editor.erase())
+
+    def resize_prompt(self, width):
+        """Tell the prompt line how many columns the terminal has now."""
+        with self._lock:
+            if self._prompt is not None:
+                self._prompt.width = width
+
+    def typed(self, chars):
+        """Feed typed characters to the prompt line and redraw it; return completed lines.
+
+        A completed line stays on the screen after the prompt, as in any
+        terminal, and the answer to it is printed below.
+        """
+        with self._lock:
+            editor = self._prompt
+            lines = editor.feed(chars)
+            echo = "".join(editor.prompt + line + "\n" for line in lines)
+            self._emit(editor.erase() + echo + editor.draw())
+        return lines
 
     def _write(self, stream, text):
-        line = "%s  %s\n" % (time.strftime("%H:%M:%S"), text)
         with self._lock:
-            try:
-                stream.write(line)
-                stream.flush()
-            except OSError:
-                pass  # the terminal is gone; the server keeps serving the room
+            if self._prompt is not None:
+                self._emit(self._prompt.erase())
+            self._put(stream, text + "\n")
+            if self._prompt is not None:
+                self._emit(self._prompt.draw())
+
+    def _emit(self, text):
+        self._put(self._out, text)
+
+    def _put(self, stream, text):
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError:
+            pass  # the terminal is gone; the server keeps serving the room
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
@@ -264,6 +315,8 @@ def start_server(options, console):
     room = Room(max_clients, options.password, options.history,
                 report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
                 limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text))
+    if not getattr(options, "quiet", False):
+        room.watch = console.show
     log = open_history(options, room, console)
     if log is not None:
         room.attach_log(log)
@@ -302,12 +355,13 @@ def run(options, out=None, err=None, commands=None):
         return 1
     out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
     out.flush()
+    teacher = TeacherConsole(server, console, stop=server.shutdown)
     if commands is not None:
         if hasattr(signal, "SIGTTIN"):
             # Started with '&', reading the terminal would stop the whole
             # server; ignored, the read fails instead and is tried again.
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
-        TeacherConsole(server, console, stop=server.shutdown).start(commands)
+        teacher.start(commands, screen=out)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:
         server.serve_forever(poll_interval=0.5)
@@ -316,6 +370,7 @@ def run(options, out=None, err=None, commands=None):
     except _Terminate:
         pass
     finally:
+        teacher.close()  # the terminal as it was, before anything else can fail
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         closed = server.stop()

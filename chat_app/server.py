@@ -265,6 +265,14 @@ def banner(server, options, teacher_commands=False):
     port = server.server_address[1]
     port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
+    if options.password is not None:
+        lines.append("Password: set (students are asked for it)")
+    else:
+        lines.append("Password: none")
+    if options.log:
+        lines.append("Log: %s (history reloads after a restart)" % options.log)
+    else:
+        lines.append("Log: off (start with --log FILE to keep a transcript)")
     tls_flags = ""
     if server.tls_fingerprint:
         lines.append("Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")

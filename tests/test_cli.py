@@ -132,6 +132,23 @@ def test_banner_says_how_to_connect(pyz):
         server.stop()
 
 
+def test_banner_says_whether_a_password_is_set_and_the_room_logged(pyz, tmp_path):
+    server = ServerProcess(sys.executable, pyz, cwd=str(tmp_path))
+    try:
+        assert "\nPassword: none\n" in server.out
+        assert "\nLog: off (start with --log FILE to keep a transcript)\n" in server.out
+    finally:
+        server.stop()
+    server = ServerProcess(sys.executable, pyz, "--password", "s3cret", "--log", "chat.log",
+                           cwd=str(tmp_path))
+    try:
+        assert "\nPassword: set (students are asked for it)\n" in server.out
+        assert "\nLog: chat.log (history reloads after a restart)\n" in server.out
+        assert "s3cret" not in server.out  # the board is not the place for it
+    finally:
+        server.stop()
+
+
 def test_ipv6_loopback(pyz):
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
@@ -162,7 +179,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
     monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
 
     class Options:
-        host, port = "", 1234
+        host, port, password, log = "", 1234, None, None
 
     class Server:
         server_address = ("::", 1234)

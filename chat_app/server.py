@@ -29,7 +29,7 @@ from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
 from .room import Room
 from .teacher_console import TeacherConsole
-from .tls import TlsError, server_context
+from .tls import MIN_PIN_DIGITS, TlsError, grouped, server_context
 
 DEFAULT_MAX_CLIENTS = 1000
 DEFAULT_JOIN_TIMEOUT = 30.0
@@ -276,8 +276,9 @@ def banner(server, options, teacher_commands=False):
     tls_flags = ""
     if server.tls_fingerprint:
         lines.append("Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")
-        lines.append("  " + server.tls_fingerprint)
-        tls_flags = "--tls --tls-fingerprint %s " % server.tls_fingerprint.replace(":", "")
+        lines.append("  " + grouped(server.tls_fingerprint))
+        tls_flags = '--tls --tls-fingerprint "%s" ' % grouped(server.tls_fingerprint,
+                                                               MIN_PIN_DIGITS)
     command = "python chat.pyz client %s--host" % tls_flags
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]

@@ -47,6 +47,11 @@ SHUTDOWN_DRAIN_SECONDS = 1.0
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
+# When the port is in use, the advice names the first free one among this
+# many after it (1235 to 1243 for the default), checked by binding it.
+PORT_SUGGESTIONS = 9
+MAX_PORT = 65535
+
 # Socket errors for a port in use (Windows reports its own numbers).
 ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
 WSAEACCES = 10013
@@ -229,11 +234,46 @@ def _in_use(exc):
     return getattr(exc, "errno", None) in ADDRESS_IN_USE
 
 
+def free_port_after(port, is_free):
+    """Return the first of the PORT_SUGGESTIONS ports after `port` that is_free(), or None."""
+    for candidate in range(port + 1, min(port + PORT_SUGGESTIONS, MAX_PORT) + 1):
+        if is_free(candidate):
+            return candidate
+    return None
+
+
+def can_listen(host, port):
+    """Tell whether a server could listen on host:port right now (bound, then let go)."""
+    try:
+        family, address = listen_address(host, port)
+    except StartError:
+        return False
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # as ChatServer.allow_reuse_address
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and address[0] == "::":
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.bind(address)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 def _bind_error(options, exc):
     where = "%s:%d" % (options.host, options.port) if options.host else "port %d" % options.port
     if _in_use(exc):
-        return ("port %d is already in use (is another chat server running?). "
-                "Stop it, or start this one with --port %d." % (options.port, options.port + 1))
+        free = free_port_after(options.port, lambda port: can_listen(options.host, port))
+        if free is None:
+            advice = ("ports %d to %d are taken too: start this one with --port and any free "
+                      "port above 1024" % (options.port + 1, options.port + PORT_SUGGESTIONS))
+        else:
+            advice = ("start this one with --port %d, which is free right now (the "
+                      "students' command it prints then includes it)" % free)
+        return ("port %d is already in use (is another chat server running?). Stop it, or %s."
+                % (options.port, advice))
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:
         return ("not allowed to listen on %s (%s). Ports below 1024 need administrator "
                 "rights: use a higher --port." % (where, exc.strerror or exc))

@@ -31,12 +31,24 @@ try:
 except ImportError:  # everywhere else
     msvcrt = None
 
-HELP = """\
-Teacher commands:
-  /who                    who is connected, from where, since when
-  /kick NAME [reason]     remove someone from the room (they may join again)
-  /say TEXT               an announcement, shown prominently to everyone
-  /quit                   stop the server (the same as Ctrl+C)"""
+# The teacher's commands: what /help shows, in this order.  The handlers
+# of the same names are TeacherConsole's dispatch table.
+COMMANDS = (
+    ("who", "/who", "who is connected, from where, since when"),
+    ("kick", "/kick NAME [reason]", "remove someone from the room (they may join again)"),
+    ("say", "/say TEXT", "an announcement, shown prominently to everyone and kept in history"),
+    ("quit", "/quit", "stop the server (the same as Ctrl+C)"),
+    ("help", "/help", "this list"),
+)
+
+
+def help_text(title, rows):
+    """Return a title and (usage, meaning) rows as aligned columns."""
+    width = max(len(usage) for usage, _ in rows) + 3
+    return "\n".join([title] + ["  %-*s%s" % (width, usage, meaning) for usage, meaning in rows])
+
+
+HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in COMMANDS])
 
 DEFAULT_KICK_REASON = "no reason given"
 
@@ -125,10 +137,9 @@ class TeacherConsole:
         self.room = server.room
         self.console = console
         self.stop = stop  # called for /quit (from the console thread)
-        self.commands = {
-            "who": self.who, "kick": self.kick, "say": self.say,
-            "quit": self.quit, "help": self.help,
-        }
+        handlers = {"who": self.who, "kick": self.kick, "say": self.say,
+                    "quit": self.quit, "help": self.help}
+        self.commands = {name: handlers[name] for name, _, _ in COMMANDS}
         self._keys = None
 
     def start(self, stream, screen=None):

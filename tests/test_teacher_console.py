@@ -302,3 +302,12 @@ def test_quiet_leaves_the_conversation_out_of_the_console(terminal_server):
     assert "hello class" not in server.raw
     server.type(b"/quit\n")
     assert server.process.wait(WAIT) == 0
+
+
+def test_help_lists_every_command_in_aligned_columns(server, teacher):
+    teacher.handle("/help")
+    rows = teacher.out.text.split("\n")[1:-1]
+    assert [row.split()[0] for row in rows] == ["/who", "/kick", "/say", "/quit", "/help"]
+    starts = {re.search(r"\S+( \S+)*? {2,}(\S)", row).start(2) for row in rows}
+    assert len(starts) == 1, rows  # every meaning starts in the same column
+    assert set(teacher.commands) == {"who", "kick", "say", "quit", "help"}

@@ -108,6 +108,8 @@ class Console:
         """
         with self._lock:
             editor = self._prompt
+            if editor is None:
+                return []  # the prompt was taken away: the server is stopping
             lines = editor.feed(chars)
             echo = "".join(editor.prompt + line + "\n" for line in lines)
             self._emit(editor.erase() + echo + editor.draw())

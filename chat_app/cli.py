@@ -138,8 +138,8 @@ def _add_server(subparsers):
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")
     server.add_argument("--log", metavar="FILE", default=None,
-                        help="append every message, join and leave to FILE and reload "
-                             "the history from it at start (default: no file)")
+                        help="append every message, announcement, join and leave to FILE "
+                             "and reload the history from it at start (default: no file)")
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
     server.add_argument("--tls-cert", metavar="FILE", default=None,

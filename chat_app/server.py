@@ -94,6 +94,12 @@ class Console:
             if editor is not None:
                 self._emit(editor.erase())
 
+    def redraw_prompt(self):
+        """Draw the prompt line again where the cursor is (the screen was someone else's)."""
+        with self._lock:
+            if self._prompt is not None:
+                self._emit(self._prompt.draw())
+
     def resize_prompt(self, width):
         """Tell the prompt line how many columns the terminal has now."""
         with self._lock:

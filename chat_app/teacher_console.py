@@ -16,6 +16,7 @@ import codecs
 import errno
 import os
 import shutil
+import signal
 import threading
 import time
 
@@ -66,11 +67,24 @@ class PosixKeys:
     def __init__(self, fd):
         self.fd = fd
         self._saved = termios.tcgetattr(fd)
-        mode = termios.tcgetattr(fd)
-        mode[3] &= ~(termios.ICANON | termios.ECHO)  # local flags; ISIG stays on
-        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
-        termios.tcsetattr(fd, termios.TCSANOW, mode)
         self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+
+    def take(self):
+        """Switch the terminal to cbreak mode if this process is in its foreground.
+
+        Return whether it did.  From the background, changing the mode would
+        stop the process (SIGTTOU) and unsettle the shell that owns it.
+        """
+        try:
+            if os.tcgetpgrp(self.fd) != os.getpgrp():
+                return False
+            mode = termios.tcgetattr(self.fd)
+            mode[3] &= ~(termios.ICANON | termios.ECHO)  # local flags; ISIG stays on
+            mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+            termios.tcsetattr(self.fd, termios.TCSANOW, mode)
+            return True
+        except (OSError, termios.error):
+            return False
 
     def read(self):
         """Return the next typed characters, or None when the terminal is gone."""
@@ -78,9 +92,10 @@ class PosixKeys:
         return self._decode(data) if data else None
 
     def restore(self):
-        """Give the terminal back as it was found."""
+        """Give the terminal back as it was found (from the background the shell already has)."""
         try:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            if os.tcgetpgrp(self.fd) == os.getpgrp():
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
         except (OSError, termios.error):
             pass  # the terminal is gone: nothing to give back
 
@@ -117,11 +132,10 @@ def open_keys(stream, screen):
     if termios is None:
         return None
     try:
-        if os.tcgetpgrp(fd) != os.getpgrp():
-            return None  # started with '&': the shell owns the terminal's mode
-        return PosixKeys(fd)
+        keys = PosixKeys(fd)
     except (OSError, termios.error):
         return None
+    return keys if keys.take() else None  # started with '&': read lines instead
 
 
 def _terminal_width():
@@ -153,6 +167,9 @@ class TeacherConsole:
         if self._keys is not None:
             self.console.attach_prompt(LineEditor(width=_terminal_width()))
             target, source = self._read_keys, self._keys
+            if isinstance(self._keys, PosixKeys) and hasattr(signal, "SIGCONT"):
+                # After Ctrl+Z and 'fg' the shell has reset the terminal's mode.
+                signal.signal(signal.SIGCONT, self._continued)
         else:
             target, source = self._read_lines, stream
         thread = threading.Thread(target=target, args=(source,),
@@ -160,11 +177,16 @@ class TeacherConsole:
         thread.start()
         return thread
 
+    def _continued(self, signum, frame):
+        if self._keys is not None and self._keys.take():
+            self.console.redraw_prompt()
+
     def close(self):
         """Take the prompt line away and restore the terminal (safe to call twice)."""
-        if self._keys is not None:
+        keys, self._keys = self._keys, None
+        if keys is not None:
             self.console.detach_prompt()
-            self._keys.restore()
+            keys.restore()
 
     def _read_lines(self, stream):
         while True:

@@ -311,3 +311,23 @@ def test_help_lists_every_command_in_aligned_columns(server, teacher):
     starts = {re.search(r"\S+( \S+)*? {2,}(\S)", row).start(2) for row in rows}
     assert len(starts) == 1, rows  # every meaning starts in the same column
     assert set(teacher.commands) == {"who", "kick", "say", "quit", "help"}
+
+
+def test_after_ctrl_z_and_fg_the_prompt_line_comes_back(terminal_server):
+    import signal
+    import termios
+    server = terminal_server()
+    server.wait_rows(r">")
+    server.type(b"/wh")
+    server.wait_rows(r"> /wh")
+    server.process.send_signal(signal.SIGSTOP)
+    termios.tcsetattr(server.slave, termios.TCSANOW, server.saved_mode)  # what the shell does
+    os.write(server.slave, b"\r\n$ fg\r\n")  # the shell's lines, as the terminal shows them
+    server.process.send_signal(signal.SIGCONT)
+    server.wait_rows(r"\$ fg", r"> /wh")
+    assert not termios.tcgetattr(server.slave)[3] & termios.ICANON
+    server.type(b"o\n")
+    server.wait_for(r"Nobody has joined yet")
+    server.type(b"/quit\n")
+    assert server.process.wait(WAIT) == 0
+    assert termios.tcgetattr(server.slave) == server.saved_mode

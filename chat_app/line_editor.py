@@ -3,7 +3,7 @@
 A LineEditor holds the typed text and its cursor.  `feed(chars)` takes what
 the terminal delivers (printable characters, Enter, Backspace, Ctrl+U, and
 the arrow, Home, End and Delete keys as VT100 escape sequences) and returns
-the lines completed by Enter.  `erase()` and `draw()` return the text that
+the lines completed by Enter; Up and Down recall earlier lines.  `erase()` and `draw()` return the text that
 takes the prompt line off the screen and puts it back, so a line printed
 meanwhile lands above the typed command instead of through it.  They use
 only carriage return, spaces and backspace, which every terminal (the
@@ -18,6 +18,9 @@ PROMPT = "> "
 # Escape sequences are at most this long ("\x1b[3~" is 4); a longer one is
 # a key we do not know, and is dropped rather than typed.
 MAX_ESCAPE_CHARS = 8
+
+# Most earlier lines kept for Up and Down.
+MAX_RECALL = 100
 
 # Columns assumed until the adapter says how wide the terminal is.
 DEFAULT_WIDTH = 80
@@ -46,6 +49,9 @@ class LineEditor:
         self._escape = ""  # an escape sequence begun but not yet complete
         self._after_cr = False  # "\r\n" is one Enter, not two
         self._shown = 0  # columns the last draw() used, for erase()
+        self._earlier = []  # lines entered before, oldest first (Up recalls them)
+        self._recalled = 0  # how far back Up has gone; 0: the line being typed
+        self._draft = ""  # the line being typed, kept while Up shows earlier ones
         self._keys = {
             "\r": self._enter, "\n": self._enter,
             "\x7f": self._backspace, "\x08": self._backspace,
@@ -57,6 +63,7 @@ class LineEditor:
             "\x1b[H": self._home, "\x1bOH": self._home, "\x1b[1~": self._home,
             "\x1b[F": self._end, "\x1bOF": self._end, "\x1b[4~": self._end,
             "\x1b[3~": self._delete,
+            "\x1b[A": self._up, "\x1bOA": self._up, "\x1b[B": self._down, "\x1bOB": self._down,
         }
 
     def feed(self, chars):
@@ -129,7 +136,26 @@ class LineEditor:
 
     def _take_line(self):
         line, self.text, self.cursor = self.text, "", 0
+        if line.strip() and (not self._earlier or self._earlier[-1] != line):
+            self._earlier = self._earlier[-(MAX_RECALL - 1):] + [line]
+        self._recalled, self._draft = 0, ""
         return line
+
+    def _up(self):
+        if self._recalled < len(self._earlier):
+            if not self._recalled:
+                self._draft = self.text
+            self._recalled += 1
+            self._show_recalled()
+
+    def _down(self):
+        if self._recalled:
+            self._recalled -= 1
+            self._show_recalled()
+
+    def _show_recalled(self):
+        self.text = self._earlier[-self._recalled] if self._recalled else self._draft
+        self.cursor = len(self.text)
 
     def _backspace(self):
         if self.cursor:

@@ -105,7 +105,8 @@ class WindowsKeys:
 
     # getwch() gives "\x00" or "\xe0" and then a code for a special key;
     # these become the VT100 sequences LineEditor knows.
-    SPECIAL = {"K": "\x1b[D", "M": "\x1b[C", "G": "\x1b[H", "O": "\x1b[F", "S": "\x1b[3~"}
+    SPECIAL = {"K": "\x1b[D", "M": "\x1b[C", "G": "\x1b[H", "O": "\x1b[F", "S": "\x1b[3~",
+               "H": "\x1b[A", "P": "\x1b[B"}
 
     def read(self):
         """Return the next typed characters ("" for a key the editor does not use)."""

@@ -3,6 +3,7 @@
 from chat_app.line_editor import LineEditor, columns
 
 LEFT, RIGHT, HOME, END, DELETE = "\x1b[D", "\x1b[C", "\x1b[H", "\x1b[F", "\x1b[3~"
+UP, DOWN = "\x1b[A", "\x1b[B"
 
 
 def screen_row(editor):
@@ -45,7 +46,7 @@ def test_keys_split_across_reads_and_unknown_ones_are_not_typed():
     editor = LineEditor()
     editor.feed("ab\x1b[")
     editor.feed("D")  # the rest of Left arrives in the next read
-    editor.feed("\x1b[15~\x1bOP\x1b[A\x07\x00")  # F5, F1, Up, bell, NUL: not text
+    editor.feed("\x1b[15~\x1bOP\x07\x00")  # F5, F1, bell, NUL: not text
     editor.feed("\x1bx")  # Alt+x
     assert (editor.text, editor.cursor) == ("ab", 1)
 
@@ -69,3 +70,20 @@ def test_a_long_line_scrolls_sideways_instead_of_wrapping():
     editor.feed(HOME)
     text, column = screen_row(editor)
     assert text.startswith("> /say xxx") and len(text) == 19 and column == 2
+
+
+def test_up_and_down_recall_earlier_lines_and_keep_the_draft():
+    editor = LineEditor()
+    editor.feed("/who\r/kick bob\r/kick bob\r\r/say hi")
+    editor.feed(UP)
+    assert (editor.text, editor.cursor) == ("/kick bob", 9)  # repeats and blanks kept once
+    editor.feed(UP + UP + UP)
+    assert editor.text == "/who"
+    editor.feed(DOWN)
+    assert editor.text == "/kick bob"
+    editor.feed(DOWN + DOWN)
+    assert editor.text == "/say hi"  # back to what was being typed
+    editor.feed(UP + " amy")
+    assert editor.feed("\r") == ["/kick bob amy"]
+    editor.feed(UP)
+    assert editor.text == "/kick bob amy"

@@ -3,12 +3,13 @@
 A LineEditor holds the typed text and its cursor.  `feed(chars)` takes what
 the terminal delivers (printable characters, Enter, Backspace, Ctrl+U, and
 the arrow, Home, End and Delete keys as VT100 escape sequences) and returns
-the lines completed by Enter; Up and Down recall earlier lines.  `erase()` and `draw()` return the text that
-takes the prompt line off the screen and puts it back, so a line printed
-meanwhile lands above the typed command instead of through it.  They use
-only carriage return, spaces and backspace, which every terminal (the
-Windows console included) understands.  Nothing here reads a key or writes
-to a terminal: the adapter in teacher_console.py does.
+the lines completed by Enter; Up and Down recall earlier lines.  `erase()`
+and `draw()` return the text that takes the prompt line off the screen and
+puts it back, so a line printed meanwhile lands above the typed command
+instead of through it.  They use only carriage return, spaces and
+backspace, which every terminal (the Windows console included) understands.
+Nothing here reads a key or writes to a terminal: the adapter in
+teacher_console.py does.
 """
 
 import unicodedata

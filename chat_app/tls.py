@@ -67,7 +67,7 @@ def parse_fingerprint(text):
     if not MIN_PIN_DIGITS <= len(digits) <= FINGERPRINT_DIGITS:
         raise TlsError("--tls-fingerprint needs at least the first %d of the %d hexadecimal "
                        "digits the server printed (spaces optional), for example "
-                       "--tls-fingerprint \"C71A 9210 44B3 0F2E\"; got %d."
+                       "--tls-fingerprint \"C71A 9210 44B3 0F2E\"; this one has %d."
                        % (MIN_PIN_DIGITS, FINGERPRINT_DIGITS, len(digits)))
     return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
 

@@ -46,7 +46,7 @@ def test_a_prefix_of_16_or_more_digits_is_accepted_however_written(typed):
     ("C71A 9210 44B3", "at least the first 16"),
     ("", "at least the first 16"),
     ("C71A 9210 44B3 0F2G", "hexadecimal digits (0-9, A-F)"),
-    ("A" * 65, "got 65"),
+    ("A" * 65, "this one has 65"),
 ])
 def test_short_or_bad_fingerprints_are_a_clear_error(typed, words):
     with pytest.raises(TlsError) as refused:

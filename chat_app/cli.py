@@ -11,7 +11,7 @@ from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .room import DEFAULT_HISTORY
 from .server import (
     DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_CLIENTS, DEFAULT_PING_INTERVAL,
-    DEFAULT_PING_TIMEOUT,
+    DEFAULT_PING_TIMEOUT, MAX_PORT,
 )
 
 NO_TK = (
@@ -67,8 +67,8 @@ def _ranged(kind, low, high=None, what="a number"):
     return convert
 
 
-port_number = _ranged(int, 0, 65535, "a port number")
-server_port = _ranged(int, 1, 65535, "a port number")
+port_number = _ranged(int, 0, MAX_PORT, "a port number")
+server_port = _ranged(int, 1, MAX_PORT, "a port number")
 
 
 def split_address(text):

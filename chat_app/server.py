@@ -50,6 +50,8 @@ ANY_ADDRESS = ("", "0.0.0.0", "::")
 # When the port is in use, the advice names the first free one among this
 # many after it (1235 to 1243 for the default), checked by binding it.
 PORT_SUGGESTIONS = 9
+
+# The highest TCP port there is.
 MAX_PORT = 65535
 
 # Socket errors for a port in use (Windows reports its own numbers).

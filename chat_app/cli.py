@@ -68,7 +68,7 @@ def _ranged(kind, low, high=None, what="a number"):
 
 
 port_number = _ranged(int, 0, MAX_PORT, "a port number")
-server_port = _ranged(int, 1, MAX_PORT, "a port number")
+connect_port = _ranged(int, 1, MAX_PORT, "a port number")
 
 
 def split_address(text):
@@ -92,7 +92,7 @@ def split_address(text):
     if not host:
         raise argparse.ArgumentTypeError("%r has no host: give the server's address, "
                                          "for example 192.168.1.23:1234" % text)
-    return host, None if port_text is None else server_port(port_text)
+    return host, None if port_text is None else connect_port(port_text)
 
 
 class AddressError(ValueError):

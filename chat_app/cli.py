@@ -11,7 +11,7 @@ from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .room import DEFAULT_HISTORY
 from .server import (
     DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_CLIENTS, DEFAULT_PING_INTERVAL,
-    DEFAULT_PING_TIMEOUT,
+    DEFAULT_PING_TIMEOUT, MAX_PORT,
 )
 
 NO_TK = (
@@ -28,8 +28,8 @@ NO_DISPLAY = (
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
 One computer runs:    python chat.pyz server
-Everyone else runs:   python chat.pyz client --host ADDRESS
-(ADDRESS is printed by the server when it starts.)"""
+Everyone else runs:   python chat.pyz client ADDRESS
+(ADDRESS is printed by the server when it starts; add :PORT for another port.)"""
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -67,7 +67,58 @@ def _ranged(kind, low, high=None, what="a number"):
     return convert
 
 
-port_number = _ranged(int, 0, 65535, "a port number")
+port_number = _ranged(int, 0, MAX_PORT, "a port number")
+connect_port = _ranged(int, 1, MAX_PORT, "a port number")
+
+
+def split_address(text):
+    """Return (host, port or None) from HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.
+
+    A bare IPv6 address ("::1") is a host without a port; with a port it
+    goes in brackets ("[::1]:1234").  Raise argparse.ArgumentTypeError,
+    whose words say what is wrong, for anything else.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not host or (rest and not rest.startswith(":")):
+            raise argparse.ArgumentTypeError(
+                "%r is not an address: write an IPv6 address with a port as [::1]:1234" % text)
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, None  # a name, IPv4, or a bare IPv6 address
+    if not host:
+        raise argparse.ArgumentTypeError("%r has no host: give the server's address, "
+                                         "for example 192.168.1.23:1234" % text)
+    return host, None if port_text is None else connect_port(port_text)
+
+
+class AddressError(ValueError):
+    """The address options contradict each other; str() says how."""
+
+
+def client_address(address, host, port):
+    """Return the (host, port) to connect to from the positional address, --host and --port.
+
+    Each is (host, port or None) from split_address, or None when not given;
+    the answer's parts are None when nothing says them (settings fill them in).
+    """
+    if address and host and address != host:
+        raise AddressError("the server's address is given twice (%s and --host %s); give it once."
+                           % (_joined(*address), _joined(*host)))
+    chosen = address or host or (None, None)
+    if chosen[1] is not None and port is not None and chosen[1] != port:
+        raise AddressError("the port is given twice, differently (%s and --port %d); give it "
+                           "once." % (_joined(*chosen), port))
+    return chosen[0], chosen[1] if chosen[1] is not None else port
+
+
+def _joined(host, port):
+    if port is None:
+        return host
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
 
 
 def _add_server(subparsers):
@@ -87,8 +138,8 @@ def _add_server(subparsers):
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")
     server.add_argument("--log", metavar="FILE", default=None,
-                        help="append every message, join and leave to FILE and reload "
-                             "the history from it at start (default: no file)")
+                        help="append every message, announcement, join and leave to FILE "
+                             "and reload the history from it at start (default: no file)")
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
     server.add_argument("--tls-cert", metavar="FILE", default=None,
@@ -114,6 +165,9 @@ def _add_server(subparsers):
     server.add_argument("--ping-timeout", type=_ranged(float, 0.1), metavar="S",
                         default=DEFAULT_PING_TIMEOUT,
                         help="seconds a pinged client has to answer before it is removed")
+    server.add_argument("--quiet", action="store_true",
+                        help="do not show the conversation in this window (joins, leaves "
+                             "and the teacher's commands are still shown)")
     server.set_defaults(run=_run_server)
 
 
@@ -123,7 +177,12 @@ def _add_client(subparsers):
         description="Join the chat room on the server's computer.",
         formatter_class=HelpFormatter,
     )
-    client.add_argument("--host", default=None,
+    client.add_argument("address", nargs="?", type=split_address, default=None,
+                        metavar="HOST[:PORT]",
+                        help="the server's address, as the server printed it, with its port "
+                             "if not %d (IPv6 with a port: [::1]:1234); the same as --host"
+                             % DEFAULT_PORT)
+    client.add_argument("--host", default=None, type=split_address, metavar="HOST[:PORT]",
                         help="the server's address, as the server printed it "
                              "(default: the last one joined, else 127.0.0.1)")
     client.add_argument("--port", type=port_number, default=None,
@@ -171,8 +230,9 @@ def _client_tls(options):
 
 def _run_client(options):
     try:
+        options.host, options.port = client_address(options.address, options.host, options.port)
         options.tls_settings = _client_tls(options)
-    except TlsError as exc:
+    except (AddressError, TlsError) as exc:
         sys.stderr.write("chat_app: %s\n" % exc)
         return 2
     if not options.text:

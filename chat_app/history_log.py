@@ -1,9 +1,9 @@
 """The --log file: room events as JSON lines, and the history reloaded from it.
 
-Each room message, join and leave is appended as the same JSON line the
+Each room message, announcement, join and leave is appended as the same JSON line the
 clients receive, written straight to the operating system (no user-space
 buffer), so a server that is killed loses nothing it already relayed.  At
-start the newest messages are read back from the end of the file, block by
+start the newest messages and announcements are read back from the end of the file, block by
 block, so a log that has grown all term still loads at once.
 """
 
@@ -14,12 +14,21 @@ import os
 READ_BLOCK_BYTES = 64 * 1024
 
 
-def _as_history_message(record):
-    """Return a logged room message fit for the welcome, or None."""
-    if not isinstance(record, dict) or record.get("type") != "message" or "to" in record:
+# The logged frames that belong in history, and the fields each must have.
+# Private messages (with "to") are never logged; joins and leaves are
+# logged but not part of history.
+HISTORY_FIELDS = {
+    "message": (("id", int), ("from", str), ("text", str), ("time", (int, float))),
+    "notice": (("id", int), ("text", str), ("time", (int, float))),
+}
+
+
+def _as_history_entry(record):
+    """Return a logged room message or announcement fit for the welcome, or None."""
+    if not isinstance(record, dict) or "to" in record:
         return None
-    fields = (("id", int), ("from", str), ("text", str), ("time", (int, float)))
-    if all(isinstance(record.get(key), kind) for key, kind in fields):
+    fields = HISTORY_FIELDS.get(record.get("type"))
+    if fields and all(isinstance(record.get(key), kind) for key, kind in fields):
         return record
     return None
 
@@ -51,12 +60,13 @@ class HistoryLog:
         self.write_error = None
 
     def load(self, count):
-        """Return (messages, last_id, warnings) from the end of the log.
+        """Return (entries, last_id, warnings) from the end of the log.
 
-        `messages` are the newest `count` room messages, oldest first;
-        `last_id` is the highest message id found (0 for an empty log).
-        A cut-off last line (the server was killed mid-write) is skipped
-        with a warning and the next append starts on a fresh line.
+        `entries` are the newest `count` room messages and announcements,
+        oldest first; `last_id` is the highest id among them (both are
+        numbered from one counter; 0 for an empty log).  A cut-off last
+        line (the server was killed mid-write) is skipped with a warning
+        and the next append starts on a fresh line.
         """
         warnings = []
         size = os.fstat(self._file.fileno()).st_size
@@ -64,7 +74,7 @@ class HistoryLog:
             return [], 0, warnings
         self._file.seek(size - 1)
         torn = self._file.read(1) != b"\n"
-        messages, last_id, skipped = [], 0, 0
+        entries, last_id, skipped = [], 0, 0
         lines = _tail_lines(self._file, size)
         for index, line in enumerate(lines):
             if index == 0:
@@ -78,22 +88,22 @@ class HistoryLog:
             if not line.strip():
                 continue
             try:
-                record = _as_history_message(json.loads(line.decode("utf-8")))
+                record = _as_history_entry(json.loads(line.decode("utf-8")))
             except (ValueError, UnicodeDecodeError):
                 skipped += 1
                 continue
             if record is None:
                 continue
             last_id = max(last_id, record["id"])
-            messages.append(record)
-            if len(messages) >= max(count, 1):
+            entries.append(record)
+            if len(entries) >= max(count, 1):
                 break
         if skipped:
             warnings.append("%d unreadable line(s) in %s were skipped." % (skipped, self.path))
         if torn:
             self._write(b"\n")
-        messages.reverse()
-        return messages[len(messages) - count:] if count else [], last_id, warnings
+        entries.reverse()
+        return entries[len(entries) - count:] if count else [], last_id, warnings
 
     def append(self, line):
         """Write one encoded frame line; return an error text once it fails."""

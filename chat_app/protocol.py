@@ -353,9 +353,12 @@ def left_frame(name, time, reason):
     return {"type": "left", "name": name, "time": time, "reason": reason}
 
 
-def notice_frame(text, time):
-    """An announcement from the person running the server, to every member."""
-    return {"type": "notice", "text": text, "time": time}
+def notice_frame(id_, text, time):
+    """An announcement from the person running the server, to every member.
+
+    It is numbered from the same counter as messages and kept in history.
+    """
+    return {"type": "notice", "id": id_, "text": text, "time": time}
 
 
 def bye_frame(reason, kicked=False):

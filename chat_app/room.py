@@ -77,6 +77,10 @@ class Rendered:
 class Room:
     """The registry of connections and members, and the relay between them."""
 
+    # Called with each room message frame (never a private one) after the lock
+    # is released: the teacher's console shows the conversation with it.
+    watch = None
+
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
                  password_guard=None, limits=None):
@@ -103,10 +107,10 @@ class Room:
 
     # --- registry -----------------------------------------------------
 
-    def load_history(self, messages, last_id):
-        """Seed history and the message counter from a reloaded log."""
+    def load_history(self, entries, last_id):
+        """Seed history and the message counter from a reloaded log (messages and notices)."""
         with self._lock:
-            for frame in messages:
+            for frame in entries:
                 self._history.append(encode(frame)[:-1])
             self._last_id = max(self._last_id, last_id)
 
@@ -279,14 +283,24 @@ class Room:
             else:
                 overflowed = self._put(message, recipients)
         self._after(overflowed, log_error, recipients)
+        if to is None and self.watch is not None:
+            self.watch(message.frame)
 
     def announce(self, text):
-        """Send the teacher's announcement to every member; return how many got it."""
+        """Send the teacher's announcement to every member; return how many got it.
+
+        Like a room message it is numbered, kept in history and logged, so
+        late joiners and a restarted server still have it.
+        """
         with self._lock:
+            self._last_id += 1
+            notice = Rendered(notice_frame(self._last_id, text, self._clock()))
             flush = []
-            overflowed = self._broadcast(Rendered(notice_frame(text, self._clock())), flush)
+            overflowed = self._broadcast(notice, flush)
+            self._history.append(notice.json_bytes()[:-1])
+            log_error = self._append_log(notice)
             count = len(self._members)
-        self._after(overflowed, None, flush)
+        self._after(overflowed, log_error, flush)
         return count
 
     def kick(self, name, reason):

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 
-from . import __version__
+from . import __version__, text_format
 from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
@@ -29,7 +29,7 @@ from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
 from .room import Room
 from .teacher_console import TeacherConsole
-from .tls import TlsError, server_context
+from .tls import MIN_PIN_DIGITS, TlsError, grouped, server_context
 
 DEFAULT_MAX_CLIENTS = 1000
 DEFAULT_JOIN_TIMEOUT = 30.0
@@ -47,33 +47,99 @@ SHUTDOWN_DRAIN_SECONDS = 1.0
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
+# When the port is in use, the advice names the first free one among this
+# many after it (1235 to 1243 for the default), checked by binding it.
+PORT_SUGGESTIONS = 9
+
+# The highest TCP port there is.
+MAX_PORT = 65535
+
 # Socket errors for a port in use (Windows reports its own numbers).
 ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
 WSAEACCES = 10013
 
 
 class Console:
-    """Timestamped lines for the person running the server."""
+    """Timestamped lines for the person running the server.
+
+    While the teacher types at a prompt line (see teacher_console.py),
+    every printed line first takes that line off the screen and then puts
+    it back below, so a join or a message never breaks the typed command.
+    """
 
     def __init__(self, out=None, err=None):
         self._out = out or sys.stdout
         self._err = err or sys.stderr
         self._lock = threading.Lock()
+        self._prompt = None  # the line_editor.LineEditor being typed into, if any
 
     def info(self, text):
-        self._write(self._out, text)
+        self._write(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
 
     def error(self, text):
-        self._write(self._err, text)
+        self._write(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
+
+    def show(self, frame):
+        """Print a room frame as people at a terminal see it (it carries its own time)."""
+        self._write(self._out, text_format.render(frame))
+
+    def attach_prompt(self, editor):
+        """Keep this LineEditor's prompt line drawn below everything printed."""
+        with self._lock:
+            self._prompt = editor
+            self._emit(editor.draw())
+
+    def detach_prompt(self):
+        """Take the prompt line off the screen for good."""
+        with self._lock:
+            editor, self._prompt = self._prompt, None
+            if editor is not None:
+                self._emit(editor.erase())
+
+    def redraw_prompt(self):
+        """Draw the prompt line again where the cursor is (the screen was someone else's)."""
+        with self._lock:
+            if self._prompt is not None:
+                self._emit(self._prompt.draw())
+
+    def resize_prompt(self, width):
+        """Tell the prompt line how many columns the terminal has now."""
+        with self._lock:
+            if self._prompt is not None:
+                self._prompt.width = width
+
+    def typed(self, chars):
+        """Feed typed characters to the prompt line and redraw it; return completed lines.
+
+        A completed line stays on the screen after the prompt, as in any
+        terminal, and the answer to it is printed below.
+        """
+        with self._lock:
+            editor = self._prompt
+            if editor is None:
+                return []  # the prompt was taken away: the server is stopping
+            lines = editor.feed(chars)
+            echo = "".join(editor.prompt + line + "\n" for line in lines)
+            self._emit(editor.erase() + echo + editor.draw())
+        return lines
 
     def _write(self, stream, text):
-        line = "%s  %s\n" % (time.strftime("%H:%M:%S"), text)
         with self._lock:
-            try:
-                stream.write(line)
-                stream.flush()
-            except OSError:
-                pass  # the terminal is gone; the server keeps serving the room
+            if self._prompt is not None:
+                self._emit(self._prompt.erase())
+            self._put(stream, text + "\n")
+            if self._prompt is not None:
+                self._emit(self._prompt.draw())
+
+    def _emit(self, text):
+        self._put(self._out, text)
+
+    def _put(self, stream, text):
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError:
+            pass  # the terminal is gone; the server keeps serving the room
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
@@ -178,11 +244,46 @@ def _in_use(exc):
     return getattr(exc, "errno", None) in ADDRESS_IN_USE
 
 
+def free_port_after(port, is_free):
+    """Return the first of the PORT_SUGGESTIONS ports after `port` that is_free(), or None."""
+    for candidate in range(port + 1, min(port + PORT_SUGGESTIONS, MAX_PORT) + 1):
+        if is_free(candidate):
+            return candidate
+    return None
+
+
+def can_listen(host, port):
+    """Tell whether a server could listen on host:port right now (bound, then let go)."""
+    try:
+        family, address = listen_address(host, port)
+    except StartError:
+        return False
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # as ChatServer.allow_reuse_address
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and address[0] == "::":
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.bind(address)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 def _bind_error(options, exc):
     where = "%s:%d" % (options.host, options.port) if options.host else "port %d" % options.port
     if _in_use(exc):
-        return ("port %d is already in use (is another chat server running?). "
-                "Stop it, or start this one with --port %d." % (options.port, options.port + 1))
+        free = free_port_after(options.port, lambda port: can_listen(options.host, port))
+        if free is None:
+            advice = ("ports %d to %d are taken too: start this one with --port and any free "
+                      "port above 1024" % (options.port + 1, options.port + PORT_SUGGESTIONS))
+        else:
+            advice = ("start this one with --port %d, which is free right now (the "
+                      "students' command it prints then includes it)" % free)
+        return ("port %d is already in use (is another chat server running?). Stop it, or %s."
+                % (options.port, advice))
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:
         return ("not allowed to listen on %s (%s). Ports below 1024 need administrator "
                 "rights: use a higher --port." % (where, exc.strerror or exc))
@@ -196,7 +297,7 @@ def open_history(options, room, console):
     log = None
     try:
         log = HistoryLog(options.log)
-        messages, last_id, warnings = log.load(options.history)
+        entries, last_id, warnings = log.load(options.history)
     except OSError as exc:
         if log is not None:
             log.close()
@@ -204,8 +305,8 @@ def open_history(options, room, console):
                          % (options.log, exc.strerror or exc))
     for warning in warnings:
         console.error("warning: " + warning)
-    room.load_history(messages, last_id)
-    console.info("loaded %d earlier message(s) from %s" % (len(messages), options.log))
+    room.load_history(entries, last_id)
+    console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
     return log
 
 
@@ -214,11 +315,20 @@ def banner(server, options, teacher_commands=False):
     port = server.server_address[1]
     port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
+    if options.password is not None:
+        lines.append("Password: set (students are asked for it)")
+    else:
+        lines.append("Password: none")
+    if options.log:
+        lines.append("Log: %s (history reloads after a restart)" % options.log)
+    else:
+        lines.append("Log: off (start with --log FILE to keep a transcript)")
     tls_flags = ""
     if server.tls_fingerprint:
         lines.append("Encrypted (TLS). Certificate fingerprint (SHA-256), for the board:")
-        lines.append("  " + server.tls_fingerprint)
-        tls_flags = "--tls --tls-fingerprint %s " % server.tls_fingerprint.replace(":", "")
+        lines.append("  " + grouped(server.tls_fingerprint))
+        tls_flags = '--tls --tls-fingerprint "%s" ' % grouped(server.tls_fingerprint,
+                                                               MIN_PIN_DIGITS)
     command = "python chat.pyz client %s--host" % tls_flags
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
@@ -264,6 +374,8 @@ def start_server(options, console):
     room = Room(max_clients, options.password, options.history,
                 report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
                 limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text))
+    if not getattr(options, "quiet", False):
+        room.watch = console.show
     log = open_history(options, room, console)
     if log is not None:
         room.attach_log(log)
@@ -302,12 +414,13 @@ def run(options, out=None, err=None, commands=None):
         return 1
     out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
     out.flush()
+    teacher = TeacherConsole(server, console, stop=server.shutdown)
     if commands is not None:
         if hasattr(signal, "SIGTTIN"):
             # Started with '&', reading the terminal would stop the whole
             # server; ignored, the read fails instead and is tried again.
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
-        TeacherConsole(server, console, stop=server.shutdown).start(commands)
+        teacher.start(commands, screen=out)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:
         server.serve_forever(poll_interval=0.5)
@@ -316,6 +429,7 @@ def run(options, out=None, err=None, commands=None):
     except _Terminate:
         pass
     finally:
+        teacher.close()  # the terminal as it was, before anything else can fail
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         closed = server.stop()

@@ -89,12 +89,16 @@ def render_welcome(frame):
     history = frame.get("history") or []
     if history:
         lines.append("* Earlier messages:")
-        lines.extend(render_message(item) for item in history if isinstance(item, dict))
+        lines.extend(HISTORY_RENDERERS[item["type"]](item) for item in history
+                     if isinstance(item, dict) and item.get("type") in HISTORY_RENDERERS)
         lines.append("* End of earlier messages.")
     lines.append("* Welcome, %s! Type /help for commands." % safe(frame.get("name", "")))
     lines.append(render_users(frame.get("users") or []))
     return "\n".join(lines)
 
+
+# What a welcome's history may hold: room messages and the teacher's announcements.
+HISTORY_RENDERERS = {"message": render_message, "notice": render_notice}
 
 RENDERERS = {
     "message": render_message,

@@ -1,8 +1,9 @@
 """Encryption (TLS, stdlib ssl) for both ends, and the words for its failures.
 
 The server loads a certificate and key and shows the certificate's SHA-256
-fingerprint, which the teacher writes on the board.  A client either pins
-that fingerprint (--tls-fingerprint), or verifies the certificate against a
+fingerprint in groups of four hex digits, which the teacher writes on the
+board.  A client either pins that fingerprint, or its first 16 or more
+digits (--tls-fingerprint), or verifies the certificate against a
 CA file (--tls-ca) or the system's CAs.  A mismatch is a refusal, never a
 warning.
 """
@@ -22,23 +23,58 @@ NO_SSL = ("this Python has no ssl module, so it cannot encrypt. Install a Python
           "from python.org, or run without the --tls options.")
 
 
+# A pinned fingerprint may be cut to its first digits, but no shorter than
+# this: 16 hex digits (64 bits) are few enough to copy from the board and far
+# too many for anyone to make a certificate that starts with them.
+MIN_PIN_DIGITS = 16
+
+# The whole SHA-256 fingerprint, in hex digits.
+FINGERPRINT_DIGITS = 64
+
+# What a person may type between the digits: they are ignored.
+SEPARATORS = re.compile(r"[\s:\-]")
+
+
 class TlsError(Exception):
     """TLS cannot be set up as asked; str() says why and what to do."""
 
 
 def fingerprint(der):
-    """Return a certificate's SHA-256 fingerprint as AB:CD:... (upper case)."""
+    """Return a certificate's SHA-256 fingerprint as AB:CD:... (upper case, as openssl shows it)."""
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
+def _hex_digits(text):
+    return SEPARATORS.sub("", text or "").upper()
+
+
+def grouped(fingerprint_text, digits=FINGERPRINT_DIGITS):
+    """Return a fingerprint's first `digits` hex digits in groups of four, for reading aloud."""
+    hexes = _hex_digits(fingerprint_text)[:digits]
+    return " ".join(hexes[i:i + 4] for i in range(0, len(hexes), 4))
+
+
 def parse_fingerprint(text):
-    """Return a typed fingerprint in canonical form; raise TlsError if it is not one."""
-    digits = re.sub(r"[\s:\-]", "", text or "").upper()
-    if not re.fullmatch(r"[0-9A-F]{64}", digits):
-        raise TlsError("--tls-fingerprint must be the 64 hexadecimal digits the server "
-                       "printed (colons optional); got %r." % (text or "")[:80])
-    return ":".join(digits[i:i + 2] for i in range(0, 64, 2))
+    """Return a typed fingerprint (or its first 16 or more digits) as AB:CD:...; raise TlsError.
+
+    Spaces, colons, dashes and case do not matter.
+    """
+    digits = _hex_digits(text)
+    if not re.fullmatch(r"[0-9A-F]*", digits):
+        raise TlsError("--tls-fingerprint takes the hexadecimal digits (0-9, A-F) the server "
+                       "printed; got %r." % (text or "")[:80])
+    if not MIN_PIN_DIGITS <= len(digits) <= FINGERPRINT_DIGITS:
+        raise TlsError("--tls-fingerprint needs at least the first %d of the %d hexadecimal "
+                       "digits the server printed (spaces optional), for example "
+                       "--tls-fingerprint \"C71A 9210 44B3 0F2E\"; this one has %d."
+                       % (MIN_PIN_DIGITS, FINGERPRINT_DIGITS, len(digits)))
+    return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+
+
+def pin_matches(pin, seen):
+    """Tell whether a certificate's fingerprint starts with the pinned digits."""
+    return _hex_digits(seen).startswith(_hex_digits(pin))
 
 
 def server_context(cert_file, key_file):
@@ -104,10 +140,11 @@ class ClientTls:
             raise TlsError("the encrypted connection to %s failed: %s" % (where, exc))
         if self.pin:
             seen = fingerprint(tls.getpeercert(binary_form=True))
-            if seen != self.pin:
+            if not pin_matches(self.pin, seen):
                 tls.close()
                 raise TlsError(
                     "the server at %s is not the one you were told about: its certificate "
-                    "fingerprint is %s, not %s. Do not go on: someone may be intercepting "
-                    "the connection. Tell the teacher." % (where, seen, self.pin))
+                    "fingerprint is %s, which does not start with %s. Do not go on: someone "
+                    "may be intercepting the connection. Tell the teacher."
+                    % (where, grouped(seen), grouped(self.pin)))
         return tls

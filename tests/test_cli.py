@@ -1,5 +1,6 @@
 """chat.pyz on the command line, run as a person would run it."""
 
+import argparse
 import re
 import signal
 import socket
@@ -8,8 +9,9 @@ import sys
 
 import pytest
 
-from helpers import LOOPBACK, WAIT, Client, ServerProcess
+from helpers import LOOPBACK, WAIT, Client, ServerProcess, require
 from chat_app import server as server_module
+from chat_app.cli import AddressError, client_address, split_address
 from chat_app.server import listen_address
 
 
@@ -68,19 +70,44 @@ def test_bad_options_are_one_line(pyz, args, named):
     assert "--help" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_port_in_use_is_one_line_naming_the_port(pyz):
-    holder = socket.socket()
-    holder.bind((LOOPBACK, 0))
-    holder.listen(1)
-    port = holder.getsockname()[1]
+def test_port_in_use_is_one_line_naming_a_port_that_is_free(pyz):
+    holders = [socket.socket(), socket.socket()]
+    holders[0].bind((LOOPBACK, 0))
+    holders[0].listen(1)
+    port = holders[0].getsockname()[1]
+    try:  # the port after it is taken too (if someone else has it, all the better)
+        holders[1].bind((LOOPBACK, port + 1))
+        holders[1].listen(1)
+    except OSError:
+        pass
     try:
         result = run(pyz, "server", "--host", LOOPBACK, "--port", str(port))
     finally:
-        holder.close()
+        for holder in holders:
+            holder.close()
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
     assert "port %d is already in use" % port in result.stderr
-    assert "--port %d" % (port + 1) in result.stderr
+    suggested = int(re.search(r"--port (\d+), which is free", result.stderr).group(1))
+    assert port + 2 <= suggested <= port + 9
+    assert server_module.can_listen(LOOPBACK, suggested)
+
+
+def test_the_advice_names_the_first_free_port_or_says_to_pick_one(monkeypatch):
+    taken = {1235, 1236}
+    assert server_module.free_port_after(1234, lambda port: port not in taken) == 1237
+    assert server_module.free_port_after(1234, lambda port: False) is None
+    assert server_module.free_port_after(65534, lambda port: port == 65535) == 65535
+
+    class Options:
+        host, port = LOOPBACK, 1234
+
+    class InUse(OSError):
+        errno = server_module.errno.EADDRINUSE
+
+    monkeypatch.setattr(server_module, "can_listen", lambda host, port: False)
+    text = server_module._bind_error(Options(), InUse())
+    assert "ports 1235 to 1243 are taken too" in text and "any free port above 1024" in text
 
 
 @pytest.mark.parametrize("make_path", [
@@ -132,6 +159,23 @@ def test_banner_says_how_to_connect(pyz):
         server.stop()
 
 
+def test_banner_says_whether_a_password_is_set_and_the_room_logged(pyz, tmp_path):
+    server = ServerProcess(sys.executable, pyz, cwd=str(tmp_path))
+    try:
+        assert "\nPassword: none\n" in server.out
+        assert "\nLog: off (start with --log FILE to keep a transcript)\n" in server.out
+    finally:
+        server.stop()
+    server = ServerProcess(sys.executable, pyz, "--password", "s3cret", "--log", "chat.log",
+                           cwd=str(tmp_path))
+    try:
+        assert "\nPassword: set (students are asked for it)\n" in server.out
+        assert "\nLog: chat.log (history reloads after a restart)\n" in server.out
+        assert "s3cret" not in server.out  # the board is not the place for it
+    finally:
+        server.stop()
+
+
 def test_ipv6_loopback(pyz):
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
@@ -162,7 +206,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
     monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
 
     class Options:
-        host, port = "", 1234
+        host, port, password, log = "", 1234, None, None
 
     class Server:
         server_address = ("::", 1234)
@@ -193,3 +237,89 @@ def test_ipv4_clients_of_a_dual_stack_server_show_plain_addresses():
     assert display_address("192.0.2.40") == "192.0.2.40"
     assert display_address("2001:db8::1") == "2001:db8::1"
     assert display_address("fe80::1%eth0") == "fe80::1%eth0"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("192.168.1.23", ("192.168.1.23", None)),
+    ("192.168.1.23:1235", ("192.168.1.23", 1235)),
+    ("lab-pc.local:80", ("lab-pc.local", 80)),
+    (" chat-server ", ("chat-server", None)),
+    ("::1", ("::1", None)),
+    ("2001:db8::7", ("2001:db8::7", None)),
+    ("[::1]", ("::1", None)),
+    ("[::1]:1234", ("::1", 1234)),
+    ("[fe80::1%eth0]:1300", ("fe80::1%eth0", 1300)),
+])
+def test_addresses_with_and_without_a_port(text, expected):
+    assert split_address(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("host:abc", "not a port number"),
+    ("host:0", "from 1 to 65535"),
+    ("host:70000", "from 1 to 65535"),
+    (":1234", "has no host"),
+    ("", "has no host"),
+    ("[::1", "[::1]:1234"),
+    ("[::1]1234", "[::1]:1234"),
+])
+def test_bad_addresses_say_what_is_wrong(text, words):
+    with pytest.raises(argparse.ArgumentTypeError) as bad:
+        split_address(text)
+    assert words in str(bad.value)
+
+
+def test_the_address_may_come_positionally_or_with_host_but_the_port_only_once():
+    here, there = ("10.0.0.5", 1235), ("10.0.0.5", None)
+    assert client_address(here, None, None) == here
+    assert client_address(None, here, None) == here
+    assert client_address(here, here, 1235) == here
+    assert client_address(there, None, 1236) == ("10.0.0.5", 1236)
+    assert client_address(None, None, 1236) == (None, 1236)
+    assert client_address(None, None, None) == (None, None)
+    with pytest.raises(AddressError, match=r"port is given twice.*10\.0\.0\.5:1235 and --port 1236"):
+        client_address(None, here, 1236)
+    with pytest.raises(AddressError, match=r"\[::1\]:1235 and --port 1236"):
+        client_address(("::1", 1235), None, 1236)
+    with pytest.raises(AddressError, match="address is given twice"):
+        client_address(here, ("10.0.0.6", None), None)
+
+
+def ipv6_loopback_works():
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def join_from_the_terminal_client(pyz, server, *address):
+    """Run `chat.pyz client ADDRESS --text`, say one line, and check the room got it."""
+    result = subprocess.run([sys.executable, pyz, "client"] + list(address)
+                            + ["--text", "--name", "cy"], input=b"hi by address\n",
+                            capture_output=True, timeout=WAIT * 3)
+    assert result.returncode == 0, result.stderr
+    server.wait_for(r"<cy> hi by address")
+
+
+def test_the_client_takes_host_colon_port_positionally_and_ipv6_in_brackets(pyz, tmp_path):
+    server = ServerProcess(sys.executable, pyz, cwd=str(tmp_path))
+    try:
+        join_from_the_terminal_client(pyz, server, "127.0.0.1:%d" % server.port)
+        result = run(pyz, "client", "127.0.0.1:%d" % server.port, "--port", "1", "--text")
+        assert result.returncode == 2 and "the port is given twice" in result.stderr
+        assert result.stderr.count("\n") == 1
+    finally:
+        server.stop()
+    require(ipv6_loopback_works(), "IPv6 on the loopback interface (::1)")
+    server = ServerProcess(sys.executable, pyz, "--host", "::1", cwd=str(tmp_path))
+    try:
+        join_from_the_terminal_client(pyz, server, "[::1]:%d" % server.port)
+    finally:
+        server.stop()

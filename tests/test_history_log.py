@@ -106,3 +106,52 @@ def test_a_log_write_error_is_reported_and_chat_goes_on(make_server, tmp_path):
     server.err.wait_for("cannot write to the log file /dev/full")
     amy.send({"type": "say", "text": "still relayed"})
     assert amy.expect("message")["text"] == "still relayed"
+
+
+def test_announcements_are_numbered_kept_logged_and_reloaded(tmp_path):
+    """/say is part of the record: late joiners and a restarted server still have it."""
+    from test_text_sessions import read_until
+    path = str(tmp_path / "room.jsonl")
+    first = RunningServer("--log", path)
+    try:
+        amy = first.client()
+        amy.join("amy")
+        amy.send({"type": "say", "text": "before"})
+        before = amy.expect("message")
+        first.room.announce("Pens down")
+        notice = amy.expect("notice")
+        assert notice["id"] == before["id"] + 1 and notice["text"] == "Pens down"
+        late = first.client()
+        assert [(f["type"], f["id"]) for f in late.join("late")["history"]] == [
+            ("message", before["id"]), ("notice", notice["id"])]
+    finally:
+        first.close()
+    assert notice in records(path)
+    second = RunningServer("--log", path)
+    try:
+        bob = second.client()
+        assert bob.join("bob")["history"] == [before, notice]
+        bob.send({"type": "say", "text": "after"})
+        assert bob.expect("message")["id"] == notice["id"] + 1
+        carl = second.client()  # a person at a terminal sees the announcement as one
+        carl.send_raw(b"carl\n")
+        lines = read_until(carl, "End of earlier messages")
+        shown = [line.split("] ", 1)[-1] for line in lines[1:-1]]
+        assert shown == ["<amy> before", "*** Pens down", "<bob> after"], lines
+    finally:
+        second.close()
+
+
+def test_the_last_id_counts_announcements_too(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"type": "message", "id": 4, "from": "a", "text": "x",
+                                 "time": 1.0}) + "\n")
+        handle.write(json.dumps({"type": "notice", "id": 5, "text": "y", "time": 2.0}) + "\n")
+        handle.write(json.dumps({"type": "notice", "text": "unnumbered, from an old log",
+                                 "time": 3.0}) + "\n")
+    log = HistoryLog(path)
+    entries, last_id, warnings = log.load(10)
+    log.close()
+    assert [e["type"] for e in entries] == ["message", "notice"] and last_id == 5
+    assert warnings == []

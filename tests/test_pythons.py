@@ -1,11 +1,12 @@
 """The built chat.pyz under every Python: it runs on 3.8 and newer, and says
 clearly that it needs 3.8 on anything older."""
 
+import os
 import subprocess
 
 import pytest
 
-from helpers import WAIT, Client, ServerProcess, pyenv_python, require
+from helpers import ROOT, WAIT, Client, ServerProcess, pyenv_python, require
 
 SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 TOO_OLD = ["2.7", "3.6", "3.7"]
@@ -64,5 +65,18 @@ def test_older_pythons_get_one_clear_line(version, args, pyz):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
-    assert "needs Python 3.8 or newer" in result.stderr and "python3" in result.stderr
+    assert "needs Python 3.8 or newer, but this is Python %s." % version in result.stderr
+    assert "for example: python3.11 %s." % pyz in result.stderr  # how to run a newer one
+    assert "python.org" in result.stderr
     assert "Traceback" not in result.stderr and "SyntaxError" not in result.stderr
+
+
+@pytest.mark.parametrize("version", TOO_OLD)
+def test_the_advice_on_windows_uses_the_py_launcher(version, pyz):
+    python = interpreter(version)
+    main = os.path.join(ROOT, "chat_app", "__main__.py")
+    pretend = ("import sys; sys.platform = 'win32'; sys.argv = ['chat.pyz']; "
+               "exec(compile(open(%r).read(), 'chat.pyz', 'exec'))" % main)
+    result = subprocess.run([python, "-c", pretend], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "for example: py -3.11 chat.pyz." in result.stderr, result.stderr

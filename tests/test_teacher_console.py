@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python, require
+from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python, require, wait_until
 from chat_app.chat_state import ChatState
 from chat_app import teacher_console
 from chat_app.client_session import Session
@@ -45,6 +45,7 @@ def test_say_reaches_programs_and_people_prominently(server, teacher):
     teacher.handle("/say Pens down in 5 minutes")
     notice = amy.expect("notice")
     assert notice["text"] == "Pens down in 5 minutes" and isinstance(notice["time"], float)
+    assert isinstance(notice["id"], int)
     assert read_until(carl, r"\*\*\*")[-1].endswith("*** Pens down in 5 minutes")
     assert "announced to 2 member(s): Pens down in 5 minutes" in teacher.out.text
     teacher.handle("/say   ")
@@ -155,3 +156,178 @@ def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, te
 
     teacher.start(Terminal()).join(WAIT)
     assert "Nobody has joined yet" in teacher.out.text
+
+
+def screen(raw):
+    """Return the rows a terminal shows after printing `raw` (CR, LF, BS and text)."""
+    rows, row, column = [[]], 0, 0
+    for char in raw:
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            row += 1
+            if row == len(rows):
+                rows.append([])
+        elif char == "\b":
+            column = max(0, column - 1)
+        else:
+            line = rows[row]
+            line.extend(" " * (column - len(line)))
+            line[column:column + 1] = [char]
+            column += 1
+    return ["".join(line).rstrip() for line in rows]
+
+
+class ServerInTerminal:
+    """`python chat.pyz server` in a pseudo-terminal, as a teacher runs it."""
+
+    def __init__(self, pyz, tmp_path, *args):
+        require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
+        import fcntl
+        import struct
+        import subprocess
+        import termios
+        self.master, self.slave = os.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.saved_mode = termios.tcgetattr(self.slave)
+        self._raw = []
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, pyz, "server", "--host", "127.0.0.1", "--port", "0"] + list(args),
+            cwd=str(tmp_path), stdin=self.slave, stdout=self.slave, stderr=self.slave,
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.port = int(self.wait_for(r"listening on port (\d+)").group(1))
+
+    def _drain(self):
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self._raw.append(data)
+
+    @property
+    def raw(self):
+        with self._lock:
+            return b"".join(self._raw).decode("utf-8", "replace")
+
+    @property
+    def rows(self):
+        return screen(self.raw)
+
+    def wait_for(self, pattern):
+        return wait_until(lambda: re.search(pattern, "\n".join(self.rows), re.M), WAIT,
+                          lambda: "%r on the screen:\n%s" % (pattern, "\n".join(self.rows)))
+
+    def wait_rows(self, *patterns):
+        """Wait until the screen's last rows match these patterns, in order."""
+        def matches():
+            rows = self.rows[-len(patterns):]
+            return len(rows) == len(patterns) and all(
+                re.fullmatch(pattern, row) for pattern, row in zip(patterns, rows))
+        wait_until(matches, WAIT, lambda: "the last rows to be %r; the screen:\n%s"
+                   % (patterns, "\n".join(self.rows)))
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(WAIT)
+        os.close(self.slave)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal_server(pyz, tmp_path):
+    servers = []
+
+    def start(*args):
+        servers.append(ServerInTerminal(pyz, tmp_path, *args))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_the_console_shows_the_room_and_keeps_the_typed_line_whole(terminal_server):
+    import termios
+    server = terminal_server()
+    server.wait_for(r"Type /help here")
+    server.wait_rows(r">")
+    server.type(b"/wh")
+    server.wait_rows(r"> /wh")
+    amy = Client(server.port)
+    amy.join("amy")
+    # The join is printed above the half-typed command, which is drawn again below it.
+    server.wait_rows(r"\d\d:\d\d:\d\d  amy joined \(127\.0\.0\.1\)", r"> /wh")
+    assert [row for row in server.rows if row.startswith(">")] == ["> /wh"]  # drawn once
+    server.type(b"o\n")
+    server.wait_rows(r"> /who", r"\d\d:\d\d:\d\d  1 in the room:",
+                     r" +amy +127\.0\.0\.1 +since .*", r">")
+    amy.send({"type": "say", "text": "secret", "to": "amy"})
+    amy.expect("message", text="secret")
+    amy.send({"type": "say", "text": "hello class"})
+    server.wait_rows(r"\[\d\d:\d\d\] <amy> hello class", r">")
+    assert "secret" not in server.raw  # private messages stay private
+    server.type(b"/say Pens down")
+    server.wait_rows(r"> /say Pens down")
+    server.type(b"\r")
+    assert amy.expect("notice")["text"] == "Pens down"
+    server.wait_rows(r"> /say Pens down", r".*announced to 1 member\(s\): Pens down", r">")
+    server.type(b"\x03")  # Ctrl+C still stops the server, and the terminal is given back
+    assert server.process.wait(WAIT) == 0
+    mode = termios.tcgetattr(server.slave)
+    assert mode[3] & termios.ICANON and mode[3] & termios.ECHO
+    assert mode == server.saved_mode
+    server.wait_for(r"server stopped")
+
+
+def test_quiet_leaves_the_conversation_out_of_the_console(terminal_server):
+    server = terminal_server("--quiet")
+    server.wait_rows(r">")
+    amy = Client(server.port)
+    amy.join("amy")
+    amy.send({"type": "say", "text": "hello class"})
+    amy.expect("message", text="hello class")
+    amy.send({"type": "leave"})
+    server.wait_rows(r"\d\d:\d\d:\d\d  amy left \(quit\)", r">")
+    assert "hello class" not in server.raw
+    server.type(b"/quit\n")
+    assert server.process.wait(WAIT) == 0
+
+
+def test_help_lists_every_command_in_aligned_columns(server, teacher):
+    teacher.handle("/help")
+    rows = teacher.out.text.split("\n")[1:-1]
+    assert [row.split()[0] for row in rows] == ["/who", "/kick", "/say", "/quit", "/help"]
+    starts = {re.search(r"\S+( \S+)*? {2,}(\S)", row).start(2) for row in rows}
+    assert len(starts) == 1, rows  # every meaning starts in the same column
+    assert set(teacher.commands) == {"who", "kick", "say", "quit", "help"}
+
+
+def test_after_ctrl_z_and_fg_the_prompt_line_comes_back(terminal_server):
+    import signal
+    import termios
+    server = terminal_server()
+    server.wait_rows(r">")
+    server.type(b"/wh")
+    server.wait_rows(r"> /wh")
+    server.process.send_signal(signal.SIGSTOP)
+    termios.tcsetattr(server.slave, termios.TCSANOW, server.saved_mode)  # what the shell does
+    os.write(server.slave, b"\r\n$ fg\r\n")  # the shell's lines, as the terminal shows them
+    server.process.send_signal(signal.SIGCONT)
+    server.wait_rows(r"\$ fg", r"> /wh")
+    assert not termios.tcgetattr(server.slave)[3] & termios.ICANON
+    server.type(b"o\n")
+    server.wait_for(r"Nobody has joined yet")
+    server.type(b"/quit\n")
+    assert server.process.wait(WAIT) == 0
+    assert termios.tcgetattr(server.slave) == server.saved_mode

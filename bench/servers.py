@@ -136,7 +136,8 @@ class ChatApp(Server):
 
     def command(self):
         return [self.python, "-m", "chat_app", "server", "--host", LOOPBACK,
-                "--port", str(self.port), "--rate-limit", "0", "--max-clients", "10000"]
+                "--port", str(self.port), "--rate-limit", "0", "--max-clients", "10000",
+                "--quiet"]  # printing every message would be measured too
 
     def environment(self):
         env = dict(os.environ)

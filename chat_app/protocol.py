@@ -58,7 +58,10 @@ ERROR_MESSAGES = {
         "with no spaces." % MAX_NAME_CHARS
     ),
     "bad_password": "Wrong password for this room. Ask the teacher for the password.",
-    "server_full": "The server is full. Try again later or ask the teacher.",
+    "server_full": (
+        "The chat room is full, so you cannot join now. Try again in a few minutes, "
+        "or ask the teacher to raise --max-clients."
+    ),
     "frame_too_long": (
         "A line longer than %d bytes was received; the connection is closed."
         % MAX_FRAME_BYTES
@@ -68,9 +71,9 @@ ERROR_MESSAGES = {
         "Connect again and send your name."
     ),
     "tls_required": (
-        "This chat server is encrypted (TLS). Connect with "
-        "'python chat.pyz client --tls --tls-fingerprint ...' as the teacher says; "
-        "nc and telnet cannot join it."
+        "This chat room is encrypted (TLS), so nc and telnet cannot join it. Join with "
+        "'python chat.pyz client --tls --tls-fingerprint ... --host ...' exactly as the "
+        "teacher shows it on the board."
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."
@@ -82,8 +85,33 @@ ERROR_MESSAGES = {
     "text_too_long": "That message is too long.",
     "empty_text": "Empty messages are not sent.",
     "no_such_user": "Nobody of that name is in the room.",
-    "rate_limited": "You are sending too fast; that message was not sent. Wait a moment.",
+    "rate_limited": (
+        "You are sending faster than this room allows. Your next lines are held back "
+        "and will follow in order; nothing is lost."
+    ),
 }
+
+# bad_password when the join carried no password at all (ERROR_MESSAGES has
+# the words for a wrong one).
+PASSWORD_MISSING_MESSAGE = (
+    "This room needs a password. Ask the teacher for it and type it in.")
+
+# Why a member left, in `left` frames (docs/protocol.md, "left reasons");
+# text_format.LEFT_REASONS has the words people read for each.
+LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
+
+
+def held_back_message(rate):
+    """Return rate_limited's words: the lines are held back, paced at `rate` a second."""
+    return ("You are sending faster than this room allows (%g messages a second). "
+            "Your next lines are held back and will follow in order; nothing is lost."
+            % rate)
+
+
+def join_timeout_message(seconds):
+    """Return join_timeout's words for a join timeout of `seconds`."""
+    return ("Nothing was joined within %g seconds, so the connection is closed. "
+            "Connect again and send your name." % seconds)
 
 
 class ProtocolError(Exception):

@@ -76,11 +76,13 @@ def test_password(make_server):
     server = make_server("--password", "s3cret")
     wrong = server.client()
     wrong.send({"type": "join", "name": "amy", "password": "guess"})
-    wrong.expect_error("bad_password")
+    assert wrong.expect_error("bad_password")["message"] == (
+        "Wrong password for this room. Ask the teacher for the password.")
     wrong.assert_closed()
     missing = server.client()
     missing.send({"type": "join", "name": "amy"})
-    missing.expect_error("bad_password")
+    assert missing.expect_error("bad_password")["message"] == (
+        "This room needs a password. Ask the teacher for it and type it in.")
     assert server.client().join("amy", password="s3cret")["name"] == "amy"
 
 

@@ -153,6 +153,22 @@ def test_password_prompt(make_server):
     read_until(client, "alone in the room")
 
 
+def test_a_person_is_told_whether_the_password_is_missing_or_wrong(make_server):
+    server = make_server("--password", "pw")
+    client = server.client()
+    client.send_raw(b"amy\n")
+    assert client.read_text() == "This room has a password. Type it and press Enter:"
+    client.send_raw(b"\n")
+    assert client.read_text() == "! This room needs a password. Ask the teacher for it and type it in."
+    assert "password" in client.read_text()
+    for _ in range(4):  # more than three tries: no limit, only the join timeout
+        client.send_raw(b"nope\n")
+        assert client.read_text().startswith("! Wrong password for this room.")
+        assert "password" in client.read_text()
+    client.send_raw(b"pw\n")
+    read_until(client, "alone in the room")
+
+
 def test_history_is_shown_to_a_person(server):
     bob = Client(server.port)
     bob.join("bob")

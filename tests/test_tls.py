@@ -201,3 +201,19 @@ def test_a_person_at_an_encrypted_port_reads_plain_words(tls_server):
     lines = person.assert_closed()
     assert len(lines) == 1 and lines[0].startswith(b"! This chat room is encrypted (TLS)")
     assert b"python chat.pyz client --tls" in lines[0]
+
+
+def test_a_kicked_terminal_client_on_an_encrypted_room_does_not_reconnect(pyz, tls_server):
+    from test_client_text import TerminalClient
+    client = TerminalClient(pyz, tls_server.port, "--name", "amy", "--tls",
+                            "--tls-fingerprint", expected_fingerprint().replace(":", ""))
+    try:
+        client.wait_for("Welcome, amy")
+        assert tls_server.room.kick("amy", "time out for you") == "amy"
+        client.wait_for(r"removed you from the room \(time out for you\)")
+        tls_server.wait_connections(0)
+        client.end_input()
+        assert not [line for line in client.lines if "Reconnect" in line], client.lines
+        assert tls_server.out.text.count("amy joined") == 1
+    finally:
+        assert "Traceback" not in client.finish()

@@ -98,20 +98,12 @@ for _state in LIVE_STATES:
     TRANSITIONS[(_state, ENDED)] = DONE
 del _state
 
-# --- timers, each its own, and the event each one fires --------------------
-PROMPT_TIMER = "prompt"
-JOIN_TIMER = "join"
-PING_TIMER = "ping"
-PING_TIMEOUT_TIMER = "ping_timeout"
-RESUME_TIMER = "resume"
-
-TIMER_EVENTS = {
-    PROMPT_TIMER: SILENT,
-    JOIN_TIMER: JOIN_TIMEOUT,
-    PING_TIMER: PING_DUE,
-    PING_TIMEOUT_TIMER: PING_UNANSWERED,
-    RESUME_TIMER: TOKEN_DUE,
-}
+# --- timers, each its own deadline (the event each one fires) -------------
+PROMPT_TIMER = "prompt"              # SILENT, or REFUSED at a full or encrypted server
+JOIN_TIMER = "join"                  # JOIN_TIMEOUT
+PING_TIMER = "ping"                  # PING_DUE
+PING_TIMEOUT_TIMER = "ping_timeout"  # PING_UNANSWERED
+RESUME_TIMER = "resume"              # TOKEN_DUE
 
 # --- actions for the handler ---------------------------------------------
 SEND = "send"            # send this frame, in the connection's wire format
@@ -147,7 +139,7 @@ class Session:
         self.ping_timeout = ping_timeout
         self.timers = {PROMPT_TIMER: now + prompt_delay, JOIN_TIMER: now + join_timeout}
         self.lines = collections.deque()  # received, not yet handled, in order
-        self.limiter = RateLimiter(rate, burst, clock=lambda: now)
+        self.limiter = RateLimiter(rate, burst, clock=lambda: now)  # later calls pass `now`
         self.holding = False  # in a held-back episode: its notice is sent
         self._splitter = LineSplitter()
         self._actions = []

@@ -491,3 +491,8 @@ def test_a_script_that_half_closes_after_joining_still_gets_its_answers(server):
     frames = [json.loads(line) for line in received.splitlines()]
     assert [frame["type"] for frame in frames][:2] == ["welcome", "message"]
     assert frames[1]["text"] == "one shot"
+
+
+def test_every_leave_reason_has_words_for_people():
+    from chat_app import protocol, text_format
+    assert set(text_format.LEFT_REASONS) == set(protocol.LEFT_REASONS)

@@ -302,8 +302,11 @@ def test_a_paste_over_the_rate_limit_is_held_back_not_dropped(make_server):
     assert frame["code"] == "rate_limited"
     assert "held back and will follow in order" in frame["message"]
     bob.send_raw(b"meanwhile\n")
-    frames = first + [amy.frame() for _ in range(182)]
-    assert [f for f in frames if f["type"] not in ("message", "joined", "pong")] == []
+    frames = first + [amy.frame()]
+    while frames[-1]["type"] != "pong":
+        frames.append(amy.frame())
+    # (A ping may come if this machine stalls the server for the whole interval.)
+    assert [f for f in frames if f["type"] not in ("message", "pong", "ping")] == []
     texts = [f["text"] for f in frames if f["type"] == "message"]
     assert [t for t in texts if t != "meanwhile"] == ["m%d" % number for number in range(200)]
     assert texts.index("meanwhile") < 200  # relayed while amy's paste was still arriving

@@ -68,6 +68,22 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     recv() rather than through self.rfile.
     """
 
+    # What carries out each of the session's actions (method names, so that
+    # a thousand connections share one table).
+    ACTIONS = {
+        life.SEND: "send", life.PROMPT: "write_text", life.START_TLS: "start_tls",
+        life.REFUSE: "refuse", life.END: "end",
+    }
+
+    # Who handles a line, by the session's state and the connection's wire.
+    LINE_HANDLERS = {
+        (life.LOGGING_IN, life.JSON): "json_login",
+        (life.LOGGING_IN, life.TEXT): "text_name",
+        (life.PASSWORD, life.TEXT): "text_password",
+        (life.CHATTING, life.JSON): "json_chat",
+        (life.CHATTING, life.TEXT): "text_chat",
+    }
+
     disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
     rbufsize = 0  # reads go straight to the socket: no 8 KiB rfile buffer per connection
 
@@ -87,17 +103,6 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.refused_why = None
         self.admitted = False
         self.goodbye_sent = False
-        self.actions = {
-            life.SEND: self.send, life.PROMPT: self.write_text, life.START_TLS: self.start_tls,
-            life.REFUSE: self.refuse, life.END: self.end,
-        }
-        self.line_handlers = {
-            (life.LOGGING_IN, life.JSON): self.json_login,
-            (life.LOGGING_IN, life.TEXT): self.text_name,
-            (life.PASSWORD, life.TEXT): self.text_password,
-            (life.CHATTING, life.JSON): self.json_chat,
-            (life.CHATTING, life.TEXT): self.text_chat,
-        }
         self.login_handlers = {
             "join": self.json_join, "say": self.must_join, "ping": self.answer_ping,
             "pong": self.nothing, "leave": self.quit,
@@ -173,16 +178,16 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             elif session.reading:
                 self.read()
             else:  # held back: wait for the next token, or for the end
-                self.peer.ended.wait(self.until_deadline())
+                self.peer.wait_for_end(self.until_deadline())
         self.run(session.ended())
 
     def handle_line(self, line):
         """Give a line to the handler for this state and wire; a say may be held back."""
         self.peer.wire = self.session.wire  # the room renders for it (known from the first line)
         try:
-            self.line_handlers[(self.session.state, self.session.wire)](line)
+            getattr(self, self.LINE_HANDLERS[(self.session.state, self.session.wire)])(line)
         except life.HoldBack:
-            self.run(self.session.hold_back(line, time.monotonic()))
+            self.run(self.session.hold_back(time.monotonic()))
 
     def until_deadline(self):
         deadline = self.session.next_deadline()
@@ -223,7 +228,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def run(self, actions):
         """Carry out what the session asks, in order."""
         for kind, value in actions:
-            self.actions[kind](value)
+            getattr(self, self.ACTIONS[kind])(value)
         if self.session.wire is not None:
             self.peer.wire = self.session.wire
 

@@ -22,12 +22,12 @@ class RateLimiter:
     (from the clock given, by default), so tests can drive it by hand.
     """
 
-    def __init__(self, rate=DEFAULT_RATE, burst=DEFAULT_BURST, clock=time.monotonic):
+    def __init__(self, rate=DEFAULT_RATE, burst=DEFAULT_BURST, clock=time.monotonic, now=None):
         self._rate = float(rate)
         self._burst = float(burst)
         self._clock = clock
         self._tokens = float(burst)
-        self._stamp = clock()
+        self._stamp = clock() if now is None else now
 
     @property
     def rate(self):

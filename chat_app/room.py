@@ -35,7 +35,7 @@ class Peer:
     def __init__(self, outbox, address, on_end=None):
         self.outbox = outbox
         self.address = address
-        self.ended = threading.Event()  # set with the reason: wakes a held-back reader
+        self._ended = None  # an Event, made only for a reader that waits (held back)
         self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
         self.wire = "json"  # "text" once it is known to be a person at a terminal
         self.name = None
@@ -43,6 +43,16 @@ class Peer:
         self.since = time.time()
         self.reason = None  # set once, when the server decides to end it
         self._reason_lock = threading.Lock()
+
+    def wait_for_end(self, timeout):
+        """Wait until end() is called, at most `timeout` seconds (None: no limit)."""
+        with self._reason_lock:
+            if self.reason is not None:
+                return
+            if self._ended is None:
+                self._ended = threading.Event()
+            ended = self._ended
+        ended.wait(timeout)
 
     def stop_reading(self):
         """Wake the connection's reader after end(): its socket reads as closed.
@@ -61,7 +71,9 @@ class Peer:
             if self.reason is not None:
                 return False
             self.reason = reason
-        self.ended.set()
+            ended = self._ended
+        if ended is not None:
+            ended.set()
         if self._on_end is not None:
             self._on_end()
         return True

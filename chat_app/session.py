@@ -16,8 +16,6 @@ False until the resume timer (when the next token is due).  What the peer
 sent meanwhile waits in the kernel's socket buffer, in order.
 """
 
-import collections
-
 from .protocol import (
     LineSplitter, ProtocolError, held_back_message, join_timeout_message,
     looks_like_json_object,
@@ -126,6 +124,10 @@ class SessionError(Exception):
 class Session:
     """The life of one connection, driven by events and the time passed in."""
 
+    __slots__ = ("state", "wire", "first", "tls", "refusal", "join_timeout", "ping_interval",
+                 "ping_timeout", "timers", "_lines", "_next", "limiter", "holding",
+                 "_splitter", "_actions")  # a thousand connections: no dict each
+
     def __init__(self, now, join_timeout, ping_interval=0.0, ping_timeout=0.0,
                  rate=0.0, burst=DEFAULT_BURST, tls=False, refusal=None,
                  prompt_delay=PROMPT_DELAY):
@@ -138,16 +140,12 @@ class Session:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.timers = {PROMPT_TIMER: now + prompt_delay, JOIN_TIMER: now + join_timeout}
-        self.lines = collections.deque()  # received, not yet handled, in order
-        self.limiter = RateLimiter(rate, burst, clock=lambda: now)  # later calls pass `now`
+        self._lines = []  # received lines, in order; those from _next on are not yet handled
+        self._next = 0
+        self.limiter = RateLimiter(rate, burst, now=now)
         self.holding = False  # in a held-back episode: its notice is sent
         self._splitter = LineSplitter()
         self._actions = []
-        self._timer_handlers = {
-            PROMPT_TIMER: self._silent, JOIN_TIMER: self._join_expired,
-            PING_TIMER: self._ping_due, PING_TIMEOUT_TIMER: self._ping_unanswered,
-            RESUME_TIMER: self._token_due,
-        }
 
     # --- what the handler asks ------------------------------------------
 
@@ -158,13 +156,24 @@ class Session:
 
     @property
     def reading(self):
-        """Tell whether the handler should read the socket now."""
-        return self.state in (LOGGING_IN, PASSWORD, CHATTING) and not self.lines
+        """Tell whether the handler should read the socket now.
+
+        At a plain server the first read also classifies the connection
+        (received() looks at its first byte); only TLS needs a peek.
+        """
+        if self.state == CLASSIFYING:
+            return not self.tls
+        return self.state in (LOGGING_IN, PASSWORD, CHATTING) and not self.queued
 
     @property
     def peeking(self):
-        """Tell whether the handler should look at the first byte (without taking it)."""
-        return self.state == CLASSIFYING
+        """Tell whether the handler should look at the first byte without taking it (TLS)."""
+        return self.state == CLASSIFYING and self.tls
+
+    @property
+    def queued(self):
+        """Return how many received lines wait to be handled."""
+        return len(self._lines) - self._next
 
     def next_deadline(self):
         """Return when the next timer fires, or None."""
@@ -176,9 +185,10 @@ class Session:
 
     def next_line(self):
         """Return the next line to handle, or None (none queued, or held back)."""
-        if self.state not in (LOGGING_IN, PASSWORD, CHATTING) or not self.lines:
+        if self.state not in (LOGGING_IN, PASSWORD, CHATTING) or not self.queued:
             return None
-        line = self.lines.popleft()
+        line = self._lines[self._next]
+        self._next += 1
         if self.wire is None:
             self.wire = JSON if looks_like_json_object(line) else TEXT
             self.timers.pop(PROMPT_TIMER, None)
@@ -194,11 +204,15 @@ class Session:
             if self.timers[name] > now:
                 break
             del self.timers[name]
-            self._timer_handlers[name](now)
+            TIMER_HANDLERS[name](self, now)
         return self._take()
 
     def first_byte(self, byte, now):
         """Classify the connection by its first byte: TLS, a program ('{') or a person."""
+        self._classify(byte)
+        return self._take()
+
+    def _classify(self, byte):
         self.first = byte
         is_tls = byte == TLS_HANDSHAKE_BYTE
         if is_tls and self.tls:
@@ -215,7 +229,6 @@ class Session:
                 self._refuse(REFUSED, refusal)
             else:
                 self._fire(PLAIN_BYTE)
-        return self._take()
 
     def handshake_done(self, now):
         """The connection is encrypted: only programs speak TLS."""
@@ -232,8 +245,16 @@ class Session:
 
     def received(self, data, now):
         """Queue the complete lines in received bytes; return the actions."""
+        if self.state == CLASSIFYING:
+            self._classify(data[0])
+            if self.state != LOGGING_IN:  # refused: what it sent is not read
+                return self._take()
         try:
-            self.lines.extend(self._splitter.feed(data))
+            lines = self._splitter.feed(data)
+            if self.queued:
+                self._lines.extend(lines)
+            else:
+                self._lines, self._next = lines, 0
         except ProtocolError as error:  # a line over the limit
             self._refuse(FATAL, error)
             return self._take()
@@ -275,9 +296,9 @@ class Session:
         """Take a token for a say; return False when none is left (then hold the line back)."""
         return self.limiter.allow(now)
 
-    def hold_back(self, line, now):
-        """Put a say that found no token back first in line, and stop reading until one is due."""
-        self.lines.appendleft(line)
+    def hold_back(self, now):
+        """Put the say just taken (it found no token) back first in line; stop reading until one is due."""
+        self._next -= 1
         self._fire(NO_TOKEN)
         self.timers.pop(PING_TIMER, None)  # it is visibly sending: no ping,
         self.timers.pop(PING_TIMEOUT_TIMER, None)  # and no time-out, while held back
@@ -366,3 +387,13 @@ class Session:
     def _take(self):
         actions, self._actions = self._actions, []
         return actions
+
+
+# What each timer does when it fires.
+TIMER_HANDLERS = {
+    PROMPT_TIMER: Session._silent,
+    JOIN_TIMER: Session._join_expired,
+    PING_TIMER: Session._ping_due,
+    PING_TIMEOUT_TIMER: Session._ping_unanswered,
+    RESUME_TIMER: Session._token_due,
+}

@@ -49,7 +49,7 @@ def test_an_event_with_no_transition_is_a_bug_not_a_silent_change():
 
 def test_a_silent_connection_is_prompted_after_the_delay_only():
     session = new()
-    assert session.peeking
+    assert session.reading and not session.peeking  # a plain server reads the first byte
     assert session.expire(0.99) == []
     assert session.expire(1.0) == [(life.PROMPT, life.PROMPT_NAME)]
     assert session.state == life.LOGGING_IN and session.reading
@@ -90,6 +90,7 @@ def test_a_full_room_refuses_a_program_in_json_and_a_person_in_words():
 
 def test_an_encrypted_server_handshakes_or_explains():
     tls = new(tls=True)
+    assert tls.peeking and not tls.reading  # the handshake must find its first byte
     assert tls.first_byte(0x16, 0.1) == [(life.START_TLS, None)]
     assert tls.state == life.HANDSHAKING and not tls.reading and not tls.peeking
     assert tls.handshake_done(0.2) == []
@@ -115,7 +116,15 @@ def test_a_full_encrypted_room_refuses_after_the_handshake():
 
 def test_a_plain_server_refuses_a_tls_hello():
     session = new()
-    assert refused_with(session.first_byte(0x16, 0.1)).code == "tls_unavailable"
+    assert refused_with(session.received(b"\x16\x03\x01", 0.1)).code == "tls_unavailable"
+    assert session.queued == 0  # a refused connection's bytes are not lines
+
+
+def test_a_plain_server_classifies_by_the_first_read():
+    program = new()
+    assert program.received(JOIN + b"\n", 0.1) == []
+    assert program.state == life.LOGGING_IN and program.next_line() == JOIN
+    assert program.wire == life.JSON
 
 
 def test_a_person_may_try_names_until_the_join_timeout_and_each_prompt_restarts_it():
@@ -177,9 +186,9 @@ def test_a_say_with_no_token_is_held_back_first_in_line_and_read_again_when_one_
     session.received(b"s1\ns2\ns3\nping\n", 0.0)
     assert session.take_token(0.0) and session.take_token(0.0)
     assert session.next_line() == b"s1" and session.next_line() == b"s2"
-    line = session.next_line()
+    assert session.next_line() == b"s3"
     assert not session.take_token(0.0)
-    actions = session.hold_back(line, 0.0)
+    actions = session.hold_back(0.0)
     assert kinds(actions) == [life.SEND]
     notice = actions[0][1]
     assert notice["code"] == "rate_limited"
@@ -199,20 +208,20 @@ def test_a_held_back_episode_gets_one_notice():
     logged_in(session, now=0.0)
     session.received(b"a\nb\nc\n", 0.0)
     now, notices = 0.0, 0
-    while session.lines:
+    while session.queued:
         line = session.next_line()
         if line is None:
             now = session.next_deadline()
             session.expire(now)
             continue
         if not session.take_token(now):
-            notices += len(session.hold_back(line, now))
+            notices += len(session.hold_back(now))
     assert notices == 1
     session.idle(now)  # the paste is over: a later one is a new episode
     session.received(b"d\n", now)
-    line = session.next_line()
+    assert session.next_line() == b"d"
     assert not session.take_token(now)
-    assert len(session.hold_back(line, now)) == 1
+    assert len(session.hold_back(now)) == 1
 
 
 def test_a_line_over_the_limit_is_fatal():

@@ -112,6 +112,9 @@ END = "end"              # end the connection with this leave reason
 
 JSON, TEXT = "json", "text"
 
+# First bytes that only programs send: a JSON object, or a TLS handshake.
+PROGRAM_FIRST_BYTES = (ord("{"), TLS_HANDSHAKE_BYTE)
+
 
 class HoldBack(Exception):
     """A say found no token: the line waits until one is due (raised by the handler)."""
@@ -339,8 +342,8 @@ class Session:
         if self.state == CLASSIFYING and (self.tls or self.refusal is not None):
             self._silent(now)  # the prompt's words, sooner
             return
-        if self.wire is None:  # no whole line came: '{' is a program, all else a person
-            self.wire = JSON if self.first == ord("{") else TEXT
+        if self.wire is None:  # no whole line came: '{' or TLS is a program, all else a person
+            self.wire = JSON if self.first in PROGRAM_FIRST_BYTES else TEXT
         self._refuse(JOIN_TIMEOUT, ProtocolError(
             "join_timeout", join_timeout_message(self.join_timeout)))
 

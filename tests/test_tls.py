@@ -217,3 +217,15 @@ def test_a_kicked_terminal_client_on_an_encrypted_room_does_not_reconnect(pyz, t
         assert tls_server.out.text.count("amy joined") == 1
     finally:
         assert "Traceback" not in client.finish()
+
+
+def test_timeouts_on_an_encrypted_room_end_with_close_notify(make_server):
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--join-timeout", "0.5",
+                         "--ping-interval", "0.2", "--ping-timeout", "0.2")
+    silent = raw_tls(server)
+    assert frames_until_closed(silent)[-1]["code"] == "join_timeout"
+    unanswering = raw_tls(server)
+    unanswering.sendall(b'{"type":"join","name":"amy"}\n')
+    frames = frames_until_closed(unanswering)
+    assert [frame["type"] for frame in frames] == ["welcome", "ping"]
+    server.out.wait_for("amy did not answer a ping")

@@ -1,13 +1,13 @@
 """Serve one connection: a program speaking JSON, or a person at a terminal.
 
-The handler reads with a bounded buffer, decides from the first line
-whether a program (a JSON object) or a person (anything else) is connected,
-and swaps its line handler as the connection moves from logging in to
-chatting.  Timers (the name prompt, the join timeout, pings) are deadlines
-the reading loop waits on, so they cost no extra threads.  On an encrypted
-server (--tls-cert) the TLS handshake runs first, in this thread, under the
-join timeout.  Everything the room does goes through self.server.room;
-nothing here holds its lock.
+The connection's life (first byte, TLS, login, chat, held-back reading,
+timers) is a Session (session.py), which does no I/O.  This handler only
+moves bytes: it polls and reads the socket when the session is reading,
+runs the TLS handshake when told, feeds what happens into the session and
+carries out the actions it returns.  Lines go to a handler chosen from a
+table by the session's state and the connection's wire (JSON or text).
+Everything the room does goes through self.server.room; nothing here
+holds its lock.
 """
 
 import ipaddress
@@ -17,24 +17,16 @@ import socket
 import socketserver
 import time
 
+from . import session as life
 from . import text_format
 from .commands import HELP_TEXT, CommandError, parse_line
 from .nonblocking import WOULD_BLOCK, shutdown_quietly
 from .outbox import Outbox
 from .protocol import (
-    LineSplitter, ProtocolError, check_name, clean_text, decode_client_frame,
-    encode, looks_like_json_object,
+    LEFT_REASONS, ProtocolError, check_name, clean_text, decode_client_frame, encode,
 )
-from .rate_limit import DEFAULT_BURST, RateLimiter
+from .rate_limit import DEFAULT_BURST
 from .room import Peer
-from .tls import TLS_HANDSHAKE_BYTE
-
-# A silent connection is probably a person who typed "nc host 1234";
-# after this long they are asked for their name.
-PROMPT_DELAY = 1.0
-
-# A person at a terminal may mistype their name or the password this often.
-MAX_LOGIN_TRIES = 3
 
 # After a fatal error, how long the error frame gets to reach the peer
 # before the socket closes (closing with unread input would reset it).
@@ -43,11 +35,9 @@ LINGER_SECONDS = 1.0
 # ... and how much of the peer's further input is read and dropped meanwhile.
 LINGER_MAX_BYTES = 256 * 1024
 
-# Reasons a member leaves with, as listed in the protocol.
-LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
-
-PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
-PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
+# Leave reasons after which what was queued still goes out ("* Goodbye!",
+# bye, or the welcome to a script that sent its join and then half-closed).
+DRAIN_REASONS = ("quit", "kicked", "disconnected")
 
 
 def display_address(address):
@@ -78,6 +68,22 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     recv() rather than through self.rfile.
     """
 
+    # What carries out each of the session's actions (method names, so that
+    # a thousand connections share one table).
+    ACTIONS = {
+        life.SEND: "send", life.PROMPT: "write_text", life.START_TLS: "start_tls",
+        life.REFUSE: "refuse", life.END: "end",
+    }
+
+    # Who handles a line, by the session's state and the connection's wire.
+    LINE_HANDLERS = {
+        (life.LOGGING_IN, life.JSON): "json_login",
+        (life.LOGGING_IN, life.TEXT): "text_name",
+        (life.PASSWORD, life.TEXT): "text_password",
+        (life.CHATTING, life.JSON): "json_chat",
+        (life.CHATTING, life.TEXT): "text_chat",
+    }
+
     disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
     rbufsize = 0  # reads go straight to the socket: no 8 KiB rfile buffer per connection
 
@@ -89,19 +95,14 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.options = self.server.options
         self.console = self.server.console
         self.peer = Peer(Outbox(self.connection, self.server.writer, self.too_slow),
-                         display_address(self.client_address[0]))
-        self.splitter = LineSplitter()
-        self.limiter = RateLimiter(self.options.rate_limit, DEFAULT_BURST)
-        self.admitted = False
+                         display_address(self.client_address[0]),
+                         on_end=self.room.stream.wake_senders)
         self.tls_socket = None  # the connection once its TLS handshake is done
         self.linger = False
-        self.login_tries = 0
         self.pending_name = None
-        started = time.monotonic()
-        self.join_deadline = started + self.options.join_timeout
-        self.on_line = self.first_line
-        self.on_heard = self.nothing
-        self.set_timer(started + PROMPT_DELAY, self.prompt_silent)
+        self.refused_why = None
+        self.admitted = False
+        self.goodbye_sent = False
         self.login_handlers = {
             "join": self.json_join, "say": self.must_join, "ping": self.answer_ping,
             "pong": self.nothing, "leave": self.quit,
@@ -116,124 +117,159 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         }
 
     def handle(self):
-        if self.server.tls is not None and not self.start_tls():
-            return
+        refusal = self.admit()
+        self.session = life.Session(
+            time.monotonic(), self.options.join_timeout,
+            ping_interval=self.options.ping_interval, ping_timeout=self.options.ping_timeout,
+            rate=self.options.rate_limit, burst=DEFAULT_BURST,
+            tls=self.server.tls is not None, refusal=refusal)
+        self.serve()
+
+    def admit(self):
+        """Count this connection in; return the ProtocolError refusing it, or None."""
         refusal = self.room.admit(self.peer)
         if refusal == "full":
-            self.refuse(ProtocolError("server_full"),
-                        "the server is full (%d connections, see --max-clients)"
-                        % self.room.max_clients)
-            return
+            self.refused_why = ("the server is full (%d connections, see --max-clients)"
+                                % self.room.max_clients)
+            return ProtocolError("server_full")
         if refusal == "per_ip":
-            self.refuse(ProtocolError(
+            self.refused_why = ("%d connections from that address already (see --max-per-ip)"
+                                % self.options.max_per_ip)
+            return ProtocolError(
                 "server_full",
                 "Too many connections from your computer's address (the limit is %d). "
                 "Close chat windows you do not need, or ask the teacher to raise "
-                "--max-per-ip." % self.options.max_per_ip,
-            ), "%d connections from that address already (see --max-per-ip)"
-               % self.options.max_per_ip)
-            return
+                "--max-per-ip." % self.options.max_per_ip)
         self.admitted = True
-        self.serve()
+        return None
 
     def finish(self):
         try:
             if self.linger:
                 self.linger_close()
-            elif self.peer.reason in ("quit", "kicked", "disconnected"):
-                # What was queued before the end still goes out ("* Goodbye!", bye, or
-                # the welcome to a script that sent its join and then half-closed).
-                self.wait_sent(time.monotonic() + LINGER_SECONDS)
+            elif self.peer.reason in DRAIN_REASONS:
+                self.peer.outbox.wait_drained(LINGER_SECONDS)
             reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
             self.room.leave(self.peer, reason)
         finally:
             if self.admitted:
                 self.room.release(self.peer)
             self.peer.outbox.close()
+            self.say_goodbye_encrypted()
             super().finish()
             if self.tls_socket is not None:
+                shutdown_quietly(self.tls_socket)
                 self.tls_socket.close()  # socketserver closes only the plain socket it gave
 
     # --- the reading loop ---------------------------------------------
 
     def serve(self):
         """Read lines and run timers until the connection ends."""
+        session = self.session
+        while self.peer.reason is None and not session.finished:
+            self.run(session.expire(time.monotonic()))
+            if self.peer.reason is not None or session.finished:
+                break
+            line = session.next_line()
+            if line is not None:
+                self.handle_line(line)
+            elif session.peeking:
+                self.peek()
+            elif session.reading:
+                self.read()
+            else:  # held back: wait for the next token, or for the end
+                self.peer.wait_for_end(self.until_deadline())
+        self.run(session.ended())
+
+    def handle_line(self, line):
+        """Give a line to the handler for this state and wire; a say may be held back."""
+        self.peer.wire = self.session.wire  # the room renders for it (known from the first line)
+        try:
+            getattr(self, self.LINE_HANDLERS[(self.session.state, self.session.wire)])(line)
+        except life.HoldBack:
+            self.run(self.session.hold_back(time.monotonic()))
+
+    def until_deadline(self):
+        deadline = self.session.next_deadline()
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def peek(self):
+        """Look at the first byte without taking it: TLS, a program or a person?"""
+        if not wait_readable(self.connection, self.until_deadline()):
+            return
+        first = self.take(lambda: self.connection.recv(1, socket.MSG_PEEK))
+        if first:
+            self.run(self.session.first_byte(first[0], time.monotonic()))
+
+    def read(self):
+        """Read what has arrived (waiting until it does, or the next timer)."""
         sock = self.connection
-        while self.peer.reason is None:
-            now = time.monotonic()
-            if self.deadline is not None and now >= self.deadline:
-                self.on_timer()
-                continue
-            if not self.buffered() and not wait_readable(
-                    sock, None if self.deadline is None else self.deadline - now):
-                continue
-            try:
-                data = self.receive(self.splitter.wanted())
-            except WOULD_BLOCK:
-                continue
-            except OSError:
-                data = b""  # reset by the peer: the same as a close
-            if not data:
-                self.peer.end("disconnected")
+        if not self.buffered():
+            if self.session.holding and not wait_readable(sock, 0):
+                self.session.idle(time.monotonic())  # the held-back lines have all followed
+            if not wait_readable(sock, self.until_deadline()):
                 return
-            if data[0] == TLS_HANDSHAKE_BYTE and self.on_line == self.first_line \
-                    and self.server.tls is None:
-                self.refuse(ProtocolError("tls_unavailable"),
-                            "it tried to encrypt (--tls), but this server runs without "
-                            "--tls-cert")
-                return
-            self.on_heard()
-            try:
-                lines = self.splitter.feed(data)
-            except ProtocolError as error:
-                self.refuse(error)
-                return
-            for line in lines:
-                self.on_line(line)
-                if self.peer.reason is not None:
-                    return
+        data = self.take(lambda: self.receive(self.session.wanted()))
+        if data:
+            self.run(self.session.received(data, time.monotonic()))
+
+    def take(self, read):
+        """Run a non-blocking read: its bytes, None if none came yet, b"" at the end."""
+        try:
+            data = read()
+        except WOULD_BLOCK:
+            return None
+        except OSError:
+            data = b""  # reset by the peer: the same as a close
+        if not data:
+            self.peer.end("disconnected")
+        return data
+
+    def run(self, actions):
+        """Carry out what the session asks, in order."""
+        for kind, value in actions:
+            getattr(self, self.ACTIONS[kind])(value)
+        if self.session.wire is not None:
+            self.peer.wire = self.session.wire
 
     def receive(self, size):
-        """Read what has arrived, without waiting."""
+        """Read what has arrived, without waiting; b"" once the connection is ended."""
         if self.tls_socket is None:
             return self.connection.recv(size)
         with self.peer.outbox.io_lock:  # never while the writer thread writes to it
+            if self.peer.reason is not None:
+                return b""  # stop_reading() shut it: OpenSSL must not read that end
             return self.tls_socket.recv(size)
+
+    def discard(self, size):
+        """Read and drop what the peer still sends, below any TLS layer."""
+        return socket.socket.recv(self.connection, size)
 
     def buffered(self):
         """Tell whether TLS holds decrypted bytes that poll() cannot see."""
         return self.tls_socket is not None and self.tls_socket.pending() > 0
 
-    def start_tls(self):
-        """Run the TLS handshake under the join timeout; return True once encrypted."""
+    def start_tls(self, unused=None):
+        """Run the TLS handshake, in this thread, under the join timeout."""
         sock = self.connection
-        sock.settimeout(max(0.1, self.join_deadline - time.monotonic()))
+        sock.settimeout(max(0.1, self.until_deadline() or 0.0))
         try:
-            first = sock.recv(1, socket.MSG_PEEK)
-            if first and first[0] != TLS_HANDSHAKE_BYTE:
-                sock.setblocking(False)
-                self.refuse(ProtocolError("tls_required"), "it did not use encryption (TLS)")
-                return False
-            if not first:
-                return False
             tls = self.server.tls.wrap_socket(sock, server_side=True)
         except OSError as exc:  # ssl.SSLError and socket.timeout are OSErrors
             self.console.info("no encrypted connection with %s: %s" % (self.peer.address, exc))
-            return False
+            self.run(self.session.handshake_failed(time.monotonic()))
+            return
         tls.setblocking(False)
         self.connection = self.request = self.tls_socket = tls
         self.peer.outbox.sock = tls
-        return True
-
-    def set_timer(self, deadline, action):
-        self.deadline, self.on_timer = deadline, action
+        self.run(self.session.handshake_done(time.monotonic()))
 
     def send(self, frame):
         """Send a frame to this connection alone, as JSON or as text."""
-        if self.peer.wire == "json":
-            self.write(encode(frame))
-        else:
+        if (self.session.wire or self.peer.wire) == life.TEXT:
             self.write_text(text_format.render(frame))
+        else:
+            self.write(encode(frame))
 
     def write_text(self, text):
         self.write((text_format.safe(text) + "\n").encode("utf-8"))
@@ -247,31 +283,44 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def too_slow(self):
         """Cut the connection off: it has not read what it was sent."""
         if self.peer.end("too_slow"):
-            shutdown_quietly(self.connection)
+            self.peer.stop_reading()
 
-    def refuse(self, error, why=None):
+    def end(self, reason):
+        """End the connection with a leave reason (a ping went unanswered)."""
+        if self.peer.end(reason) and reason == "timeout":
+            self.console.info("%s did not answer a ping for %g seconds"
+                              % (self.peer.name, self.options.ping_timeout))
+
+    def refuse(self, error):
         """Send a fatal error and end the connection once it has been read."""
         self.send(error.frame())
-        self.console.info("refused %s: %s" % (self.peer.address, why or error.message))
+        self.console.info("refused %s: %s" % (self.peer.address, self.refusal_reason(error)))
         self.peer.end(error.code)
         self.linger = True
 
-    def wait_sent(self, deadline):
-        """Give the writer thread until `deadline` to send what is queued."""
-        while self.peer.outbox.pending and time.monotonic() < deadline:
-            time.sleep(0.005)
+    def refusal_reason(self, error):
+        """Say in the server's log why a connection was refused."""
+        if error.code == "server_full" and self.refused_why:
+            return self.refused_why
+        why = {
+            "tls_required": "it did not use encryption (TLS)",
+            "tls_unavailable": "it tried to encrypt (--tls), but this server runs without "
+                               "--tls-cert",
+        }
+        return why.get(error.code, error.message)
 
     def linger_close(self):
         """Let the last frames reach the peer, then close without a reset."""
         sock, deadline = self.connection, time.monotonic() + LINGER_SECONDS
-        self.wait_sent(deadline)
+        self.peer.outbox.wait_drained(LINGER_SECONDS)
+        self.say_goodbye_encrypted()
         shutdown_quietly(sock, socket.SHUT_WR)  # FIN, but keep reading
         budget = LINGER_MAX_BYTES
         while budget > 0 and time.monotonic() < deadline:
             if not wait_readable(sock, deadline - time.monotonic()):
                 break
             try:
-                data = self.receive(min(budget, 65536))
+                data = self.discard(min(budget, 65536))
             except WOULD_BLOCK:
                 continue
             except OSError:
@@ -280,46 +329,15 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 break
             budget -= len(data)
 
-    # --- timers -------------------------------------------------------
+    def say_goodbye_encrypted(self):
+        """On TLS, send close_notify (once, best effort) so the peer sees a clean end."""
+        if self.tls_socket is not None and not self.goodbye_sent:
+            self.goodbye_sent = True
+            self.peer.outbox.close()  # nothing is sent after close_notify
+            self.peer.outbox.send_close_notify()
 
     def nothing(self, *unused):
-        """Ignore an event (a pong, or data while no timer depends on it)."""
-
-    def prompt_silent(self):
-        self.write_text(PROMPT_NAME)
-        self.set_timer(self.join_deadline, self.join_expired)
-
-    def join_expired(self):
-        self.refuse(ProtocolError(
-            "join_timeout",
-            "Nothing was joined within %g seconds, so the connection is closed. "
-            "Connect again and send your name." % self.options.join_timeout,
-        ))
-
-    def restart_ping_timer(self):
-        if self.options.ping_interval > 0:
-            self.set_timer(time.monotonic() + self.options.ping_interval, self.send_ping)
-
-    def send_ping(self):
-        self.send({"type": "ping"})
-        self.set_timer(time.monotonic() + self.options.ping_timeout, self.ping_expired)
-
-    def ping_expired(self):
-        if self.peer.end("timeout"):
-            self.console.info("%s did not answer a ping for %g seconds"
-                              % (self.peer.name, self.options.ping_timeout))
-
-    # --- the first line -----------------------------------------------
-
-    def first_line(self, line):
-        """Tell a program (a JSON object) from a person (anything else)."""
-        self.set_timer(self.join_deadline, self.join_expired)
-        if looks_like_json_object(line):
-            self.on_line = self.json_login
-        else:
-            self.peer.wire = "text"
-            self.on_line = self.text_name
-        self.on_line(line)
+        """Ignore an event (a pong)."""
 
     # --- JSON sessions ------------------------------------------------
 
@@ -335,15 +353,13 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             handlers[frame["type"]](frame)
         except ProtocolError as error:
             if error.fatal:
-                self.refuse(error)
+                self.run(self.session.fatal(error))
             else:
                 self.send(error.frame())
 
     def json_join(self, frame):
         self.room.join(self.peer, frame["name"], frame.get("password"))
-        self.on_line = self.json_chat
-        self.on_heard = self.restart_ping_timer
-        self.restart_ping_timer()
+        self.run(self.session.joined(time.monotonic()))
 
     def must_join(self, frame):
         raise ProtocolError("not_joined", "Send a join frame before '%s'." % frame["type"])
@@ -364,15 +380,14 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.peer.end("quit")
 
     def say(self, text, to=None):
-        """Relay a member's text, after the checks every session shares."""
+        """Relay a member's text, after the checks every session shares.
+
+        With no token left, raise HoldBack: the line waits, and reading
+        stops, until the next token is due.
+        """
         text = clean_text(text, self.options.max_text)
-        if not self.limiter.allow():
-            raise ProtocolError(
-                "rate_limited",
-                "You are sending messages too fast (the limit is %g a second); "
-                "this one was not sent. Wait a moment and send it again."
-                % self.options.rate_limit,
-            )
+        if not self.session.take_token(time.monotonic()):
+            raise life.HoldBack()
         self.room.say(self.peer, text, to)
 
     # --- text sessions (nc, telnet) -----------------------------------
@@ -388,22 +403,20 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def text_name(self, line):
         name = self.decode_text(line)
-        if name is None:
-            return
-        name = name.strip()
+        name = name.strip() if name is not None else None
         if not name:
-            self.write_text(PROMPT_NAME)
+            if name is not None:
+                self.write_text(life.PROMPT_NAME)
+            self.run(self.session.asked_again(time.monotonic()))
             return
         try:
             check_name(name)
         except ProtocolError as error:
-            self.retry_login(error)
+            self.run(self.session.login_refused(error, time.monotonic()))
             return
         if self.room.has_password:
             self.pending_name = name
-            self.on_line = self.text_password
-            self.write_text(PROMPT_PASSWORD)
-            self.set_timer(time.monotonic() + self.options.join_timeout, self.join_expired)
+            self.run(self.session.password_asked(time.monotonic()))
             return
         self.text_join(name, None)
 
@@ -413,28 +426,13 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             self.text_join(self.pending_name, password)
 
     def text_join(self, name, password):
+        """Join a person; a refused name or password is asked again until the join timeout."""
         try:
             self.room.join(self.peer, name, password)
         except ProtocolError as error:
-            self.retry_login(error)
+            self.run(self.session.login_refused(error, time.monotonic()))
             return
-        self.on_line = self.text_chat
-        self.set_timer(None, None)
-
-    def retry_login(self, error):
-        """Explain a refused name or password and ask again, a few times."""
-        self.login_tries += 1
-        self.write_text("! " + error.message)
-        if self.login_tries >= MAX_LOGIN_TRIES:
-            self.refuse(ProtocolError(
-                error.code, "Too many tries; disconnecting. Connect again to retry."))
-            return
-        if error.code == "bad_password":
-            self.write_text(PROMPT_PASSWORD)
-        else:
-            self.on_line = self.text_name
-            self.write_text("Type another name and press Enter:")
-        self.set_timer(time.monotonic() + self.options.join_timeout, self.join_expired)
+        self.run(self.session.joined(time.monotonic()))
 
     def text_chat(self, line):
         typed = self.decode_text(line)

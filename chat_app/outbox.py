@@ -27,7 +27,7 @@ import selectors
 import socket
 import threading
 
-from .nonblocking import WOULD_BLOCK, shutdown_quietly
+from .nonblocking import WOULD_BLOCK, shutdown_quietly, ssl
 
 # A client that falls this far behind is disconnected as too_slow.  About
 # a thousand ordinary messages: far more than a healthy client ever lags.
@@ -122,16 +122,22 @@ class Stream:
         with self._lock:
             return self._total - self._trimmed > self._max_bytes
 
-    def wait_for_space(self, give_up=lambda: False, poll=0.1):
+    def wait_for_space(self, give_up=lambda: False):
         """Wait while the stream is full: the writer is behind the senders.
 
-        Stop waiting early once `give_up()` is true (checked every `poll`
-        seconds): the sender's own connection has been cut off meanwhile.
+        The writer's trim wakes the waiters, and so does `wake_senders()`,
+        which a connection calls when it ends: a waiter then stops early
+        once `give_up()` is true (its own connection was cut off).
         """
         with self._lock:
             while (not self._closed and self._total - self._trimmed > self._max_bytes
                    and not give_up()):
-                self._space.wait(poll)
+                self._space.wait()
+
+    def wake_senders(self):
+        """Have every waiting sender look again whether it should give up."""
+        with self._lock:
+            self._space.notify_all()
 
     def close(self):
         """Let every waiting sender go: the server is stopping."""
@@ -155,7 +161,10 @@ class Outbox:
         self._writer = writer
         self._stream = writer.stream
         self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)  # notified when nothing waits
+        self._drain_waiters = 0  # threads in wait_drained(): only then notify
         self.cursor = None  # next stream position to send; None: not following the room
+        self._until = None  # the stream position after which it gets no room frames (bye)
         self._own = collections.deque()  # (stream position, bytes) for this connection only
         self._own_bytes = 0
         self._partial = None  # memoryview of what the socket took only part of
@@ -167,6 +176,15 @@ class Outbox:
         """Receive the room's frames from `position` on (a member joined)."""
         with self._lock:
             self.cursor = position
+
+    def stop_at(self, position):
+        """Send no room frame from `position` on: its last frame (bye) is queued."""
+        with self._lock:
+            self._until = position
+
+    def _room_end(self, end):
+        """Return how far in the stream this connection is to be sent (lock held)."""
+        return end if self._until is None else min(end, self._until)
 
     def put(self, data):
         """Queue bytes for this connection alone; return False past the limit.
@@ -192,13 +210,37 @@ class Outbox:
     def pending(self):
         """Return how many bytes wait to be sent."""
         with self._lock:
-            if self._closed:
-                return 0
-            waiting = self._own_bytes + (len(self._partial) if self._partial else 0)
-            cursor = self.cursor
+            return self._pending()
+
+    def _pending(self):
+        """Return how many bytes wait to be sent (lock held)."""
+        if self._closed:
+            return 0
+        waiting = self._own_bytes + (len(self._partial) if self._partial else 0)
+        cursor = self.cursor
         if cursor is not None:
-            waiting += self._stream.bytes_from(cursor)
+            if self._until is None:
+                waiting += self._stream.bytes_from(cursor)
+            elif cursor < self._until:
+                waiting += self._stream.bytes_between(cursor, self._until)
         return waiting
+
+    def wait_drained(self, timeout):
+        """Wait until everything queued is sent (or dropped), at most `timeout` seconds.
+
+        The writer notifies after each send; return True if drained.
+        """
+        with self._lock:
+            self._drain_waiters += 1
+            try:
+                return self._drained.wait_for(lambda: not self._pending(), timeout)
+            finally:
+                self._drain_waiters -= 1
+
+    def _notify_drained(self):
+        """Wake wait_drained() callers to look again (lock held)."""
+        if self._drain_waiters:
+            self._drained.notify_all()
 
     def over_limit(self, end):
         """Return True if more than the limit waits, counting room frames up to `end`.
@@ -211,6 +253,7 @@ class Outbox:
                 return False
             waiting = self._own_bytes + (len(self._partial) if self._partial else 0)
             cursor = self.cursor
+            end = self._room_end(end)
         if cursor is not None and cursor < end:
             waiting += self._stream.bytes_between(cursor, end)
         return waiting > self.limit
@@ -230,14 +273,18 @@ class Outbox:
             if self._partial is not None:
                 if not self._send(self._partial):
                     return True
+            end = self._room_end(end)
             cursor = self.cursor
             if not self._own:  # the usual case: only room frames are due
                 if cursor is None or cursor >= end:
                     return False
-                batch = joined.get(cursor)
+                shared = self._until is None  # a batch for `end` may reach past _until
+                batch = joined.get(cursor) if shared else None
                 if batch is None:
                     stop = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
-                    batch = joined[cursor] = (b"".join(chunks[cursor - base:stop - base]), stop)
+                    batch = (b"".join(chunks[cursor - base:stop - base]), stop)
+                    if shared:
+                        joined[cursor] = batch
                 self.cursor = batch[1]
                 return not self._send(batch[0])
             if cursor is not None and cursor < end:
@@ -273,6 +320,7 @@ class Outbox:
             return True
         if sent == len(data):
             self._partial = None
+            self._notify_drained()
             return True
         self._partial = memoryview(data)[sent:]
         self.blocked = True
@@ -284,12 +332,28 @@ class Outbox:
         self._own_bytes = 0
         self._partial = None
         self.cursor = None
+        self._notify_drained()
 
     def close(self):
         """Drop what is queued; nothing is sent on this socket after this returns."""
         with self._lock:
             self._drop()
         self._writer.forget(self)
+
+    def send_close_notify(self):
+        """On a TLS socket, send TLS close_notify: best effort, without waiting.
+
+        Call after close().  The TLS layer stays (unwrap() raises when
+        the peer's own close_notify has not come yet), so nothing after
+        it could go out unencrypted.
+        """
+        if ssl is None or not isinstance(self.sock, ssl.SSLSocket):
+            return
+        with self._lock:
+            try:
+                self.sock.unwrap()
+            except (OSError, ValueError):
+                pass  # SSLWantReadError: sent, the peer's reply not awaited; or gone
 
     @property
     def closed(self):

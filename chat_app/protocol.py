@@ -50,6 +50,13 @@ FATAL_ERRORS = frozenset(
      "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
 )
 
+# The words of join_timeout and rate_limited, with room for the numbers
+# (join_timeout_message, held_back_message).
+JOIN_TIMEOUT_WORDS = ("Nothing was joined %s, so the connection is closed. "
+                      "Connect again and send your name.")
+RATE_LIMITED_WORDS = ("You are sending faster than this room allows%s. Your next lines "
+                      "are held back and will follow in order; nothing is lost.")
+
 # What each error code tells a person, and what they can do about it.
 ERROR_MESSAGES = {
     "name_taken": "That name is already in use in this room. Choose another name.",
@@ -58,19 +65,19 @@ ERROR_MESSAGES = {
         "with no spaces." % MAX_NAME_CHARS
     ),
     "bad_password": "Wrong password for this room. Ask the teacher for the password.",
-    "server_full": "The server is full. Try again later or ask the teacher.",
+    "server_full": (
+        "The chat room is full, so you cannot join now. Try again in a few minutes, "
+        "or ask the teacher to raise --max-clients."
+    ),
     "frame_too_long": (
         "A line longer than %d bytes was received; the connection is closed."
         % MAX_FRAME_BYTES
     ),
-    "join_timeout": (
-        "No join was received in time; the connection is closed. "
-        "Connect again and send your name."
-    ),
+    "join_timeout": JOIN_TIMEOUT_WORDS % "in time",
     "tls_required": (
-        "This chat server is encrypted (TLS). Connect with "
-        "'python chat.pyz client --tls --tls-fingerprint ...' as the teacher says; "
-        "nc and telnet cannot join it."
+        "This chat room is encrypted (TLS), so nc and telnet cannot join it. Join with "
+        "'python chat.pyz client --tls --tls-fingerprint ... --host ...' exactly as the "
+        "teacher shows it on the board."
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."
@@ -82,8 +89,27 @@ ERROR_MESSAGES = {
     "text_too_long": "That message is too long.",
     "empty_text": "Empty messages are not sent.",
     "no_such_user": "Nobody of that name is in the room.",
-    "rate_limited": "You are sending too fast; that message was not sent. Wait a moment.",
+    "rate_limited": RATE_LIMITED_WORDS % "",
 }
+
+# bad_password when the join carried no password at all (ERROR_MESSAGES has
+# the words for a wrong one).
+PASSWORD_MISSING_MESSAGE = (
+    "This room needs a password. Ask the teacher for it and type it in.")
+
+# Why a member left, in `left` frames (docs/protocol.md, "left reasons");
+# text_format.LEFT_REASONS has the words people read for each.
+LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
+
+
+def held_back_message(rate):
+    """Return rate_limited's words: the lines are held back, paced at `rate` a second."""
+    return RATE_LIMITED_WORDS % (" (%g messages a second)" % rate)
+
+
+def join_timeout_message(seconds):
+    """Return join_timeout's words for a join timeout of `seconds`."""
+    return JOIN_TIMEOUT_WORDS % ("within %g seconds" % seconds)
 
 
 class ProtocolError(Exception):

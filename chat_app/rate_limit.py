@@ -1,4 +1,8 @@
-"""A token bucket: a sustained rate with room for short bursts."""
+"""A token bucket: a sustained rate with room for short bursts.
+
+It tells when the next token is due, so that a connection over its rate
+is read again exactly then (held back, never dropped: session.py).
+"""
 
 import time
 
@@ -7,28 +11,47 @@ import time
 DEFAULT_RATE = 5.0
 DEFAULT_BURST = 20
 
+# Rounding slack: a token due "now" by next_due() must count as there.
+TOKEN_SLACK = 1e-9
+
 
 class RateLimiter:
     """Allow `rate` events a second on average and `burst` at once.
 
-    A rate of 0 turns the limit off.
+    A rate of 0 turns the limit off.  Every method takes the time `now`
+    (from the clock given, by default), so tests can drive it by hand.
     """
 
-    def __init__(self, rate=DEFAULT_RATE, burst=DEFAULT_BURST, clock=time.monotonic):
+    def __init__(self, rate=DEFAULT_RATE, burst=DEFAULT_BURST, clock=time.monotonic, now=None):
         self._rate = float(rate)
         self._burst = float(burst)
         self._clock = clock
         self._tokens = float(burst)
-        self._stamp = clock()
+        self._stamp = clock() if now is None else now
 
-    def allow(self):
+    @property
+    def rate(self):
+        return self._rate
+
+    def _refill(self, now):
+        if now is None:
+            now = self._clock()
+        self._tokens = min(self._burst, self._tokens + max(0.0, now - self._stamp) * self._rate)
+        self._stamp = max(self._stamp, now)
+
+    def allow(self, now=None):
         """Take one token; return False when none is left."""
         if self._rate <= 0:
             return True
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens < 1:
+        self._refill(now)
+        if self._tokens < 1 - TOKEN_SLACK:
             return False
-        self._tokens -= 1
+        self._tokens = max(0.0, self._tokens - 1)
         return True
+
+    def next_due(self, now=None):
+        """Return the time at which the next token is due (`now` if one is there)."""
+        if self._rate <= 0:
+            return self._clock() if now is None else now
+        self._refill(now)
+        return self._stamp + max(0.0, 1.0 - self._tokens) / self._rate

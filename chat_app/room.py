@@ -21,7 +21,7 @@ from .access import PasswordGuard, is_loopback
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .protocol import (
-    DEFAULT_MAX_TEXT_CHARS, ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
+    DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
     limits_field, message_frame, name_key, notice_frame, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
@@ -32,9 +32,11 @@ DEFAULT_HISTORY = 100
 class Peer:
     """One connection as the room sees it."""
 
-    def __init__(self, outbox, address):
+    def __init__(self, outbox, address, on_end=None):
         self.outbox = outbox
         self.address = address
+        self._ended = None  # an Event, made only for a reader that waits (held back)
+        self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
         self.wire = "json"  # "text" once it is known to be a person at a terminal
         self.name = None
         self.key = None
@@ -42,13 +44,39 @@ class Peer:
         self.reason = None  # set once, when the server decides to end it
         self._reason_lock = threading.Lock()
 
+    def wait_for_end(self, timeout):
+        """Wait until end() is called, at most `timeout` seconds (None: no limit)."""
+        with self._reason_lock:
+            if self.reason is not None:
+                return
+            if self._ended is None:
+                self._ended = threading.Event()
+            ended = self._ended
+        ended.wait(timeout)
+
+    def stop_reading(self):
+        """Wake the connection's reader after end(): its socket reads as closed.
+
+        Only the TCP socket is shut (for reading); a TLS layer stays, and
+        the reader checks `reason` under the same lock before it reads, so
+        OpenSSL never reads that end (which would spoil the TLS session and
+        lose the bye).
+        """
+        with self.outbox.io_lock:
+            shutdown_quietly(self.outbox.sock, socket.SHUT_RD)
+
     def end(self, reason):
         """Mark the connection for closing with a reason; return True the first time."""
         with self._reason_lock:
             if self.reason is not None:
                 return False
             self.reason = reason
-            return True
+            ended = self._ended
+        if ended is not None:
+            ended.set()
+        if self._on_end is not None:
+            self._on_end()
+        return True
 
 
 class Rendered:
@@ -85,6 +113,7 @@ class Room:
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
                  password_guard=None, limits=None):
         self._lock = threading.Lock()
+        self._emptied = threading.Condition(self._lock)  # notified when no connection is left
         self._connections = set()
         self._per_address = collections.Counter()  # connections from each address
         self._max_per_ip = max_per_ip  # 0: no limit
@@ -164,6 +193,13 @@ class Room:
                 self._per_address[peer.address] -= 1
                 if not self._per_address[peer.address]:
                     del self._per_address[peer.address]
+                if not self._connections:
+                    self._emptied.notify_all()
+
+    def wait_empty(self, timeout):
+        """Wait until every connection has ended, at most `timeout` seconds; True if so."""
+        with self._lock:
+            return self._emptied.wait_for(lambda: not self._connections, timeout)
 
     def connection_count(self):
         with self._lock:
@@ -189,9 +225,10 @@ class Room:
         """
         if self._password is None:
             return
+        if not password:  # nothing to guess with: not counted as a wrong try
+            raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
         self._guard.wait_turn(address)
-        given = (password or "").encode("utf-8")
-        if not hmac.compare_digest(given, self._password.encode("utf-8")):
+        if not hmac.compare_digest(password.encode("utf-8"), self._password.encode("utf-8")):
             self._guard.failed(address)
             raise ProtocolError("bad_password")
         self._guard.succeeded(address)
@@ -313,8 +350,9 @@ class Room:
             if peer is None or not peer.end("kicked"):
                 return None
             overflowed = self._put(Rendered(bye_frame(reason, kicked=True)), [peer])
+            peer.outbox.stop_at(self.stream.end)  # bye is its last frame
         self._after(overflowed, None, [peer])
-        shutdown_quietly(peer.outbox.sock, socket.SHUT_RD)  # wake its thread; sending goes on
+        peer.stop_reading()  # wake its thread; sending goes on
         return peer.name
 
     def close_all(self, reason):
@@ -323,7 +361,11 @@ class Room:
             self._closing = True
             peers = list(self._connections)
             overflowed = self._put(Rendered(bye_frame(reason)), peers)
+            for peer in peers:
+                peer.outbox.stop_at(self.stream.end)  # bye is its last frame
         self._after(overflowed, None, peers)
+        for peer in peers:
+            peer.end("disconnected")  # wakes a held-back reader; the bye still goes out
         return peers
 
     # --- internals ----------------------------------------------------
@@ -335,8 +377,10 @@ class Room:
         text in their outboxes, and are added to `flush`.
         """
         self.stream.append(rendered.json_bytes())
-        flush.extend(self._text_members.values())
-        return self._put(rendered, self._text_members.values())
+        # A member at a terminal that is ending (kicked: its bye is queued) gets nothing more.
+        text_members = [peer for peer in self._text_members.values() if peer.reason is None]
+        flush.extend(text_members)
+        return self._put(rendered, text_members)
 
     def _put(self, rendered, peers):
         """Queue a frame for these peers alone (lock held); return those past their limit."""

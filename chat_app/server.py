@@ -23,7 +23,6 @@ from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
 from .local_addresses import reachable_addresses
-from .nonblocking import shutdown_quietly
 from .outbox import Writer
 from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
@@ -43,6 +42,9 @@ LISTEN_BACKLOG = 1024
 # At shutdown, how long the goodbyes get to drain before sockets close.
 # With the rest of the shutdown this keeps Ctrl+C under two seconds.
 SHUTDOWN_DRAIN_SECONDS = 1.0
+
+# ... and how long the connections' threads then get to close.
+SHUTDOWN_CLOSE_SECONDS = 0.5
 
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
@@ -189,14 +191,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
         """Say goodbye to every connection and close everything, in under two seconds."""
         peers = self.room.close_all("The server is shutting down.")
         deadline = time.monotonic() + SHUTDOWN_DRAIN_SECONDS
-        while any(peer.outbox.pending for peer in peers) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        for peer in peers:  # the writer notifies each outbox once it has sent all
+            peer.outbox.wait_drained(max(0.0, deadline - time.monotonic()))
         for peer in peers:
-            shutdown_quietly(peer.outbox.sock)
+            peer.stop_reading()  # its thread wakes, sends TLS close_notify and closes
         self.server_close()
-        deadline = time.monotonic() + 0.5
-        while self.room.connection_count() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.room.wait_empty(SHUTDOWN_CLOSE_SECONDS)  # the last connection's release notifies
         self.writer.stop()
         self.room.close_log()
         return len(peers)

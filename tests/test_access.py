@@ -105,6 +105,7 @@ def test_a_refused_address_is_told_why(make_server, monkeypatch):
     clients = [server.client(), server.client()]
     server.wait_connections(2)
     extra = server.client()
+    extra.send({"type": "join", "name": "cy"})  # a program: JSON words
     error = extra.expect_error("server_full")
     assert "Too many connections from your computer's address (the limit is 2)" in error["message"]
     assert extra.assert_closed() == []
@@ -136,6 +137,7 @@ def test_a_server_with_few_file_descriptors_says_so_and_stays_within_them(pyz, t
         for number, client in enumerate(clients):
             client.join("user%d" % number)
         extra = Client(server.port)
+        extra.send({"type": "join", "name": "extra"})
         extra.expect_error("server_full")
         assert server.process.poll() is None
         status, _ = server.stop()

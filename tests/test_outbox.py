@@ -147,3 +147,55 @@ def test_nothing_is_sent_on_a_socket_after_its_outbox_is_closed(writer):
         member.client_end.recv(10)
     member.server_end.close()
     member.client_end.close()
+
+
+def test_a_sender_waiting_for_space_gives_up_when_woken_after_its_end():
+    stream = Stream(max_bytes=10)
+    stream.append(b"x" * 11)
+    ended, done = threading.Event(), threading.Event()
+
+    def sender():
+        stream.wait_for_space(ended.is_set)
+        done.set()
+
+    thread = threading.Thread(target=sender, daemon=True)
+    thread.start()
+    ended.set()
+    stream.wake_senders()  # what Peer.end() calls: no polling interval to wait out
+    assert done.wait(WAIT)
+    thread.join(WAIT)
+
+
+def test_waiting_for_an_outbox_to_drain_ends_when_the_writer_has_sent_it(writer):
+    amy = Member(writer, follow=False)
+    amy.client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    amy.server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    assert amy.outbox.put(b"y" * 200000 + b"\n")
+    amy.outbox.flush()
+    assert not amy.outbox.wait_drained(0.05)  # the reader has not read it yet
+    drained = []
+    thread = threading.Thread(target=lambda: drained.append(amy.outbox.wait_drained(WAIT)))
+    thread.start()
+    assert len(amy.read_lines(1)[0]) == 200000
+    thread.join(WAIT)
+    assert drained == [True] and amy.outbox.pending == 0
+    amy.close()
+
+
+def test_a_stopped_outbox_sends_no_room_frame_after_its_last_own_frame(writer):
+    amy, bob = Member(writer), Member(writer)
+    writer.set_members((amy.outbox, bob.outbox))
+    writer.stream.append(b"before\n")
+    amy.outbox.put(b"bye\n")
+    amy.outbox.stop_at(writer.stream.end)
+    writer.stream.append(b"after\n")
+    writer.wake()
+    assert bob.read_lines(2) == [b"before", b"after"]
+    assert amy.read_lines(2) == [b"before", b"bye"]
+    assert amy.outbox.wait_drained(WAIT)
+    assert amy._buffer == b""
+    amy.client_end.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        amy.client_end.recv(100)  # "after" never comes
+    amy.close()
+    bob.close()

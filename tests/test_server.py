@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import WAIT, Client
+from helpers import WAIT, Client, wait_until
 
 
 def joined(server, *names):
@@ -76,11 +76,13 @@ def test_password(make_server):
     server = make_server("--password", "s3cret")
     wrong = server.client()
     wrong.send({"type": "join", "name": "amy", "password": "guess"})
-    wrong.expect_error("bad_password")
+    assert wrong.expect_error("bad_password")["message"] == (
+        "Wrong password for this room. Ask the teacher for the password.")
     wrong.assert_closed()
     missing = server.client()
     missing.send({"type": "join", "name": "amy"})
-    missing.expect_error("bad_password")
+    assert missing.expect_error("bad_password")["message"] == (
+        "This room needs a password. Ask the teacher for it and type it in.")
     assert server.client().join("amy", password="s3cret")["name"] == "amy"
 
 
@@ -89,6 +91,7 @@ def test_server_full_counts_connections(make_server):
     first, second = server.client(), server.client()
     server.wait_connections(2)
     third = server.client()
+    third.send({"type": "join", "name": "cy"})  # a program: its first line is JSON
     third.expect_error("server_full")
     third.assert_closed()
     server.out.wait_for("refused 127.0.0.1: the server is full")
@@ -98,14 +101,21 @@ def test_server_full_counts_connections(make_server):
     second.close()
 
 
-def test_join_timeout(make_server):
-    server = make_server("--join-timeout", "0.5")
-    silent = server.client()
-    started = time.monotonic()
+def test_a_join_timeout_shorter_than_the_prompt_delay_fires_first(make_server):
+    server = make_server("--join-timeout", "0.3")
+    silent = server.client()  # silence is a person: told in plain words, never prompted
     lines = silent.assert_closed()
-    assert time.monotonic() - started < 3
-    assert b'"join_timeout"' in lines[-1]
+    assert lines == [b"! Nothing was joined within 0.3 seconds, so the connection is closed. "
+                     b"Connect again and send your name."]
     server.wait_connections(0)
+
+
+def test_a_program_that_sent_its_join_late_gets_a_json_join_timeout(make_server):
+    server = make_server("--join-timeout", "0.5")
+    late = server.client()
+    late.send_raw(b"{")
+    assert late.expect_error("join_timeout")["message"].startswith("Nothing was joined")
+    late.assert_closed()
 
 
 def test_join_timeout_also_ends_a_connection_that_never_finishes_a_line(make_server):
@@ -273,18 +283,37 @@ def test_frame_too_long_error_reaches_the_sender(server):
     amy.assert_closed()
 
 
-def test_rate_limit_allows_a_burst_then_refuses(make_server):
-    server = make_server("--rate-limit", "1")
+def test_a_paste_over_the_rate_limit_is_held_back_not_dropped(make_server):
+    # Pings every 0.2 s, unanswered for 0.3 s, would remove amy: not while she is held back.
+    server = make_server("--rate-limit", "50", "--ping-interval", "0.2", "--ping-timeout", "0.3")
     amy, = joined(server, "amy")
-    for i in range(25):
-        amy.send({"type": "say", "text": "m%d" % i})
-    texts, errors = [], []
-    while len(texts) + len(errors) < 25:
+    bob = server.client()  # a person at a terminal, never pinged: a witness
+    bob.send_raw(b"bob\n")
+    wait_until(lambda: b"people in the room" in bob.read_line(), what="bob's welcome")
+    assert amy.expect("joined")["name"] == "bob"
+    amy.send_raw(b"".join(b'{"type":"say","text":"m%d"}\n' % number for number in range(200))
+                 + b'{"type":"ping","token":"after"}\n')
+    first = []
+    while True:
         frame = amy.frame()
-        (texts if frame["type"] == "message" else errors).append(frame)
-    assert len(texts) == 20 and texts[-1]["text"] == "m19"
-    assert {e["code"] for e in errors} == {"rate_limited"}
-    assert "too fast" in errors[0]["message"]
+        if frame["type"] == "error":
+            break
+        first.append(frame)
+    assert frame["code"] == "rate_limited"
+    assert "held back and will follow in order" in frame["message"]
+    bob.send_raw(b"meanwhile\n")
+    frames = first + [amy.frame()]
+    while frames[-1]["type"] != "pong":
+        frames.append(amy.frame())
+    # (A ping may come if this machine stalls the server for the whole interval.)
+    assert [f for f in frames if f["type"] not in ("message", "pong", "ping")] == []
+    texts = [f["text"] for f in frames if f["type"] == "message"]
+    assert [t for t in texts if t != "meanwhile"] == ["m%d" % number for number in range(200)]
+    assert texts.index("meanwhile") < 200  # relayed while amy's paste was still arriving
+    assert frames[-1] == {"type": "pong", "token": "after"}  # what followed waited its turn
+    bob_saw = [bob.read_text() for _ in range(201)]
+    assert bob_saw[-1].endswith("<amy> m199")
+    assert not [line for line in bob_saw if "left" in line]  # amy was never timed out
 
 
 def test_rate_limit_zero_turns_it_off(make_server):
@@ -465,3 +494,8 @@ def test_a_script_that_half_closes_after_joining_still_gets_its_answers(server):
     frames = [json.loads(line) for line in received.splitlines()]
     assert [frame["type"] for frame in frames][:2] == ["welcome", "message"]
     assert frames[1]["text"] == "one shot"
+
+
+def test_every_leave_reason_has_words_for_people():
+    from chat_app import protocol, text_format
+    assert set(text_format.LEFT_REASONS) == set(protocol.LEFT_REASONS)

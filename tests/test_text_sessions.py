@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from helpers import Client
+from helpers import Client, wait_until
 
 STAMP = r"\[\d\d:\d\d\] "
 
@@ -97,19 +97,38 @@ def test_no_terminal_gets_control_characters(server):
     assert raw.decode("utf-8").endswith("<bob> ]0;pwned[2J    tabbed")
 
 
-def test_bad_names_are_explained_and_asked_again_three_times(server):
+def test_bad_names_are_explained_and_asked_again_until_one_fits(server):
     client = server.client()
     client.send_raw(b"bad name\n")
     assert "a space" in client.read_text()
     assert "another name" in client.read_text()
     client.send_raw(b"\xff\n")
     assert "not UTF-8" in client.read_text()
-    client.send_raw(b"bad!\n")
-    assert "'!'" in client.read_text()
-    client.read_text()
+    for _ in range(5):  # no limit on tries: only the join timeout ends a login
+        client.send_raw(b"bad!\n")
+        assert "'!'" in client.read_text()
+        assert "another name" in client.read_text()
     client.send_raw(b"x" * 40 + b"\n")
-    lines = client.assert_closed()
-    assert any(b"Too many tries" in line for line in lines), lines
+    assert "the limit is 32" in client.read_text()
+    client.read_text()
+    client.send_raw(b"amy\n")
+    assert any("Welcome, amy" in line for line in read_until(client, "alone in the room"))
+
+
+def test_each_prompt_gives_the_join_timeout_to_answer(make_server):
+    server = make_server("--join-timeout", "0.6")
+    client = server.client()
+    for _ in range(4):  # longer in all than one join timeout
+        client.send_raw(b"bad!\n")
+        assert "'!'" in client.read_text()
+        started = time.monotonic()
+        assert "another name" in client.read_text()
+        wait_until(lambda: time.monotonic() - started > 0.3, what="half the join timeout")
+    client.send_raw(b"amy\n")
+    read_until(client, "alone in the room")
+    silent = server.client()
+    lines = silent.assert_closed()
+    assert lines[-1].startswith(b"! Nothing was joined within 0.6 seconds")
 
 
 def test_taken_name_is_asked_again(server):
@@ -130,6 +149,22 @@ def test_password_prompt(make_server):
     client.send_raw(b"nope\n")
     assert "Wrong password" in client.read_text()
     assert "password" in client.read_text()
+    client.send_raw(b"pw\n")
+    read_until(client, "alone in the room")
+
+
+def test_a_person_is_told_whether_the_password_is_missing_or_wrong(make_server):
+    server = make_server("--password", "pw")
+    client = server.client()
+    client.send_raw(b"amy\n")
+    assert client.read_text() == "This room has a password. Type it and press Enter:"
+    client.send_raw(b"\n")
+    assert client.read_text() == "! This room needs a password. Ask the teacher for it and type it in."
+    assert "password" in client.read_text()
+    for _ in range(4):  # more than three tries: no limit, only the join timeout
+        client.send_raw(b"nope\n")
+        assert client.read_text().startswith("! Wrong password for this room.")
+        assert "password" in client.read_text()
     client.send_raw(b"pw\n")
     read_until(client, "alone in the room")
 
@@ -159,8 +194,13 @@ def test_text_errors_do_not_disconnect(make_server):
 def test_text_sessions_are_not_pinged(make_server):
     server = make_server("--ping-interval", "0.2", "--ping-timeout", "0.2")
     amy = person(server, "amy")
-    time.sleep(1.0)
-    assert server.room.users() == ["amy"]
+    bob = Client(server.port)  # a program, pinged: it shows the intervals passing
+    bob.join("bob")
+    for _ in range(2):
+        bob.expect("ping")
+        bob.send({"type": "pong"})
+    assert server.room.users() == ["amy", "bob"]
+    assert amy.read_text().endswith("* bob joined")
     amy.send_raw(b"still here\n")
     assert amy.read_text().endswith("<amy> still here")
 
@@ -170,3 +210,61 @@ def test_a_first_line_that_is_not_a_json_object_is_a_name(server, line):
     client = server.client()
     client.send_raw(line)
     assert "The name contains" in client.read_text()
+
+
+# --- what a person reads without typing anything ----------------------------
+
+def test_a_person_at_a_full_room_reads_plain_words(make_server):
+    server = make_server("--max-clients", "1")
+    first = server.client()
+    server.wait_connections(1)
+    person_at_full = server.client()  # types nothing
+    lines = person_at_full.assert_closed()
+    assert lines == [b"! The chat room is full, so you cannot join now. Try again in a few "
+                     b"minutes, or ask the teacher to raise --max-clients."]
+    server.out.wait_for("refused 127.0.0.1: the server is full")
+    first.close()
+
+
+def test_a_person_over_the_per_address_limit_reads_plain_words(make_server, monkeypatch):
+    from chat_app import room as room_module
+    monkeypatch.setattr(room_module, "is_loopback", lambda address: False)
+    server = make_server("--max-per-ip", "1")
+    first = server.client()
+    server.wait_connections(1)
+    lines = server.client().assert_closed()
+    assert len(lines) == 1 and lines[0].startswith(b"! Too many connections from your")
+    first.close()
+
+
+def test_a_person_who_types_first_at_a_full_room_reads_plain_words(make_server):
+    server = make_server("--max-clients", "1")
+    first = server.client()
+    server.wait_connections(1)
+    typist = server.client()
+    typist.send_raw(b"amy\n")
+    assert typist.read_text().startswith("! The chat room is full")
+    first.close()
+
+
+# --- held back, never dropped -------------------------------------------------
+
+def test_a_pasted_listing_arrives_whole_and_in_order(make_server):
+    server = make_server("--rate-limit", "50")
+    amy = person(server, "amy")
+    bob = Client(server.port)
+    bob.join("bob")
+    amy.read_text()  # bob joined
+    amy.send_raw(b"".join(b"line %d\n" % number for number in range(200)))
+    texts = [re.sub(STAMP, "", line) for line in read_until(amy, "^! ")]
+    notice = texts.pop()
+    assert notice.startswith("! You are sending faster than this room allows (50 messages")
+    assert "held back and will follow in order" in notice
+    bob.send({"type": "say", "text": "meanwhile"})
+    while len(texts) < 201:
+        line = amy.read_text()
+        assert not line.startswith("!"), line  # one notice only
+        texts.append(re.sub(STAMP, "", line))
+    pasted = [text for text in texts if text.startswith("<amy>")]
+    assert pasted == ["<amy> line %d" % number for number in range(200)]
+    assert "<bob> meanwhile" in texts[:-1]  # relayed while the paste was still arriving

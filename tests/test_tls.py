@@ -7,6 +7,7 @@ tests only (never for a real server), valid until 2126, made with
 """
 
 import hashlib
+import json
 import os
 import queue
 import socket
@@ -15,7 +16,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, Client, ServerProcess
+from helpers import ROOT, WAIT, Client, ServerProcess, wait_until
 from chat_app.client_session import Session
 from chat_app.connection import ConnectError, ServerConnection
 from chat_app.tls import ClientTls, TlsError, parse_fingerprint
@@ -144,3 +145,87 @@ def test_a_missing_key_or_bad_files_stop_the_server_with_a_reason(pyz, tmp_path)
             [sys.executable, pyz, "server", "--port", "0", "--host", "127.0.0.1"] + args,
             capture_output=True, text=True, timeout=WAIT * 2)
         assert result.returncode == 1 and words in result.stderr, result.stderr
+
+
+# --- every close is encrypted ------------------------------------------------
+
+def raw_tls(server):
+    """A TLS socket that fails on an end without close_notify (no ragged EOFs)."""
+    context = ssl.create_default_context(cafile=CERT)
+    sock = socket.create_connection(("127.0.0.1", server.port), WAIT)
+    return context.wrap_socket(sock, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+
+
+def frames_until_closed(sock):
+    """Read frames until the server's TLS close_notify; return them."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)  # SSLEOFError if the end came without close_notify
+        if not chunk:
+            return [json.loads(line) for line in data.splitlines()]
+        data += chunk
+
+
+def test_five_kicked_users_each_read_their_encrypted_bye(tls_server):
+    names = ["amy", "bob", "cy", "dee", "eve"]
+    users = {}
+    for name in names:
+        users[name] = raw_tls(tls_server)
+        users[name].sendall(b'{"type":"join","name":"%s"}\n' % name.encode())
+    wait_until(lambda: tls_server.room.users() == names, what="five members")
+    for name in names:
+        assert tls_server.room.kick(name, "kicked for the test, %s" % name) == name
+    for name, sock in users.items():
+        frames = frames_until_closed(sock)
+        assert frames[-1] == {"type": "bye", "reason": "kicked for the test, %s" % name,
+                              "kicked": True}
+        sock.close()
+    wait_until(lambda: tls_server.room.connection_count() == 0, what="every connection closed")
+
+
+def test_a_refusal_and_a_shutdown_end_with_close_notify(make_server):
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--max-clients", "1")
+    first = raw_tls(server)
+    first.sendall(b'{"type":"join","name":"amy"}\n')
+    wait_until(lambda: server.room.users() == ["amy"], what="amy to join")
+    second = raw_tls(server)
+    second.sendall(b'{"type":"join","name":"bob"}\n')
+    assert frames_until_closed(second)[-1]["code"] == "server_full"
+    server.close()
+    assert frames_until_closed(first)[-1] == {"type": "bye",
+                                              "reason": "The server is shutting down."}
+
+
+def test_a_person_at_an_encrypted_port_reads_plain_words(tls_server):
+    person = Client(tls_server.port)  # nc: types nothing
+    lines = person.assert_closed()
+    assert len(lines) == 1 and lines[0].startswith(b"! This chat room is encrypted (TLS)")
+    assert b"python chat.pyz client --tls" in lines[0]
+
+
+def test_a_kicked_terminal_client_on_an_encrypted_room_does_not_reconnect(pyz, tls_server):
+    from test_client_text import TerminalClient
+    client = TerminalClient(pyz, tls_server.port, "--name", "amy", "--tls",
+                            "--tls-fingerprint", expected_fingerprint().replace(":", ""))
+    try:
+        client.wait_for("Welcome, amy")
+        assert tls_server.room.kick("amy", "time out for you") == "amy"
+        client.wait_for(r"removed you from the room \(time out for you\)")
+        tls_server.wait_connections(0)
+        client.end_input()
+        assert not [line for line in client.lines if "Reconnect" in line], client.lines
+        assert tls_server.out.text.count("amy joined") == 1
+    finally:
+        assert "Traceback" not in client.finish()
+
+
+def test_timeouts_on_an_encrypted_room_end_with_close_notify(make_server):
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--join-timeout", "0.5",
+                         "--ping-interval", "0.2", "--ping-timeout", "0.2")
+    silent = raw_tls(server)
+    assert frames_until_closed(silent)[-1]["code"] == "join_timeout"
+    unanswering = raw_tls(server)
+    unanswering.sendall(b'{"type":"join","name":"amy"}\n')
+    frames = frames_until_closed(unanswering)
+    assert [frame["type"] for frame in frames] == ["welcome", "ping"]
+    server.out.wait_for("amy did not answer a ping")

@@ -19,7 +19,7 @@ import pytest
 from helpers import ROOT, WAIT, Client, ServerProcess, wait_until
 from chat_app.client_session import Session
 from chat_app.connection import ConnectError, ServerConnection
-from chat_app.tls import ClientTls, TlsError, parse_fingerprint
+from chat_app.tls import ClientTls, TlsError, grouped, parse_fingerprint
 
 DATA = os.path.join(ROOT, "tests", "data")
 CERT, KEY = os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key")
@@ -69,7 +69,7 @@ def test_a_wrong_fingerprint_is_a_refusal(tls_server):
     with pytest.raises(ConnectError) as refused:
         open_pinned(tls_server, pin=wrong)
     assert "not the one you were told about" in str(refused.value)
-    assert expected_fingerprint() in str(refused.value)
+    assert grouped(expected_fingerprint()) in str(refused.value)
 
 
 def test_ca_verification_accepts_the_right_server_and_refuses_another(tls_server):
@@ -131,8 +131,8 @@ def test_the_server_program_prints_how_to_connect_encrypted(pyz, tmp_path):
                            cwd=str(tmp_path))
     try:
         out = server.wait_for("Certificate fingerprint").string
-        assert expected_fingerprint() in out
-        assert "--tls --tls-fingerprint %s" % expected_fingerprint().replace(":", "") in out
+        assert grouped(expected_fingerprint()) in out
+        assert '--tls --tls-fingerprint "%s"' % grouped(expected_fingerprint(), 16) in out
         assert "nc " not in out  # nc cannot join an encrypted room
     finally:
         server.kill()

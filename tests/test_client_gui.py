@@ -581,7 +581,9 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
         xdo(xdotool, "windowfocus", "--sync", window)
         xdo(xdotool, "key", "--window", window, "Return")
         assert bob.expect("joined", timeout=WAIT * 2)["name"] == "amy"
-        time.sleep(0.3)  # the chat view takes the keyboard focus
+        # The chat view takes the keyboard focus as it shows, and names the window.
+        wait_until(lambda: "amy on" in xdo(xdotool, "getwindowname", window), WAIT,
+                   "the chat view to show")
         xdo(xdotool, "type", "--delay", "20", "typed for real")
         xdo(xdotool, "key", "Return")
         assert bob.expect("message")["text"] == "typed for real"

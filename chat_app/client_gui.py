@@ -49,7 +49,7 @@ WRAP_SPARE = 16
 # Fonts of the tags in a log line's prefix, to measure its width for the
 # hanging indent; any other tag is in ChatText.
 TAG_FONTS = (("own", "ChatBold"), ("sender", "ChatBold"), ("action", "ChatItalic"),
-             ("notice", "ChatItalic"), ("announcement", "ChatBold"), ("help", "TkFixedFont"))
+             ("notice", "ChatItalic"), ("announcement", "ChatBold"), ("help", "ChatMono"))
 
 COLORS = {
     "time": "#808080", "sender": "#1f4e99", "own": "#2e7d32", "private": "#8e24aa",
@@ -73,6 +73,8 @@ def make_fonts(root):
         "ChatBold": dict(family=base["family"], size=size, weight="bold"),
         "ChatItalic": dict(family=base["family"], size=size, slant="italic"),
         "ChatTitle": dict(family=base["family"], size=size + 4, weight="bold"),
+        "ChatMono": dict(family=tkfont.nametofont("TkFixedFont").actual()["family"],
+                         size=size),
     }
     fonts = {}
     for name, spec in specs.items():
@@ -202,6 +204,7 @@ class ChatView:
         self.bar_action = None
         self._hang_tags = {}
         self._fonts = {}
+        self._top = None  # top_line() when the log last scrolled
         self.create_widgets()
 
     def create_widgets(self):
@@ -237,6 +240,7 @@ class ChatView:
         row.pack(side="top", fill="x", pady=(4, 0))
         self.bar_button = ttk.Button(row, text="", command=self.bar_pressed)
         self.bar_button.pack(side="right")
+        self.bar_button.bind("<Return>", self.bar_pressed)
         self.bar_password = ttk.Entry(row, show="\u2022", width=24)
         self.bar_password.bind("<Return>", self.bar_pressed)
         self.bar_password.bind("<KP_Enter>", self.bar_pressed)
@@ -271,7 +275,7 @@ class ChatView:
         self.users.bind("<Double-Button-1>", self.private_to_selected)
         self.users.bind("<Return>", self.private_to_selected)
         self.user_color = self.users.cget("foreground")
-        self.panes.add(people, weight=1)
+        self.panes.add(people, weight=0)  # a wider window widens the log
 
     def configure_tags(self):
         log = self.log
@@ -281,7 +285,7 @@ class ChatView:
         log.tag_configure("private", foreground=COLORS["private"], background=COLORS["private_bg"])
         log.tag_configure("action", font="ChatItalic")
         log.tag_configure("notice", foreground=COLORS["notice"], font="ChatItalic")
-        log.tag_configure("help", foreground=COLORS["notice"], font="TkFixedFont")
+        log.tag_configure("help", foreground=COLORS["notice"], font="ChatMono")
         log.tag_configure("error", foreground=COLORS["error"])
         log.tag_configure("announcement", foreground=COLORS["announcement"],
                           background=COLORS["announcement_bg"], font="ChatBold")
@@ -341,12 +345,28 @@ class ChatView:
         return self._hang_tags[width]
 
     def scrolled(self, first, last):
-        """Keep the scrollbar and `following` up to date, however the log moved."""
+        """Keep the scrollbar and `following` up to date, however the log moved.
+
+        Tk also calls this when the lines' heights are worked out after an
+        insert or a resize; the view's top line then stays where it was.
+        Only a moved top line (the reader scrolled) stops the following.
+        """
         self.scroll.set(first, last)
-        self.following = float(last) >= AT_END
-        if self.following:
+        top = self.top_line()
+        if float(last) >= AT_END:
+            self.following = True
             self.unseen = 0
             self.marker.place_forget()
+        elif top != self._top:
+            self.following = False
+        elif self.following:
+            self.log.after_idle(self.follow)  # the heights changed under a follower
+        self._top = top
+
+    def top_line(self):
+        """Return where the view starts: the top line's index and its pixel offset."""
+        info = self.log.dlineinfo("@0,0")
+        return self.log.index("@0,0"), info[1] if info else 0
 
     def follow(self):
         if self.following:
@@ -354,6 +374,7 @@ class ChatView:
 
     def jump_to_end(self):
         self.log.see("end")
+        self.log.after_idle(self.follow)
         self.following = True
         self.unseen = 0
         self.marker.place_forget()

@@ -675,6 +675,17 @@ def test_own_and_new_messages_keep_a_reader_at_the_end(make_server, gui):
     assert at_end(amy)
 
 
+def test_a_resized_window_still_follows_a_long_block(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 120)
+    amy.root.geometry("1280x800")
+    amy.pump(lambda: amy.chat.log.winfo_width() > 900, "the wider window")
+    amy.enter("/help", shows="/msg NAME text")
+    settled(amy)
+    log = amy.chat.log
+    assert at_end(amy)
+    assert log.bbox(log.search("send a line that starts with", "1.0")) is not None
+
+
 def test_a_reader_who_scrolled_up_stays_put_and_gets_a_marker(make_server, gui):
     server, bob, amy = reading_history(make_server, gui, 120)
     amy.chat.log.yview_scroll(-30, "units")  # as the mouse wheel does

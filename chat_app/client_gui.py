@@ -186,11 +186,15 @@ def check_join(values):
 class ChatView:
     """The second view: the log, the user list, the input box and the status.
 
-    The log follows the end while the reader is there: `following` is true
-    while its last line shows, updated whenever the log scrolls (however it
-    was scrolled), and every addition and resize while following goes back
-    to the end.  A reader who scrolled up stays put and gets a marker
-    counting the new messages, which jumps to the end when clicked.
+    The log follows the end while the reader is there.  `following` turns
+    off only when the reader scrolls away from the end (the mouse wheel, the
+    scrollbar, dragging a selection, the keyboard): Tk also scrolls the log
+    itself, when it re-wraps lines after a resize or measures new ones, and
+    that must not count.  It turns on again whenever the end shows.  Every
+    addition and resize while following goes back to the end, once now and
+    once more after the layout is done.  A reader who scrolled up stays put
+    and gets a marker counting the new messages, which jumps to the end when
+    clicked.
     """
 
     def __init__(self, parent, on_send, on_private):
@@ -204,7 +208,6 @@ class ChatView:
         self.bar_action = None
         self._hang_tags = {}
         self._fonts = {}
-        self._top = None  # top_line() when the log last scrolled
         self.create_widgets()
 
     def create_widgets(self):
@@ -250,11 +253,13 @@ class ChatView:
         self.log = tkinter.Text(log_box, wrap="word", state="disabled", font="ChatText",
                                 padx=8, pady=6, relief="flat", borderwidth=0,
                                 highlightthickness=0, cursor="arrow", takefocus=False)
-        self.scroll = ttk.Scrollbar(log_box, orient="vertical", command=self.log.yview)
+        self.scroll = ttk.Scrollbar(log_box, orient="vertical", command=self.scroll_by_bar)
         self.log.configure(yscrollcommand=self.scrolled)
         self.scroll.pack(side="right", fill="y")
         self.log.pack(side="left", fill="both", expand=True)
         self.log.bind("<Configure>", lambda event: self.follow())
+        for event in READER_SCROLLS:
+            self.log.bind(event, self.reader_scrolled, add="+")
         self.marker = ttk.Button(log_box, text="", command=self.jump_to_end)
         self.configure_tags()
         self.panes.add(log_box, weight=4)
@@ -275,7 +280,7 @@ class ChatView:
         self.users.bind("<Double-Button-1>", self.private_to_selected)
         self.users.bind("<Return>", self.private_to_selected)
         self.user_color = self.users.cget("foreground")
-        self.panes.add(people, weight=0)  # a wider window widens the log
+        self.panes.add(people, weight=1)
 
     def configure_tags(self):
         log = self.log
@@ -345,28 +350,28 @@ class ChatView:
         return self._hang_tags[width]
 
     def scrolled(self, first, last):
-        """Keep the scrollbar and `following` up to date, however the log moved.
-
-        Tk also calls this when the lines' heights are worked out after an
-        insert or a resize; the view's top line then stays where it was.
-        Only a moved top line (the reader scrolled) stops the following.
-        """
+        """Keep the scrollbar up to date; follow again once the end shows."""
         self.scroll.set(first, last)
-        top = self.top_line()
         if float(last) >= AT_END:
             self.following = True
             self.unseen = 0
             self.marker.place_forget()
-        elif top != self._top:
-            self.following = False
         elif self.following:
-            self.log.after_idle(self.follow)  # the heights changed under a follower
-        self._top = top
+            self.log.after_idle(self.follow)  # Tk moved the view under a follower
 
-    def top_line(self):
-        """Return where the view starts: the top line's index and its pixel offset."""
-        info = self.log.dlineinfo("@0,0")
-        return self.log.index("@0,0"), info[1] if info else 0
+    def scroll_by_bar(self, *args):
+        self.log.yview(*args)
+        self.reader_scrolled()
+
+    def reader_scrolled(self, event=None):
+        """The reader scrolled: decide from where the view ends, once Tk has moved it."""
+        self.log.after_idle(self.reader_moved)
+
+    def reader_moved(self):
+        self.following = self.log.yview()[1] >= AT_END
+        if self.following:
+            self.unseen = 0
+            self.marker.place_forget()
 
     def follow(self):
         if self.following:
@@ -458,6 +463,11 @@ class ChatView:
         self.input.see("insert")
         return "break"
 
+
+# What a reader does to scroll the log: the mouse wheel (X11 sends it as
+# buttons 4 and 5), dragging a selection past its edge, and the keyboard.
+READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
+                  "<ButtonRelease-1>", "<KeyRelease>")
 
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")

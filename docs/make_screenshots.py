@@ -122,7 +122,9 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(5)
-        os.close(self.master)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
 
 
 def start_xvfb(size):
@@ -172,17 +174,39 @@ def fill_room(port):
     return people
 
 
+class Stage:
+    """A screen of the given size, a server with a lesson in it, and Amy's window."""
+
+    def __init__(self, pyz, work, size):
+        self.pyz, self.work = pyz, work
+        self.xvfb = start_xvfb(size)
+        self.server = Server(pyz, work, "--port", "0", "--rate-limit", "0")
+        self.client = None
+        self.people = fill_room(self.server.port)
+        self.client, self.window = open_client(pyz, self.server.port, work)
+
+    def join(self):
+        run("xdotool", "windowfocus", "--sync", self.window)
+        run("xdotool", "key", "--window", self.window, "Return")
+        wait_for(lambda: "Amy on" in window_title(self.window), "the join")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None and self.client.poll() is None:
+            self.client.terminate()
+            self.client.wait(5)
+        self.server.stop()
+        self.xvfb.terminate()
+        self.xvfb.wait(5)
+
+
 def small_screen(pyz, work):
-    xvfb = start_xvfb(SMALL_SCREEN)
-    server = Server(pyz, work, "--port", "0", "--rate-limit", "0")
-    client = None
-    try:
-        people = fill_room(server.port)
-        client, window = open_client(pyz, server.port, work)
+    with Stage(pyz, work, SMALL_SCREEN) as stage:
+        people, window = stage.people, stage.window
         shot(window, "join.png")
-        run("xdotool", "windowfocus", "--sync", window)
-        run("xdotool", "key", "--window", window, "Return")
-        wait_for(lambda: "Amy on" in window_title(window), "the join")
+        stage.join()
         shot(window, "history.png")
 
         people["Dmitri"].say("Question 3 asks for the loop invariant. Amy, did you get it?")
@@ -199,58 +223,38 @@ def small_screen(pyz, work):
         run("xdotool", "mousemove", "--window", window, str(width // 3), str(height // 3))
         run("xdotool", "click", "--repeat", "12", "--delay", "20", "4")  # the wheel, up
         time.sleep(SETTLE)
-        people["Ben"].say("Thanks Amy \U0001F44D that fixed my off-by-one")
-        people["Dmitri"].say("Same here.")
-        people["Fatima"].say("Is there a question 4?")
+        for name, text in (("Ben", "Thanks Amy, that fixed my off-by-one"),
+                           ("Dmitri", "Same here."), ("Fatima", "Is there a question 4?")):
+            people[name].say(text)
+            time.sleep(0.1)  # three people, one after the other
         shot(window, "scrolled.png")
 
+        server = stage.server
         server.type("/kick Amy please stay on task, you may rejoin")
-        wait_for(lambda: "Amy" in server.output() and "removed" in server.output()
-                 or "kicked" in server.output(), "the kick")
+        wait_for(lambda: "removed" in server.output() or "kicked" in server.output(),
+                 "the kick")
         shot(window, "kicked.png")
         run("xdotool", "key", "--window", window, "Return")  # the Rejoin button has the focus
         wait_for(lambda: server.output().count("Amy joined") >= 2, "the rejoin")
         time.sleep(SETTLE)
 
-        port = server.port
         for person in people.values():
             person.close()
         server.stop()
         shot(window, "disconnected.png")
 
-        server = Server(pyz, work, "--port", str(port), "--password", "lab7")
+        stage.server = Server(pyz, work, "--port", str(server.port), "--password", "lab7")
         time.sleep(5)  # the client's next try comes within 4 s (its backoff: 1, 2, 4 s)
         shot(window, "password.png")
-    finally:
-        if client is not None and client.poll() is None:
-            client.terminate()
-            client.wait(5)
-        server.stop()
-        xvfb.terminate()
-        xvfb.wait(5)
 
 
 def large_screen(pyz, work):
-    xvfb = start_xvfb(LARGE_SCREEN)
-    server = Server(pyz, work, "--port", "0", "--rate-limit", "0")
-    client = None
-    try:
-        people = fill_room(server.port)
-        client, window = open_client(pyz, server.port, work)
-        run("xdotool", "windowfocus", "--sync", window)
-        run("xdotool", "key", "--window", window, "Return")
-        wait_for(lambda: "Amy on" in window_title(window), "the join")
-        run("xdotool", "windowsize", window, "1280", "800")
-        people["Ben"].say("Here is mine:\nfor i in range(n):\n    total += a[i]")
+    with Stage(pyz, work, LARGE_SCREEN) as stage:
+        stage.join()
+        run("xdotool", "windowsize", stage.window, "1280", "800")
+        stage.people["Ben"].say("Here is mine:\nfor i in range(n):\n    total += a[i]")
         type_line("/help")
-        shot(window, "chat-1280.png")
-    finally:
-        if client is not None and client.poll() is None:
-            client.terminate()
-            client.wait(5)
-        server.stop()
-        xvfb.terminate()
-        xvfb.wait(5)
+        shot(stage.window, "chat-1280.png")
 
 
 def main():

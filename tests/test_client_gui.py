@@ -450,12 +450,12 @@ def test_the_log_follows_new_lines_only_while_the_reader_is_at_the_end(gui, serv
     amy.chat.add([client_gui.notice("filler %d" % i) for i in range(200)])
     amy.root.update()
     assert amy.chat.log.yview()[1] == 1.0
-    amy.chat.log.yview_moveto(0)
+    amy.chat.scroll_by_bar("moveto", 0)  # the reader drags the scrollbar to the top
     amy.root.update()
     amy.chat.add([client_gui.notice("while reading the top")])
     amy.root.update()
     assert amy.chat.log.yview()[0] == 0.0
-    amy.chat.log.yview_moveto(1)
+    amy.chat.scroll_by_bar("moveto", 1)
     amy.root.update()
     amy.chat.add([client_gui.notice("at the end again")])
     amy.root.update()
@@ -643,6 +643,12 @@ def reading_history(make_server, gui, count):
     return server, bob, amy
 
 
+def wheel_up(amy, clicks):
+    """Turn the mouse wheel over the log, as X11 reports it (button 4)."""
+    for _ in range(clicks):
+        amy.chat.log.event_generate("<Button-4>", x=20, y=20)
+
+
 def settled(amy):
     """Let Tk finish its layout: pump until no idle work is left."""
     amy.root.update_idletasks()
@@ -679,6 +685,14 @@ def test_a_resized_window_still_follows_a_long_block(make_server, gui):
     server, bob, amy = reading_history(make_server, gui, 120)
     amy.root.geometry("1280x800")
     amy.pump(lambda: amy.chat.log.winfo_width() > 900, "the wider window")
+    bob.send({"type": "say", "text": "Here is mine:\nfor i in range(n):\n    total += a[i]"})
+    amy.wait_log("total += a[i]")
+    settled(amy)
+    assert at_end(amy)
+    amy.root.geometry("600x400")  # narrower: every line wraps again
+    amy.pump(lambda: amy.chat.log.winfo_width() < 500, "the narrower window")
+    settled(amy)
+    assert at_end(amy)
     amy.enter("/help", shows="/msg NAME text")
     settled(amy)
     log = amy.chat.log
@@ -688,7 +702,7 @@ def test_a_resized_window_still_follows_a_long_block(make_server, gui):
 
 def test_a_reader_who_scrolled_up_stays_put_and_gets_a_marker(make_server, gui):
     server, bob, amy = reading_history(make_server, gui, 120)
-    amy.chat.log.yview_scroll(-30, "units")  # as the mouse wheel does
+    wheel_up(amy, 10)
     settled(amy)
     top = amy.chat.log.index("@0,0")
     assert not at_end(amy) and not amy.chat.marker.winfo_ismapped()
@@ -710,12 +724,12 @@ def test_a_reader_who_scrolled_up_stays_put_and_gets_a_marker(make_server, gui):
 
 def test_scrolling_back_to_the_end_removes_the_marker(make_server, gui):
     server, bob, amy = reading_history(make_server, gui, 60)
-    amy.chat.log.yview_scroll(-20, "units")
+    wheel_up(amy, 5)
     settled(amy)
     bob.send({"type": "say", "text": "one new"})
     amy.pump(amy.chat.marker.winfo_ismapped, "the marker to show")
     assert amy.chat.marker.cget("text") == "1 new message \u2193"
-    amy.chat.log.yview_moveto(1.0)
+    amy.chat.scroll_by_bar("moveto", 1.0)
     amy.pump(lambda: not amy.chat.marker.winfo_ismapped(), "the marker to go")
 
 

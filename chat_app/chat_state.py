@@ -40,6 +40,8 @@ CLIENT_WORDS = {
                        "type it and press Enter.",
     "kicked": "The teacher removed you from the room (%s).",
     "refused": "The server refused the join (%s).",
+    "closed": "the server closed the connection",
+    "closed_why": "the server closed the connection: %s",
 }
 
 # One line of the message log.  kind: message, join, leave, notice, error.
@@ -222,8 +224,8 @@ class ChatState:
     def _on_bye(self, frame):
         if frame.get("kicked"):
             return []  # the session's "refused" event says it, with what to do
-        return [entry("notice", "The server closed the connection: %s"
-                      % safe(frame.get("reason", "")))]
+        words = CLIENT_WORDS["closed_why"] % safe(frame.get("reason", ""))
+        return [entry("notice", words[:1].upper() + words[1:])]
 
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,

@@ -269,10 +269,10 @@ class ChatView:
         self.count = ttk.Label(people, text="", font="ChatBold", justify="left")
         self.count.pack(side="top", fill="x", anchor="w", pady=(0, 4))
         wrap_to_width(self.count)
-        hint = ttk.Label(people, text="Double-click a name for a private message.",
-                         foreground=COLORS["notice"], justify="left")
-        hint.pack(side="bottom", fill="x", anchor="w", pady=(4, 0))
-        wrap_to_width(hint)
+        self.hint = ttk.Label(people, text="Double-click a name for a private message.",
+                              foreground=COLORS["notice"], justify="left")
+        self.hint.pack(side="bottom", fill="x", anchor="w", pady=(4, 0))
+        wrap_to_width(self.hint)
         self.users = tkinter.Listbox(people, activestyle="none", font="ChatText",
                                      exportselection=False, relief="flat",
                                      highlightthickness=0, width=20)

@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 
-from .chat_state import backoff_delays, limits_of
+from .chat_state import CLIENT_WORDS, backoff_delays, limits_of
 from .connection import ConnectError, JoinRefused, ServerConnection
 
 # How long closing waits for the leave frame to go out.  The window exits
@@ -285,7 +285,7 @@ class Session:
 
     def _read(self, connection):
         """Pass frames on until the connection ends; return why it ended."""
-        why = "the server closed the connection"
+        why = CLIENT_WORDS["closed"]
         while True:
             try:
                 frame = connection.receive()
@@ -297,7 +297,7 @@ class Session:
                 connection.send({"type": "pong"})  # directly: not behind paced says
                 continue
             if frame.get("type") == "bye":
-                why = "the server closed the connection: %s" % frame.get("reason", "")
+                why = CLIENT_WORDS["closed_why"] % frame.get("reason", "")
                 if frame.get("kicked"):
                     self._removed = str(frame.get("reason", ""))
             self.events.put(("frame", frame))

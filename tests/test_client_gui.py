@@ -862,6 +862,30 @@ def test_help_is_aligned_in_a_fixed_font(gui, server):
     assert len({x_of(amy, text) for text in descriptions}) == 1
 
 
+@pytest.mark.parametrize("size", ["800x600", "1280x800"])
+def test_nothing_is_cut_off_at_common_screen_sizes(gui, server, size):
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.root.geometry(size)
+    amy.window.set_status("Connection lost (the server closed the connection: The server "
+                          "is shutting down). Trying again in 30 s\u2026 Your typing is kept.")
+    amy.chat.set_stale("disconnected")
+    amy.chat.show_bar("The teacher removed you from the room (a reason long enough to wrap "
+                      "over the whole width of the window, and then some more words). You "
+                      "may join again.", "Rejoin", amy.window.rejoin)
+    amy.pump(lambda: str(amy.root.winfo_width()) == size.split("x")[0], "the window size")
+    settled(amy)
+    settled(amy)  # labels wrap to their new width, then ask for their height
+    labels = [amy.chat.status, amy.chat.count, amy.chat.bar_words, amy.chat.hint]
+    for label in labels:
+        assert label.winfo_ismapped()
+        assert label.winfo_height() >= label.winfo_reqheight(), label.cget("text")
+        assert label.winfo_width() >= label.winfo_reqwidth(), label.cget("text")
+        assert 0 < int(str(label.cget("wraplength"))) <= label.winfo_width()
+    bottom = amy.chat.status.winfo_rooty() + amy.chat.status.winfo_height()
+    assert bottom <= amy.root.winfo_rooty() + amy.root.winfo_height()
+
+
 # --- pacing -------------------------------------------------------------------------
 
 def test_a_long_paste_is_paced_and_arrives_whole_in_order(make_server, gui):

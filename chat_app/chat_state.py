@@ -36,8 +36,9 @@ ONCE_PER_CONNECTION = ("rate_limited",)
 # What only the client can know, in the words the clients show.  Refusals
 # the server explains are shown in the server's own words.
 CLIENT_WORDS = {
-    "password_needed": "This room needs a password. Ask your teacher for it, "
-                       "type it and press Enter.",
+    "password_needed": "This room needs a password. Ask your teacher for it.",
+    "password_type": "Type the password and press Enter.",
+    "password_option": "Start the client with --password PASSWORD.",
     "kicked": "The teacher removed you from the room (%s).",
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",

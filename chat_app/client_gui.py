@@ -704,13 +704,14 @@ class ChatWindow:
         self.session = None
         words = password_problem(message, sent)
         if self.state is None:
-            self.form.problem(words)
+            self.form.problem("%s %s" % (words, CLIENT_WORDS["password_type"]))
             self.form.entries["password"].focus_set()
             self.form.entries["password"].select_range(0, "end")
             return
         self.ended = words
         self.chat.set_stale("disconnected")
-        self.chat.show_bar(words, "Join", self.rejoin_with_password, password=True)
+        self.chat.show_bar("%s %s" % (words, CLIENT_WORDS["password_type"]), "Join",
+                           self.rejoin_with_password, password=True)
         self.set_status("Not connected: the room needs its password.")
 
     def on_kicked(self, reason):

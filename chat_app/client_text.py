@@ -178,8 +178,7 @@ class TerminalClient:
         message, sent = refusal
         words = text_format.safe(password_problem(message, sent))
         if not self.interactive:
-            sys.stderr.write("chat_app: %s Start the client with --password PASSWORD.\n"
-                             % words)
+            sys.stderr.write("chat_app: %s %s\n" % (words, CLIENT_WORDS["password_option"]))
             raise Done(1)
         self.show("! " + words)
         if self.reading:  # the keyboard thread holds the terminal: the next line is it
@@ -190,8 +189,8 @@ class TerminalClient:
             return
         password = self.ask("Password: ", secret=True)
         if not password:
-            sys.stderr.write("chat_app: no password given. Start the client with "
-                             "--password PASSWORD.\n")
+            sys.stderr.write("chat_app: no password given. %s\n"
+                             % CLIENT_WORDS["password_option"])
             raise Done(1)
         self.password = password
         self.connect(self.session.name)

@@ -309,3 +309,23 @@ def test_options_win_over_remembered_values(tmp_path):
 
     assert settings.fill(Options(), path) == {"host": "given", "port": 99, "name": "old",
                                               "password": ""}
+
+
+def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):
+    import io
+
+    from chat_app.client_text import TerminalClient
+
+    class Options:
+        host, port, name, password, text = "127.0.0.1", 1, "amy", None, True
+
+    out = io.StringIO()
+    client = TerminalClient(Options(), stdin=io.StringIO(""), stdout=out)
+    client.on_joined(welcome(message(1, "bob", "hi"), notice_frame(2, "Pens down")))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "* Earlier messages:"
+    assert lines[1].endswith("<bob> hi") and lines[2].endswith("*** Pens down")
+    assert lines[3] == "* End of earlier messages."
+    client.on_frame(notice_frame(2, "Pens down"))  # the same notice again: not shown
+    client.on_frame(notice_frame(3, "Break"))
+    assert out.getvalue().count("Pens down") == 1 and "*** Break" in out.getvalue()

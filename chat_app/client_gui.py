@@ -353,9 +353,7 @@ class ChatView:
         """Keep the scrollbar up to date; follow again once the end shows."""
         self.scroll.set(first, last)
         if float(last) >= AT_END:
-            self.following = True
-            self.unseen = 0
-            self.marker.place_forget()
+            self.reached_end()
         elif self.following:
             self.log.after_idle(self.follow)  # Tk moved the view under a follower
 
@@ -370,16 +368,19 @@ class ChatView:
     def reader_moved(self):
         self.following = self.log.yview()[1] >= AT_END
         if self.following:
-            self.unseen = 0
-            self.marker.place_forget()
+            self.reached_end()
 
     def follow(self):
         if self.following:
             self.log.see("end")
 
     def jump_to_end(self):
-        self.log.see("end")
+        self.reached_end()
+        self.follow()
         self.log.after_idle(self.follow)
+
+    def reached_end(self):
+        """The reader sees the end: follow it from now on, and drop the marker."""
         self.following = True
         self.unseen = 0
         self.marker.place_forget()

@@ -40,6 +40,7 @@ CLIENT_WORDS = {
     "password_type": "Type the password and press Enter.",
     "password_option": "Start the client with --password PASSWORD.",
     "kicked": "The teacher removed you from the room (%s).",
+    "start_again": "Start the client again to rejoin.",
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",
     "closed_why": "the server closed the connection: %s",
@@ -146,6 +147,7 @@ class ChatState:
         self._pending = collections.deque()  # say frames sent, not yet answered
         self.limits = limits_of({})
         self._noted = set()  # ONCE_PER_CONNECTION errors shown since the last join
+        self.removed = None  # the teacher's reason, once the teacher has removed us
 
     # --- what arrives --------------------------------------------------
 
@@ -158,6 +160,7 @@ class ChatState:
         self.name = frame.get("name", self.name)
         self.limits = limits_of(frame)
         self._noted.clear()
+        self.removed = None
         self.users = [safe(user) for user in frame.get("users") or []]
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
@@ -224,6 +227,7 @@ class ChatState:
 
     def _on_bye(self, frame):
         if frame.get("kicked"):
+            self.removed = safe(frame.get("reason", ""))
             return []  # the session's "refused" event says it, with what to do
         words = CLIENT_WORDS["closed_why"] % safe(frame.get("reason", ""))
         return [entry("notice", words[:1].upper() + words[1:])]

@@ -470,6 +470,9 @@ class ChatView:
 READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
                   "<ButtonRelease-1>", "<KeyRelease>")
 
+# The refusal that is the teacher's removal: the window offers to rejoin.
+KICKED = "kicked"
+
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")
 
@@ -521,7 +524,7 @@ class ChatWindow:
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
-            "password": self.on_password, "kicked": self.on_kicked,
+            "password": self.on_password,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
         }
@@ -691,6 +694,9 @@ class ChatWindow:
     def on_refused(self, problem):
         code, message = problem
         self.session = None
+        if code == KICKED:
+            self.on_kicked()
+            return
         problem = join_problem(code, message)
         if self.state is None:
             self.form.problem(problem)
@@ -715,9 +721,9 @@ class ChatWindow:
                            self.rejoin_with_password, password=True)
         self.set_status("Not connected: the room needs its password.")
 
-    def on_kicked(self, reason):
-        self.session = None
-        words = CLIENT_WORDS["kicked"] % reason
+    def on_kicked(self):
+        """The teacher removed us: say why, and offer to join again."""
+        words = CLIENT_WORDS["kicked"] % self.state.removed
         self.ended = words
         self.chat.add([notice(words, "error")])
         self.chat.set_stale("you are not in the room")

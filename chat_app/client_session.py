@@ -5,10 +5,10 @@ so neither client ever waits on the network.  What it learns goes on a
 queue as (kind, value) events, which the client's own thread drains:
 
 - ("joined", welcome): joined, the first time or again after a reconnect;
-- ("refused", (code, message)): the server refused the join; the session ends;
+- ("refused", (code, message)): the server refused the join, or (code
+  "kicked") the teacher removed us; the session ends;
 - ("password", (message, sent)): the room wants a password (another one, if
   `sent`); the session ends, and the client asks for one;
-- ("kicked", reason): the teacher removed us; the session ends;
 - ("failed", message): the first connection failed; the session ends;
 - ("frame", frame): any other frame from the server (pings are answered here);
 - ("lost", message): the connection dropped, or a reconnect attempt failed;
@@ -260,7 +260,8 @@ class Session:
         if self._stop.is_set():
             return None
         if self._removed is not None:  # the teacher removed us: coming back is for the user to decide
-            self.events.put(("kicked", self._removed))
+            self.events.put(("refused", ("kicked", "%s %s" % (
+                CLIENT_WORDS["kicked"] % self._removed, CLIENT_WORDS["start_again"]))))
             return None
         self.events.put(("lost", why))
         return "joined"

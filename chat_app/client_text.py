@@ -72,7 +72,7 @@ class TerminalClient:
         self.echo = None  # the terminal's settings while its echo is off
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
-            "password": self.on_password, "kicked": self.on_kicked,
+            "password": self.on_password,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
             "typed": self.on_typed, "end": self.on_end,
@@ -194,11 +194,6 @@ class TerminalClient:
             raise Done(1)
         self.password = password
         self.connect(self.session.name)
-
-    def on_kicked(self, reason):
-        sys.stderr.write("chat_app: %s Start the client again to rejoin.\n"
-                         % text_format.safe(CLIENT_WORDS["kicked"] % reason))
-        raise Done(1)
 
     def hide_echo(self):
         """Stop the terminal showing what is typed (the password), as getpass does."""

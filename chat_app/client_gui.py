@@ -680,7 +680,9 @@ class ChatWindow:
         self._poll_id = self.root.after(POLL_MS, self.poll)
 
     def on_frame(self, frame):
-        entries = self.state.apply(frame)
+        now = time.time()  # lines the server did not stamp (errors, bye) show when they came
+        entries = [item if item.time is not None else item._replace(time=now)
+                   for item in self.state.apply(frame)]
         refused = self.state.say_refused(frame)
         if refused is not None:
             self.give_back(refused)

@@ -12,7 +12,9 @@ import collections
 import re
 from collections import namedtuple
 
-from .protocol import ProtocolError, clean_text, is_action, name_key
+from .protocol import (DEFAULT_MAX_TEXT_CHARS, ProtocolError, clean_text, is_action, is_blank,
+                       name_key)
+from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import LEFT_REASONS, safe
 
 # How many message ids to remember for de-duplication: far more than any
@@ -23,13 +25,25 @@ SEEN_IDS = 5000
 BACKOFF_FIRST, BACKOFF_MAX = 1, 30
 
 # Errors in reply to a say: the text was not relayed and goes back to the box.
-SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user", "rate_limited")
+# (rate_limited is not one: the server holds over-rate lines back and relays
+# them later, so they must not be sent again.)
+SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user")
 
-# What each refusal means to someone at the join window.
-JOIN_PROBLEMS = {
-    "name_taken": "Someone in the room already uses that name. Choose another name.",
-    "bad_password": "Wrong password. Ask your teacher for the room's password.",
-    "server_full": "The chat is full. Try again in a moment, or ask your teacher.",
+# Errors worth showing once per connection: the server holds over-rate
+# lines back and sends them on; one word about it is enough.
+ONCE_PER_CONNECTION = ("rate_limited",)
+
+# What only the client can know, in the words the clients show.  Refusals
+# the server explains are shown in the server's own words.
+CLIENT_WORDS = {
+    "password_needed": "This room needs a password. Ask your teacher for it.",
+    "password_type": "Type the password and press Enter.",
+    "password_option": "Start the client with --password PASSWORD.",
+    "kicked": "The teacher removed you from the room (%s).",
+    "start_again": "Start the client again to rejoin.",
+    "refused": "The server refused the join (%s).",
+    "closed": "the server closed the connection",
+    "closed_why": "the server closed the connection: %s",
 }
 
 # One line of the message log.  kind: message, join, leave, notice, error.
@@ -63,8 +77,60 @@ def title(room, unread):
 
 
 def join_problem(code, message):
-    """Return what to tell someone whose join was refused."""
-    return JOIN_PROBLEMS.get(code, message)
+    """Return what to tell someone whose join was refused: the server's words."""
+    return message if message and message != "None" else CLIENT_WORDS["refused"] % code
+
+
+def password_problem(message, sent):
+    """Return what to tell someone refused for the password.
+
+    Only a password that was sent can be wrong: without one, the room
+    simply needs one, whatever an older server says.
+    """
+    return message if sent else CLIENT_WORDS["password_needed"]
+
+
+Limits = namedtuple("Limits", "rate burst max_text")
+
+
+def limits_of(welcome):
+    """Return the room's Limits from a welcome (defaults when it has none)."""
+    given = welcome.get("limits")
+    given = given if isinstance(given, dict) else {}
+
+    def number(key, default, kind):
+        value = given.get(key)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+        return kind(value) if ok else default
+
+    return Limits(number("rate", DEFAULT_RATE, float), number("burst", DEFAULT_BURST, int),
+                  number("max_text", DEFAULT_MAX_TEXT_CHARS, int) or DEFAULT_MAX_TEXT_CHARS)
+
+
+def split_text(text, max_chars):
+    """Cut text into pieces of at most max_chars, at line breaks where possible.
+
+    Lines are kept together while they fit; a single line longer than the
+    limit is cut at its last space that fits (or hard, if it has none).
+    Pieces that show nothing are dropped.
+    """
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > max_chars:
+            cut = line.rfind(" ", 1, max_chars + 1)
+            cut = cut if cut > 0 else max_chars
+            pieces.extend([current] if current else [])
+            current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        joined = current + "\n" + line if current else line
+        if len(joined) <= max_chars:
+            current = joined
+        else:
+            pieces.append(current)
+            current = line
+    pieces.append(current)
+    return [piece for piece in pieces if not is_blank(piece)]
 
 
 class ChatState:
@@ -79,6 +145,9 @@ class ChatState:
         self._seen_order = collections.deque()
         self._last_room_id = 0
         self._pending = collections.deque()  # say frames sent, not yet answered
+        self.limits = limits_of({})
+        self._noted = set()  # ONCE_PER_CONNECTION errors shown since the last join
+        self.removed = None  # the teacher's reason, once the teacher has removed us
 
     # --- what arrives --------------------------------------------------
 
@@ -89,6 +158,9 @@ class ChatState:
         turns them into log entries.
         """
         self.name = frame.get("name", self.name)
+        self.limits = limits_of(frame)
+        self._noted.clear()
+        self.removed = None
         self.users = [safe(user) for user in frame.get("users") or []]
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
@@ -140,18 +212,25 @@ class ChatState:
         return [entry("leave", "%s %s" % (name, words), frame.get("time"))]
 
     def _on_notice(self, frame):
+        if not self._remember(frame):
+            return []  # already shown before a reconnect
         if not self.focused:
             self.unread += 1
-        return [entry("announcement", safe(str(frame.get("text", ""))), frame.get("time"))]
+        return [self.entry_for(frame)]
 
     def _on_error(self, frame):
+        if frame.get("code") in ONCE_PER_CONNECTION:
+            if frame.get("code") in self._noted:
+                return []
+            self._noted.add(frame.get("code"))
         return [entry("error", safe(frame.get("message") or frame.get("code", "error")))]
 
     def _on_bye(self, frame):
         if frame.get("kicked"):
+            self.removed = safe(frame.get("reason", ""))
             return []  # the session's "refused" event says it, with what to do
-        return [entry("notice", "The server closed the connection: %s"
-                      % safe(frame.get("reason", "")))]
+        words = CLIENT_WORDS["closed_why"] % safe(frame.get("reason", ""))
+        return [entry("notice", words[:1].upper() + words[1:])]
 
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,
@@ -200,7 +279,10 @@ class ChatState:
         self._last_room_id = 0
 
     def entry_for(self, frame, history=False):
-        """Return the log entry for a message frame."""
+        """Return the log entry for a message or notice frame (history holds both)."""
+        if frame.get("type") == "notice":
+            return entry("announcement", safe(str(frame.get("text", ""))), frame.get("time"),
+                         history=history)
         sender = safe(frame.get("from", "?"))
         text = str(frame.get("text", ""))
         own = name_key(sender) == name_key(self.name) if sender else False

@@ -16,10 +16,11 @@ from tkinter import font as tkfont
 from tkinter import ttk
 
 from . import settings
-from .chat_state import ChatState, entry, join_problem, title
+from .chat_state import (CLIENT_WORDS, ChatState, entry, join_problem, password_problem,
+                         split_text, title)
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, parse_line, say_frame
-from .protocol import DEFAULT_PORT, ProtocolError, check_name
+from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .text_format import clock
 
 # How often the window looks for network events, and how many it handles
@@ -31,34 +32,58 @@ EVENTS_PER_POLL = 250
 # The log keeps this many lines; older ones are dropped as new ones come.
 MAX_LOG_LINES = 5000
 
-# Window sizes in pixels: the smallest, and the chat's first size.
+# Window sizes in pixels: the smallest, and the chat's first size (made
+# smaller on a small screen, leaving room for the desktop's panels).
 JOIN_MIN_SIZE = (420, 260)
 MIN_SIZE = (560, 380)
-CHAT_SIZE = "820x560"
+CHAT_SIZE = (820, 560)
+SCREEN_MARGIN = (20, 60)
+
+# The reader counts as at the end of the log while its last line shows.
+AT_END = 0.999
+
+# Labels that wrap to their width keep this many pixels spare, so the last
+# word is never cut by the border.
+WRAP_SPARE = 16
+
+# Fonts of the tags in a log line's prefix, to measure its width for the
+# hanging indent; any other tag is in ChatText.
+TAG_FONTS = (("own", "ChatBold"), ("sender", "ChatBold"), ("action", "ChatItalic"),
+             ("notice", "ChatItalic"), ("announcement", "ChatBold"), ("help", "ChatMono"))
 
 COLORS = {
     "time": "#808080", "sender": "#1f4e99", "own": "#2e7d32", "private": "#8e24aa",
     "notice": "#6d6d6d", "error": "#c62828", "history": "#8a8a8a",
     "mention": "#fff3b0", "private_bg": "#f6ecfa",
     "announcement": "#8a3b00", "announcement_bg": "#ffe6cc",
+    "stale": "#a0a0a0", "bar_bg": "#fff4d6",
 }
 
 
 def make_fonts(root):
-    """Create the named fonts the window uses, sized from the system's."""
+    """Create the named fonts the window uses, sized from the system's.
+
+    Return the Font objects: the caller keeps them, since a named font
+    made here is deleted when its Font object is collected.
+    """
     base = tkfont.nametofont("TkDefaultFont").actual()
     size = abs(base["size"]) + 1
-    fonts = {
+    specs = {
         "ChatText": dict(family=base["family"], size=size),
         "ChatBold": dict(family=base["family"], size=size, weight="bold"),
         "ChatItalic": dict(family=base["family"], size=size, slant="italic"),
         "ChatTitle": dict(family=base["family"], size=size + 4, weight="bold"),
+        "ChatMono": dict(family=tkfont.nametofont("TkFixedFont").actual()["family"],
+                         size=size),
     }
-    for name, spec in fonts.items():
+    fonts = {}
+    for name, spec in specs.items():
         if name in tkfont.names(root):
-            tkfont.nametofont(name).configure(**spec)
+            fonts[name] = tkfont.Font(root, name=name, exists=True)
+            fonts[name].configure(**spec)
         else:
-            tkfont.Font(root, name=name, **spec)
+            fonts[name] = tkfont.Font(root, name=name, **spec)
+    return fonts
 
 
 def apply_theme(root):
@@ -69,6 +94,8 @@ def apply_theme(root):
     style.configure("Problem.TLabel", foreground=COLORS["error"])
     style.configure("Title.TLabel", font="ChatTitle")
     style.configure("Status.TLabel", padding=(6, 2))
+    style.configure("Bar.TFrame", background=COLORS["bar_bg"])
+    style.configure("Bar.TLabel", background=COLORS["bar_bg"])
 
 
 class JoinForm:
@@ -157,18 +184,38 @@ def check_join(values):
 
 
 class ChatView:
-    """The second view: the log, the user list, the input box and the status."""
+    """The second view: the log, the user list, the input box and the status.
+
+    The log follows the end while the reader is there.  `following` turns
+    off only when the reader scrolls away from the end (the mouse wheel, the
+    scrollbar, dragging a selection, the keyboard): Tk also scrolls the log
+    itself, when it re-wraps lines after a resize or measures new ones, and
+    that must not count.  It turns on again whenever the end shows.  Every
+    addition and resize while following goes back to the end, once now and
+    once more after the layout is done.  A reader who scrolled up stays put
+    and gets a marker counting the new messages, which jumps to the end when
+    clicked.
+    """
 
     def __init__(self, parent, on_send, on_private):
         self.on_send = on_send
         self.on_private = on_private
         self.frame = ttk.Frame(parent)
+        self.following = True
+        self.unseen = 0  # messages added since the reader scrolled up
+        self.names = []
+        self.stale = None  # why the user list is out of date, while it is
+        self.bar_action = None
+        self._hang_tags = {}
+        self._fonts = {}
         self.create_widgets()
 
     def create_widgets(self):
         # Packed bottom-up, so the input and status stay visible however small.
-        self.status = ttk.Label(self.frame, text="", style="Status.TLabel", anchor="w")
+        self.status = ttk.Label(self.frame, text="", style="Status.TLabel", anchor="w",
+                                justify="left")
         self.status.pack(side="bottom", fill="x", pady=(2, 2))
+        wrap_to_width(self.status)
         bottom = ttk.Frame(self.frame, padding=(6, 6, 6, 0))
         bottom.pack(side="bottom", fill="x")
         self.send_button = ttk.Button(bottom, text="Send", command=self.send)
@@ -179,33 +226,61 @@ class ChatView:
         self.input.bind("<Return>", self.send)
         self.input.bind("<KP_Enter>", self.send)
         self.input.bind("<Shift-Return>", self.newline)
+        self.create_bar()
 
-        panes = ttk.PanedWindow(self.frame, orient="horizontal")
-        panes.pack(side="top", fill="both", expand=True, padx=6, pady=(6, 0))
+        self.panes = ttk.PanedWindow(self.frame, orient="horizontal")
+        self.panes.pack(side="top", fill="both", expand=True, padx=6, pady=(6, 0))
+        self.create_log()
+        self.create_people()
 
-        log_box = ttk.Frame(panes)
+    def create_bar(self):
+        """The bar above the input: the teacher's reason, or a password to give."""
+        self.bar = ttk.Frame(self.frame, padding=(8, 6), style="Bar.TFrame")
+        self.bar_words = ttk.Label(self.bar, text="", style="Bar.TLabel", justify="left")
+        self.bar_words.pack(side="top", fill="x", anchor="w")
+        wrap_to_width(self.bar_words)
+        row = ttk.Frame(self.bar, style="Bar.TFrame")
+        row.pack(side="top", fill="x", pady=(4, 0))
+        self.bar_button = ttk.Button(row, text="", command=self.bar_pressed)
+        self.bar_button.pack(side="right")
+        self.bar_button.bind("<Return>", self.bar_pressed)
+        self.bar_password = ttk.Entry(row, show="\u2022", width=24)
+        self.bar_password.bind("<Return>", self.bar_pressed)
+        self.bar_password.bind("<KP_Enter>", self.bar_pressed)
+
+    def create_log(self):
+        log_box = ttk.Frame(self.panes)
         self.log = tkinter.Text(log_box, wrap="word", state="disabled", font="ChatText",
                                 padx=8, pady=6, relief="flat", borderwidth=0,
                                 highlightthickness=0, cursor="arrow", takefocus=False)
-        scroll = ttk.Scrollbar(log_box, orient="vertical", command=self.log.yview)
-        self.log.configure(yscrollcommand=scroll.set)
-        scroll.pack(side="right", fill="y")
+        self.scroll = ttk.Scrollbar(log_box, orient="vertical", command=self.scroll_by_bar)
+        self.log.configure(yscrollcommand=self.scrolled)
+        self.scroll.pack(side="right", fill="y")
         self.log.pack(side="left", fill="both", expand=True)
+        self.log.bind("<Configure>", lambda event: self.follow())
+        for event in READER_SCROLLS:
+            self.log.bind(event, self.reader_scrolled, add="+")
+        self.marker = ttk.Button(log_box, text="", command=self.jump_to_end)
         self.configure_tags()
-        panes.add(log_box, weight=4)
+        self.panes.add(log_box, weight=4)
 
-        people = ttk.Frame(panes, padding=(6, 0, 0, 0))
-        self.count = ttk.Label(people, text="", font="ChatBold")
-        self.count.pack(side="top", anchor="w", pady=(0, 4))
+    def create_people(self):
+        people = ttk.Frame(self.panes, padding=(6, 0, 0, 0))
+        self.count = ttk.Label(people, text="", font="ChatBold", justify="left")
+        self.count.pack(side="top", fill="x", anchor="w", pady=(0, 4))
+        wrap_to_width(self.count)
+        self.hint = ttk.Label(people, text="Double-click a name for a private message.",
+                              foreground=COLORS["notice"], justify="left")
+        self.hint.pack(side="bottom", fill="x", anchor="w", pady=(4, 0))
+        wrap_to_width(self.hint)
         self.users = tkinter.Listbox(people, activestyle="none", font="ChatText",
                                      exportselection=False, relief="flat",
                                      highlightthickness=0, width=20)
         self.users.pack(side="top", fill="both", expand=True)
         self.users.bind("<Double-Button-1>", self.private_to_selected)
         self.users.bind("<Return>", self.private_to_selected)
-        ttk.Label(people, text="Double-click a name\nfor a private message.",
-                  foreground=COLORS["notice"]).pack(side="top", anchor="w", pady=(4, 0))
-        panes.add(people, weight=1)
+        self.user_color = self.users.cget("foreground")
+        self.panes.add(people, weight=1)
 
     def configure_tags(self):
         log = self.log
@@ -215,6 +290,7 @@ class ChatView:
         log.tag_configure("private", foreground=COLORS["private"], background=COLORS["private_bg"])
         log.tag_configure("action", font="ChatItalic")
         log.tag_configure("notice", foreground=COLORS["notice"], font="ChatItalic")
+        log.tag_configure("help", foreground=COLORS["notice"], font="ChatMono")
         log.tag_configure("error", foreground=COLORS["error"])
         log.tag_configure("announcement", foreground=COLORS["announcement"],
                           background=COLORS["announcement_bg"], font="ChatBold")
@@ -230,30 +306,143 @@ class ChatView:
 
     def add(self, entries):
         """Append log entries, following the end only if the reader is there."""
-        at_end = self.log.yview()[1] >= 0.999
         self.log.configure(state="normal")
         for item in entries:
-            self.log.insert("end", *segments(item))
+            self.log.insert("end", *self.hung(segments(item)))
         lines = int(self.log.index("end-1c").split(".")[0])
         if lines > MAX_LOG_LINES:
             self.log.delete("1.0", "%d.0" % (lines - MAX_LOG_LINES + 1))
         self.log.configure(state="disabled")
-        if at_end:
+        if self.following:
+            self.follow()
+            self.log.after_idle(self.follow)  # again once the layout is done
+        else:
+            self.unseen += sum(1 for item in entries if item.kind in NEW_KINDS)
+            self.show_marker()
+
+    def hung(self, args):
+        """Return Text.insert arguments with the line's text hung under its prefix."""
+        texts, tags = list(args[0::2]), list(args[1::2])
+        width = sum(self.measure(text, tag) for text, tag in zip(texts[:-1], tags[:-1]))
+        hang, continued = self.hang_tags(width)
+        first, newline, rest = texts[-1][:-1].partition("\n")
+        pieces = []
+        for text, tag in zip(texts[:-1], tags[:-1]):
+            pieces += [text, tag + (hang,)]
+        pieces += [first + "\n", tags[-1] + (hang,)]
+        if newline:
+            pieces += [rest + "\n", tags[-1] + (continued,)]
+        return pieces
+
+    def measure(self, text, tags):
+        name = next((font for tag, font in TAG_FONTS if tag in tags), "ChatText")
+        if name not in self._fonts:
+            self._fonts[name] = tkfont.Font(root=self.log, name=name, exists=True)
+        return self._fonts[name].measure(text)
+
+    def hang_tags(self, width):
+        """Return the tags that indent by `width` pixels: wrapped lines, further lines."""
+        if width not in self._hang_tags:
+            names = ("hang%d" % width, "continued%d" % width)
+            self.log.tag_configure(names[0], lmargin2=width)
+            self.log.tag_configure(names[1], lmargin1=width, lmargin2=width)
+            self._hang_tags[width] = names
+        return self._hang_tags[width]
+
+    def scrolled(self, first, last):
+        """Keep the scrollbar up to date; follow again once the end shows."""
+        self.scroll.set(first, last)
+        if float(last) >= AT_END:
+            self.reached_end()
+        elif self.following:
+            self.log.after_idle(self.follow)  # Tk moved the view under a follower
+
+    def scroll_by_bar(self, *args):
+        self.log.yview(*args)
+        self.reader_scrolled()
+
+    def reader_scrolled(self, event=None):
+        """The reader scrolled: decide from where the view ends, once Tk has moved it."""
+        self.log.after_idle(self.reader_moved)
+
+    def reader_moved(self):
+        self.following = self.log.yview()[1] >= AT_END
+        if self.following:
+            self.reached_end()
+
+    def follow(self):
+        if self.following:
             self.log.see("end")
+
+    def jump_to_end(self):
+        self.reached_end()
+        self.follow()
+        self.log.after_idle(self.follow)
+
+    def reached_end(self):
+        """The reader sees the end: follow it from now on, and drop the marker."""
+        self.following = True
+        self.unseen = 0
+        self.marker.place_forget()
+
+    def show_marker(self):
+        if not self.unseen:
+            return
+        self.marker.configure(text="%d new message%s \u2193"
+                              % (self.unseen, "" if self.unseen == 1 else "s"))
+        self.marker.place(in_=self.log, relx=0.5, rely=1.0, anchor="s", y=-8)
 
     # --- the user list -------------------------------------------------
 
     def set_users(self, names):
+        self.names = list(names)
         self.users.delete(0, "end")
         for name in sorted(names, key=str.casefold):
             self.users.insert("end", name)
-        count = len(names)
-        self.count.configure(text="%d %s here" % (count, "person" if count == 1 else "people"))
+        self.show_count()
+
+    def set_stale(self, why):
+        """Grey the user list while it is out of date (why: a few words), or not (None)."""
+        self.stale = why
+        self.users.configure(foreground=COLORS["stale"] if why else self.user_color)
+        self.show_count()
+
+    def show_count(self):
+        count = len(self.names)
+        text = "%d %s here" % (count, "person" if count == 1 else "people")
+        if self.stale:
+            text = "%s (%s)" % (text, self.stale)
+        self.count.configure(text=text, foreground=COLORS["stale"] if self.stale else "")
 
     def private_to_selected(self, event=None):
         selection = self.users.curselection()
         if selection:
             self.on_private(self.users.get(selection[0]))
+        return "break"
+
+    # --- the bar above the input -----------------------------------------
+
+    def show_bar(self, words, button, action, password=False):
+        """Show the teacher's or the server's words with a button (and a password entry)."""
+        self.bar_action = action
+        self.bar_words.configure(text=words)
+        self.bar_button.configure(text=button)
+        if password:
+            self.bar_password.delete(0, "end")
+            self.bar_password.pack(side="left", fill="x", expand=True, padx=(0, 6))
+        else:
+            self.bar_password.pack_forget()
+        self.bar.pack(side="bottom", fill="x", padx=6, pady=(6, 0), before=self.panes)
+        (self.bar_password if password else self.bar_button).focus_set()
+
+    def hide_bar(self):
+        self.bar.pack_forget()
+        self.bar_action = None
+        self.input.focus_set()
+
+    def bar_pressed(self, event=None):
+        if self.bar_action is not None:
+            self.bar_action()
         return "break"
 
     # --- the input box -------------------------------------------------
@@ -276,6 +465,24 @@ class ChatView:
         return "break"
 
 
+# What a reader does to scroll the log: the mouse wheel (X11 sends it as
+# buttons 4 and 5), dragging a selection past its edge, and the keyboard.
+READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
+                  "<ButtonRelease-1>", "<KeyRelease>")
+
+# The refusal that is the teacher's removal: the window offers to rejoin.
+KICKED = "kicked"
+
+# Log entries that count as new messages for the marker.
+NEW_KINDS = ("message", "announcement")
+
+
+def wrap_to_width(label):
+    """Make a label wrap its text to the width it is given, so nothing is cut off."""
+    label.bind("<Configure>", lambda event: label.configure(
+        wraplength=max(event.width - WRAP_SPARE, 1)), add="+")
+
+
 def segments(item):
     """Return Text.insert arguments for one log entry: text, tags, text, tags..."""
     base = ()
@@ -287,7 +494,7 @@ def segments(item):
     if item.kind == "announcement":
         return stamp + ("*** %s\n" % item.text, ("announcement",) + base)
     if item.kind != "message":
-        kind = "error" if item.kind == "error" else "notice"
+        kind = item.kind if item.kind in ("error", "help") else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)
     privacy = ""
     if item.private is not None:
@@ -313,12 +520,20 @@ class ChatWindow:
         self.request = None
         self.lost = ""
         self.ended = None  # why the chat cannot go on, once it cannot
+        self.connected_words = ""
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
+            "password": self.on_password,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
+            "sending": self.on_sending, "sent": self.on_sent,
         }
-        make_fonts(root)
+        # What each typed command does here; each returns True once the box may empty.
+        self.commands = {
+            "say": self.say, "msg": self.say, "who": self.who, "help": self.help,
+            "quit": lambda command: self.close(),
+        }
+        self.fonts = make_fonts(root)
         apply_theme(root)
         root.title("chat_app")
         root.minsize(*JOIN_MIN_SIZE)
@@ -338,9 +553,30 @@ class ChatWindow:
     def join(self, request):
         self.request = request
         self.form.busy("Connecting to %s port %d\u2026" % (request["host"], request["port"]))
+        self.start_session()
+
+    def start_session(self):
+        request = self.request
         self.session = Session(request["host"], request["port"], request["name"],
-                               request["password"], self.events, tls=self.tls)
+                               request["password"], self.events, tls=self.tls,
+                               rejoining=self.state is not None)
         self.session.start()
+
+    def rejoin(self):
+        """Join again after a removal or a password refusal, keeping the log."""
+        self.chat.hide_bar()
+        self.ended = None
+        self.set_status("Joining %s port %d again\u2026"
+                        % (self.request["host"], self.request["port"]))
+        self.start_session()
+
+    def rejoin_with_password(self):
+        password = self.chat.bar_password.get()
+        if not password:
+            self.root.bell()
+            return
+        self.request["password"] = password
+        self.rejoin()
 
     def on_joined(self, welcome):
         first = self.state is None
@@ -350,8 +586,9 @@ class ChatWindow:
                            "name": self.state.name}, self.settings_path)
             self.form.frame.pack_forget()
             self.root.minsize(*MIN_SIZE)
-            self.root.geometry(CHAT_SIZE)
+            self.root.geometry(chat_geometry(self.root))
             self.chat.show()
+        self.request["name"] = self.session.name
         unseen, resend = self.state.welcome(welcome)
         entries = [self.state.entry_for(frame, history=True) for frame in unseen]
         if entries:
@@ -361,39 +598,52 @@ class ChatWindow:
             self.chat.add([notice("You joined as %s. Type a message and press Enter; "
                                   "/help lists the commands." % self.state.name)])
         else:
+            self.chat.hide_bar()
             self.chat.add([notice("Reconnected.")])
+        self.chat.jump_to_end()
         for say in resend:
             self.session.say(say, self.state)
         self.chat.set_users(self.state.users)
-        self.set_status("Connected to %s port %d as %s%s."
-                        % (self.request["host"], self.request["port"], self.state.name,
-                           ", encrypted" if self.tls else ""))
+        self.chat.set_stale(None)
+        self.connected_words = ("Connected to %s port %d as %s%s."
+                                % (self.request["host"], self.request["port"], self.state.name,
+                                   ", encrypted" if self.tls else ""))
+        self.set_status(self.connected_words)
         self.update_title()
 
     # --- sending ---------------------------------------------------------
 
     def send(self, typed):
-        if not typed.strip():
+        if is_blank(typed):
             return
         try:
-            command = parse_line(typed)
+            used = run_line(typed, self.commands)
         except CommandError as error:
             self.chat.add([notice(str(error), "error")])
             return
-        if command.kind == "help":
-            self.chat.add([notice(HELP_TEXT)])
-        elif command.kind == "who":
-            self.chat.add([notice("In the room: " + ", ".join(self.state.users))])
-        elif command.kind == "quit":
-            self.close()
-            return
-        else:
-            if self.session is None or not self.session.say(say_frame(command), self.state):
-                self.set_status(self.ended or "Not connected, so nothing was sent; your text "
-                                "stays in the box. Press Enter again once reconnected.")
-                self.root.bell()
-                return
-        self.chat.set_typed("")
+        if used:
+            self.chat.set_typed("")
+
+    def say(self, command):
+        """Send a say or msg, cut to the room's length limit at line breaks."""
+        pieces = split_text(command.text, self.state.limits.max_text)
+        frames = [say_frame(command._replace(text=piece)) for piece in pieces]
+        if self.session is None or not self.session.connected:
+            self.set_status(self.ended or "Not connected, so nothing was sent; your text "
+                            "stays in the box. Press Enter again once reconnected.")
+            self.root.bell()
+            return False
+        for frame in frames:
+            self.session.say(frame, self.state)
+        return True
+
+    def who(self, command):
+        self.chat.add([notice("In the room: " + ", ".join(self.state.users))])
+        return True
+
+    def help(self, command):
+        self.chat.add([notice(HELP_TEXT, "help")])
+        return True
 
     def start_private(self, name):
         typed = self.chat.typed()
@@ -401,6 +651,12 @@ class ChatWindow:
             typed = typed[5:].partition(" ")[2]
         self.chat.set_typed("/msg %s %s" % (name, typed))
         self.chat.input.focus_set()
+
+    def on_sending(self, progress):
+        self.set_status("Sending %d of %d\u2026" % progress)
+
+    def on_sent(self, total):
+        self.set_status(self.connected_words)
 
     # --- events from the network -----------------------------------------
 
@@ -424,7 +680,9 @@ class ChatWindow:
         self._poll_id = self.root.after(POLL_MS, self.poll)
 
     def on_frame(self, frame):
-        entries = self.state.apply(frame)
+        now = time.time()  # lines the server did not stamp (errors, bye) show when they came
+        entries = [item if item.time is not None else item._replace(time=now)
+                   for item in self.state.apply(frame)]
         refused = self.state.say_refused(frame)
         if refused is not None:
             self.give_back(refused)
@@ -438,13 +696,41 @@ class ChatWindow:
     def on_refused(self, problem):
         code, message = problem
         self.session = None
+        if code == KICKED:
+            self.on_kicked()
+            return
+        problem = join_problem(code, message)
         if self.state is None:
-            self.form.problem(join_problem(code, message))
+            self.form.problem(problem)
         else:
-            problem = join_problem(code, message)
             self.chat.add([notice(problem, "error")])
-            self.ended = problem if code == "kicked" else "Could not rejoin: %s" % problem
+            self.ended = "Could not rejoin: %s" % problem
             self.set_status(self.ended)
+
+    def on_password(self, refusal):
+        """The room wants a (different) password: ask for it, and rejoin with it."""
+        message, sent = refusal
+        self.session = None
+        words = password_problem(message, sent)
+        if self.state is None:
+            self.form.problem("%s %s" % (words, CLIENT_WORDS["password_type"]))
+            self.form.entries["password"].focus_set()
+            self.form.entries["password"].select_range(0, "end")
+            return
+        self.ended = words
+        self.chat.set_stale("disconnected")
+        self.chat.show_bar("%s %s" % (words, CLIENT_WORDS["password_type"]), "Join",
+                           self.rejoin_with_password, password=True)
+        self.set_status("Not connected: the room needs its password.")
+
+    def on_kicked(self):
+        """The teacher removed us: say why, and offer to join again."""
+        words = CLIENT_WORDS["kicked"] % self.state.removed
+        self.ended = words
+        self.chat.add([notice(words, "error")])
+        self.chat.set_stale("you are not in the room")
+        self.chat.show_bar(words + " You may join again.", "Rejoin", self.rejoin)
+        self.set_status("Not connected: removed by the teacher.")
 
     def on_failed(self, message):
         self.session = None
@@ -452,6 +738,7 @@ class ChatWindow:
 
     def on_lost(self, why):
         self.lost = why.rstrip(".")
+        self.chat.set_stale("disconnected")
         self.set_status("Connection lost (%s)." % self.lost)
 
     def on_retrying(self, seconds):
@@ -492,6 +779,13 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def chat_geometry(root):
+    """Return the chat's first size: CHAT_SIZE, or less on a small screen."""
+    width = min(CHAT_SIZE[0], root.winfo_screenwidth() - SCREEN_MARGIN[0])
+    height = min(CHAT_SIZE[1], root.winfo_screenheight() - SCREEN_MARGIN[1])
+    return "%dx%d" % (max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
 
 
 def notice(text, kind="notice"):

@@ -1,24 +1,32 @@
-"""The window client's network side: threads that never touch Tk.
+"""The clients' network side: threads that never touch Tk.
 
 A Session connects, joins and reads in one thread and writes from another,
-so the window never waits on the network.  What it learns goes on a queue
-as (kind, value) events, which the Tk thread drains:
+so neither client ever waits on the network.  What it learns goes on a
+queue as (kind, value) events, which the client's own thread drains:
 
 - ("joined", welcome): joined, the first time or again after a reconnect;
-- ("refused", (code, message)): the server refused the join; the session ends;
+- ("refused", (code, message)): the server refused the join, or (code
+  "kicked") the teacher removed us; the session ends;
+- ("password", (message, sent)): the room wants a password (another one, if
+  `sent`); the session ends, and the client asks for one;
 - ("failed", message): the first connection failed; the session ends;
 - ("frame", frame): any other frame from the server (pings are answered here);
 - ("lost", message): the connection dropped, or a reconnect attempt failed;
-- ("retrying", seconds): the next attempt comes in that many seconds.
+- ("retrying", seconds): the next attempt comes in that many seconds;
+- ("sending", (sent, total)): says are going out paced, `sent` of `total`;
+- ("sent", total): a paced run of says has all gone out.
 
 After the first successful join the session keeps reconnecting, with
-backoff, until close() is called.
+backoff, until close() is called.  Says are paced by a token bucket that
+mirrors the server's (welcome's `limits`), so the server never has to hold
+them back.
 """
 
 import queue
 import threading
+import time
 
-from .chat_state import backoff_delays
+from .chat_state import CLIENT_WORDS, backoff_delays, limits_of
 from .connection import ConnectError, JoinRefused, ServerConnection
 
 # How long closing waits for the leave frame to go out.  The window exits
@@ -27,37 +35,127 @@ CLOSE_WAIT = 0.5
 
 # Refusals that another try cannot fix.  name_taken on a rejoin is retried:
 # the server may still hold our old connection until its ping timeout.
-FINAL_ON_REJOIN = ("bad_name", "bad_password")
+FINAL_ON_REJOIN = ("bad_name",)
+
+# The pacing stays a little inside the server's limits: frames that leave
+# evenly can still arrive bunched, and the server measures on arrival.
+PACE_MARGIN = 0.9
+BURST_MARGIN = 2
+
+
+class Pacer:
+    """A token bucket like the server's that says how long to wait instead of refusing.
+
+    No I/O and an injectable clock, so it is tested without time passing.
+    """
+
+    def __init__(self, rate, burst, clock=time.monotonic):
+        self._rate = float(rate) * PACE_MARGIN
+        self._burst = float(max(1, burst - BURST_MARGIN))
+        self._tokens = self._burst
+        self._clock = clock
+        self._stamp = clock()
+
+    @property
+    def rate(self):
+        return self._rate
+
+    def take(self):
+        """Take a token; return the seconds to wait before using it (0 if none)."""
+        if self._rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
 
 class Writer:
-    """A thread that sends one connection's frames in order."""
+    """A thread that sends one connection's frames in order, pacing the says."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, pacer, events):
         self._connection = connection
+        self._pacer = pacer
+        self._events = events
         self._frames = queue.Queue()
+        self._dropping = threading.Event()  # set: skip waiting says, the session ends
+        self._lock = threading.Lock()
+        self._waiting = 0  # says queued, not yet sent
+        self._total = 0  # says in the current run (since the queue was last empty)
+        self._sent = 0
+        self._paced = False  # whether the current run had to wait for the pace
         self._thread = threading.Thread(target=self._run, name="chat-writer", daemon=True)
         self._thread.start()
 
     def put(self, frame):
+        if frame.get("type") == "say":
+            with self._lock:
+                self._waiting += 1
+                self._total += 1
         self._frames.put(frame)
 
-    def finish(self, timeout):
-        """Send what is queued (at most `timeout` seconds), then stop."""
+    def waiting(self):
+        """Return how many says are queued and not yet sent."""
+        with self._lock:
+            return self._waiting
+
+    def finish(self, timeout, drop_says=False):
+        """Send what is queued (at most `timeout` seconds), then stop.
+
+        With drop_says, says still waiting for the pace are dropped, so a
+        leave queued after them goes out at once.
+        """
+        if drop_says:
+            self._dropping.set()
         self._frames.put(None)
         self._thread.join(timeout)
 
     def _run(self):
         while True:
             frame = self._frames.get()
-            if frame is None or not self._connection.send(frame):
+            if frame is None:
                 return
+            is_say = frame.get("type") == "say"
+            if is_say and not self._paced_send():
+                continue
+            if not self._connection.send(frame):
+                return
+            if is_say:
+                self._count_sent()
+
+    def _paced_send(self):
+        """Wait for the say's turn; return False to drop it (the session is ending)."""
+        if self._dropping.is_set():
+            return False
+        delay = self._pacer.take()
+        if delay > 0:
+            with self._lock:
+                first, self._paced = not self._paced, True
+                progress = (self._sent, self._total)
+            if first:
+                self._events.put(("sending", progress))
+            if self._dropping.wait(delay):
+                return False
+        return True
+
+    def _count_sent(self):
+        with self._lock:
+            self._waiting -= 1
+            self._sent += 1
+            progress, paced = (self._sent, self._total), self._paced
+            if self._waiting == 0:
+                self._total = self._sent = 0
+                self._paced = False
+        if paced:
+            done = progress[0] == progress[1]
+            self._events.put(("sent", progress[1]) if done else ("sending", progress))
 
 
 class Session:
     """One person's presence in the room, kept up across connection losses."""
 
-    def __init__(self, host, port, name, password, events, tls=None):
+    def __init__(self, host, port, name, password, events, tls=None, rejoining=False):
         self.host, self.port, self.name, self.password = host, port, name, password
         self.tls = tls  # a tls.ClientTls to encrypt with, or None
         self.events = events
@@ -65,7 +163,7 @@ class Session:
         self._lock = threading.Lock()
         self._connection = None
         self._writer = None
-        self._joined_once = False
+        self._joined_once = rejoining  # a rejoin retries failures instead of giving up
         self._removed = None  # the reason, once the teacher has removed us
         self._thread = threading.Thread(target=self._run, name="chat-session", daemon=True)
 
@@ -76,6 +174,11 @@ class Session:
     def connected(self):
         with self._lock:
             return self._writer is not None
+
+    def waiting(self):
+        """Return how many says are queued to go out, paced."""
+        with self._lock:
+            return self._writer.waiting() if self._writer is not None else 0
 
     def send(self, frame):
         """Queue a frame for the server; return False while not connected."""
@@ -103,7 +206,7 @@ class Session:
             self._writer = None
         if writer is not None:
             writer.put({"type": "leave"})
-            writer.finish(CLOSE_WAIT)
+            writer.finish(CLOSE_WAIT, drop_says=True)
         if connection is not None:
             # Wake the session thread, which closes the socket itself: closing
             # it here, under its readline(), could free the buffer it reads into.
@@ -134,36 +237,45 @@ class Session:
             welcome = connection.join(self.name, self.password)
         except JoinRefused as refusal:
             connection.close()
-            if not self._joined_once or refusal.code in FINAL_ON_REJOIN:
-                self.events.put(("refused", (refusal.code, refusal.message)))
-                return None
-            self.events.put(("lost", refusal.message))
-            return "refused"
+            return self._refused(refusal)
         except ConnectError as error:
             connection.close()
             return self._failed(str(error))
         self.name = welcome.get("name", self.name)
         self._joined_once = True
+        limits = limits_of(welcome)
         with self._lock:
             if self._stop.is_set():
                 connection.close()
                 return None
-            self._connection, self._writer = connection, Writer(connection)
+            self._connection = connection
+            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events)
         self.events.put(("joined", welcome))
         why = self._read(connection)
         with self._lock:
             writer, self._writer, self._connection = self._writer, None, None
         if writer is not None:
-            writer.finish(0)
+            writer.finish(0, drop_says=True)  # ChatState sends them again after the rejoin
         connection.close()
         if self._stop.is_set():
             return None
         if self._removed is not None:  # the teacher removed us: coming back is for the user to decide
-            self.events.put(("refused", ("kicked", "The teacher removed you from the room (%s). "
-                                         "Start the client again to rejoin." % self._removed)))
+            self.events.put(("refused", ("kicked", "%s %s" % (
+                CLIENT_WORDS["kicked"] % self._removed, CLIENT_WORDS["start_again"]))))
             return None
         self.events.put(("lost", why))
         return "joined"
+
+    def _refused(self, refusal):
+        """Report a refused join; return None if another try cannot help."""
+        if refusal.code == "bad_password":
+            self.events.put(("password", (refusal.message, self.password is not None)))
+            return None
+        if not self._joined_once or refusal.code in FINAL_ON_REJOIN:
+            self.events.put(("refused", (refusal.code, refusal.message)))
+            return None
+        self.events.put(("lost", refusal.message))
+        return "refused"
 
     def _failed(self, message):
         if not self._joined_once:
@@ -174,7 +286,7 @@ class Session:
 
     def _read(self, connection):
         """Pass frames on until the connection ends; return why it ended."""
-        why = "the server closed the connection"
+        why = CLIENT_WORDS["closed"]
         while True:
             try:
                 frame = connection.receive()
@@ -183,10 +295,10 @@ class Session:
             if frame is None:
                 return why
             if frame.get("type") == "ping":
-                self.send({"type": "pong"})
+                connection.send({"type": "pong"})  # directly: not behind paced says
                 continue
             if frame.get("type") == "bye":
-                why = "the server closed the connection: %s" % frame.get("reason", "")
+                why = CLIENT_WORDS["closed_why"] % frame.get("reason", "")
                 if frame.get("kicked"):
                     self._removed = str(frame.get("reason", ""))
             self.events.put(("frame", frame))

@@ -5,7 +5,13 @@ with backoff after a loss) and its ChatState (no history shown twice, no
 message lost across a reconnect).  One thread reads the keyboard and puts
 each line on the Session's event queue, so the main thread handles network
 events and typing one at a time.  End of input (Ctrl+D, or the end of a piped
-file) and /quit leave the room politely.
+file) and /quit leave the room politely, once every typed line has gone
+out: long pastes are paced to the room's rate limit, and say so.
+
+A room that wants a password is asked for one with getpass before the first
+join.  Once the keyboard thread is reading, a password for a rejoin (the
+server restarted with --password) is the next line typed, with the
+terminal's echo turned off while it is typed, as getpass does.
 """
 
 import getpass
@@ -14,9 +20,15 @@ import sys
 import threading
 
 from . import settings, text_format
-from .chat_state import ChatState
+from .chat_state import CLIENT_WORDS, ChatState, password_problem, split_text
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, parse_line, say_frame
+from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .protocol import is_blank
+
+try:
+    import termios
+except ImportError:  # Windows: the password for a rejoin is shown as it is typed
+    termios = None
 
 # Where to connect when neither --host nor a remembered server says.
 DEFAULT_HOST = "127.0.0.1"
@@ -55,11 +67,23 @@ class TerminalClient:
         self.unsent = []  # says typed while disconnected, sent after the rejoin
         self.leaving = False
         self.retries = 0  # reconnect attempts since the connection was lost
+        self.reading = False  # whether the keyboard thread has started
+        self.password_wanted = False  # the next typed line is the password for a rejoin
+        self.echo = None  # the terminal's settings while its echo is off
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
+            "password": self.on_password,
             "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
+            "sending": self.on_sending, "sent": self.on_sent,
             "typed": self.on_typed, "end": self.on_end,
         }
+        # What each typed command does in the terminal.
+        self.commands = {
+            "say": self.say, "msg": self.say, "quit": lambda command: self.on_end(None),
+            "help": lambda command: self.show(HELP_TEXT),
+            "who": lambda command: self.show(text_format.render_users(self.state.users)),
+        }
+        self.announced_pace = False  # "Sending N more lines" said for this run
 
     def show(self, text):
         self.stdout.write(text + "\n")
@@ -93,8 +117,8 @@ class TerminalClient:
                 try:
                     kind, value = self.events.get(timeout=WAKE_SECONDS)
                 except queue.Empty:
-                    if self.leaving:
-                        self.finish_leaving()  # the server did not close in time
+                    if self.leaving and not self.session.waiting():
+                        self.finish_leaving()  # all sent, and the server did not close in time
                     continue
                 self.handlers[kind](value)
         except Done as done:
@@ -102,10 +126,12 @@ class TerminalClient:
         except KeyboardInterrupt:
             self.leave()
             return 0
+        finally:
+            self.restore_echo()
 
     def connect(self, name):
         self.session = Session(self.host, self.port, name, self.password, self.events,
-                               tls=self.tls)
+                               tls=self.tls, rejoining=self.state is not None)
         self.session.start()
 
     # --- network events ----------------------------------------------------
@@ -117,19 +143,24 @@ class TerminalClient:
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
         unseen, resend = self.state.welcome(welcome)
         self.retries = 0
+        if unseen:
+            self.show("* Earlier messages:")
+            for frame in unseen:  # messages and the teacher's notices
+                self.show(text_format.render(frame))
+            self.show("* End of earlier messages.")
         if first:
-            self.show(text_format.render_welcome(dict(welcome, history=unseen)))
+            self.show(text_format.render_welcome(dict(welcome, history=[])))
             self.show("* Connected to %s port %d%s. Type a message and press Enter."
                       % (self.host, self.port, ", encrypted" if self.tls else ""))
-            threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
         else:
-            for frame in unseen:
-                self.show(text_format.render_message(frame))
             self.show("* Reconnected.")
             self.show(text_format.render_users(self.state.users))
         for say in resend + self.unsent:
             self.session.say(say, self.state)
         self.unsent = []
+        if not self.reading:
+            self.reading = True
+            threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
 
     def on_refused(self, problem):
         code, message = problem
@@ -139,25 +170,86 @@ class TerminalClient:
             if name and name.strip():
                 self.connect(name.strip())
                 return
-        elif self.state is None and code == "bad_password":
-            self.show("! " + text_format.safe(message))
-            self.password = self.ask("Password: ", secret=True)
-            if self.password is not None:
-                self.connect(self.session.name)
-                return
         sys.stderr.write("chat_app: %s\n" % text_format.safe(message))
         raise Done(1)
+
+    def on_password(self, refusal):
+        """Ask for the room's password (on the terminal), then join with it."""
+        message, sent = refusal
+        words = text_format.safe(password_problem(message, sent))
+        if not self.interactive:
+            sys.stderr.write("chat_app: %s %s\n" % (words, CLIENT_WORDS["password_option"]))
+            raise Done(1)
+        self.show("! " + words)
+        if self.reading:  # the keyboard thread holds the terminal: the next line is it
+            self.password_wanted = True
+            self.hide_echo()
+            self.stdout.write("Password: ")
+            self.stdout.flush()
+            return
+        password = self.ask("Password: ", secret=True)
+        if not password:
+            sys.stderr.write("chat_app: no password given. %s\n"
+                             % CLIENT_WORDS["password_option"])
+            raise Done(1)
+        self.password = password
+        self.connect(self.session.name)
+
+    def hide_echo(self):
+        """Stop the terminal showing what is typed (the password), as getpass does."""
+        if termios is None:
+            return
+        try:
+            fd = self.stdin.fileno()
+            self.echo = (fd, termios.tcgetattr(fd))
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+        except (OSError, ValueError, termios.error):
+            self.echo = None  # not a terminal after all: nothing to hide
+
+    def restore_echo(self):
+        if self.echo is not None:
+            fd, saved = self.echo
+            self.echo = None
+            try:
+                termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+            except (OSError, termios.error):
+                pass  # the terminal is gone: nothing to restore
+
+    def take_password(self, line):
+        self.password_wanted = False
+        self.restore_echo()
+        self.show("")
+        if not line:
+            self.show("! No password typed. Type it at the next prompt.")
+            self.on_password((None, False))
+            return
+        self.password = line
+        self.connect(self.session.name)
 
     def on_failed(self, message):
         sys.stderr.write("chat_app: %s\n" % message)
         raise Done(1)
 
     def on_frame(self, frame):
-        self.state.apply(frame)
+        shown = self.state.apply(frame)
         self.state.say_refused(frame)
         text = text_format.render(frame)
-        if text is not None:
+        if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
+
+    def on_sending(self, progress):
+        sent, total = progress
+        if not self.announced_pace:
+            self.announced_pace = True
+            self.show("* Sending %d more lines at %g a second (the room's limit)..."
+                      % (total - sent, self.state.limits.rate))
+
+    def on_sent(self, total):
+        if self.announced_pace:
+            self.announced_pace = False
+            self.show("* All %d lines sent." % total)
 
     def on_lost(self, why):
         if self.leaving:
@@ -185,21 +277,20 @@ class TerminalClient:
         self.events.put(("end", None))
 
     def on_typed(self, line):
-        if not line.strip():
+        if self.password_wanted:
+            self.take_password(line)
+            return
+        if is_blank(line):
             return
         try:
-            command = parse_line(line)
+            run_line(line, self.commands)
         except CommandError as error:
             self.show("! %s" % error)
-            return
-        if command.kind == "quit":
-            self.on_end(None)
-        elif command.kind == "help":
-            self.show(HELP_TEXT)
-        elif command.kind == "who":
-            self.show(text_format.render_users(self.state.users))
-        else:
-            frame = say_frame(command)
+
+    def say(self, command):
+        """Send a say or msg (cut to the room's length limit), or keep it for later."""
+        for piece in split_text(command.text, self.state.limits.max_text):
+            frame = say_frame(command._replace(text=piece))
             if not self.session.say(frame, self.state):
                 self.unsent.append(frame)
                 self.show("* Not connected: this will be sent once the connection is back.")

@@ -1,14 +1,17 @@
 """The slash commands people type, parsed the same way by every client.
 
 `parse_line` turns one typed line into a Command; the caller decides what
-each command does (the server's text sessions and the terminal client both
-use it).  Nothing here does I/O.
+each command does (the server's text sessions use it).  The two clients
+share `run_line`, which hands each Command to the client's handler for its
+kind, so neither client has a chain of ifs on command kinds.  Nothing here
+does I/O.
 """
 
 from collections import namedtuple
 
-# kind is one of: say, msg, who, help, quit; text and target may be empty.
+# kind is one of KINDS; text and target may be empty.
 Command = namedtuple("Command", "kind target text")
+KINDS = ("say", "msg", "who", "help", "quit")
 
 HELP_TEXT = """\
 Commands:
@@ -72,3 +75,13 @@ def parse_line(line):
             "Unknown command %s. Type /help for the list of commands." % word[:40]
         )
     return handler(rest)
+
+
+def run_line(line, handlers):
+    """Parse a typed line and call handlers[kind](command); return what it returns.
+
+    `handlers` maps every kind in KINDS to a function of the Command.  A
+    line that cannot be understood raises CommandError.
+    """
+    command = parse_line(line)
+    return handlers[command.kind](command)

@@ -2,9 +2,21 @@
 """Make docs/screenshots/*.png from the real program on a virtual screen.
 
 Needs Debian's xvfb, xdotool and imagemagick.  Builds chat.pyz, starts a
-server on 127.0.0.1, fills the room with a few scripted people, opens the
-window client, types into it with real X input, and captures the join
-window and a busy chat window.  Everything it starts, it stops.
+server on 127.0.0.1 (its terminal a pty, so the teacher's commands work),
+fills the room with a lesson's worth of scripted people, opens the window
+client on an 800x600 screen and drives it with real X input (keys, the
+mouse wheel, clicks).  It captures, in docs/screenshots/:
+
+    join.png          the join form
+    history.png       just joined a room with a long history: the view is at the end
+    chat.png          after sending (a wrapped and a multi-line message hang-indented)
+    scrolled.png      scrolled up while new messages came: the "N new messages" marker
+    kicked.png        removed by the teacher: the reason and a Rejoin button
+    disconnected.png  the server stopped: the user list greyed, reconnecting
+    password.png      the server came back with --password: the password bar
+    chat-1280.png     the busy chat again, on a 1280x800 screen
+
+Everything it starts, it stops.
 
     python3 docs/make_screenshots.py
 """
@@ -22,6 +34,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "screenshots")
 LOOPBACK = "127.0.0.1"
+WAIT = 10.0  # seconds anything may take before the script gives up
+
+# Time for Tk to draw after an event we cannot observe from outside.
+SETTLE = 0.8
+
+SMALL_SCREEN, LARGE_SCREEN = "800x600", "1280x800"
+
+LESSON = [
+    ("Ben", "Morning all! Is the lab sheet for today online?"),
+    ("Chloé", "Yes, it's on the course page under week 7."),
+    ("Dmitri", "Do we hand in the answers or just show them in the lab?"),
+    ("Fatima", "Show them, I think. The sheet says 'demonstrate to a tutor'."),
+    ("Ben", "Question 1 is fine. Question 2: what does 'stable sort' mean again?"),
+    ("Chloé", "Equal keys keep their order. Python's sorted() is stable."),
+    ("Dmitri", "/me is reading the lecture notes again"),
+    ("Fatima", "Question 2 wants the running time too. O(n log n)?"),
+    ("Ben", "Yes for merge sort, the worst case as well."),
+    ("Chloé", "My insertion sort is O(n²) but fast on the nearly sorted input, "
+              "which is exactly what part (c) asks you to explain, so measure it "
+              "with a sorted list, a reversed list and a shuffled one and compare."),
+]
 
 
 def run(*args):
@@ -29,40 +62,199 @@ def run(*args):
                           timeout=30).stdout
 
 
+def wait_for(condition, what):
+    deadline = time.monotonic() + WAIT
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SystemExit("gave up waiting for " + what)
+        time.sleep(0.05)
+
+
 class Person:
     """A scripted member of the room, speaking the JSON protocol."""
 
     def __init__(self, port, name):
         self.sock = socket.create_connection((LOOPBACK, port), timeout=5)
-        self.say_frame({"type": "join", "name": name})
+        self.reader = self.sock.makefile("rb")
+        self.send({"type": "join", "name": name})
+        wait_for(lambda: json.loads(self.reader.readline()).get("type") == "welcome",
+                 name + "'s welcome")
 
-    def say_frame(self, frame):
+    def send(self, frame):
         self.sock.sendall((json.dumps(frame) + "\n").encode("utf-8"))
 
     def say(self, text, to=None):
         frame = {"type": "say", "text": text}
         if to:
             frame["to"] = to
-        self.say_frame(frame)
-        time.sleep(0.15)
+        self.send(frame)
+
+    def close(self):
+        self.sock.close()
 
 
-def start_xvfb():
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
+class Server:
+    """`chat.pyz server` with a pty for its terminal, so /kick can be typed."""
+
+    def __init__(self, pyz, work, *args):
+        self.path = os.path.join(work, "server%d.out" % time.monotonic_ns())
+        self.master, slave = os.openpty()
+        with open(self.path, "w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, pyz, "server", "--host", LOOPBACK] + list(args),
+                stdin=slave, stdout=out, stderr=subprocess.STDOUT)
+        os.close(slave)
+        found = wait_for(lambda: re.search(r"listening on port (\d+)", self.output()),
+                         "the server to start")
+        self.port = int(found.group(1))
+
+    def output(self):
+        with open(self.path, encoding="utf-8") as handle:
+            return handle.read()
+
+    def type(self, line):
+        os.write(self.master, line.encode("utf-8") + b"\n")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+
+
+def start_xvfb(size):
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", size + "x24",
                              "-nolisten", "tcp"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
     return xvfb
 
 
-def window_of(process):
-    for _ in range(100):
+def window_title(window):
+    return subprocess.run(["xdotool", "getwindowname", window], capture_output=True,
+                          text=True).stdout
+
+
+def open_client(pyz, port, work):
+    client = subprocess.Popen(
+        [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(port),
+         "--name", "Amy"], env=dict(os.environ, HOME=work))
+
+    def window():
         found = subprocess.run(["xdotool", "search", "--classname", "chat_app"],
                                capture_output=True, text=True).stdout.split()
-        if found:
-            return found[-1]
-        time.sleep(0.1)
-    raise SystemExit("the client window never appeared")
+        return found[-1] if found else None
+
+    return client, wait_for(window, "the client window")
+
+
+def shot(window, name):
+    time.sleep(SETTLE)
+    path = os.path.join(OUT, name)
+    run("import", "-window", window, path)
+    print("wrote", path)
+
+
+def type_line(text):
+    run("xdotool", "type", "--delay", "12", text)
+    run("xdotool", "key", "Return")
+
+
+def fill_room(port):
+    people = {name: Person(port, name) for name in ("Ben", "Chloé", "Dmitri", "Fatima")}
+    for round_ in range(6):  # a long history: the lesson so far, six times over
+        for name, text in LESSON:
+            people[name].say(text if round_ == 5 else text.replace("?", " (earlier)?"))
+            time.sleep(0.01)
+    return people
+
+
+class Stage:
+    """A screen of the given size, a server with a lesson in it, and Amy's window."""
+
+    def __init__(self, pyz, work, size):
+        self.pyz, self.work = pyz, work
+        self.xvfb = start_xvfb(size)
+        self.server = Server(pyz, work, "--port", "0", "--rate-limit", "0")
+        self.client = None
+        self.people = fill_room(self.server.port)
+        self.client, self.window = open_client(pyz, self.server.port, work)
+
+    def join(self):
+        run("xdotool", "windowfocus", "--sync", self.window)
+        run("xdotool", "key", "--window", self.window, "Return")
+        wait_for(lambda: "Amy on" in window_title(self.window), "the join")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None and self.client.poll() is None:
+            self.client.terminate()
+            self.client.wait(5)
+        self.server.stop()
+        self.xvfb.terminate()
+        self.xvfb.wait(5)
+
+
+def small_screen(pyz, work):
+    with Stage(pyz, work, SMALL_SCREEN) as stage:
+        people, window = stage.people, stage.window
+        shot(window, "join.png")
+        stage.join()
+        shot(window, "history.png")
+
+        people["Dmitri"].say("Question 3 asks for the loop invariant. Amy, did you get it?")
+        type_line("I think it's: sum == total of a[0..i), and it holds before each "
+                  "step because we add a[i] and then move i on by one")
+        people["Fatima"].say("/me is still compiling \U0001F605")
+        people["Ben"].say("Here is mine:\nfor i in range(n):\n    total += a[i]")
+        people["Chloé"].say("Can you check my answer after class?", to="Amy")
+        type_line("/msg Chloé sure, 3pm in room 204")
+        shot(window, "chat.png")
+
+        size = run("xdotool", "getwindowgeometry", window)
+        width, height = map(int, re.search(r"Geometry: (\d+)x(\d+)", size).groups())
+        run("xdotool", "mousemove", "--window", window, str(width // 3), str(height // 3))
+        run("xdotool", "click", "--repeat", "12", "--delay", "20", "4")  # the wheel, up
+        time.sleep(SETTLE)
+        for name, text in (("Ben", "Thanks Amy, that fixed my off-by-one"),
+                           ("Dmitri", "Same here."), ("Fatima", "Is there a question 4?")):
+            people[name].say(text)
+            time.sleep(0.1)  # three people, one after the other
+        shot(window, "scrolled.png")
+
+        server = stage.server
+        server.type("/kick Amy please stay on task, you may rejoin")
+        wait_for(lambda: "removed" in server.output() or "kicked" in server.output(),
+                 "the kick")
+        shot(window, "kicked.png")
+        run("xdotool", "key", "--window", window, "Return")  # the Rejoin button has the focus
+        wait_for(lambda: server.output().count("Amy joined") >= 2, "the rejoin")
+        time.sleep(SETTLE)
+
+        for person in people.values():
+            person.close()
+        server.stop()
+        shot(window, "disconnected.png")
+
+        stage.server = Server(pyz, work, "--port", str(server.port), "--password", "lab7")
+        time.sleep(5)  # the client's next try comes within 4 s (its backoff: 1, 2, 4 s)
+        shot(window, "password.png")
+
+
+def large_screen(pyz, work):
+    with Stage(pyz, work, LARGE_SCREEN) as stage:
+        stage.join()
+        run("xdotool", "windowsize", stage.window, "1280", "800")
+        stage.people["Ben"].say("Here is mine:\nfor i in range(n):\n    total += a[i]")
+        type_line("/help")
+        shot(stage.window, "chat-1280.png")
 
 
 def main():
@@ -70,56 +262,8 @@ def main():
     work = tempfile.mkdtemp(prefix="chat_shots_")
     pyz = os.path.join(work, "chat.pyz")
     run(sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o", pyz)
-    xvfb = start_xvfb()
-    started = [xvfb]
-    try:
-        with open(os.path.join(work, "server.out"), "w") as out:
-            server = subprocess.Popen([sys.executable, pyz, "server", "--host", LOOPBACK,
-                                       "--port", "0"], stdout=out, stderr=subprocess.STDOUT)
-        started.append(server)
-        port = None
-        for _ in range(100):
-            found = re.search(r"port (\d+)", open(os.path.join(work, "server.out")).read())
-            if found:
-                port = int(found.group(1))
-                break
-            time.sleep(0.05)
-        people = {name: Person(port, name) for name in ("Ben", "Chloé", "Dmitri", "Fatima")}
-        people["Ben"].say("Morning all! Is the lab sheet for today online?")
-        people["Chloé"].say("Yes, it's on the course page under week 7.")
-        client = subprocess.Popen(
-            [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(port),
-             "--name", "Amy"], env=dict(os.environ, HOME=work))
-        started.append(client)
-        window = window_of(client)
-        time.sleep(1.0)
-        run("import", "-window", window, os.path.join(OUT, "join.png"))
-        run("xdotool", "windowfocus", "--sync", window)
-        run("xdotool", "key", "--window", window, "Return")
-        time.sleep(1.0)
-        people["Dmitri"].say("Question 3 asks for the loop invariant. Amy, did you get it?")
-        run("xdotool", "type", "--delay", "15", "I think it's: sum == total of a[0..i)")
-        run("xdotool", "key", "Return")
-        time.sleep(0.3)
-        people["Fatima"].say("/me is still compiling \U0001F605")
-        people["Ben"].say("Thanks Amy \U0001F44D that fixed my off-by-one")
-        people["Chloé"].say("Can you check my answer after class?", to="Amy")
-        run("xdotool", "type", "--delay", "15", "/msg Chloé sure, 3pm in room 204")
-        run("xdotool", "key", "Return")
-        time.sleep(0.3)
-        people["Dmitri"].sock.close()
-        time.sleep(0.5)
-        run("xdotool", "type", "--delay", "15", "See you all on Friday")
-        time.sleep(0.8)
-        run("import", "-window", window, os.path.join(OUT, "chat.png"))
-        run("xdotool", "key", "ctrl+q")
-        client.wait(5)
-    finally:
-        for process in reversed(started):
-            if process.poll() is None:
-                process.terminate()
-                process.wait(5)
-    print("wrote %s and %s" % (os.path.join(OUT, "join.png"), os.path.join(OUT, "chat.png")))
+    small_screen(pyz, work)
+    large_screen(pyz, work)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ no display).  Any exception in a Tk callback fails the test.
 """
 
 import argparse
+import errno
 import gc
 import os
 import shutil
@@ -234,7 +235,9 @@ def test_no_answer_within_five_seconds(gui):
         filler.setblocking(False)
         filler.connect_ex((LOOPBACK, port))
         fillers.append(filler)
-    time.sleep(0.2)
+    # The queue is full once a filler's connection is established.
+    wait_until(lambda: any(filler.connect_ex((LOOPBACK, port)) in (0, errno.EISCONN)
+                           for filler in fillers), WAIT, "the listen queue to fill")
     try:
         started = time.monotonic()
         problem = attempt(gui, port)
@@ -249,7 +252,7 @@ def test_no_answer_within_five_seconds(gui):
 def test_name_taken(gui, server):
     bob = Client(server.port)
     bob.join("bob")
-    assert "already uses that name" in attempt(gui, server.port, name="BOB")
+    assert "already in use" in attempt(gui, server.port, name="BOB")  # the server's words
 
 
 @pytest.mark.parametrize("name, named", [("a b", "a space"), ("wow!", "'!'"), ("", "empty")])
@@ -263,7 +266,7 @@ def test_name_not_allowed_says_which_characters_are(gui, server, name, named):
 
 def test_wrong_password(make_server, gui):
     server = make_server("--password", "pw")
-    assert "Wrong password" in attempt(gui, server.port, password="nope")
+    assert "wrong" in attempt(gui, server.port, password="nope").lower()  # the server's words
     amy = gui()
     amy.fill(password="pw")
     amy.join(server.port, "amy")
@@ -273,7 +276,7 @@ def test_server_full(make_server, gui):
     server = make_server("--max-clients", "1")
     other = Client(server.port)
     server.wait_connections(1)
-    assert "The chat is full" in attempt(gui, server.port)
+    assert "full" in attempt(gui, server.port)
     other.close()
 
 
@@ -337,14 +340,42 @@ def test_commands(gui, server):
     assert amy.chat.typed() == "/frobnicate"  # kept, to be corrected
 
 
-def test_a_refused_message_goes_back_into_the_box(make_server, gui):
-    server = make_server("--max-text", "10")
+def test_a_refused_message_goes_back_into_the_box(gui, server):
     amy = gui()
     amy.join(server.port, "amy")
-    amy.type("far too long for this room")
+    amy.type("/msg nobody are you there?")
     amy.press_enter(amy.chat.input)
-    amy.wait_log("the limit is 10")
-    amy.pump(lambda: amy.chat.typed() == "far too long for this room", "the text back")
+    amy.wait_log("Nobody called nobody")
+    amy.pump(lambda: amy.chat.typed() == "/msg nobody are you there?", "the text back")
+
+
+def test_a_paste_longer_than_the_limit_is_sent_in_pieces_at_line_breaks(make_server, gui):
+    server = make_server("--max-text", "20")
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    lines = ["line %02d" % i for i in range(9)]
+    amy.type("\n".join(lines))
+    amy.press_enter(amy.chat.input)
+    got = [bob.expect("message")["text"] for _ in range(4)]
+    assert got == ["line 00\nline 01", "line 02\nline 03", "line 04\nline 05",
+                   "line 06\nline 07"]
+    assert bob.expect("message")["text"] == "line 08"
+    amy.wait_log("line 08")
+    assert amy.chat.typed() == "" and "limit" not in amy.log()
+
+
+def test_whitespace_only_is_not_sent(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type(" \n\t\u200b ")
+    amy.press_enter(amy.chat.input)
+    amy.type("visible")
+    amy.press_enter(amy.chat.input)
+    assert bob.expect("message")["text"] == "visible"  # nothing came before it
 
 
 def test_mentions_are_highlighted_and_counted_while_unfocused(gui, server):
@@ -419,12 +450,12 @@ def test_the_log_follows_new_lines_only_while_the_reader_is_at_the_end(gui, serv
     amy.chat.add([client_gui.notice("filler %d" % i) for i in range(200)])
     amy.root.update()
     assert amy.chat.log.yview()[1] == 1.0
-    amy.chat.log.yview_moveto(0)
+    amy.chat.scroll_by_bar("moveto", 0)  # the reader drags the scrollbar to the top
     amy.root.update()
     amy.chat.add([client_gui.notice("while reading the top")])
     amy.root.update()
     assert amy.chat.log.yview()[0] == 0.0
-    amy.chat.log.yview_moveto(1)
+    amy.chat.scroll_by_bar("moveto", 1)
     amy.root.update()
     amy.chat.add([client_gui.notice("at the end again")])
     amy.root.update()
@@ -550,7 +581,9 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
         xdo(xdotool, "windowfocus", "--sync", window)
         xdo(xdotool, "key", "--window", window, "Return")
         assert bob.expect("joined", timeout=WAIT * 2)["name"] == "amy"
-        time.sleep(0.3)  # the chat view takes the keyboard focus
+        # The chat view takes the keyboard focus as it shows, and names the window.
+        wait_until(lambda: "amy on" in xdo(xdotool, "getwindowname", window), WAIT,
+                   "the chat view to show")
         xdo(xdotool, "type", "--delay", "20", "typed for real")
         xdo(xdotool, "key", "Return")
         assert bob.expect("message")["text"] == "typed for real"
@@ -580,3 +613,296 @@ def wait_for_window(xdotool, process):
         return found.stdout.split()[-1] if found.stdout.split() else None
 
     return wait_until(window, WAIT * 2, "the chat window to appear", interval=0.1)
+
+
+# --- where the view is --------------------------------------------------------
+
+def at_end(amy):
+    return amy.chat.log.yview()[1] == 1.0
+
+
+def room_with_history(make_server, count, *args):
+    """A server whose history holds `count` lines of bob's; return it and bob."""
+    server = make_server("--rate-limit", "0", "--history", str(count), *args)
+    bob = Client(server.port)
+    bob.join("bob")
+    for i in range(count):
+        bob.send({"type": "say", "text": "history line %03d" % i})
+    for i in range(count):
+        bob.expect("message", text="history line %03d" % i)
+    return server, bob
+
+
+def reading_history(make_server, gui, count):
+    """Amy, joined to a room with `count` lines of history; return server, bob, amy."""
+    server, bob = room_with_history(make_server, count)
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.wait_log("history line %03d" % (count - 1))
+    settled(amy)
+    return server, bob, amy
+
+
+def wheel_up(amy, clicks):
+    """Turn the mouse wheel over the log, as X11 reports it (button 4)."""
+    for _ in range(clicks):
+        amy.chat.log.event_generate("<Button-4>", x=20, y=20)
+
+
+def settled(amy):
+    """Let Tk finish its layout: pump until no idle work is left."""
+    amy.root.update_idletasks()
+    amy.root.update()
+
+
+def test_joining_a_room_with_long_history_shows_the_end(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 120)
+    amy.pump(lambda: amy.chat.log.winfo_height() > 100, "the log to get its size")
+    settled(amy)
+    first, last = amy.chat.log.yview()
+    assert last == 1.0 and first > 0.5, (first, last)
+    log = amy.chat.log
+    assert log.bbox(log.search("/help lists the commands", "1.0")) is not None  # in view
+    assert log.bbox(log.search("history line 000", "1.0")) is None  # scrolled past
+    assert not amy.chat.marker.winfo_ismapped()
+
+
+def test_own_and_new_messages_keep_a_reader_at_the_end(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 120)
+    amy.enter("my own line", shows="amy: my own line")
+    settled(amy)
+    assert at_end(amy)
+    bob.send({"type": "say", "text": "a new line from bob"})
+    amy.wait_log("bob: a new line from bob")
+    settled(amy)
+    assert at_end(amy)
+    amy.chat.add([client_gui().notice("a long line " * 200)])  # wrapped: laid out later
+    settled(amy)
+    assert at_end(amy)
+
+
+def test_a_resized_window_still_follows_a_long_block(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 120)
+    amy.root.geometry("1280x800")
+    amy.pump(lambda: amy.chat.log.winfo_width() > 900, "the wider window")
+    bob.send({"type": "say", "text": "Here is mine:\nfor i in range(n):\n    total += a[i]"})
+    amy.wait_log("total += a[i]")
+    settled(amy)
+    assert at_end(amy)
+    amy.root.geometry("600x400")  # narrower: every line wraps again
+    amy.pump(lambda: amy.chat.log.winfo_width() < 500, "the narrower window")
+    settled(amy)
+    assert at_end(amy)
+    amy.enter("/help", shows="/msg NAME text")
+    settled(amy)
+    log = amy.chat.log
+    assert at_end(amy)
+    assert log.bbox(log.search("send a line that starts with", "1.0")) is not None
+
+
+def test_a_reader_who_scrolled_up_stays_put_and_gets_a_marker(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 120)
+    wheel_up(amy, 10)
+    settled(amy)
+    top = amy.chat.log.index("@0,0")
+    assert not at_end(amy) and not amy.chat.marker.winfo_ismapped()
+    for i in range(3):
+        bob.send({"type": "say", "text": "while amy reads %d" % i})
+    amy.wait_log("while amy reads 2")
+    amy.pump(amy.chat.marker.winfo_ismapped, "the marker to show")
+    settled(amy)
+    assert amy.chat.log.index("@0,0") == top and not at_end(amy)
+    assert amy.chat.marker.cget("text") == "3 new messages \u2193"
+    amy.chat.marker.invoke()
+    settled(amy)
+    assert at_end(amy) and not amy.chat.marker.winfo_ismapped()
+    bob.send({"type": "say", "text": "after the jump"})
+    amy.wait_log("bob: after the jump")
+    settled(amy)
+    assert at_end(amy)
+
+
+def test_scrolling_back_to_the_end_removes_the_marker(make_server, gui):
+    server, bob, amy = reading_history(make_server, gui, 60)
+    wheel_up(amy, 5)
+    settled(amy)
+    bob.send({"type": "say", "text": "one new"})
+    amy.pump(amy.chat.marker.winfo_ismapped, "the marker to show")
+    assert amy.chat.marker.cget("text") == "1 new message \u2193"
+    amy.chat.scroll_by_bar("moveto", 1.0)
+    amy.pump(lambda: not amy.chat.marker.winfo_ismapped(), "the marker to go")
+
+
+# --- passwords, removal, lost connections ---------------------------------------
+
+def test_a_password_room_asks_for_the_password_at_the_first_join(make_server, gui):
+    server = make_server("--password", "pw")
+    amy = gui()
+    problem = attempt(lambda: amy, server.port)
+    assert "needs a password" in problem and "wrong" not in problem.lower()
+    field = amy.form.entries["password"]
+    assert field.cget("show") == "\u2022"
+    assert amy.root.focus_lastfor() is field
+    field.insert(0, "pw")
+    amy.press_enter(field)
+    amy.pump(amy.joined, "the join with the password")
+    assert server.room.users() == ["amy"]
+
+
+def restart_with_password(make_server, server, *args):
+    port = server.port
+    server.close()
+    return make_server("--port", str(port), "--password", "pw", *args)
+
+
+def test_a_password_added_mid_lesson_asks_for_it_and_rejoins(make_server, gui):
+    server = make_server()
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.enter("before the restart", shows="amy: before the restart")
+    again = restart_with_password(make_server, server)
+    chat = amy.chat
+    amy.pump(chat.bar_password.winfo_ismapped, "the password field", timeout=WAIT * 2)
+    assert chat.bar_password.cget("show") == "\u2022"
+    assert "needs a password" in chat.bar_words.cget("text")
+    assert amy.root.focus_lastfor() is chat.bar_password
+    assert "amy: before the restart" in amy.log()  # the log is kept
+    assert amy.window.session is None  # reconnecting stopped
+    chat.bar_password.insert(0, "guess123")
+    amy.press_enter(chat.bar_password)
+    amy.pump(lambda: chat.bar_password.winfo_ismapped() and
+             "wrong" in chat.bar_words.cget("text").lower(), "the wrong password refused")
+    chat.bar_password.insert(0, "pw")
+    amy.press_enter(chat.bar_password)
+    amy.pump(lambda: amy.joined() and again.room.users() == ["amy"], "the rejoin")
+    amy.wait_log("Reconnected.")
+    assert not chat.bar.winfo_ismapped()
+    assert amy.log().count("amy: before the restart") == 1
+    amy.enter("after the restart", shows="amy: after the restart")
+
+
+def test_a_kicked_user_sees_the_reason_and_can_rejoin(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.pump(lambda: amy.users() == ["amy", "bob"], "the user list")
+    assert server.room.kick("amy", "too many emoji") == "amy"
+    chat = amy.chat
+    amy.pump(chat.bar_button.winfo_ismapped, "the Rejoin button")
+    assert "too many emoji" in chat.bar_words.cget("text")
+    assert chat.bar_button.cget("text") == "Rejoin"
+    assert not chat.bar_password.winfo_ismapped()
+    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    assert "not in the room" in chat.count.cget("text")
+    assert bob.expect("left", name="amy")["reason"] == "kicked"
+    chat.bar_button.invoke()
+    amy.pump(lambda: amy.joined() and "(" not in chat.count.cget("text"), "the rejoin")
+    assert bob.expect("joined")["name"] == "amy"
+    assert not chat.bar.winfo_ismapped() and "not in the room" not in chat.count.cget("text")
+    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+
+
+def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server, gui):
+    server = make_server()
+    port = server.port
+    amy = gui()
+    amy.join(port, "amy")
+    chat = amy.chat
+    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    server.close()
+    amy.pump(lambda: "(disconnected)" in chat.count.cget("text"), "the greyed list")
+    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    make_server("--port", str(port))
+    amy.pump(lambda: chat.count.cget("text") == "1 person here", "the rejoin",
+             timeout=WAIT * 2)
+    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+
+
+def client_gui():
+    from chat_app import client_gui as module
+    return module
+
+
+# --- how lines are laid out --------------------------------------------------------
+
+def x_of(amy, text):
+    index = amy.chat.log.search(text, "1.0")
+    amy.chat.log.see(index)
+    settled(amy)
+    return amy.chat.log.bbox(index)[0]
+
+
+def test_wrapped_and_multi_line_messages_hang_under_their_text(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    words = " ".join("word%d" % i for i in range(80))
+    bob.send({"type": "say", "text": "START " + words + " END\nsecond line"})
+    amy.wait_log("second line")
+    settled(amy)
+    log = amy.chat.log
+    start = log.search("START", "1.0")
+    hang = [tag for tag in log.tag_names(start) if tag.startswith("hang")]
+    assert hang and int(log.tag_cget(hang[0], "lmargin2")) > 0
+    assert x_of(amy, "second line") == x_of(amy, "START")
+    end = log.search("END", "1.0")
+    assert log.bbox(end)[1] > log.bbox(start)[1]  # the message really wrapped
+    wrapped = log.index("%s display linestart" % end)
+    assert x_of(amy, log.get(wrapped, wrapped + " wordend")) == x_of(amy, "START")
+
+
+def test_help_is_aligned_in_a_fixed_font(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.enter("/help", shows="/msg NAME text")
+    descriptions = ("send text to everyone", "send an action", "send a private message",
+                    "list who is in the room")
+    assert len({x_of(amy, text) for text in descriptions}) == 1
+
+
+@pytest.mark.parametrize("size", ["800x600", "1280x800"])
+def test_nothing_is_cut_off_at_common_screen_sizes(gui, server, size):
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.root.geometry(size)
+    amy.window.set_status("Connection lost (the server closed the connection: The server "
+                          "is shutting down). Trying again in 30 s\u2026 Your typing is kept.")
+    amy.chat.set_stale("disconnected")
+    amy.chat.show_bar("The teacher removed you from the room (a reason long enough to wrap "
+                      "over the whole width of the window, and then some more words). You "
+                      "may join again.", "Rejoin", amy.window.rejoin)
+    amy.pump(lambda: str(amy.root.winfo_width()) == size.split("x")[0], "the window size")
+    settled(amy)
+    settled(amy)  # labels wrap to their new width, then ask for their height
+    labels = [amy.chat.status, amy.chat.count, amy.chat.bar_words, amy.chat.hint]
+    for label in labels:
+        assert label.winfo_ismapped()
+        assert label.winfo_height() >= label.winfo_reqheight(), label.cget("text")
+        assert label.winfo_width() >= label.winfo_reqwidth(), label.cget("text")
+        assert 0 < int(str(label.cget("wraplength"))) <= label.winfo_width()
+    bottom = amy.chat.status.winfo_rooty() + amy.chat.status.winfo_height()
+    assert bottom <= amy.root.winfo_rooty() + amy.root.winfo_height()
+
+
+# --- pacing -------------------------------------------------------------------------
+
+def test_a_long_paste_is_paced_and_arrives_whole_in_order(make_server, gui):
+    server = make_server("--max-text", "20", "--rate-limit", "20")
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    lines = ["line %03d" % i for i in range(100)]  # two lines to a message: 50 messages
+    amy.type("\n".join(lines))
+    amy.press_enter(amy.chat.input)
+    amy.pump(lambda: "Sending" in amy.chat.status.cget("text"), "the sending status")
+    assert " of 50\u2026" in amy.chat.status.cget("text")
+    got = []
+    for _ in range(50):
+        got.extend(bob.expect("message", timeout=WAIT * 2)["text"].split("\n"))
+    assert got == lines
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Connected"), "the status back")
+    amy.wait_log("line 099")
+    assert "too fast" not in amy.log()

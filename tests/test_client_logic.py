@@ -7,8 +7,12 @@ import pytest
 
 import helpers  # noqa: F401  (puts the project on sys.path)
 from chat_app import settings
-from chat_app.chat_state import ChatState, backoff_delays, join_problem, mentions, title
-from chat_app.commands import CommandError, parse_line
+from chat_app.chat_state import (ChatState, backoff_delays, join_problem, limits_of, mentions,
+                                 password_problem, split_text, title)
+from chat_app.client_session import Pacer
+from chat_app.commands import KINDS, CommandError, parse_line, run_line
+from chat_app.protocol import DEFAULT_MAX_TEXT_CHARS, ERROR_MESSAGES
+from chat_app.rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from chat_app.text_format import render, safe
 
 
@@ -89,9 +93,119 @@ def test_backoff_doubles_up_to_thirty_seconds():
     assert list(itertools.islice(backoff_delays(), 8)) == [1, 2, 4, 8, 16, 30, 30, 30]
 
 
-def test_join_problems_are_in_plain_words():
-    assert "already uses that name" in join_problem("name_taken", "x")
+def test_join_problems_are_the_servers_words():
+    message = ERROR_MESSAGES["name_taken"]
+    assert join_problem("name_taken", message) == message
     assert join_problem("bad_name", "server text") == "server text"
+    assert "odd_code" in join_problem("odd_code", "")
+
+
+def test_wrong_password_only_after_one_was_sent():
+    server_words = "Wrong password for this room. Ask the teacher for the password."
+    assert password_problem(server_words, sent=True) == server_words
+    unsent = password_problem(server_words, sent=False)
+    assert "needs a password" in unsent and "Wrong" not in unsent
+
+
+def test_run_line_hands_each_kind_to_its_handler():
+    seen = []
+    handlers = {kind: (lambda kind: lambda command: seen.append((kind, command.text)))(kind)
+                for kind in KINDS}
+    for line in ("hi", "/msg bob psst", "/who", "/help", "/quit", "/me waves"):
+        run_line(line, handlers)
+    assert seen == [("say", "hi"), ("msg", "psst"), ("who", ""), ("help", ""), ("quit", ""),
+                    ("say", "/me waves")]
+    with pytest.raises(CommandError):
+        run_line("/dance", handlers)
+
+
+# --- limits, pacing and long pastes ---------------------------------------------
+
+def test_limits_come_from_the_welcome_or_the_defaults():
+    assert limits_of({"limits": {"rate": 2.5, "burst": 4, "max_text": 99}}) == (2.5, 4, 99)
+    defaults = (DEFAULT_RATE, DEFAULT_BURST, DEFAULT_MAX_TEXT_CHARS)
+    assert limits_of({}) == defaults
+    assert limits_of({"limits": {"rate": "x", "burst": True, "max_text": -1}}) == defaults
+    assert limits_of({"limits": {"rate": 0}}).rate == 0.0
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("short", ["short"]),
+    ("aaaa\nbbbb\ncccc", ["aaaa\nbbbb", "cccc"]),
+    ("one two three four", ["one two", "three four"]),
+    ("x" * 25, ["x" * 10, "x" * 10, "x" * 5]),
+    ("a\n   \n\t\nb", ["a\n   \n\t\nb"]),
+    ("   \n\u200b", []),
+])
+def test_split_text_cuts_at_line_breaks(text, pieces):
+    assert split_text(text, 10) == pieces
+    assert all(len(piece) <= 10 for piece in split_text(text, 10))
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_pacer_lets_a_burst_through_then_paces_inside_the_servers_rate():
+    clock = FakeClock()
+    pacer = Pacer(rate=10, burst=5, clock=clock)
+    delays = [pacer.take() for _ in range(3)]  # the burst, less a margin of two
+    assert delays == [0, 0, 0]
+    wait = pacer.take()
+    assert wait == pytest.approx(1 / 9.0)  # 10 a second, less the margin
+    clock.now += wait
+    assert pacer.take() == pytest.approx(1 / 9.0)
+    clock.now += 60
+    assert pacer.take() == 0
+    assert Pacer(rate=0, burst=5, clock=clock).take() == 0  # no limit
+
+
+def test_a_sender_waiting_the_pacers_delays_never_exceeds_the_server_bucket():
+    from chat_app.rate_limit import RateLimiter
+    clock = FakeClock()
+    server = RateLimiter(5, 20, clock=clock)
+    pacer = Pacer(5, 20, clock=clock)
+    for _ in range(200):
+        clock.now += pacer.take()
+        assert server.allow()
+
+
+# --- notices ---------------------------------------------------------------------
+
+def notice_frame(id_, text):
+    return {"type": "notice", "id": id_, "text": text, "time": 2.0}
+
+
+def test_history_notices_are_announcements_shown_once():
+    state = ChatState("amy")
+    unseen, _ = state.welcome(welcome(message(1, "bob", "hi"), notice_frame(2, "Pens down")))
+    entries = [state.entry_for(frame, history=True) for frame in unseen]
+    assert [(e.kind, e.text, e.history) for e in entries] == [
+        ("message", "hi", True), ("announcement", "Pens down", True)]
+    assert state.apply(notice_frame(3, "Break"))[0].kind == "announcement"
+    unseen, _ = state.welcome(welcome(notice_frame(2, "Pens down"), notice_frame(3, "Break"),
+                                      notice_frame(4, "Back")))
+    assert [frame["text"] for frame in unseen] == ["Back"]
+    assert state.apply(notice_frame(4, "Back")) == []  # on screen already
+    assert state.apply({"type": "notice", "text": "no id", "time": 1})[0].text == "no id"
+
+
+def test_rate_limited_is_not_a_refusal_and_is_shown_once():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    say = {"type": "say", "text": "held back"}
+    state.sent(say)
+    held = {"type": "error", "code": "rate_limited", "message": "held back, will follow"}
+    assert state.say_refused(held) is None
+    assert [e.text for e in state.apply(held)] == ["held back, will follow"]
+    assert state.apply(held) == []
+    _, resend = state.welcome(welcome())
+    assert resend == [say]  # still awaited: it was never refused
+    assert len(state.apply(held)) == 1  # a new connection may say it again
 
 
 # --- chat state -----------------------------------------------------------------
@@ -195,3 +309,23 @@ def test_options_win_over_remembered_values(tmp_path):
 
     assert settings.fill(Options(), path) == {"host": "given", "port": 99, "name": "old",
                                               "password": ""}
+
+
+def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):
+    import io
+
+    from chat_app.client_text import TerminalClient
+
+    class Options:
+        host, port, name, password, text = "127.0.0.1", 1, "amy", None, True
+
+    out = io.StringIO()
+    client = TerminalClient(Options(), stdin=io.StringIO(""), stdout=out)
+    client.on_joined(welcome(message(1, "bob", "hi"), notice_frame(2, "Pens down")))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "* Earlier messages:"
+    assert lines[1].endswith("<bob> hi") and lines[2].endswith("*** Pens down")
+    assert lines[3] == "* End of earlier messages."
+    client.on_frame(notice_frame(2, "Pens down"))  # the same notice again: not shown
+    client.on_frame(notice_frame(3, "Break"))
+    assert out.getvalue().count("Pens down") == 1 and "*** Break" in out.getvalue()

@@ -1,11 +1,13 @@
 """`chat.pyz client --text`: the terminal client against a real server."""
 
+import fcntl
+import os
 import re
 import socket
 import subprocess
 import sys
+import termios
 import threading
-import time
 
 from helpers import LOOPBACK, WAIT, Client, wait_until
 
@@ -112,16 +114,47 @@ def test_history_is_shown_on_join(pyz, server):
         client.finish()
 
 
+class PongCounter:
+    """A relay between a client and the server that counts the client's pongs."""
+
+    def __init__(self, port):
+        self.port_to = port
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.pongs = 0
+        self._sockets = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        inside, _ = self.listener.accept()
+        outside = socket.create_connection((LOOPBACK, self.port_to))
+        self._sockets += [inside, outside]
+        threading.Thread(target=self._pipe, args=(outside, inside, False), daemon=True).start()
+        self._pipe(inside, outside, True)
+
+    def _pipe(self, source, target, count):
+        for line in source.makefile("rb"):
+            if count and b'"pong"' in line:
+                self.pongs += 1
+            target.sendall(line)
+
+    def close(self):
+        for sock in self._sockets:
+            sock.close()
+
+
 def test_answers_pings(pyz, make_server):
     server = make_server("--ping-interval", "0.2", "--ping-timeout", "0.3")
-    client = TerminalClient(pyz, server.port, "--name", "amy")
+    relay = PongCounter(server.port)
+    client = TerminalClient(pyz, relay.port, "--name", "amy")
     try:
         client.wait_for("Welcome, amy")
-        time.sleep(1.5)
+        wait_until(lambda: relay.pongs >= 4, WAIT, "four pings answered")
         assert server.room.users() == ["amy"]
     finally:
         client.end_input()
         client.finish()
+        relay.close()
 
 
 def test_nothing_listening_is_explained(pyz):
@@ -149,7 +182,122 @@ def test_wrong_password_is_explained(pyz, make_server):
     server = make_server("--password", "pw")
     client = TerminalClient(pyz, server.port, "--name", "amy", "--password", "no")
     assert client.process.wait(WAIT) == 1
-    assert "Wrong password" in client.finish()
+    err = client.finish()
+    assert "wrong" in err.lower() and "--password" in err
+
+
+def test_no_password_without_a_terminal_says_to_pass_one(pyz, make_server):
+    server = make_server("--password", "pw")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    assert client.process.wait(WAIT) == 1
+    err = client.finish()
+    assert "needs a password" in err and "--password PASSWORD" in err
+    assert "wrong" not in err.lower() and err.count("\n") == 1
+
+
+class PtyClient:
+    """The terminal client on a pseudo-terminal of its own, as a person runs it."""
+
+    def __init__(self, pyz, port, *args):
+        self.master, slave = os.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
+            + list(args), stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        os.close(slave)
+        self.output = b""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # the client has gone and the pty with it
+                return
+            if not data:
+                return
+            with self._lock:
+                self.output += data
+
+    def text(self):
+        with self._lock:
+            return self.output.decode("utf-8", "replace")
+
+    def wait_for(self, words, timeout=WAIT):
+        wait_until(lambda: words in self.text(), timeout,
+                   lambda: "%r on the terminal; it shows %r" % (words, self.text()))
+
+    def type(self, line):
+        os.write(self.master, line.encode("utf-8") + b"\r")
+
+    def finish(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(WAIT)
+        os.close(self.master)
+
+
+def test_a_password_room_asks_on_the_terminal_without_echo(pyz, make_server):
+    server = make_server("--password", "s3cret")
+    client = PtyClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for("Password: ")
+        assert "needs a password" in client.text() and "wrong" not in client.text().lower()
+        client.type("s3cret")
+        client.wait_for("Welcome, amy")
+        assert "s3cret" not in client.text()  # getpass did not echo it
+        client.type("/quit")
+        assert client.process.wait(WAIT) == 0
+    finally:
+        client.finish()
+
+
+def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_server):
+    server = make_server()
+    port = server.port
+    client = PtyClient(pyz, port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        server.close()
+        again = make_server("--port", str(port), "--password", "s3cret")
+        client.wait_for("needs a password", timeout=WAIT * 2)
+        client.wait_for("Password: ")
+        client.type("guess123")
+        wait_until(lambda: client.text().count("Password: ") == 2, WAIT,
+                   lambda: "a second prompt; the terminal shows %r" % client.text())
+        assert "wrong" in client.text().lower()
+        client.type("s3cret")
+        client.wait_for("Reconnected.")
+        assert again.room.users() == ["amy"]
+        assert "s3cret" not in client.text() and "guess123" not in client.text()
+        bob = Client(port)
+        bob.join("bob", password="s3cret")
+        client.type("seen by bob")
+        assert bob.expect("message")["text"] == "seen by bob"
+    finally:
+        client.finish()
+
+
+def test_a_long_paste_arrives_whole_in_order_and_paced(pyz, make_server):
+    server = make_server("--rate-limit", "50")
+    bob = Client(server.port)
+    bob.join("bob")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    lines = ["listing line %03d" % i for i in range(200)] + ["   ", ""]
+    try:
+        client.wait_for("Welcome, amy")
+        client.process.stdin.write("".join(line + "\n" for line in lines).encode())
+        client.process.stdin.close()
+        got = [bob.expect("message", timeout=WAIT * 3)["text"] for _ in range(200)]
+        assert got == lines[:200]
+        assert client.process.wait(WAIT) == 0
+        assert bob.expect("left", name="amy")["reason"] == "quit"
+        client.wait_for(r"^\* Sending \d+ more lines at 50 a second")
+        client.wait_for(r"^\* All 200 lines sent\.$")
+        assert not any("too fast" in line or line.startswith("!") for line in client.lines)
+    finally:
+        assert "Traceback" not in client.finish()
 
 
 def test_server_going_away_is_reported(pyz, make_server):

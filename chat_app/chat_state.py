@@ -12,10 +12,10 @@ import collections
 import re
 from collections import namedtuple
 
-from .protocol import (DEFAULT_MAX_TEXT_CHARS, ProtocolError, clean_text, is_action, is_blank,
+from .protocol import (DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, clean_text, is_action, is_blank,
                        name_key)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
-from .text_format import LEFT_REASONS, safe
+from .text_format import CLOSED_WORDS, KICKED_WORDS, left_words, safe
 
 # How many message ids to remember for de-duplication: far more than any
 # history a server sends on a rejoin.
@@ -36,14 +36,13 @@ ONCE_PER_CONNECTION = ("rate_limited",)
 # What only the client can know, in the words the clients show.  Refusals
 # the server explains are shown in the server's own words.
 CLIENT_WORDS = {
-    "password_needed": "This room needs a password. Ask your teacher for it.",
     "password_type": "Type the password and press Enter.",
     "password_option": "Start the client with --password PASSWORD.",
-    "kicked": "The teacher removed you from the room (%s).",
+    "kicked": KICKED_WORDS,
     "start_again": "Start the client again to rejoin.",
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",
-    "closed_why": "the server closed the connection: %s",
+    "closed_why": CLOSED_WORDS,
 }
 
 # One line of the message log.  kind: message, join, leave, notice, error.
@@ -87,7 +86,7 @@ def password_problem(message, sent):
     Only a password that was sent can be wrong: without one, the room
     simply needs one, whatever an older server says.
     """
-    return message if sent else CLIENT_WORDS["password_needed"]
+    return message if sent else PASSWORD_MISSING_MESSAGE
 
 
 Limits = namedtuple("Limits", "rate burst max_text")
@@ -207,8 +206,7 @@ class ChatState:
         name = safe(frame.get("name", "?"))
         if name in self.users:
             self.users.remove(name)
-        reason = frame.get("reason")
-        words = LEFT_REASONS.get(reason, "left (%s)" % safe(reason))
+        words = left_words(frame.get("reason"))
         return [entry("leave", "%s %s" % (name, words), frame.get("time"))]
 
     def _on_notice(self, frame):

@@ -5,6 +5,7 @@ import sys
 
 from . import __version__
 from .access import DEFAULT_MAX_PER_IP
+from .local_addresses import host_port
 from .tls import ClientTls, TlsError
 from .protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
@@ -107,18 +108,12 @@ def client_address(address, host, port):
     """
     if address and host and address != host:
         raise AddressError("the server's address is given twice (%s and --host %s); give it once."
-                           % (_joined(*address), _joined(*host)))
+                           % (host_port(*address), host_port(*host)))
     chosen = address or host or (None, None)
     if chosen[1] is not None and port is not None and chosen[1] != port:
         raise AddressError("the port is given twice, differently (%s and --port %d); give it "
-                           "once." % (_joined(*chosen), port))
+                           "once." % (host_port(*chosen), port))
     return chosen[0], chosen[1] if chosen[1] is not None else port
-
-
-def _joined(host, port):
-    if port is None:
-        return host
-    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
 
 
 def _add_server(subparsers):

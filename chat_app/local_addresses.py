@@ -40,6 +40,13 @@ def _host_name_addresses():
     return [info[4][0] for info in infos]
 
 
+def host_port(host, port):
+    """Write an address as people type it: HOST, HOST:PORT, or [IPv6]:PORT (port None: none)."""
+    if port is None:
+        return host
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
 def reachable_addresses():
     """Return this machine's non-loopback addresses, IPv4 first."""
     candidates = _host_name_addresses()

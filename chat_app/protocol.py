@@ -95,10 +95,10 @@ ERROR_MESSAGES = {
 # bad_password when the join carried no password at all (ERROR_MESSAGES has
 # the words for a wrong one).
 PASSWORD_MISSING_MESSAGE = (
-    "This room needs a password. Ask the teacher for it and type it in.")
+    "This room needs a password. Ask the teacher for it.")
 
 # Why a member left, in `left` frames (docs/protocol.md, "left reasons");
-# text_format.LEFT_REASONS has the words people read for each.
+# text_format.LEFT_WORDS has the words people read for each.
 LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
 
 

@@ -22,7 +22,7 @@ from . import __version__, text_format
 from .access import fit_to_fd_limit
 from .handler import ChatRequestHandler
 from .history_log import HistoryLog
-from .local_addresses import reachable_addresses
+from .local_addresses import host_port, reachable_addresses
 from .outbox import Writer
 from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
@@ -313,7 +313,7 @@ def open_history(options, room, console):
 def banner(server, options, teacher_commands=False):
     """Return the lines that tell the teacher how students connect."""
     port = server.server_address[1]
-    port_flag = "" if port == DEFAULT_PORT else " --port %d" % port
+    shown_port = None if port == DEFAULT_PORT else port  # students type HOST, or HOST:PORT
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
     if options.password is not None:
         lines.append("Password: set (students are asked for it)")
@@ -329,20 +329,21 @@ def banner(server, options, teacher_commands=False):
         lines.append("  " + grouped(server.tls_fingerprint))
         tls_flags = '--tls --tls-fingerprint "%s" ' % grouped(server.tls_fingerprint,
                                                                MIN_PIN_DIGITS)
-    command = "python chat.pyz client %s--host" % tls_flags
+    command = "python chat.pyz client %s" % tls_flags
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
     else:
         hosts = reachable_addresses()
     if hosts:
         first = hosts[0]
-        lines.append("Students connect with:  %s %s%s" % (command, first, port_flag))
+        lines.append("Students connect with:  %s%s" % (command, host_port(first, shown_port)))
         for other in hosts[1:]:
-            lines.append("                   or:  %s %s%s" % (command, other, port_flag))
+            lines.append("                   or:  %s%s" % (command, host_port(other, shown_port)))
         if not tls_flags:  # nc and telnet cannot encrypt
             lines.append("From a terminal:        nc %s %d" % (first, port))
     else:
-        lines.append("Students connect with:  %s ADDRESS%s" % (command, port_flag))
+        lines.append("Students connect with:  %s%s"
+                     % (command, host_port("ADDRESS", shown_port)))
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
     if options.host in ("127.0.0.1", "::1", "localhost"):

@@ -14,13 +14,18 @@ from .protocol import is_action, strip_controls
 # they read as part of the message above them.
 INDENT = "    "
 
-LEFT_REASONS = {
+# What people read for each of protocol.LEFT_REASONS.
+LEFT_WORDS = {
     "quit": "left",
     "disconnected": "left (connection lost)",
     "timeout": "left (not responding)",
     "too_slow": "left (too slow to keep up)",
     "kicked": "was removed by the teacher",
 }
+
+# What a `bye` tells the person it ends: removed by the teacher, or the server closed.
+KICKED_WORDS = "The teacher removed you from the room (%s)."
+CLOSED_WORDS = "the server closed the connection: %s"
 
 
 def safe(text):
@@ -57,9 +62,13 @@ def render_joined(frame):
     return "[%s] * %s joined" % (clock(frame.get("time")), safe(frame.get("name", "?")))
 
 
+def left_words(reason):
+    """Return what a member did, in words, for a `left` reason (unknown ones as they are)."""
+    return LEFT_WORDS.get(reason, "left (%s)" % safe(reason))
+
+
 def render_left(frame):
-    reason = frame.get("reason")
-    words = LEFT_REASONS.get(reason, "left (%s)" % safe(reason))
+    words = left_words(frame.get("reason"))
     return "[%s] * %s %s" % (clock(frame.get("time")), safe(frame.get("name", "?")), words)
 
 
@@ -72,9 +81,9 @@ def render_error(frame):
 
 
 def render_bye(frame):
-    if frame.get("kicked"):
-        return "* The teacher removed you from the room (%s)." % safe(frame.get("reason", ""))
-    return "* The server closed the connection: %s" % safe(frame.get("reason", ""))
+    words = KICKED_WORDS if frame.get("kicked") else CLOSED_WORDS
+    words = words % safe(frame.get("reason", ""))
+    return "* " + words[:1].upper() + words[1:]
 
 
 def render_users(users):

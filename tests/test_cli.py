@@ -152,7 +152,7 @@ def test_banner_says_how_to_connect(pyz):
     try:
         out = server.out
         assert "chat_app 0.1 server listening on port %d" % server.port in out
-        assert "python chat.pyz client --host 127.0.0.1 --port %d" % server.port in out
+        assert "python chat.pyz client 127.0.0.1:%d" % server.port in out
         assert "nc 127.0.0.1 %d" % server.port in out
         assert "Ctrl+C" in out
     finally:
@@ -213,12 +213,18 @@ def test_banner_lists_reachable_addresses(monkeypatch):
         tls_fingerprint = None
 
     text = server_module.banner(Server(), Options())
-    assert "python chat.pyz client --host 192.0.2.7\n" in text
-    assert "or:  python chat.pyz client --host 2001:db8::7" in text
+    assert "python chat.pyz client 192.0.2.7\n" in text
+    assert "or:  python chat.pyz client 2001:db8::7\n" in text
     assert "nc 192.0.2.7 1234" in text
     monkeypatch.setattr(server_module, "reachable_addresses", lambda: [])
     text = server_module.banner(Server(), Options())
-    assert "--host ADDRESS" in text and "ipconfig" in text
+    assert "python chat.pyz client ADDRESS\n" in text and "ipconfig" in text
+    monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
+    Server.server_address = ("::", 1235)
+    text = server_module.banner(Server(), Options())
+    assert "python chat.pyz client 192.0.2.7:1235\n" in text
+    assert "or:  python chat.pyz client [2001:db8::7]:1235\n" in text
+    assert "nc 192.0.2.7 1235" in text
 
 
 def test_reachable_addresses_leave_out_loopback(monkeypatch):

@@ -82,7 +82,7 @@ def test_password(make_server):
     missing = server.client()
     missing.send({"type": "join", "name": "amy"})
     assert missing.expect_error("bad_password")["message"] == (
-        "This room needs a password. Ask the teacher for it and type it in.")
+        "This room needs a password. Ask the teacher for it.")
     assert server.client().join("amy", password="s3cret")["name"] == "amy"
 
 
@@ -498,4 +498,4 @@ def test_a_script_that_half_closes_after_joining_still_gets_its_answers(server):
 
 def test_every_leave_reason_has_words_for_people():
     from chat_app import protocol, text_format
-    assert set(text_format.LEFT_REASONS) == set(protocol.LEFT_REASONS)
+    assert set(text_format.LEFT_WORDS) == set(protocol.LEFT_REASONS)

@@ -76,7 +76,7 @@ ERROR_MESSAGES = {
     "join_timeout": JOIN_TIMEOUT_WORDS % "in time",
     "tls_required": (
         "This chat room is encrypted (TLS), so nc and telnet cannot join it. Join with "
-        "'python chat.pyz client --tls --tls-fingerprint ... --host ...' exactly as the "
+        "'python chat.pyz client --tls --tls-fingerprint \"...\" ADDRESS' exactly as the "
         "teacher shows it on the board."
     ),
     "tls_unavailable": (

@@ -42,6 +42,7 @@ def test_chat_pyz_serves_and_chats(version, pyz):
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         amy.expect("joined", name="cy")
         amy.send({"type": "say", "text": "hello 😀"})
+        amy.expect("message", text="hello 😀")  # relayed (so cy gets it) before cy leaves
         out, err = client.communicate(b"hi from %s\n" % version.encode(), timeout=WAIT * 2)
         assert client.returncode == 0, err
         assert amy.expect("message", text="hi from %s" % version)["from"] == "cy"
@@ -51,7 +52,7 @@ def test_chat_pyz_serves_and_chats(version, pyz):
         assert amy.expect("message", text="private")["to"] == "amy"
         status, took = server.stop()
         assert status == 0 and took < 2
-        assert amy.expect("bye")
+        assert amy.expect("bye")["reason"] == "The server is shutting down."
         assert server.err == ""
     finally:
         server.kill()

@@ -23,7 +23,7 @@ from .commands import HELP_TEXT, CommandError, parse_line
 from .nonblocking import WOULD_BLOCK, shutdown_quietly
 from .outbox import Outbox
 from .protocol import (
-    LEFT_REASONS, ProtocolError, check_name, clean_text, decode_client_frame, encode,
+    LEFT_REASONS, ProtocolError, check_name, clean_text, decode_client_frame, encode, is_blank,
 )
 from .rate_limit import DEFAULT_BURST
 from .room import Peer
@@ -436,7 +436,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def text_chat(self, line):
         typed = self.decode_text(line)
-        if typed is None or not typed.strip():
+        if typed is None or is_blank(typed):
             return
         try:
             command = parse_line(typed)

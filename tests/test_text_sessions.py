@@ -184,7 +184,9 @@ def test_history_is_shown_to_a_person(server):
 def test_text_errors_do_not_disconnect(make_server):
     server = make_server("--max-text", "10", "--rate-limit", "0")
     amy = person(server, "amy")
-    amy.send_raw(b"\n")  # an empty line is ignored
+    # Lines that show nothing are ignored, without a word: empty, spaces, a
+    # tab, an ideographic space, a zero-width space.
+    amy.send_raw("\n   \n\t\n\u3000\n\u200b\n".encode("utf-8"))
     amy.send_raw(b"this is far too long\n")
     assert "limit is 10" in amy.read_text()
     amy.send_raw(b"ok\n")

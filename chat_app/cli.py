@@ -103,8 +103,10 @@ class AddressError(ValueError):
 def client_address(address, host, port):
     """Return the (host, port) to connect to from the positional address, --host and --port.
 
-    Each is (host, port or None) from split_address, or None when not given;
-    the answer's parts are None when nothing says them (settings fill them in).
+    Each is (host, port or None) from split_address, or None when not given.
+    A host given without a port means the default port, never the one
+    remembered from another room; only when no host is given are the
+    answer's parts None, for the remembered settings to fill in.
     """
     if address and host and address != host:
         raise AddressError("the server's address is given twice (%s and --host %s); give it once."
@@ -113,7 +115,10 @@ def client_address(address, host, port):
     if chosen[1] is not None and port is not None and chosen[1] != port:
         raise AddressError("the port is given twice, differently (%s and --port %d); give it "
                            "once." % (host_port(*chosen), port))
-    return chosen[0], chosen[1] if chosen[1] is not None else port
+    port = chosen[1] if chosen[1] is not None else port
+    if chosen[0] is not None and port is None:
+        port = DEFAULT_PORT
+    return chosen[0], port
 
 
 def _add_server(subparsers):

@@ -267,7 +267,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def send(self, frame):
         """Send a frame to this connection alone, as JSON or as text."""
         if (self.session.wire or self.peer.wire) == life.TEXT:
-            self.write_text(text_format.render(frame))
+            self.write_text(text_format.render_for_session(frame))
         else:
             self.write(encode(frame))
 

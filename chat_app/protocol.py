@@ -75,9 +75,9 @@ ERROR_MESSAGES = {
     ),
     "join_timeout": JOIN_TIMEOUT_WORDS % "in time",
     "tls_required": (
-        "This chat room is encrypted (TLS), so nc and telnet cannot join it. Join with "
+        "This chat room is encrypted (TLS). Join with "
         "'python chat.pyz client --tls --tls-fingerprint \"...\" ADDRESS' exactly as the "
-        "teacher shows it on the board."
+        "teacher shows it on the board (nc and telnet cannot join an encrypted room)."
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."

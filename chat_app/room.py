@@ -98,7 +98,7 @@ class Rendered:
         if peer.wire == "json":
             return self.json_bytes()
         if self._text is None:
-            self._text = (text_format.render(self.frame) + "\n").encode("utf-8")
+            self._text = (text_format.render_for_session(self.frame) + "\n").encode("utf-8")
         return self._text
 
 

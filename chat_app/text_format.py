@@ -124,3 +124,16 @@ def render(frame):
     """Return a frame as text lines (no final newline), or None if not shown."""
     renderer = RENDERERS.get(frame.get("type"))
     return renderer(frame) if renderer else None
+
+
+# After the server's goodbye, nc and telnet stay open until the person acts.
+SESSION_END_HINT = ("* Press Ctrl+C to close this connection; to join again, run the same "
+                    "nc (or telnet) command again.")
+
+
+def render_for_session(frame):
+    """Return a frame as a person at nc or telnet reads it: as render(), with what to do after a bye."""
+    text = render(frame)
+    if text is not None and frame.get("type") == "bye":
+        text += "\n" + SESSION_END_HINT
+    return text

@@ -281,6 +281,9 @@ def test_the_address_may_come_positionally_or_with_host_but_the_port_only_once()
     assert client_address(None, here, None) == here
     assert client_address(here, here, 1235) == here
     assert client_address(there, None, 1236) == ("10.0.0.5", 1236)
+    # A bare host is the default port, not the port remembered from another room.
+    assert client_address(("10.0.0.7", None), None, None) == ("10.0.0.7", 1234)
+    assert client_address(None, ("10.0.0.7", None), None) == ("10.0.0.7", 1234)
     assert client_address(None, None, 1236) == (None, 1236)
     assert client_address(None, None, None) == (None, None)
     with pytest.raises(AddressError, match=r"port is given twice.*10\.0\.0\.5:1235 and --port 1236"):

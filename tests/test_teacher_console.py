@@ -16,6 +16,7 @@ from chat_app.client_session import Session
 from chat_app.client_gui import segments
 from chat_app.server import Console
 from chat_app.teacher_console import DEFAULT_KICK_REASON, TeacherConsole
+from chat_app.text_format import SESSION_END_HINT
 from test_server import joined
 from test_text_sessions import person, read_until
 
@@ -71,6 +72,7 @@ def test_kick_without_a_reason_and_of_a_person_at_a_terminal(server, teacher):
     teacher.handle("/kick carl")
     lines = read_until(carl, "removed you")
     assert lines[-1] == "* The teacher removed you from the room (%s)." % DEFAULT_KICK_REASON
+    assert carl.read_text() == SESSION_END_HINT  # nc stays open: say how to go on
     assert amy.expect("left", name="carl")["reason"] == "kicked"
 
 

@@ -23,7 +23,7 @@ from .commands import HELP_TEXT, CommandError, parse_line
 from .nonblocking import WOULD_BLOCK, shutdown_quietly
 from .outbox import Outbox
 from .protocol import (
-    LEFT_REASONS, ProtocolError, check_name, clean_text, decode_client_frame, encode, is_blank,
+    LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text, decode_client_frame, encode, is_blank,
 )
 from .rate_limit import DEFAULT_BURST
 from .room import Peer
@@ -38,6 +38,18 @@ LINGER_MAX_BYTES = 256 * 1024
 # Leave reasons after which what was queued still goes out ("* Goodbye!",
 # bye, or the welcome to a script that sent its join and then half-closed).
 DRAIN_REASONS = ("quit", "kicked", "disconnected")
+
+# Why a connection was refused, in words for the teacher's console (the
+# person refused reads the error's own message).
+REFUSALS_FOR_THE_TEACHER = {
+    "tls_required": "it did not use encryption (TLS)",
+    "tls_unavailable": "it tried to encrypt (--tls), but this server runs without --tls-cert",
+    "bad_password": "wrong password",
+    "name_taken": "that name is in use",
+    "bad_name": "not a valid name",
+    "join_timeout": "it did not join in time (see --join-timeout)",
+    "frame_too_long": "it sent a line longer than 64 KiB",
+}
 
 
 def display_address(address):
@@ -101,6 +113,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.linger = False
         self.pending_name = None
         self.refused_why = None
+        self.attempted_name = None  # the name a join asked for, for the teacher's console
         self.admitted = False
         self.goodbye_sent = False
         self.login_handlers = {
@@ -294,7 +307,10 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def refuse(self, error):
         """Send a fatal error and end the connection once it has been read."""
         self.send(error.frame())
-        self.console.info("refused %s: %s" % (self.peer.address, self.refusal_reason(error)))
+        who = self.peer.address
+        if self.attempted_name:
+            who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], who)
+        self.console.info("refused %s: %s" % (who, self.refusal_reason(error)))
         self.peer.end(error.code)
         self.linger = True
 
@@ -302,12 +318,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         """Say in the server's log why a connection was refused."""
         if error.code == "server_full" and self.refused_why:
             return self.refused_why
-        why = {
-            "tls_required": "it did not use encryption (TLS)",
-            "tls_unavailable": "it tried to encrypt (--tls), but this server runs without "
-                               "--tls-cert",
-        }
-        return why.get(error.code, error.message)
+        if error.code == "bad_password" and error.message == PASSWORD_MISSING_MESSAGE:
+            return "no password given (the room has one)"
+        return REFUSALS_FOR_THE_TEACHER.get(error.code, error.message)
 
     def linger_close(self):
         """Let the last frames reach the peer, then close without a reset."""
@@ -358,6 +371,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 self.send(error.frame())
 
     def json_join(self, frame):
+        self.attempted_name = frame["name"]
         self.room.join(self.peer, frame["name"], frame.get("password"))
         self.run(self.session.joined(time.monotonic()))
 
@@ -428,6 +442,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def text_join(self, name, password):
         """Join a person; a refused name or password is asked again until the join timeout."""
         try:
+            self.attempted_name = name
             self.room.join(self.peer, name, password)
         except ProtocolError as error:
             self.run(self.session.login_refused(error, time.monotonic()))

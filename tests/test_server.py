@@ -46,7 +46,7 @@ def test_name_taken_ignores_case_and_is_fatal(server):
     error = twin.expect_error("name_taken")
     assert "Alice" in error["message"]
     twin.assert_closed()
-    server.out.wait_for("refused 127.0.0.1")
+    server.out.wait_for(r"refused aLICE \(127\.0\.0\.1\): that name is in use")
 
 
 def test_name_is_free_again_once_its_connection_is_gone(server):
@@ -83,6 +83,9 @@ def test_password(make_server):
     missing.send({"type": "join", "name": "amy"})
     assert missing.expect_error("bad_password")["message"] == (
         "This room needs a password. Ask the teacher for it.")
+    # The teacher's console says who, in words for the teacher.
+    server.out.wait_for(r"refused amy \(127\.0\.0\.1\): wrong password")
+    server.out.wait_for(r"refused amy \(127\.0\.0\.1\): no password given")
     assert server.client().join("amy", password="s3cret")["name"] == "amy"
 
 

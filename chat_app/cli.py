@@ -1,6 +1,7 @@
 """The command line: `chat.pyz server` and `chat.pyz client`, with their options."""
 
 import argparse
+import re
 import sys
 
 from . import __version__
@@ -47,6 +48,10 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line that says where to look."""
 
     def error(self, message):
+        stray_port = re.fullmatch(r"unrecognized arguments: (\d+)", message)
+        if stray_port:  # "client 192.168.1.23 1235": the port belongs after a colon
+            message += ("; a port goes after the address with a colon, for example "
+                        "python chat.pyz client ADDRESS:%s" % stray_port.group(1))
         self.exit(2, "%s: error: %s (see: python chat.pyz %s--help)\n"
                   % (self.prog, message, self._help_hint()))
 

@@ -332,3 +332,11 @@ def test_the_client_takes_host_colon_port_positionally_and_ipv6_in_brackets(pyz,
         join_from_the_terminal_client(pyz, server, "[::1]:%d" % server.port)
     finally:
         server.stop()
+
+
+def test_a_port_after_a_space_is_explained(pyz):
+    result = run(pyz, "client", "127.0.0.1", "1235")
+    assert result.returncode == 2
+    assert "a port goes after the address with a colon" in result.stderr
+    assert "client ADDRESS:1235" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -111,7 +111,9 @@ def split_text(text, max_chars):
 
     Lines are kept together while they fit; a single line longer than the
     limit is cut at its last space that fits (or hard, if it has none).
-    Pieces that show nothing are dropped.
+    Pieces that show nothing are dropped, and blank lines and spaces at a
+    piece's ends are trimmed (a pasted block often ends in a newline), while
+    the indentation of its first line is kept.
     """
     pieces, current = [], ""
     for line in text.split("\n"):
@@ -129,7 +131,7 @@ def split_text(text, max_chars):
             pieces.append(current)
             current = line
     pieces.append(current)
-    return [piece for piece in pieces if not is_blank(piece)]
+    return [piece.rstrip().lstrip("\n") for piece in pieces if not is_blank(piece)]
 
 
 class ChatState:

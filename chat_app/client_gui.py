@@ -8,6 +8,7 @@ Tk; this module only builds widgets and draws.
 """
 
 import queue
+import re
 import sys
 import time
 
@@ -206,7 +207,7 @@ class ChatView:
         self.names = []
         self.stale = None  # why the user list is out of date, while it is
         self.bar_action = None
-        self._hang_tags = {}
+        self._margin_tags = set()
         self._fonts = {}
         self.create_widgets()
 
@@ -324,6 +325,8 @@ class ChatView:
         """Return Text.insert arguments with the line's text hung under its prefix."""
         texts, tags = list(args[0::2]), list(args[1::2])
         width = sum(self.measure(text, tag) for text, tag in zip(texts[:-1], tags[:-1]))
+        if "help" in tags[-1]:
+            return self.help_rows(texts, tags, width)
         hang, continued = self.hang_tags(width)
         first, newline, rest = texts[-1][:-1].partition("\n")
         pieces = []
@@ -334,6 +337,17 @@ class ChatView:
             pieces += [rest + "\n", tags[-1] + (continued,)]
         return pieces
 
+    def help_rows(self, texts, tags, width):
+        """Return Text.insert arguments for /help: each row's wrapped words under its meaning."""
+        pieces = []
+        for text, tag in zip(texts[:-1], tags[:-1]):
+            pieces += [text, tag]
+        for index, row in enumerate(texts[-1][:-1].split("\n")):
+            column = HELP_COLUMN.match(row)
+            indent = width + (self.measure(column.group(1), tags[-1]) if column else 0)
+            pieces += [row + "\n", tags[-1] + (self.margin_tag(width if index else 0, indent),)]
+        return pieces
+
     def measure(self, text, tags):
         name = next((font for tag, font in TAG_FONTS if tag in tags), "ChatText")
         if name not in self._fonts:
@@ -342,12 +356,15 @@ class ChatView:
 
     def hang_tags(self, width):
         """Return the tags that indent by `width` pixels: wrapped lines, further lines."""
-        if width not in self._hang_tags:
-            names = ("hang%d" % width, "continued%d" % width)
-            self.log.tag_configure(names[0], lmargin2=width)
-            self.log.tag_configure(names[1], lmargin1=width, lmargin2=width)
-            self._hang_tags[width] = names
-        return self._hang_tags[width]
+        return self.margin_tag(0, width), self.margin_tag(width, width)
+
+    def margin_tag(self, first, rest):
+        """Return a tag that starts a line `first` pixels in and its wrapped parts `rest` in."""
+        name = "margin%d_%d" % (first, rest)
+        if name not in self._margin_tags:
+            self.log.tag_configure(name, lmargin1=first, lmargin2=rest)
+            self._margin_tags.add(name)
+        return name
 
     def scrolled(self, first, last):
         """Keep the scrollbar up to date; follow again once the end shows."""
@@ -472,6 +489,9 @@ READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
 
 # The refusal that is the teacher's removal: the window offers to rejoin.
 KICKED = "kicked"
+
+# In /help, a row's meaning starts after the command and two or more spaces.
+HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")
 
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")

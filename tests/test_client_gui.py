@@ -846,7 +846,7 @@ def test_wrapped_and_multi_line_messages_hang_under_their_text(gui, server):
     settled(amy)
     log = amy.chat.log
     start = log.search("START", "1.0")
-    hang = [tag for tag in log.tag_names(start) if tag.startswith("hang")]
+    hang = [tag for tag in log.tag_names(start) if tag.startswith("margin")]
     assert hang and int(log.tag_cget(hang[0], "lmargin2")) > 0
     assert x_of(amy, "second line") == x_of(amy, "START")
     end = log.search("END", "1.0")
@@ -862,6 +862,20 @@ def test_help_is_aligned_in_a_fixed_font(gui, server):
     descriptions = ("send text to everyone", "send an action", "send a private message",
                     "list who is in the room")
     assert len({x_of(amy, text) for text in descriptions}) == 1
+    # In a narrow window a long meaning wraps under itself, not under the time.
+    amy.root.geometry("560x400")
+    amy.pump(lambda: amy.root.winfo_width() == 560, "the window to narrow")
+    settled(amy)
+    log = amy.chat.log
+    row = log.search("send a private message", "1.0")
+    end = log.search("NAME sees", row)
+    assert log.count(row, end, "displaylines")[0] > 0  # the row really wrapped
+    wrapped = log.index("%s display linestart" % end)
+    amy.chat.following = False  # as a reader who scrolled: the view stays where it is put
+    meaning = x_of(amy, "send a private")
+    log.see(wrapped)
+    settled(amy)
+    assert log.bbox(wrapped)[0] == meaning
 
 
 @pytest.mark.parametrize("size", ["800x600", "1280x800"])

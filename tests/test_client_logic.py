@@ -136,6 +136,8 @@ def test_limits_come_from_the_welcome_or_the_defaults():
     ("x" * 25, ["x" * 10, "x" * 10, "x" * 5]),
     ("a\n   \n\t\nb", ["a\n   \n\t\nb"]),
     ("   \n\u200b", []),
+    ("code\n  x\n\n", ["code\n  x"]),  # a pasted block's final newline is not sent
+    ("\n\n  indented", ["  indented"]),
 ])
 def test_split_text_cuts_at_line_breaks(text, pieces):
     assert split_text(text, 10) == pieces

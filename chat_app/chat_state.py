@@ -12,8 +12,8 @@ import collections
 import re
 from collections import namedtuple
 
-from .protocol import (DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, clean_text, is_action, is_blank,
-                       name_key)
+from .protocol import (DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError,
+                       clean_text, is_action, is_blank, name_key)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import CLOSED_WORDS, KICKED_WORDS, left_words, safe
 

@@ -23,7 +23,8 @@ from .commands import HELP_TEXT, CommandError, parse_line
 from .nonblocking import WOULD_BLOCK, shutdown_quietly
 from .outbox import Outbox
 from .protocol import (
-    LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text, decode_client_frame, encode, is_blank,
+    LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text,
+    decode_client_frame, encode, is_blank,
 )
 from .rate_limit import DEFAULT_BURST
 from .room import Peer

@@ -21,8 +21,9 @@ from .access import PasswordGuard, is_loopback
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .protocol import (
-    DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name, encode, joined_frame, left_frame,
-    limits_field, message_frame, name_key, notice_frame, welcome_bytes, welcome_frame,
+    DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name,
+    encode, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
+    welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
 

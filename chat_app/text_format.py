@@ -132,7 +132,7 @@ SESSION_END_HINT = ("* Press Ctrl+C to close this connection; to join again, run
 
 
 def render_for_session(frame):
-    """Return a frame as a person at nc or telnet reads it: as render(), with what to do after a bye."""
+    """Return a frame as a person at nc or telnet reads it: as render(), and after a bye, what next."""
     text = render(frame)
     if text is not None and frame.get("type") == "bye":
         text += "\n" + SESSION_END_HINT

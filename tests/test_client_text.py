@@ -277,6 +277,7 @@ def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_serv
     client = PtyClient(pyz, port, "--name", "amy")
     try:
         client.wait_for("Welcome, amy")
+        client.keys("half typed")  # kept aside while the password is typed
         server.close()
         again = make_server("--port", str(port), "--password", "s3cret")
         client.wait_for("needs a password", timeout=WAIT * 2)
@@ -289,6 +290,9 @@ def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_serv
         client.wait_for("Reconnected.")
         assert again.room.users() == ["amy"]
         assert "s3cret" not in client.text() and "guess123" not in client.text()
+        client.wait_rows(r"\* Reconnected\.", r"\* You are alone in the room\.", r"> half typed")
+        client.keys("\x15")  # Ctrl+U
+        client.wait_rows(r">")
         bob = Client(port)
         bob.join("bob", password="s3cret")
         client.type("seen by bob")

@@ -8,10 +8,18 @@ events and typing one at a time.  End of input (Ctrl+D, or the end of a piped
 file) and /quit leave the room politely, once every typed line has gone
 out: long pastes are paced to the room's rate limit, and say so.
 
+When standard input and output are an interactive terminal, the student
+types at a prompt line below the conversation (terminal.Keyboard, shared
+with the teacher's console): a message that arrives is printed above the
+half-typed line, which is drawn again whole below it.  Ctrl+D on an empty
+line ends input; Ctrl+C leaves at once.  Otherwise (piped input) whole lines
+are read, as from any file.
+
 A room that wants a password is asked for one with getpass before the first
 join.  Once the keyboard thread is reading, a password for a rejoin (the
-server restarted with --password) is the next line typed, with the
-terminal's echo turned off while it is typed, as getpass does.
+server restarted with --password) is the next line typed, not shown: at the
+prompt line it is a secret line, otherwise the terminal's echo is turned off
+while it is typed, as getpass does.
 """
 
 import getpass
@@ -23,7 +31,9 @@ from . import settings, text_format
 from .chat_state import CLIENT_WORDS, ChatState, password_problem, split_text
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .line_editor import END_OF_INPUT
 from .protocol import is_blank
+from .terminal import Keyboard, Printer
 
 try:
     import termios
@@ -35,6 +45,8 @@ DEFAULT_HOST = "127.0.0.1"
 
 # Refusals a person can fix by typing something else.
 RETRY_NAME = ("name_taken", "bad_name")
+
+PASSWORD_PROMPT = "Password: "
 
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
@@ -61,6 +73,8 @@ class TerminalClient:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
+        self.printer = Printer(self.stdout)  # keeps the prompt line whole, when there is one
+        self.keyboard = None  # a terminal.Keyboard while typing at a prompt line
         self.events = queue.Queue()
         self.session = None
         self.state = None
@@ -86,8 +100,11 @@ class TerminalClient:
         self.announced_pace = False  # "Sending N more lines" said for this run
 
     def show(self, text):
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self.printer.write(text)
+
+    def complain(self, text):
+        """Say on standard error why the client cannot go on."""
+        self.printer.write("chat_app: " + text, sys.stderr)
 
     def ask(self, prompt, secret=False):
         """Ask the person at the terminal; return None if no one can answer."""
@@ -128,6 +145,8 @@ class TerminalClient:
             return 0
         finally:
             self.restore_echo()
+            if self.keyboard is not None:
+                self.keyboard.close()
 
     def connect(self, name):
         self.session = Session(self.host, self.port, name, self.password, self.events,
@@ -160,6 +179,7 @@ class TerminalClient:
         self.unsent = []
         if not self.reading:
             self.reading = True
+            self.keyboard = Keyboard.open(self.stdin, self.printer)  # here: the main thread
             threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
 
     def on_refused(self, problem):
@@ -170,7 +190,7 @@ class TerminalClient:
             if name and name.strip():
                 self.connect(name.strip())
                 return
-        sys.stderr.write("chat_app: %s\n" % text_format.safe(message))
+        self.complain(text_format.safe(message))
         raise Done(1)
 
     def on_password(self, refusal):
@@ -178,19 +198,21 @@ class TerminalClient:
         message, sent = refusal
         words = text_format.safe(password_problem(message, sent))
         if not self.interactive:
-            sys.stderr.write("chat_app: %s %s\n" % (words, CLIENT_WORDS["password_option"]))
+            self.complain("%s %s" % (words, CLIENT_WORDS["password_option"]))
             raise Done(1)
         self.show("! " + words)
         if self.reading:  # the keyboard thread holds the terminal: the next line is it
             self.password_wanted = True
+            if self.keyboard is not None:
+                self.keyboard.ask_secret(PASSWORD_PROMPT)
+                return
             self.hide_echo()
-            self.stdout.write("Password: ")
+            self.stdout.write(PASSWORD_PROMPT)
             self.stdout.flush()
             return
-        password = self.ask("Password: ", secret=True)
+        password = self.ask(PASSWORD_PROMPT, secret=True)
         if not password:
-            sys.stderr.write("chat_app: no password given. %s\n"
-                             % CLIENT_WORDS["password_option"])
+            self.complain("no password given. %s" % CLIENT_WORDS["password_option"])
             raise Done(1)
         self.password = password
         self.connect(self.session.name)
@@ -219,8 +241,9 @@ class TerminalClient:
 
     def take_password(self, line):
         self.password_wanted = False
-        self.restore_echo()
-        self.show("")
+        if self.keyboard is None:  # typed with the echo off, its Enter not shown either
+            self.restore_echo()
+            self.show("")
         if not line:
             self.show("! No password typed. Type it at the next prompt.")
             self.on_password((None, False))
@@ -229,7 +252,7 @@ class TerminalClient:
         self.connect(self.session.name)
 
     def on_failed(self, message):
-        sys.stderr.write("chat_app: %s\n" % message)
+        self.complain(message)
         raise Done(1)
 
     def on_frame(self, frame):
@@ -272,9 +295,23 @@ class TerminalClient:
 
     def read_keyboard(self):
         """Hand each typed line to the main thread; say when input ends."""
-        for line in self.stdin:
-            self.events.put(("typed", line.rstrip("\r\n")))
+        for line in self.typed_lines():
+            self.events.put(("typed", line))
         self.events.put(("end", None))
+
+    def typed_lines(self):
+        """Yield the lines typed: at the prompt line until Ctrl+D, else as a file's lines."""
+        if self.keyboard is None:
+            for line in self.stdin:
+                yield line.rstrip("\r\n")
+            return
+        try:
+            for line in self.keyboard.lines():
+                if line is END_OF_INPUT:
+                    return
+                yield line
+        finally:
+            self.keyboard.close()  # what still arrives is printed plainly
 
     def on_typed(self, line):
         if self.password_wanted:

@@ -1,15 +1,17 @@
-"""The line the teacher is typing, kept apart from the terminal.
+"""The line being typed (a teacher's command, a student's message), kept apart from the terminal.
 
 A LineEditor holds the typed text and its cursor.  `feed(chars)` takes what
-the terminal delivers (printable characters, Enter, Backspace, Ctrl+U, and
-the arrow, Home, End and Delete keys as VT100 escape sequences) and returns
-the lines completed by Enter; Up and Down recall earlier lines.  `erase()`
-and `draw()` return the text that takes the prompt line off the screen and
-puts it back, so a line printed meanwhile lands above the typed command
-instead of through it.  They use only carriage return, spaces and
-backspace, which every terminal (the Windows console included) understands.
-Nothing here reads a key or writes to a terminal: the adapter in
-teacher_console.py does.
+the terminal delivers (printable characters, Enter, Backspace, Ctrl+U,
+Ctrl+D, and the arrow, Home, End and Delete keys as VT100 escape sequences)
+and returns the lines completed by Enter, and END_OF_INPUT for Ctrl+D on an
+empty line; Up and Down recall earlier lines.  `erase()` and `draw()` return
+the text that takes the prompt line off the screen and puts it back, so a
+line printed meanwhile lands above the typed line instead of through it;
+`update()` shows what feed() changed.  They use only carriage return, spaces
+and backspace, which every terminal (the Windows console included)
+understands.  `ask_secret(prompt)` takes the next line without showing it
+(a password), then gives back the line that was being typed.  Nothing here
+reads a key or writes to a terminal: terminal.py does.
 """
 
 import unicodedata
@@ -26,7 +28,13 @@ MAX_RECALL = 100
 # Columns assumed until the adapter says how wide the terminal is.
 DEFAULT_WIDTH = 80
 
+# What a key's handler returns when feed() has something to report.
 ENTER = "enter"
+END = "end"
+
+# What feed() returns for Ctrl+D on an empty line: the person has finished
+# typing, as at the end of a file.  Not a string, so no line is mistaken for it.
+END_OF_INPUT = None
 
 
 def columns(text):
@@ -53,11 +61,15 @@ class LineEditor:
         self._earlier = []  # lines entered before, oldest first (Up recalls them)
         self._recalled = 0  # how far back Up has gone; 0: the line being typed
         self._draft = ""  # the line being typed, kept while Up shows earlier ones
+        self._drawn = None  # what the last draw() showed, until erase()
+        self._finished = ""  # completed lines as they stay on the screen, for update()
+        self._secret = None  # while a secret is typed: (prompt, text, cursor) to go back to
         self._keys = {
             "\r": self._enter, "\n": self._enter,
             "\x7f": self._backspace, "\x08": self._backspace,
             "\x15": self._kill_line,  # Ctrl+U
             "\x01": self._home, "\x05": self._end,  # Ctrl+A, Ctrl+E
+            "\x04": self._end_of_input,  # Ctrl+D
         }
         self._escapes = {
             "\x1b[D": self._left, "\x1b[C": self._right,
@@ -83,24 +95,58 @@ class LineEditor:
                 continue
             key = self._keys.get(char)
             if key is not None:
-                if key() == ENTER:
+                outcome = key()
+                if outcome == ENTER:
                     done.append(self._take_line())
+                elif outcome == END:
+                    done.append(END_OF_INPUT)
             elif unicodedata.category(char)[0] != "C":
                 self._insert(char)
             # any other control character is ignored
         return done
 
+    @property
+    def secret(self):
+        """Whether the line being typed is a secret (not shown, not recalled)."""
+        return self._secret is not None
+
+    def ask_secret(self, prompt):
+        """Take the next line without showing it, at `prompt`; the typed line waits meanwhile."""
+        if self._secret is None:
+            self._secret = (self.prompt, self.text, self.cursor)
+        self.prompt, self.text, self.cursor = prompt, "", 0
+
     def erase(self):
         """Return the text that clears the drawn prompt line and returns to its start."""
-        shown, self._shown = self._shown, 0
+        shown, self._shown, self._drawn = self._shown, 0, None
         return "\r" + " " * shown + "\r" if shown else "\r"
 
     def draw(self):
         """Return the text that shows the prompt and the typed text, cursor in place.
 
         A line too long for the terminal scrolls sideways around the cursor,
-        so the drawing never wraps onto a second row.
+        so the drawing never wraps onto a second row.  A secret shows the
+        prompt only.
         """
+        self._drawn, self._shown = self._picture()
+        return self._drawn
+
+    def update(self):
+        """Return the text that shows what feed() changed ("" when the screen is up to date).
+
+        Lines completed since the last update stay on the screen after the
+        prompt, as in any terminal (a secret leaves nothing); the prompt
+        line is drawn again below them.
+        """
+        finished, self._finished = self._finished, ""
+        if not finished and self._drawn is not None and self._picture()[0] == self._drawn:
+            return ""
+        return self.erase() + finished + self.draw()
+
+    def _picture(self):
+        """Return the prompt line's drawing and the columns it takes."""
+        if self._secret is not None:
+            return self.prompt, columns(self.prompt)
         room = max(1, self.width - 1 - columns(self.prompt))  # the last column would wrap
         start = 0
         while columns(self.text[start:self.cursor]) > room:
@@ -109,9 +155,8 @@ class LineEditor:
         while columns(visible) > room:
             visible = visible[:-1]
         shown = self.prompt + visible
-        self._shown = columns(shown)
         back = columns(visible[self.cursor - start:])
-        return shown + "\b" * back
+        return shown + "\b" * back, columns(shown)
 
     # --- keys ---------------------------------------------------------
 
@@ -135,22 +180,33 @@ class LineEditor:
     def _enter(self):
         return ENTER
 
+    def _end_of_input(self):
+        if not self.text:
+            return END
+        self._delete()  # as in a shell: Ctrl+D within a line deletes
+        return None
+
     def _take_line(self):
         line, self.text, self.cursor = self.text, "", 0
+        if self._secret is not None:
+            self.prompt, self.text, self.cursor = self._secret
+            self._secret = None
+            return line
+        self._finished += self.prompt + line + "\n"
         if line.strip() and (not self._earlier or self._earlier[-1] != line):
             self._earlier = self._earlier[-(MAX_RECALL - 1):] + [line]
         self._recalled, self._draft = 0, ""
         return line
 
     def _up(self):
-        if self._recalled < len(self._earlier):
+        if self._secret is None and self._recalled < len(self._earlier):
             if not self._recalled:
                 self._draft = self.text
             self._recalled += 1
             self._show_recalled()
 
     def _down(self):
-        if self._recalled:
+        if self._secret is None and self._recalled:
             self._recalled -= 1
             self._show_recalled()
 

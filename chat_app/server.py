@@ -14,7 +14,6 @@ import signal
 import socket
 import socketserver
 import sys
-import threading
 import time
 import traceback
 
@@ -28,6 +27,7 @@ from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
 from .room import Room
 from .teacher_console import TeacherConsole
+from .terminal import Printer
 from .tls import MIN_PIN_DIGITS, TlsError, grouped, server_context
 
 DEFAULT_MAX_CLIENTS = 1000
@@ -64,84 +64,25 @@ WSAEACCES = 10013
 class Console:
     """Timestamped lines for the person running the server.
 
-    While the teacher types at a prompt line (see teacher_console.py),
-    every printed line first takes that line off the screen and then puts
-    it back below, so a join or a message never breaks the typed command.
+    They go through a terminal.Printer, so while the teacher types at a
+    prompt line (see teacher_console.py) a join or a message never breaks
+    the typed command.
     """
 
     def __init__(self, out=None, err=None):
         self._out = out or sys.stdout
         self._err = err or sys.stderr
-        self._lock = threading.Lock()
-        self._prompt = None  # the line_editor.LineEditor being typed into, if any
+        self.printer = Printer(self._out)
 
     def info(self, text):
-        self._write(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
+        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text))
 
     def error(self, text):
-        self._write(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
+        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text), self._err)
 
     def show(self, frame):
         """Print a room frame as people at a terminal see it (it carries its own time)."""
-        self._write(self._out, text_format.render(frame))
-
-    def attach_prompt(self, editor):
-        """Keep this LineEditor's prompt line drawn below everything printed."""
-        with self._lock:
-            self._prompt = editor
-            self._emit(editor.draw())
-
-    def detach_prompt(self):
-        """Take the prompt line off the screen for good."""
-        with self._lock:
-            editor, self._prompt = self._prompt, None
-            if editor is not None:
-                self._emit(editor.erase())
-
-    def redraw_prompt(self):
-        """Draw the prompt line again where the cursor is (the screen was someone else's)."""
-        with self._lock:
-            if self._prompt is not None:
-                self._emit(self._prompt.draw())
-
-    def resize_prompt(self, width):
-        """Tell the prompt line how many columns the terminal has now."""
-        with self._lock:
-            if self._prompt is not None:
-                self._prompt.width = width
-
-    def typed(self, chars):
-        """Feed typed characters to the prompt line and redraw it; return completed lines.
-
-        A completed line stays on the screen after the prompt, as in any
-        terminal, and the answer to it is printed below.
-        """
-        with self._lock:
-            editor = self._prompt
-            if editor is None:
-                return []  # the prompt was taken away: the server is stopping
-            lines = editor.feed(chars)
-            echo = "".join(editor.prompt + line + "\n" for line in lines)
-            self._emit(editor.erase() + echo + editor.draw())
-        return lines
-
-    def _write(self, stream, text):
-        with self._lock:
-            if self._prompt is not None:
-                self._emit(self._prompt.erase())
-            self._put(stream, text + "\n")
-            if self._prompt is not None:
-                self._emit(self._prompt.draw())
-
-    def _emit(self, text):
-        self._put(self._out, text)
-
-    def _put(self, stream, text):
-        try:
-            stream.write(text)
-            stream.flush()
-        except OSError:
-            pass  # the terminal is gone; the server keeps serving the room
+        self.printer.write(text_format.render(frame))
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
@@ -421,7 +362,7 @@ def run(options, out=None, err=None, commands=None):
             # Started with '&', reading the terminal would stop the whole
             # server; ignored, the read fails instead and is tried again.
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
-        teacher.start(commands, screen=out)
+        teacher.start(commands)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
     try:
         server.serve_forever(poll_interval=0.5)

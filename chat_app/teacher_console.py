@@ -5,32 +5,18 @@ A daemon thread reads the server's standard input and runs /who, /kick,
 starts only when standard input is a terminal, so a server started by a
 script or a service never waits on a keyboard.
 
-When both standard input and output are an interactive terminal, keys are
-read one at a time (POSIX: cbreak mode, Ctrl+C still stops the server;
-Windows: msvcrt.getwch) into a line_editor.LineEditor, and the console
-redraws the typed line below every line it prints.  Otherwise whole lines
+When both standard input and output are an interactive terminal, the
+teacher types at a prompt line that the console's printed lines never break
+(terminal.Keyboard; Ctrl+C still stops the server).  Otherwise whole lines
 are read, as from any stream.
 """
 
-import codecs
-import errno
-import os
-import shutil
-import signal
 import threading
 import time
 
-from .line_editor import DEFAULT_WIDTH, LineEditor
+from .line_editor import END_OF_INPUT
 from .protocol import ProtocolError, clean_text
-
-try:
-    import termios
-except ImportError:  # Windows
-    termios = None
-try:
-    import msvcrt
-except ImportError:  # everywhere else
-    msvcrt = None
+from .terminal import Keyboard, retry_in_background
 
 # The teacher's commands: what /help shows, in this order.  The handlers
 # of the same names are TeacherConsole's dispatch table.
@@ -53,96 +39,8 @@ HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in
 
 DEFAULT_KICK_REASON = "no reason given"
 
-# A server started in the background ('&') cannot read its terminal; it
-# tries again this often, so the commands work once it is brought back.
-BACKGROUND_RETRY_SECONDS = 1.0
-
-# Most bytes taken from the terminal at once: a paste arrives in few reads.
-READ_BYTES = 1024
-
-
-class PosixKeys:
-    """Keys from a POSIX terminal in cbreak mode: unbuffered, not echoed, Ctrl+C still a signal."""
-
-    def __init__(self, fd):
-        self.fd = fd
-        self._saved = termios.tcgetattr(fd)
-        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
-
-    def take(self):
-        """Switch the terminal to cbreak mode if this process is in its foreground.
-
-        Return whether it did.  From the background, changing the mode would
-        stop the process (SIGTTOU) and unsettle the shell that owns it.
-        """
-        try:
-            if os.tcgetpgrp(self.fd) != os.getpgrp():
-                return False
-            mode = termios.tcgetattr(self.fd)
-            mode[3] &= ~(termios.ICANON | termios.ECHO)  # local flags; ISIG stays on
-            mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
-            termios.tcsetattr(self.fd, termios.TCSANOW, mode)
-            return True
-        except (OSError, termios.error):
-            return False
-
-    def read(self):
-        """Return the next typed characters, or None when the terminal is gone."""
-        data = os.read(self.fd, READ_BYTES)
-        return self._decode(data) if data else None
-
-    def restore(self):
-        """Give the terminal back as it was found (from the background the shell already has)."""
-        try:
-            if os.tcgetpgrp(self.fd) == os.getpgrp():
-                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
-        except (OSError, termios.error):
-            pass  # the terminal is gone: nothing to give back
-
-
-class WindowsKeys:
-    """Keys from the Windows console (Ctrl+C stays a signal there too)."""
-
-    # getwch() gives "\x00" or "\xe0" and then a code for a special key;
-    # these become the VT100 sequences LineEditor knows.
-    SPECIAL = {"K": "\x1b[D", "M": "\x1b[C", "G": "\x1b[H", "O": "\x1b[F", "S": "\x1b[3~",
-               "H": "\x1b[A", "P": "\x1b[B"}
-
-    def read(self):
-        """Return the next typed characters ("" for a key the editor does not use)."""
-        char = msvcrt.getwch()
-        if char in ("\x00", "\xe0"):
-            return self.SPECIAL.get(msvcrt.getwch(), "")
-        return char
-
-    def restore(self):
-        """Nothing to give back: getwch() does not change the console's mode."""
-
-
-def open_keys(stream, screen):
-    """Return a key reader when `stream` and `screen` are one interactive terminal, else None."""
-    try:
-        fd = stream.fileno()
-        interactive = stream.isatty() and screen is not None and screen.isatty()
-    except (AttributeError, ValueError, OSError):
-        return None
-    if not interactive:
-        return None
-    if msvcrt is not None:
-        return WindowsKeys()
-    if termios is None:
-        return None
-    try:
-        keys = PosixKeys(fd)
-    except (OSError, termios.error):
-        return None
-    return keys if keys.take() else None  # started with '&': read lines instead
-
-
-def _terminal_width():
-    """Return the terminal's columns (a terminal that does not say counts as the default)."""
-    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns or DEFAULT_WIDTH
-
+# Ctrl+D at the prompt would end a shell; here it must not end the commands.
+END_OF_INPUT_HINT = "Ctrl+D does not stop the server: type /quit or press Ctrl+C."
 
 class TeacherConsole:
     """Run teacher commands against one server's room."""
@@ -155,22 +53,18 @@ class TeacherConsole:
         handlers = {"who": self.who, "kick": self.kick, "say": self.say,
                     "quit": self.quit, "help": self.help}
         self.commands = {name: handlers[name] for name, _, _ in COMMANDS}
-        self._keys = None
+        self._keyboard = None
 
-    def start(self, stream, screen=None):
+    def start(self, stream):
         """Read commands from `stream` in a daemon thread until it ends; return the thread.
 
-        With `screen` (where the console prints) and `stream` one
-        interactive terminal, the teacher types at a prompt line that
-        printed lines never break; close() gives the terminal back.
+        When `stream` and the console's output are one interactive terminal,
+        the teacher types at a prompt line that printed lines never break;
+        close() gives the terminal back.
         """
-        self._keys = open_keys(stream, screen)
-        if self._keys is not None:
-            self.console.attach_prompt(LineEditor(width=_terminal_width()))
-            target, source = self._read_keys, self._keys
-            if isinstance(self._keys, PosixKeys) and hasattr(signal, "SIGCONT"):
-                # After Ctrl+Z and 'fg' the shell has reset the terminal's mode.
-                signal.signal(signal.SIGCONT, self._continued)
+        self._keyboard = Keyboard.open(stream, self.console.printer)
+        if self._keyboard is not None:
+            target, source = self._read_keys, self._keyboard
         else:
             target, source = self._read_lines, stream
         thread = threading.Thread(target=target, args=(source,),
@@ -178,35 +72,27 @@ class TeacherConsole:
         thread.start()
         return thread
 
-    def _continued(self, signum, frame):
-        if self._keys is not None and self._keys.take():
-            self.console.redraw_prompt()
-
     def close(self):
         """Take the prompt line away and restore the terminal (safe to call twice)."""
-        keys, self._keys = self._keys, None
-        if keys is not None:
-            self.console.detach_prompt()
-            keys.restore()
+        if self._keyboard is not None:
+            self._keyboard.close()
 
     def _read_lines(self, stream):
         while True:
-            line = _retry_in_background(stream.readline)
+            line = retry_in_background(stream.readline)
             if not line:
                 return
             self.handle(line)
 
-    def _read_keys(self, keys):
+    def _read_keys(self, keyboard):
         try:
-            while True:
-                chars = _retry_in_background(keys.read)
-                if chars is None:
-                    return
-                self.console.resize_prompt(_terminal_width())
-                for line in self.console.typed(chars):
+            for line in keyboard.lines():
+                if line is END_OF_INPUT:
+                    self.console.info(END_OF_INPUT_HINT)
+                else:
                     self.handle(line)
         finally:
-            self.close()
+            keyboard.close()
 
     def handle(self, line):
         """Run one typed line."""
@@ -265,20 +151,6 @@ class TeacherConsole:
 
     def help(self, rest):
         self.console.info(HELP)
-
-
-def _retry_in_background(read):
-    """Return read()'s answer; None (or "") once the terminal is gone for good."""
-    while True:
-        try:
-            return read()
-        except OSError as exc:
-            if exc.errno == errno.EIO:  # started with '&': wait to be brought back
-                time.sleep(BACKGROUND_RETRY_SECONDS)
-                continue
-            return None  # the terminal is gone: stop listening
-        except (ValueError, UnicodeDecodeError):
-            return None  # closed, or undecodable bytes: stop listening
 
 
 def _duration(seconds):

@@ -54,6 +54,36 @@ def require(condition, why):
     pytest.skip(why)
 
 
+def screen(raw):
+    """Return the rows a terminal shows after printing `raw` (CR, LF, BS and text)."""
+    rows, row, column = [[]], 0, 0
+    for char in raw:
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            row += 1
+            if row == len(rows):
+                rows.append([])
+        elif char == "\b":
+            column = max(0, column - 1)
+        else:
+            line = rows[row]
+            line.extend(" " * (column - len(line)))
+            line[column:column + 1] = [char]
+            column += 1
+    return ["".join(line).rstrip() for line in rows]
+
+
+def wait_rows(rows, patterns, timeout=WAIT):
+    """Wait until the last of rows() (a terminal's screen) match these patterns, in order."""
+    def matches():
+        last = rows()[-len(patterns):]
+        return len(last) == len(patterns) and all(
+            re.fullmatch(pattern, row) for pattern, row in zip(patterns, last))
+    wait_until(matches, timeout, lambda: "the last rows to be %r; the screen:\n%s"
+               % (patterns, "\n".join(rows())))
+
+
 def server_options(*args):
     """Parse `chat.pyz server` options, bound to a free loopback port."""
     return build_parser().parse_args(["server", "--host", LOOPBACK, "--port", "0"] + list(args))

@@ -9,7 +9,7 @@ import sys
 import termios
 import threading
 
-from helpers import LOOPBACK, WAIT, Client, wait_until
+from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
 
 
 class TerminalClient:
@@ -199,12 +199,12 @@ class PtyClient:
     """The terminal client on a pseudo-terminal of its own, as a person runs it."""
 
     def __init__(self, pyz, port, *args):
-        self.master, slave = os.openpty()
+        self.master, self.slave = os.openpty()
+        self.saved_mode = termios.tcgetattr(self.slave)  # to compare with after the client
         self.process = subprocess.Popen(
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
-            + list(args), stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-        os.close(slave)
+            + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
+            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         self.output = b""
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -228,13 +228,31 @@ class PtyClient:
         wait_until(lambda: words in self.text(), timeout,
                    lambda: "%r on the terminal; it shows %r" % (words, self.text()))
 
+    def rows(self):
+        return screen(self.text())
+
+    def wait_rows(self, *patterns):
+        """Wait until the screen's last rows match these patterns, in order."""
+        wait_rows(self.rows, patterns)
+
     def type(self, line):
-        os.write(self.master, line.encode("utf-8") + b"\r")
+        self.keys(line + "\r")
+
+    def keys(self, keys):
+        os.write(self.master, keys.encode("utf-8"))
+
+    def assert_left(self, other, name="amy"):
+        """Check that the client ended well, left (as `other` saw) and restored the terminal."""
+        assert self.process.wait(WAIT) == 0
+        assert other.expect("left", name=name)["reason"] == "quit"
+        assert termios.tcgetattr(self.slave) == self.saved_mode
+        assert "Traceback" not in self.text()
 
     def finish(self):
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(WAIT)
+        os.close(self.slave)
         os.close(self.master)
 
 
@@ -259,6 +277,7 @@ def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_serv
     client = PtyClient(pyz, port, "--name", "amy")
     try:
         client.wait_for("Welcome, amy")
+        client.keys("half typed")  # kept aside while the password is typed
         server.close()
         again = make_server("--port", str(port), "--password", "s3cret")
         client.wait_for("needs a password", timeout=WAIT * 2)
@@ -271,10 +290,61 @@ def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_serv
         client.wait_for("Reconnected.")
         assert again.room.users() == ["amy"]
         assert "s3cret" not in client.text() and "guess123" not in client.text()
+        client.wait_rows(r"\* Reconnected\.", r"\* You are alone in the room\.", r"> half typed")
+        client.keys("\x15")  # Ctrl+U
+        client.wait_rows(r">")
         bob = Client(port)
         bob.join("bob", password="s3cret")
         client.type("seen by bob")
         assert bob.expect("message")["text"] == "seen by bob"
+    finally:
+        client.finish()
+
+
+def at_the_prompt_line(pyz, server):
+    """Return bob (a raw client) and amy at a terminal, once amy's prompt line is up."""
+    bob = Client(server.port)
+    bob.join("bob")
+    client = PtyClient(pyz, server.port, "--name", "amy")
+    try:
+        bob.expect("joined", name="amy")
+        client.wait_rows(r".*Type a message and press Enter\.", r">")
+    except BaseException:
+        client.finish()
+        raise
+    return bob, client
+
+
+def test_a_message_arriving_while_typing_leaves_the_typed_line_whole(pyz, server):
+    bob, client = at_the_prompt_line(pyz, server)
+    try:
+        client.keys("hi I am da")
+        client.wait_rows(r"> hi I am da")
+        bob.send({"type": "say", "text": "who has finished?"})
+        bob.expect("message", text="who has finished?")
+        # The message gets a row of its own; the half-typed line is drawn again below it.
+        client.wait_rows(r"\[\d\d:\d\d\] <bob> who has finished\?", r"> hi I am da")
+        assert [row for row in client.rows() if "hi I am da" in row] == ["> hi I am da"]
+        text = client.text()
+        assert text.rindex("> hi I am da") > text.index("<bob> who has finished?")
+        client.keys("ve\r")
+        assert bob.expect("message", **{"from": "amy"})["text"] == "hi I am dave"
+        client.wait_rows(r"> hi I am dave", r"\[\d\d:\d\d\] <amy> hi I am dave", r">")
+        client.keys("\x04")  # Ctrl+D on an empty line: leave politely
+        client.assert_left(bob)
+    finally:
+        client.finish()
+
+
+def test_ctrl_c_at_the_prompt_line_leaves_and_gives_the_terminal_back(pyz, server):
+    bob, client = at_the_prompt_line(pyz, server)
+    try:
+        assert not termios.tcgetattr(client.slave)[3] & termios.ICANON  # keys, one at a time
+        client.keys("not sent")
+        client.wait_rows(r"> not sent")
+        client.keys("\x03")
+        client.assert_left(bob)
+        assert client.rows()[-1] == ""  # the prompt line was taken away
     finally:
         client.finish()
 

@@ -1,6 +1,6 @@
 """The teacher's prompt line, driven by keys without a terminal (line_editor.py)."""
 
-from chat_app.line_editor import LineEditor, columns
+from chat_app.line_editor import END_OF_INPUT, LineEditor, columns
 
 LEFT, RIGHT, HOME, END, DELETE = "\x1b[D", "\x1b[C", "\x1b[H", "\x1b[F", "\x1b[3~"
 UP, DOWN = "\x1b[A", "\x1b[B"
@@ -87,3 +87,39 @@ def test_up_and_down_recall_earlier_lines_and_keep_the_draft():
     assert editor.feed("\r") == ["/kick bob amy"]
     editor.feed(UP)
     assert editor.text == "/kick bob amy"
+
+
+def test_ctrl_d_ends_input_on_an_empty_line_and_deletes_within_one():
+    editor = LineEditor()
+    assert editor.feed("ab" + LEFT + "\x04") == []  # deletes the b, as in a shell
+    assert (editor.text, editor.cursor) == ("a", 1)
+    assert editor.feed("\x7f\x04") == [END_OF_INPUT]
+    assert editor.feed("x\r\x04") == ["x", END_OF_INPUT]
+
+
+def test_update_shows_completed_lines_then_the_prompt_and_nothing_when_unchanged():
+    editor = LineEditor()
+    editor.draw()
+    editor.feed("hi")
+    assert editor.update() == "\r  \r> hi"
+    assert editor.update() == ""  # the screen already shows it
+    editor.feed(" you\r")
+    assert editor.update() == "\r    \r> hi you\n> "
+
+
+def test_a_secret_line_is_not_shown_not_recalled_and_the_typed_line_comes_back():
+    editor = LineEditor()
+    editor.feed("/who\rhalf typ")
+    assert editor.update() == "\r> /who\n> half typ"
+    editor.ask_secret("Password: ")
+    assert editor.secret and editor.text == ""
+    assert editor.update() == "\r          \rPassword: "
+    editor.feed("s3")
+    assert editor.update() == ""  # typing a secret changes nothing on the screen
+    editor.feed(UP + "cret")  # no earlier line is recalled into a password
+    assert editor.feed("\r") == ["s3cret"]
+    assert not editor.secret and (editor.text, editor.cursor) == ("half typ", 8)
+    assert "s3cret" not in editor.update()  # its line leaves nothing behind
+    assert screen_row(editor) == ("> half typ", 10)
+    editor.feed("\x15" + UP)
+    assert editor.text == "/who"  # the password is not among the earlier lines

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
-from helpers import WAIT, Client, Lines, ServerProcess, pyenv_python, require, wait_until
+from helpers import (WAIT, Client, Lines, ServerProcess, pyenv_python, require, screen,
+                     wait_rows, wait_until)
 from chat_app.chat_state import ChatState
-from chat_app import teacher_console
+from chat_app import terminal
 from chat_app.client_session import Session
 from chat_app.client_gui import segments
 from chat_app.server import Console
@@ -144,7 +145,7 @@ def test_a_removed_client_says_why_and_does_not_come_back(server, teacher):
 
 def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, teacher,
                                                                       monkeypatch):
-    monkeypatch.setattr(teacher_console, "BACKGROUND_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(terminal, "BACKGROUND_RETRY_SECONDS", 0.01)
 
     class Terminal:  # reads fail with EIO while the job is in the background
         answers = [OSError(errno.EIO, "background"), OSError(errno.EIO, "background"),
@@ -158,26 +159,6 @@ def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, te
 
     teacher.start(Terminal()).join(WAIT)
     assert "Nobody has joined yet" in teacher.out.text
-
-
-def screen(raw):
-    """Return the rows a terminal shows after printing `raw` (CR, LF, BS and text)."""
-    rows, row, column = [[]], 0, 0
-    for char in raw:
-        if char == "\r":
-            column = 0
-        elif char == "\n":
-            row += 1
-            if row == len(rows):
-                rows.append([])
-        elif char == "\b":
-            column = max(0, column - 1)
-        else:
-            line = rows[row]
-            line.extend(" " * (column - len(line)))
-            line[column:column + 1] = [char]
-            column += 1
-    return ["".join(line).rstrip() for line in rows]
 
 
 class ServerInTerminal:
@@ -228,12 +209,7 @@ class ServerInTerminal:
 
     def wait_rows(self, *patterns):
         """Wait until the screen's last rows match these patterns, in order."""
-        def matches():
-            rows = self.rows[-len(patterns):]
-            return len(rows) == len(patterns) and all(
-                re.fullmatch(pattern, row) for pattern, row in zip(patterns, rows))
-        wait_until(matches, WAIT, lambda: "the last rows to be %r; the screen:\n%s"
-                   % (patterns, "\n".join(self.rows)))
+        wait_rows(lambda: self.rows, patterns)
 
     def type(self, keys):
         os.write(self.master, keys)
@@ -302,6 +278,8 @@ def test_quiet_leaves_the_conversation_out_of_the_console(terminal_server):
     amy.send({"type": "leave"})
     server.wait_rows(r"\d\d:\d\d:\d\d  amy left \(quit\)", r">")
     assert "hello class" not in server.raw
+    server.type(b"\x04")  # Ctrl+D, as if to end a shell: the commands go on
+    server.wait_rows(r"\d\d:\d\d:\d\d  Ctrl\+D does not stop the server: type /quit .*", r">")
     server.type(b"/quit\n")
     assert server.process.wait(WAIT) == 0
 

@@ -9,6 +9,7 @@ Tk; this module only builds widgets and draws.
 
 import queue
 import re
+from argparse import ArgumentTypeError
 import sys
 import time
 
@@ -166,14 +167,25 @@ class JoinForm:
 
 
 def check_join(values):
-    """Check the join form; return (problem, None) or (None, request)."""
-    host = values.get("host", "").strip()
-    if not host:
+    """Check the join form; return (problem, None) or (None, request).
+
+    The address may carry its port, as the server prints it for the board
+    (192.168.1.23:1235, [2001:db8::7]:1235); that port wins over the Port field.
+    """
+    from .cli import split_address  # the address syntax of the command line
+    typed = values.get("host", "").strip()
+    if not typed:
         return "Type the server address your teacher gave you (for example 192.168.1.23).", None
     try:
-        port = int(values.get("port", "").strip())
-    except ValueError:
-        port = 0
+        host, port = split_address(typed)
+    except ArgumentTypeError as exc:
+        return ("Type the address as your teacher wrote it, for example 192.168.1.23 or "
+                "192.168.1.23:1235 (%s)." % exc), None
+    if port is None:
+        try:
+            port = int(values.get("port", "").strip())
+        except ValueError:
+            port = 0
     if not 1 <= port <= 65535:
         return "The port is a number from 1 to 65535 (usually %d)." % DEFAULT_PORT, None
     try:

@@ -331,3 +331,18 @@ def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):
     client.on_frame(notice_frame(2, "Pens down"))  # the same notice again: not shown
     client.on_frame(notice_frame(3, "Break"))
     assert out.getvalue().count("Pens down") == 1 and "*** Break" in out.getvalue()
+
+
+def test_the_join_form_takes_the_address_as_the_board_shows_it():
+    try:
+        from chat_app.client_gui import check_join
+    except ImportError:  # no tkinter in this Python
+        check_join = None
+    helpers.require(check_join is not None, "tkinter, for the join form's checks")
+    form = {"port": "1234", "name": "amy"}
+    assert check_join(dict(form, host="192.0.2.9:1235"))[1]["port"] == 1235
+    request = check_join(dict(form, host="[2001:db8::7]:1236"))[1]
+    assert (request["host"], request["port"]) == ("2001:db8::7", 1236)
+    assert check_join(dict(form, host=" 192.0.2.9 "))[1]["port"] == 1234  # the Port field
+    problem, request = check_join(dict(form, host="192.0.2.9:abc"))
+    assert request is None and "192.168.1.23:1235" in problem and "not a port number" in problem

@@ -115,6 +115,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.pending_name = None
         self.refused_why = None
         self.attempted_name = None  # the name a join asked for, for the teacher's console
+        self.accepted_password = None  # a person's password the room took (their name did not)
         self.admitted = False
         self.goodbye_sent = False
         self.login_handlers = {
@@ -308,12 +309,16 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def refuse(self, error):
         """Send a fatal error and end the connection once it has been read."""
         self.send(error.frame())
+        self.log_refusal(error)
+        self.peer.end(error.code)
+        self.linger = True
+
+    def log_refusal(self, error, then=""):
+        """Tell the teacher's console who was refused and why."""
         who = self.peer.address
         if self.attempted_name:
             who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], who)
-        self.console.info("refused %s: %s" % (who, self.refusal_reason(error)))
-        self.peer.end(error.code)
-        self.linger = True
+        self.console.info("refused %s: %s%s" % (who, self.refusal_reason(error), then))
 
     def refusal_reason(self, error):
         """Say in the server's log why a connection was refused."""
@@ -429,11 +434,11 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         except ProtocolError as error:
             self.run(self.session.login_refused(error, time.monotonic()))
             return
-        if self.room.has_password:
+        if self.room.has_password and self.accepted_password is None:
             self.pending_name = name
             self.run(self.session.password_asked(time.monotonic()))
             return
-        self.text_join(name, None)
+        self.text_join(name, self.accepted_password)
 
     def text_password(self, line):
         password = self.decode_text(line)
@@ -446,6 +451,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             self.attempted_name = name
             self.room.join(self.peer, name, password)
         except ProtocolError as error:
+            if error.code == "name_taken":
+                self.accepted_password = password  # the room checks it before the name
+            self.log_refusal(error, "; asked again")
             self.run(self.session.login_refused(error, time.monotonic()))
             return
         self.run(self.session.joined(time.monotonic()))

@@ -151,6 +151,22 @@ def test_password_prompt(make_server):
     assert "password" in client.read_text()
     client.send_raw(b"pw\n")
     read_until(client, "alone in the room")
+    server.out.wait_for(r"refused amy \(127\.0\.0\.1\): wrong password; asked again")
+
+
+def test_a_taken_name_at_a_password_room_asks_only_for_another_name(make_server):
+    server = make_server("--password", "pw")
+    amy = Client(server.port)
+    amy.join("amy", password="pw")
+    client = server.client()
+    client.send_raw(b"Amy\n")
+    assert client.read_text() == "This room has a password. Type it and press Enter:"
+    client.send_raw(b"pw\n")
+    assert "already in use" in client.read_text()
+    assert client.read_text() == "Type another name and press Enter:"
+    client.send_raw(b"amelia\n")  # the password is not asked again
+    assert read_until(client, "people in the room")[0] == "* Welcome, amelia! Type /help for commands."
+    server.out.wait_for(r"refused Amy \(127\.0\.0\.1\): that name is in use; asked again")
 
 
 def test_a_person_is_told_whether_the_password_is_missing_or_wrong(make_server):

@@ -142,9 +142,11 @@ class ClientTls:
             seen = fingerprint(tls.getpeercert(binary_form=True))
             if not pin_matches(self.pin, seen):
                 tls.close()
+                # The fingerprint seen is not shown: a student would paste it
+                # into --tls-fingerprint, and the check would then prove nothing.
                 raise TlsError(
                     "the server at %s is not the one you were told about: its certificate "
-                    "fingerprint is %s, which does not start with %s. Do not go on: someone "
-                    "may be intercepting the connection. Tell the teacher."
-                    % (where, grouped(seen), grouped(self.pin)))
+                    "fingerprint does not start with %s. Check the digits against the "
+                    "board; if they match, do not go on: someone may be intercepting the "
+                    "connection. Tell the teacher." % (where, grouped(self.pin)))
         return tls

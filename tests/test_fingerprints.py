@@ -84,7 +84,7 @@ def test_students_copy_the_banner_command_and_a_wrong_prefix_is_refused(pyz, tmp
         assert refused.returncode != 0
         error = refused.stderr.decode("utf-8")
         assert "is not the one you were told about" in error, error
-        assert grouped(digest()) in error and grouped(wrong) in error
+        assert grouped(wrong) in error and grouped(digest())[:19] not in error
         short = text_client(pyz, server.port, "--tls-fingerprint", prefix[:9])
         assert short.returncode == 2 and b"at least the first 16" in short.stderr
         assert short.stderr.count(b"\n") == 1

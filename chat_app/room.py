@@ -254,7 +254,8 @@ class Room:
             else:
                 history = [json.loads(line.decode("utf-8")) for line in self._history]
                 welcome = Rendered(welcome_frame(name, users, history, self._limits))
-            notice = Rendered(joined_frame(name, self._clock()))
+            peer.since = self._clock()  # /who counts from the join, not the connection
+            notice = Rendered(joined_frame(name, peer.since))
             flush = [peer]
             overflowed = self._broadcast(notice, flush)
             # The newcomer's welcome comes first; the stream from after its own notice.
@@ -289,7 +290,7 @@ class Room:
             overflowed = self._broadcast(notice, flush)
             log_error = self._append_log(notice)
         self._after(overflowed, log_error, flush)
-        self._report("%s left (%s)" % (peer.name, reason))
+        self._report("%s %s" % (peer.name, text_format.left_words(reason)))
 
     # --- messages -----------------------------------------------------
 

@@ -247,7 +247,10 @@ def open_history(options, room, console):
     for warning in warnings:
         console.error("warning: " + warning)
     room.load_history(entries, last_id)
-    console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
+    if entries:
+        console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
+    else:
+        console.info("%s has no earlier messages: a new transcript starts there" % options.log)
     return log
 
 

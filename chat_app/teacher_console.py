@@ -143,7 +143,8 @@ class TeacherConsole:
             self.console.info("Not sent: %s Usage: /say TEXT" % error.message)
             return
         count = self.room.announce(text)
-        self.console.info("announced to %d member(s): %s" % (count, text))
+        self.console.info("announced to %s (kept in history for late joiners): %s"
+                          % (_people(count), text))
 
     def quit(self, rest):
         self.console.info("stopping the server (/quit)")
@@ -151,6 +152,10 @@ class TeacherConsole:
 
     def help(self, rest):
         self.console.info(HELP)
+
+
+def _people(count):
+    return "1 person" if count == 1 else "%d people" % count
 
 
 def _duration(seconds):

@@ -23,8 +23,9 @@ NO_TK = (
     "installer again with 'tcl/tk and IDLE' ticked."
 )
 NO_DISPLAY = (
-    "chat_app: cannot open a window (%s); using the terminal client instead. "
-    "Run the client from a desktop session, or use: python chat.pyz client --text"
+    "chat_app: cannot open a window (%s), so you chat in this terminal instead. "
+    "For the window, start the client from a desktop session; to skip this "
+    "message, add --text."
 )
 
 DESCRIPTION = """\

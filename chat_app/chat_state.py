@@ -38,6 +38,8 @@ ONCE_PER_CONNECTION = ("rate_limited",)
 CLIENT_WORDS = {
     "password_type": "Type the password and press Enter.",
     "password_option": "Start the client with --password PASSWORD.",
+    "name_option": "Start the client again with another --name NAME.",
+    "no_name": "no name given. Start the client with --name NAME.",
     "kicked": KICKED_WORDS,
     "start_again": "Start the client again to rejoin.",
     "refused": "The server refused the join (%s).",

@@ -47,6 +47,9 @@ CLIENT_WORDS = {
     "closed_why": CLOSED_WORDS,
 }
 
+# Join refusals that another name can fix: both clients ask for one.
+NAME_REFUSALS = ("name_taken", "bad_name")
+
 # One line of the message log.  kind: message, join, leave, notice, error.
 Entry = namedtuple("Entry", "kind time sender text own private action history mention")
 

@@ -32,7 +32,8 @@ import sys
 import threading
 
 from . import settings, text_format
-from .chat_state import CLIENT_WORDS, ChatState, password_problem, split_text
+from .chat_state import (CLIENT_WORDS, NAME_REFUSALS, ChatState, password_problem,
+                         split_text)
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .line_editor import END_OF_INPUT
@@ -46,9 +47,6 @@ except ImportError:  # Windows: the password for a rejoin is shown as it is type
 
 # Where to connect when neither --host nor a remembered server says.
 DEFAULT_HOST = "127.0.0.1"
-
-# Refusals a person can fix by typing something else.
-RETRY_NAME = ("name_taken", "bad_name")
 
 PASSWORD_PROMPT = "Password: "
 
@@ -208,7 +206,7 @@ class TerminalClient:
         """Say once why the join was refused and what to do; ask for another name if one can help."""
         code, message = problem
         words = text_format.safe(message)
-        if self.state is None and code in RETRY_NAME:
+        if self.state is None and code in NAME_REFUSALS:
             if not self.interactive:
                 self.complain("%s %s" % (words, CLIENT_WORDS["name_option"]))
                 raise Done(1)

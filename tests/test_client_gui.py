@@ -255,6 +255,43 @@ def test_name_taken(gui, server):
     assert "already in use" in attempt(gui, server.port, name="BOB")  # the server's words
 
 
+def assert_name_selected_then_replaced(amy, shown):
+    """Check that the name field has the focus with `shown` selected, and typing replaces it."""
+    name = amy.form.entries["name"]
+    amy.root.update()
+    assert str(name.focus_lastfor()) == str(name)
+    assert name.selection_present() and name.selection_get() == shown
+    name.focus_force()
+    amy.root.update()
+    for char in "lena":
+        name.event_generate("<KeyPress>", keysym=char)
+    amy.root.update()
+    assert amy.form.vars["name"].get() == "lena"
+
+
+def test_a_refused_name_is_selected_so_typing_replaces_it(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.fill(host=LOOPBACK, port=str(server.port), name="a b")
+    amy.form.button.invoke()
+    assert_name_selected_then_replaced(amy, "a b")  # refused by the form itself
+    amy.fill(name="BOB")
+    amy.form.entries["host"].focus_set()
+    amy.form.button.invoke()
+    amy.pump(lambda: amy.window.session is None, "the refusal", timeout=WAIT * 2)
+    assert "already in use" in amy.problem()
+    assert_name_selected_then_replaced(amy, "BOB")  # refused by the server
+
+
+def test_the_port_in_the_address_shows_in_the_port_field(gui, server):
+    amy = gui()
+    amy.fill(host="%s:%d" % (LOOPBACK, server.port), port="1", name="amy")
+    amy.form.button.invoke()
+    assert amy.form.vars["port"].get() == str(server.port)
+    amy.pump(amy.joined, "the join")
+
+
 @pytest.mark.parametrize("name, named", [("a b", "a space"), ("wow!", "'!'"), ("", "empty")])
 def test_name_not_allowed_says_which_characters_are(gui, server, name, named):
     amy = gui()

@@ -16,6 +16,7 @@ import time
 
 import tkinter
 from tkinter import font as tkfont
+from tkinter import messagebox
 from tkinter import ttk
 
 from . import settings
@@ -46,6 +47,10 @@ SCREEN_MARGIN = (20, 60)
 # "192.168.1.23 1235" in the address field: the port typed after a space,
 # as people write it on paper; it belongs after a colon.
 PORT_AFTER_SPACE = re.compile(r"(\S+)\s+(\d+)")
+
+# Asked before the window closes with typed or paced text not yet sent.
+LEAVE_TITLE = "Leave the chat?"
+LEAVE_QUESTION = "What you typed has not been sent. Leave anyway?"
 
 # The reader counts as at the end of the log while its last line shows.
 AT_END = 0.999
@@ -598,8 +603,8 @@ class ChatWindow:
         apply_theme(root)
         root.title("chat_app")
         root.minsize(*JOIN_MIN_SIZE)
-        root.protocol("WM_DELETE_WINDOW", self.close)
-        root.bind_all("<Control-q>", lambda event: self.close())
+        root.protocol("WM_DELETE_WINDOW", self.close_asked)
+        root.bind_all("<Control-q>", lambda event: self.close_asked())
         values = settings.fill(options, settings_path)
         values["port"] = str(values["port"])
         self.form = JoinForm(root, values, self.join)
@@ -829,6 +834,19 @@ class ChatWindow:
         room = "chat_app \u2014 %s on %s" % (self.state.name, self.request["host"])
         self.root.title(title(room, self.state.unread))
 
+    def unsent(self):
+        """Tell whether typed text, or paced messages, have not gone out yet."""
+        waiting = self.session is not None and self.session.waiting()
+        return bool(waiting) or not is_blank(self.chat.typed())
+
+    def close_asked(self):
+        """Close for the person (Ctrl+Q, the close button), asking first if text is unsent."""
+        if self.closed:
+            return
+        if self.unsent() and not ask_to_leave(self.root):
+            return
+        self.close()
+
     def close(self):
         """Leave the room and end the program; never wait more than a moment."""
         if self.closed:
@@ -838,6 +856,11 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def ask_to_leave(root):
+    """Ask whether to close although something is unsent; return True for yes."""
+    return messagebox.askyesno(LEAVE_TITLE, LEAVE_QUESTION, icon="warning", parent=root)
 
 
 def chat_geometry(root):

@@ -358,7 +358,9 @@ class TerminalClient:
             frame = say_frame(command._replace(text=piece))
             if not self.session.say(frame, self.state):
                 self.unsent.append(frame)
-                self.show("* Not connected: this will be sent once the connection is back.")
+                # Named, since the prompt line no longer shows what was typed.
+                self.show('* Not connected: "%s" will be sent once the connection is back.'
+                          % text_format.safe(frame["text"]))
 
     def on_end(self, unused):
         """Leave politely, showing what still arrives until the server closes."""

@@ -455,7 +455,8 @@ def test_survives_a_server_restart_and_loses_nothing_typed(pyz, make_server):
         server.close()
         client.wait_for(r"^\* Reconnecting in")
         client.type("typed while the server was down")
-        client.wait_for(r"will be sent once the connection is back")
+        client.wait_for(r"\"typed while the server was down\" will be sent once the connection "
+                        r"is back")
         again = make_server("--port", str(port))
         bob = Client(port)
         bob.join("bob")

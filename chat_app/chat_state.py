@@ -47,6 +47,9 @@ CLIENT_WORDS = {
     "closed_why": CLOSED_WORDS,
 }
 
+# The session's refusal once the teacher has removed us (after the kicked bye).
+KICKED = "kicked"
+
 # Join refusals that another name can fix: both clients ask for one.
 NAME_REFUSALS = ("name_taken", "bad_name")
 

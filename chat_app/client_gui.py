@@ -20,7 +20,7 @@ from tkinter import messagebox
 from tkinter import ttk
 
 from . import settings
-from .chat_state import (CLIENT_WORDS, NAME_REFUSALS, ChatState, entry, join_problem,
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, entry, join_problem,
                          password_problem, split_text, title)
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
@@ -532,9 +532,6 @@ class ChatView:
 # buttons 4 and 5), dragging a selection past its edge, and the keyboard.
 READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
                   "<ButtonRelease-1>", "<KeyRelease>")
-
-# The refusal that is the teacher's removal: the window offers to rejoin.
-KICKED = "kicked"
 
 # In /help, a row's meaning starts after the command and two or more spaces.
 HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")

@@ -20,10 +20,11 @@ are read, as from any file.
 At the start-up questions (name, password, another name after a refusal)
 an empty answer asks again; only end of input or Ctrl+C gives up.  A refusal
 is said once, with what to do next.  A room that wants a password is asked
-for one with getpass before the first join.  Once the keyboard thread is reading, a password for a rejoin (the
-server restarted with --password) is the next line typed, not shown: at the
-prompt line it is a secret line, otherwise the terminal's echo is turned off
-while it is typed, as getpass does.
+for one with getpass before the first join.  Once the keyboard thread is
+reading, a password for a rejoin (the server restarted with --password) is
+the next line typed, not shown: at the prompt line it is a secret line,
+otherwise the terminal's echo is turned off while it is typed, as getpass
+does.
 """
 
 import getpass
@@ -32,7 +33,7 @@ import sys
 import threading
 
 from . import settings, text_format
-from .chat_state import (CLIENT_WORDS, NAME_REFUSALS, ChatState, password_problem,
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, password_problem,
                          split_text)
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
@@ -203,8 +204,10 @@ class TerminalClient:
             threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
 
     def on_refused(self, problem):
-        """Say once why the join was refused and what to do; ask for another name if one can help."""
+        """Say once why the join was refused and what to do; ask for a name that can help."""
         code, message = problem
+        if code == KICKED:
+            raise Done(1)  # the teacher's bye was shown, with what to do next
         words = text_format.safe(message)
         if self.state is None and code in NAME_REFUSALS:
             if not self.interactive:
@@ -284,9 +287,9 @@ class TerminalClient:
     def on_frame(self, frame):
         shown = self.state.apply(frame)
         self.state.say_refused(frame)
-        if frame.get("type") == "bye" and frame.get("kicked"):
-            return  # the session's "refused" event says it once, with what to do next
         text = text_format.render(frame)
+        if frame.get("type") == "bye" and frame.get("kicked"):
+            text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
 

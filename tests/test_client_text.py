@@ -9,6 +9,8 @@ import sys
 import termios
 import threading
 
+import pytest
+
 from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
 
 
@@ -314,14 +316,18 @@ def test_an_empty_answer_at_a_start_up_prompt_asks_again(pyz, make_server, tmp_p
         client.finish()
 
 
-def test_end_of_input_at_a_start_up_prompt_ends_with_one_message(pyz, server, tmp_path):
+@pytest.mark.parametrize("key, status", [("\x04", 1), ("\x03", 0)])  # Ctrl+D, Ctrl+C
+def test_ending_at_a_start_up_prompt_ends_with_at_most_one_message(pyz, server, tmp_path,
+                                                                    key, status):
     fresh_home = dict(os.environ, HOME=str(tmp_path), USERPROFILE=str(tmp_path))
     client = PtyClient(pyz, server.port, env=fresh_home)
     try:
         client.wait_for("Your name: ")
-        client.keys("\x04")
-        assert client.process.wait(WAIT) == 1
-        assert client.text().count("no name given") == 1 and "Traceback" not in client.text()
+        client.keys(key)
+        assert client.process.wait(WAIT) == status
+        assert client.text().count("no name given") == status  # said once, at end of input
+        assert "Traceback" not in client.text()
+        assert termios.tcgetattr(client.slave) == client.saved_mode
     finally:
         client.finish()
 

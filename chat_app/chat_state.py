@@ -38,12 +38,20 @@ ONCE_PER_CONNECTION = ("rate_limited",)
 CLIENT_WORDS = {
     "password_type": "Type the password and press Enter.",
     "password_option": "Start the client with --password PASSWORD.",
+    "name_option": "Start the client again with another --name NAME.",
+    "no_name": "no name given. Start the client with --name NAME.",
     "kicked": KICKED_WORDS,
     "start_again": "Start the client again to rejoin.",
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",
     "closed_why": CLOSED_WORDS,
 }
+
+# The session's refusal once the teacher has removed us (after the kicked bye).
+KICKED = "kicked"
+
+# Join refusals that another name can fix: both clients ask for one.
+NAME_REFUSALS = ("name_taken", "bad_name")
 
 # One line of the message log.  kind: message, join, leave, notice, error.
 Entry = namedtuple("Entry", "kind time sender text own private action history mention")

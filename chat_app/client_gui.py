@@ -10,18 +10,21 @@ Tk; this module only builds widgets and draws.
 import queue
 import re
 from argparse import ArgumentTypeError
+from collections import namedtuple
 import sys
 import time
 
 import tkinter
 from tkinter import font as tkfont
+from tkinter import messagebox
 from tkinter import ttk
 
 from . import settings
-from .chat_state import (CLIENT_WORDS, ChatState, entry, join_problem, password_problem,
-                         split_text, title)
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, entry, join_problem,
+                         password_problem, split_text, title)
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .text_format import clock
 
@@ -40,6 +43,14 @@ JOIN_MIN_SIZE = (420, 260)
 MIN_SIZE = (560, 380)
 CHAT_SIZE = (820, 560)
 SCREEN_MARGIN = (20, 60)
+
+# "192.168.1.23 1235" in the address field: the port typed after a space,
+# as people write it on paper; it belongs after a colon.
+PORT_AFTER_SPACE = re.compile(r"(\S+)\s+(\d+)")
+
+# Asked before the window closes with typed or paced text not yet sent.
+LEAVE_TITLE = "Leave the chat?"
+LEAVE_QUESTION = "What you typed has not been sent. Leave anyway?"
 
 # The reader counts as at the end of the log while its last line shows.
 AT_END = 0.999
@@ -150,24 +161,40 @@ class JoinForm:
     def submit(self, event=None):
         if self.button.instate(["disabled"]):
             return "break"  # already connecting
-        problem, request = check_join(self.values())
-        if problem:
-            self.problem(problem)
+        check = check_join(self.values())
+        if check.problem:
+            self.problem(check.problem, check.field)
         else:
-            self.on_join(request)
+            self.vars["port"].set(str(check.request["port"]))  # the address's port, if it had one
+            self.on_join(check.request)
         return "break"
 
     def busy(self, text):
         self.button.state(["disabled"])
         self.message.configure(text=text, style="TLabel")
 
-    def problem(self, text):
+    def problem(self, text, field=None):
+        """Show what is wrong; with `field`, select its text, so typing replaces it."""
         self.button.state(["!disabled"])
         self.message.configure(text=text, style="Problem.TLabel")
+        if field is not None:
+            entry = self.entries[field]
+            entry.focus_set()
+            entry.select_range(0, "end")
+            entry.icursor("end")
+
+
+# What check_join found: a problem and the field to fix, or the request to join.
+JoinCheck = namedtuple("JoinCheck", "problem field request")
+
+
+def fix_field(field, text):
+    """Return the JoinCheck that shows `text` and selects `field` to be fixed."""
+    return JoinCheck(text, field, None)
 
 
 def check_join(values):
-    """Check the join form; return (problem, None) or (None, request).
+    """Check the join form; return a JoinCheck.
 
     The address may carry its port, as the server prints it for the board
     (192.168.1.23:1235, [2001:db8::7]:1235); that port wins over the Port field.
@@ -175,25 +202,32 @@ def check_join(values):
     from .cli import split_address  # the address syntax of the command line
     typed = values.get("host", "").strip()
     if not typed:
-        return "Type the server address your teacher gave you (for example 192.168.1.23).", None
+        return fix_field("host", "Type the server address your teacher gave you "
+                                       "(for example 192.168.1.23).")
+    spaced = PORT_AFTER_SPACE.fullmatch(typed)
+    if spaced:
+        return fix_field("host", "Write the port after a colon: %s."
+                               % host_port(spaced.group(1), int(spaced.group(2))))
     try:
         host, port = split_address(typed)
     except ArgumentTypeError as exc:
-        return ("Type the address as your teacher wrote it, for example 192.168.1.23 or "
-                "192.168.1.23:1235 (%s)." % exc), None
+        return fix_field("host", "Type the address as your teacher wrote it, for "
+                                       "example 192.168.1.23 or 192.168.1.23:1235 (%s)." % exc)
     if port is None:
         try:
             port = int(values.get("port", "").strip())
         except ValueError:
             port = 0
     if not 1 <= port <= 65535:
-        return "The port is a number from 1 to 65535 (usually %d)." % DEFAULT_PORT, None
+        return fix_field("port", "The port is a number from 1 to 65535 (usually %d)."
+                               % DEFAULT_PORT)
     try:
         name = check_name(values.get("name", "").strip())
     except ProtocolError as error:
-        return error.message, None
+        return fix_field("name", error.message)
     password = values.get("password") or None
-    return None, {"host": host, "port": port, "name": name, "password": password}
+    return JoinCheck(None, None, {"host": host, "port": port, "name": name,
+                                  "password": password})
 
 
 class ChatView:
@@ -499,9 +533,6 @@ class ChatView:
 READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
                   "<ButtonRelease-1>", "<KeyRelease>")
 
-# The refusal that is the teacher's removal: the window offers to rejoin.
-KICKED = "kicked"
-
 # In /help, a row's meaning starts after the command and two or more spaces.
 HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")
 
@@ -569,8 +600,8 @@ class ChatWindow:
         apply_theme(root)
         root.title("chat_app")
         root.minsize(*JOIN_MIN_SIZE)
-        root.protocol("WM_DELETE_WINDOW", self.close)
-        root.bind_all("<Control-q>", lambda event: self.close())
+        root.protocol("WM_DELETE_WINDOW", self.close_asked)
+        root.bind_all("<Control-q>", lambda event: self.close_asked())
         values = settings.fill(options, settings_path)
         values["port"] = str(values["port"])
         self.form = JoinForm(root, values, self.join)
@@ -733,7 +764,7 @@ class ChatWindow:
             return
         problem = join_problem(code, message)
         if self.state is None:
-            self.form.problem(problem)
+            self.form.problem(problem, "name" if code in NAME_REFUSALS else None)
         else:
             self.chat.add([notice(problem, "error")])
             self.ended = "Could not rejoin: %s" % problem
@@ -745,9 +776,7 @@ class ChatWindow:
         self.session = None
         words = password_problem(message, sent)
         if self.state is None:
-            self.form.problem("%s %s" % (words, CLIENT_WORDS["password_type"]))
-            self.form.entries["password"].focus_set()
-            self.form.entries["password"].select_range(0, "end")
+            self.form.problem("%s %s" % (words, CLIENT_WORDS["password_type"]), "password")
             return
         self.ended = words
         self.chat.set_stale("disconnected")
@@ -802,6 +831,19 @@ class ChatWindow:
         room = "chat_app \u2014 %s on %s" % (self.state.name, self.request["host"])
         self.root.title(title(room, self.state.unread))
 
+    def unsent(self):
+        """Tell whether typed text, or paced messages, have not gone out yet."""
+        waiting = self.session is not None and self.session.waiting()
+        return bool(waiting) or not is_blank(self.chat.typed())
+
+    def close_asked(self):
+        """Close for the person (Ctrl+Q, the close button), asking first if text is unsent."""
+        if self.closed:
+            return
+        if self.unsent() and not ask_to_leave(self.root):
+            return
+        self.close()
+
     def close(self):
         """Leave the room and end the program; never wait more than a moment."""
         if self.closed:
@@ -811,6 +853,11 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def ask_to_leave(root):
+    """Ask whether to close although something is unsent; return True for yes."""
+    return messagebox.askyesno(LEAVE_TITLE, LEAVE_QUESTION, icon="warning", parent=root)
 
 
 def chat_geometry(root):

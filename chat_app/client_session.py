@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 
-from .chat_state import CLIENT_WORDS, backoff_delays, limits_of
+from .chat_state import CLIENT_WORDS, KICKED, backoff_delays, limits_of
 from .connection import ConnectError, JoinRefused, ServerConnection
 
 # How long closing waits for the leave frame to go out.  The window exits
@@ -260,7 +260,7 @@ class Session:
         if self._stop.is_set():
             return None
         if self._removed is not None:  # the teacher removed us: coming back is for the user to decide
-            self.events.put(("refused", ("kicked", "%s %s" % (
+            self.events.put(("refused", (KICKED, "%s %s" % (
                 CLIENT_WORDS["kicked"] % self._removed, CLIENT_WORDS["start_again"]))))
             return None
         self.events.put(("lost", why))

@@ -11,15 +11,20 @@ out: long pastes are paced to the room's rate limit, and say so.
 When standard input and output are an interactive terminal, the student
 types at a prompt line below the conversation (terminal.Keyboard, shared
 with the teacher's console): a message that arrives is printed above the
-half-typed line, which is drawn again whole below it.  Ctrl+D on an empty
+half-typed line, which is drawn again whole below it.  A line sent leaves
+the prompt: the room relays it back, and that copy is the record, so it
+is not shown twice.  Ctrl+D on an empty
 line ends input; Ctrl+C leaves at once.  Otherwise (piped input) whole lines
 are read, as from any file.
 
-A room that wants a password is asked for one with getpass before the first
-join.  Once the keyboard thread is reading, a password for a rejoin (the
-server restarted with --password) is the next line typed, not shown: at the
-prompt line it is a secret line, otherwise the terminal's echo is turned off
-while it is typed, as getpass does.
+At the start-up questions (name, password, another name after a refusal)
+an empty answer asks again; only end of input or Ctrl+C gives up.  A refusal
+is said once, with what to do next.  A room that wants a password is asked
+for one with getpass before the first join.  Once the keyboard thread is
+reading, a password for a rejoin (the server restarted with --password) is
+the next line typed, not shown: at the prompt line it is a secret line,
+otherwise the terminal's echo is turned off while it is typed, as getpass
+does.
 """
 
 import getpass
@@ -28,7 +33,8 @@ import sys
 import threading
 
 from . import settings, text_format
-from .chat_state import CLIENT_WORDS, ChatState, password_problem, split_text
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, password_problem,
+                         split_text)
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .line_editor import END_OF_INPUT
@@ -42,9 +48,6 @@ except ImportError:  # Windows: the password for a rejoin is shown as it is type
 
 # Where to connect when neither --host nor a remembered server says.
 DEFAULT_HOST = "127.0.0.1"
-
-# Refusals a person can fix by typing something else.
-RETRY_NAME = ("name_taken", "bad_name")
 
 PASSWORD_PROMPT = "Password: "
 
@@ -115,21 +118,37 @@ class TerminalClient:
         except EOFError:
             return None
 
+    def ask_again(self, prompt, secret=False):
+        """Ask until something is typed, as nc would; return None at end of input.
+
+        A stray Enter asks again; only end of input (Ctrl+D) gives up, and
+        Ctrl+C still stops the program.
+        """
+        while True:
+            answer = self.ask(prompt, secret)
+            if answer is None:
+                return None
+            if not secret:
+                answer = answer.strip()
+            if answer:
+                return answer
+
     def ask_name(self):
         """Ask for a name, offering the one used last time."""
         last = self.remembered_name
         if not self.interactive:
             return last
-        answer = self.ask("Your name [%s]: " % last if last else "Your name: ")
-        return (answer or "").strip() or last
+        if last:
+            return (self.ask("Your name [%s]: " % last) or "").strip() or last
+        return self.ask_again("Your name: ")
 
     def run(self):
-        name = self.name or self.ask_name()
-        if not name:
-            sys.stderr.write("chat_app: no name given. Start the client with --name NAME.\n")
-            return 1
-        self.connect(name)
         try:
+            name = self.name or self.ask_name()
+            if not name:
+                self.complain(CLIENT_WORDS["no_name"])
+                return 1
+            self.connect(name)
             while True:
                 try:
                     kind, value = self.events.get(timeout=WAKE_SECONDS)
@@ -179,18 +198,28 @@ class TerminalClient:
         self.unsent = []
         if not self.reading:
             self.reading = True
-            self.keyboard = Keyboard.open(self.stdin, self.printer)  # here: the main thread
+            # Opened here, on the main thread.  A sent line leaves the prompt: the
+            # room relays it back, and that line is the record.
+            self.keyboard = Keyboard.open(self.stdin, self.printer, keep_entered=False)
             threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
 
     def on_refused(self, problem):
+        """Say once why the join was refused and what to do; ask for a name that can help."""
         code, message = problem
-        if self.state is None and code in RETRY_NAME:
-            self.show("! " + text_format.safe(message))
-            name = self.ask("Choose another name: ")
-            if name and name.strip():
-                self.connect(name.strip())
+        if code == KICKED:
+            raise Done(1)  # the teacher's bye was shown, with what to do next
+        words = text_format.safe(message)
+        if self.state is None and code in NAME_REFUSALS:
+            if not self.interactive:
+                self.complain("%s %s" % (words, CLIENT_WORDS["name_option"]))
+                raise Done(1)
+            self.show("! " + words)
+            name = self.ask_again("Choose another name: ")
+            if name:
+                self.connect(name)
                 return
-        self.complain(text_format.safe(message))
+            words = CLIENT_WORDS["no_name"]
+        self.complain(words)
         raise Done(1)
 
     def on_password(self, refusal):
@@ -210,7 +239,7 @@ class TerminalClient:
             self.stdout.write(PASSWORD_PROMPT)
             self.stdout.flush()
             return
-        password = self.ask(PASSWORD_PROMPT, secret=True)
+        password = self.ask_again(PASSWORD_PROMPT, secret=True)
         if not password:
             self.complain("no password given. %s" % CLIENT_WORDS["password_option"])
             raise Done(1)
@@ -259,6 +288,8 @@ class TerminalClient:
         shown = self.state.apply(frame)
         self.state.say_refused(frame)
         text = text_format.render(frame)
+        if frame.get("type") == "bye" and frame.get("kicked"):
+            text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
 
@@ -330,7 +361,9 @@ class TerminalClient:
             frame = say_frame(command._replace(text=piece))
             if not self.session.say(frame, self.state):
                 self.unsent.append(frame)
-                self.show("* Not connected: this will be sent once the connection is back.")
+                # Named, since the prompt line no longer shows what was typed.
+                self.show('* Not connected: "%s" will be sent once the connection is back.'
+                          % text_format.safe(frame["text"]))
 
     def on_end(self, unused):
         """Leave politely, showing what still arrives until the server closes."""

@@ -9,7 +9,10 @@ the text that takes the prompt line off the screen and puts it back, so a
 line printed meanwhile lands above the typed line instead of through it;
 `update()` shows what feed() changed.  They use only carriage return, spaces
 and backspace, which every terminal (the Windows console included)
-understands.  `ask_secret(prompt)` takes the next line without showing it
+understands.  A line entered stays on the screen after the prompt, as in
+any terminal, unless the editor is made with keep_entered=False (the chat
+client, where the room relays the line back and that is the record).
+`ask_secret(prompt)` takes the next line without showing it
 (a password), then gives back the line that was being typed.  Nothing here
 reads a key or writes to a terminal: terminal.py does.
 """
@@ -50,8 +53,9 @@ def columns(text):
 class LineEditor:
     """A one-line editor driven by typed characters, with no I/O of its own."""
 
-    def __init__(self, prompt=PROMPT, width=DEFAULT_WIDTH):
+    def __init__(self, prompt=PROMPT, width=DEFAULT_WIDTH, keep_entered=True):
         self.prompt = prompt
+        self.keep_entered = keep_entered  # whether an entered line stays on the screen
         self.width = width  # the terminal's columns; the adapter keeps it current
         self.text = ""
         self.cursor = 0  # index into text
@@ -135,8 +139,8 @@ class LineEditor:
         """Return the text that shows what feed() changed ("" when the screen is up to date).
 
         Lines completed since the last update stay on the screen after the
-        prompt, as in any terminal (a secret leaves nothing); the prompt
-        line is drawn again below them.
+        prompt, as in any terminal (a secret leaves nothing, and nothing
+        stays without keep_entered); the prompt line is drawn again below them.
         """
         finished, self._finished = self._finished, ""
         if not finished and self._drawn is not None and self._picture()[0] == self._drawn:
@@ -192,7 +196,8 @@ class LineEditor:
             self.prompt, self.text, self.cursor = self._secret
             self._secret = None
             return line
-        self._finished += self.prompt + line + "\n"
+        if self.keep_entered:
+            self._finished += self.prompt + line + "\n"
         if line.strip() and (not self._earlier or self._earlier[-1] != line):
             self._earlier = self._earlier[-(MAX_RECALL - 1):] + [line]
         self._recalled, self._draft = 0, ""

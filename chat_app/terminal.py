@@ -207,23 +207,26 @@ def terminal_width():
 class Keyboard:
     """Lines typed at a prompt line on an interactive terminal, printed lines kept above it."""
 
-    def __init__(self, keys, printer, prompt=PROMPT):
+    def __init__(self, keys, printer, prompt=PROMPT, keep_entered=True):
         self._keys = keys
         self._lock = threading.Lock()  # close() may come from two threads at once
         self.printer = printer
-        printer.attach_prompt(LineEditor(prompt, width=terminal_width()))
+        printer.attach_prompt(LineEditor(prompt, width=terminal_width(),
+                                         keep_entered=keep_entered))
         if isinstance(keys, PosixKeys) and hasattr(signal, "SIGCONT"):
             # After Ctrl+Z and 'fg' the shell has reset the terminal's mode.
             signal.signal(signal.SIGCONT, self._continued)
 
     @classmethod
-    def open(cls, stream, printer, prompt=PROMPT):
+    def open(cls, stream, printer, prompt=PROMPT, keep_entered=True):
         """Return a Keyboard when `stream` and the printer's output are one terminal, else None.
 
-        Call it from the main thread (it sets the SIGCONT handler).
+        keep_entered=False takes each entered line off the screen (see
+        line_editor.LineEditor).  Call it from the main thread (it sets the
+        SIGCONT handler).
         """
         keys = open_keys(stream, printer.out)
-        return None if keys is None else cls(keys, printer, prompt)
+        return None if keys is None else cls(keys, printer, prompt, keep_entered)
 
     def lines(self):
         """Yield each line typed, and END_OF_INPUT for Ctrl+D on an empty line, until

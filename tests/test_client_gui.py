@@ -59,9 +59,13 @@ class Gui:
             self.form.vars[key].set(value)
 
     def press_enter(self, widget):
+        self.press(widget, "<Return>")
+
+    def press(self, widget, key):
+        """Give `widget` the focus and press `key` (an event sequence) in it."""
         widget.focus_force()
         self.root.update()
-        widget.event_generate("<Return>")
+        widget.event_generate(key)
         self.root.update()
 
     def joined(self):
@@ -157,10 +161,7 @@ def test_shift_enter_inserts_a_newline(gui, server):
     amy = gui()
     amy.join(server.port, "amy")
     amy.type("first")
-    amy.chat.input.focus_force()
-    amy.root.update()
-    amy.chat.input.event_generate("<Shift-Return>")
-    amy.root.update()
+    amy.press(amy.chat.input, "<Shift-Return>")
     assert amy.chat.typed() == "first\n"
 
 
@@ -253,6 +254,43 @@ def test_name_taken(gui, server):
     bob = Client(server.port)
     bob.join("bob")
     assert "already in use" in attempt(gui, server.port, name="BOB")  # the server's words
+
+
+def assert_name_selected_then_replaced(amy, shown):
+    """Check that the name field has the focus with `shown` selected, and typing replaces it."""
+    name = amy.form.entries["name"]
+    amy.root.update()
+    assert str(name.focus_lastfor()) == str(name)
+    assert name.selection_present() and name.selection_get() == shown
+    name.focus_force()
+    amy.root.update()
+    for char in "lena":
+        name.event_generate("<KeyPress>", keysym=char)
+    amy.root.update()
+    assert amy.form.vars["name"].get() == "lena"
+
+
+def test_a_refused_name_is_selected_so_typing_replaces_it(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.fill(host=LOOPBACK, port=str(server.port), name="a b")
+    amy.form.button.invoke()
+    assert_name_selected_then_replaced(amy, "a b")  # refused by the form itself
+    amy.fill(name="BOB")
+    amy.form.entries["host"].focus_set()
+    amy.form.button.invoke()
+    amy.pump(lambda: amy.window.session is None, "the refusal", timeout=WAIT * 2)
+    assert "already in use" in amy.problem()
+    assert_name_selected_then_replaced(amy, "BOB")  # refused by the server
+
+
+def test_the_port_in_the_address_shows_in_the_port_field(gui, server):
+    amy = gui()
+    amy.fill(host="%s:%d" % (LOOPBACK, server.port), port="1", name="amy")
+    amy.form.button.invoke()
+    assert amy.form.vars["port"].get() == str(server.port)
+    amy.pump(amy.joined, "the join")
 
 
 @pytest.mark.parametrize("name, named", [("a b", "a space"), ("wow!", "'!'"), ("", "empty")])
@@ -538,6 +576,50 @@ def test_closing_the_window_leaves_and_stops_every_thread(gui, server):
                                for thread in threading.enumerate()), 1,
                lambda: "the client's threads to end: %r" % [
                    t.name for t in threading.enumerate() if t.name in client_threads])
+
+
+def leave_answers(monkeypatch, *answers):
+    """Answer the "Leave anyway?" question with `answers`; return the roots it was asked for."""
+    from chat_app import client_gui
+    asked = []
+
+    def ask(root):
+        asked.append(root)
+        return answers[len(asked) - 1]
+
+    monkeypatch.setattr(client_gui, "ask_to_leave", ask)
+    return asked
+
+
+def close_button(amy):
+    """Press the window's close button (what the window manager calls)."""
+    amy.root.tk.call(amy.root.protocol("WM_DELETE_WINDOW"))
+
+
+def test_closing_with_unsent_text_asks_first(gui, server, monkeypatch):
+    asked = leave_answers(monkeypatch, False, False, True)
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("half a thought")
+    amy.press(amy.chat.input, "<Control-q>")
+    assert len(asked) == 1 and not amy.window.closed  # "no": still chatting
+    assert amy.chat.typed() == "half a thought"
+    amy.type("")
+    amy.window.session.waiting = lambda: 3  # paced messages still to go out
+    close_button(amy)
+    assert len(asked) == 2 and not amy.window.closed
+    amy.type("half a thought")
+    close_button(amy)
+    assert len(asked) == 3 and amy.window.closed  # "yes"
+
+
+def test_closing_with_nothing_unsent_does_not_ask(gui, server, monkeypatch):
+    asked = leave_answers(monkeypatch)
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("  \n")
+    close_button(amy)
+    assert amy.window.closed and asked == []
 
 
 # --- the real program ----------------------------------------------------------

@@ -9,6 +9,8 @@ import sys
 import termios
 import threading
 
+import pytest
+
 from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
 
 
@@ -175,7 +177,18 @@ def test_refused_name_without_a_terminal_to_ask(pyz, server):
     client = TerminalClient(pyz, server.port, "--name", "BOB")
     assert client.process.wait(WAIT) == 1
     err = client.finish()
-    assert "already in use" in err and err.count("\n") == 1
+    assert "already in use" in err and "--name NAME" in err and err.count("\n") == 1
+    assert not [line for line in client.lines if "already in use" in line]  # said once
+
+
+def test_removed_by_the_teacher_is_said_once_with_what_to_do(pyz, server):
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    client.wait_for(r"Welcome, amy")
+    server.room.kick("amy", "spamming")
+    assert client.process.wait(WAIT) == 1
+    assert "removed you" not in client.finish()
+    said = [line for line in client.lines if "removed you" in line]
+    assert len(said) == 1 and "(spamming). Start the client again" in said[0]
 
 
 def test_wrong_password_is_explained(pyz, make_server):
@@ -198,13 +211,14 @@ def test_no_password_without_a_terminal_says_to_pass_one(pyz, make_server):
 class PtyClient:
     """The terminal client on a pseudo-terminal of its own, as a person runs it."""
 
-    def __init__(self, pyz, port, *args):
+    def __init__(self, pyz, port, *args, **popen):
         self.master, self.slave = os.openpty()
         self.saved_mode = termios.tcgetattr(self.slave)  # to compare with after the client
         self.process = subprocess.Popen(
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
             + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
-            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            **popen)
         self.output = b""
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -271,6 +285,53 @@ def test_a_password_room_asks_on_the_terminal_without_echo(pyz, make_server):
         client.finish()
 
 
+def keep_asking(client, prompt):
+    """Press Enter at `prompt` twice and check that each time it is asked again."""
+    client.wait_for(prompt)
+    for times in (2, 3):
+        client.type("")
+        wait_until(lambda: client.text().count(prompt) == times, WAIT,
+                   lambda: "%r asked again; the terminal shows %r" % (prompt, client.text()))
+    assert client.process.poll() is None
+
+
+def test_an_empty_answer_at_a_start_up_prompt_asks_again(pyz, make_server, tmp_path):
+    server = make_server("--password", "s3cret")
+    bob = Client(server.port)
+    bob.join("bob", password="s3cret")
+    fresh_home = dict(os.environ, HOME=str(tmp_path), USERPROFILE=str(tmp_path))
+    client = PtyClient(pyz, server.port, env=fresh_home)  # no name remembered
+    try:
+        keep_asking(client, "Your name: ")
+        client.type("BOB")
+        keep_asking(client, "Password: ")
+        client.type("s3cret")
+        client.wait_for("already in use")
+        keep_asking(client, "Choose another name: ")
+        client.type("amy")
+        client.wait_for("Welcome, amy")
+        client.keys("\x04")
+        client.assert_left(bob)
+    finally:
+        client.finish()
+
+
+@pytest.mark.parametrize("key, status", [("\x04", 1), ("\x03", 0)])  # Ctrl+D, Ctrl+C
+def test_ending_at_a_start_up_prompt_ends_with_at_most_one_message(pyz, server, tmp_path,
+                                                                    key, status):
+    fresh_home = dict(os.environ, HOME=str(tmp_path), USERPROFILE=str(tmp_path))
+    client = PtyClient(pyz, server.port, env=fresh_home)
+    try:
+        client.wait_for("Your name: ")
+        client.keys(key)
+        assert client.process.wait(WAIT) == status
+        assert client.text().count("no name given") == status  # said once, at end of input
+        assert "Traceback" not in client.text()
+        assert termios.tcgetattr(client.slave) == client.saved_mode
+    finally:
+        client.finish()
+
+
 def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_server):
     server = make_server()
     port = server.port
@@ -329,7 +390,11 @@ def test_a_message_arriving_while_typing_leaves_the_typed_line_whole(pyz, server
         assert text.rindex("> hi I am da") > text.index("<bob> who has finished?")
         client.keys("ve\r")
         assert bob.expect("message", **{"from": "amy"})["text"] == "hi I am dave"
-        client.wait_rows(r"> hi I am dave", r"\[\d\d:\d\d\] <amy> hi I am dave", r">")
+        # The sent line leaves the prompt; the room's copy of it is the record.
+        client.wait_rows(r"\[\d\d:\d\d\] <bob> who has finished\?",
+                         r"\[\d\d:\d\d\] <amy> hi I am dave", r">")
+        assert [row for row in client.rows() if "hi I am dave" in row] == [
+            row for row in client.rows() if "<amy> hi I am dave" in row]
         client.keys("\x04")  # Ctrl+D on an empty line: leave politely
         client.assert_left(bob)
     finally:
@@ -396,7 +461,8 @@ def test_survives_a_server_restart_and_loses_nothing_typed(pyz, make_server):
         server.close()
         client.wait_for(r"^\* Reconnecting in")
         client.type("typed while the server was down")
-        client.wait_for(r"will be sent once the connection is back")
+        client.wait_for(r"\"typed while the server was down\" will be sent once the connection "
+                        r"is back")
         again = make_server("--port", str(port))
         bob = Client(port)
         bob.join("bob")

@@ -123,3 +123,16 @@ def test_a_secret_line_is_not_shown_not_recalled_and_the_typed_line_comes_back()
     assert screen_row(editor) == ("> half typ", 10)
     editor.feed("\x15" + UP)
     assert editor.text == "/who"  # the password is not among the earlier lines
+
+
+def test_an_entered_line_can_leave_the_screen_with_the_prompt():
+    kept, taken = LineEditor(), LineEditor(keep_entered=False)
+    for editor in (kept, taken):
+        editor.draw()
+        editor.feed("hello")
+        assert editor.update().endswith("> hello")
+        editor.feed("\r")
+    assert "> hello\n" in kept.update()
+    shown = taken.update()
+    assert "hello" not in shown and shown.endswith("> ")
+    assert taken.feed("\x1b[A") == [] and taken.text == "hello"  # still recalled by Up

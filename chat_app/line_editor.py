@@ -230,6 +230,13 @@ class LineEditor:
     def _kill_line(self):
         self.text, self.cursor = "", 0
 
+    def clear(self):
+        """Drop what is typed (Ctrl+C at a shell's prompt); return whether there was any."""
+        if not self.text:
+            return False
+        self._kill_line()
+        return True
+
     def _left(self):
         self.cursor = max(0, self.cursor - 1)
 

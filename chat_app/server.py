@@ -367,6 +367,14 @@ def run(options, out=None, err=None, commands=None):
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
         teacher.start(commands)
     previous = signal.signal(signal.SIGTERM, _raise_terminate)
+
+    def interrupted(signum, frame):
+        # Ctrl+C with a command half typed clears it, as at a shell's
+        # prompt; on an empty prompt line it stops the server.
+        if not console.printer.clear_typed():
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:

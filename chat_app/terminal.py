@@ -86,6 +86,23 @@ class Printer:
         finally:
             self._lock.release()
 
+    def clear_typed(self):
+        """Drop a half-typed line and redraw; return False when nothing was typed.
+
+        Called from the SIGINT handler, so Ctrl+C clears a typed line as at
+        a shell's prompt.  When a print is under way it does not wait: that
+        print ends by drawing the prompt line, already cleared.
+        """
+        editor = self._prompt
+        if editor is None or not editor.clear():
+            return False
+        if self._lock.acquire(False):
+            try:
+                self._emit(editor.update())
+            finally:
+                self._lock.release()
+        return True
+
     def resize_prompt(self, width):
         """Tell the prompt line how many columns the terminal has now."""
         with self._lock:

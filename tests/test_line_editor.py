@@ -136,3 +136,13 @@ def test_an_entered_line_can_leave_the_screen_with_the_prompt():
     shown = taken.update()
     assert "hello" not in shown and shown.endswith("> ")
     assert taken.feed("\x1b[A") == [] and taken.text == "hello"  # still recalled by Up
+
+
+def test_clear_drops_a_half_typed_line_and_says_whether_there_was_one():
+    editor = LineEditor()
+    editor.draw()
+    assert editor.clear() is False  # nothing typed: Ctrl+C then stops the server
+    editor.feed("/kick am")
+    assert editor.update().endswith("> /kick am")
+    assert editor.clear() is True and editor.text == "" and editor.cursor == 0
+    assert editor.update().endswith("> ")

@@ -261,7 +261,14 @@ def test_the_console_shows_the_room_and_keeps_the_typed_line_whole(terminal_serv
     server.type(b"\r")
     assert amy.expect("notice")["text"] == "Pens down"
     server.wait_rows(r"> /say Pens down", r".*announced to 1 person .*: Pens down", r">")
-    server.type(b"\x03")  # Ctrl+C still stops the server, and the terminal is given back
+    server.type(b"/kick am")
+    server.wait_rows(r"> /kick am")
+    server.type(b"\x03")  # with a command half typed, Ctrl+C clears it, as in a shell
+    server.wait_rows(r".*announced to 1 person .*: Pens down", r">")
+    assert server.process.poll() is None
+    amy.send({"type": "ping", "token": "still here"})
+    assert amy.expect("pong")["token"] == "still here"  # not kicked, not stopped
+    server.type(b"\x03")  # on an empty line it stops the server; the terminal is given back
     assert server.process.wait(WAIT) == 0
     mode = termios.tcgetattr(server.slave)
     assert mode[3] & termios.ICANON and mode[3] & termios.ECHO

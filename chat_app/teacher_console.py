@@ -14,7 +14,7 @@ are read, as from any stream.
 import threading
 import time
 
-from .line_editor import END_OF_INPUT
+from .line_editor import END_OF_INPUT, columns
 from .protocol import ProtocolError, clean_text
 from .terminal import Keyboard, retry_in_background
 
@@ -118,10 +118,13 @@ class TeacherConsole:
             return
         now = time.time()
         lines = ["%d in the room:" % len(members)]
+        # Columns as wide as their longest entry, so a class fits in 80 columns.
+        name_width = max(columns(name) for name, _, _ in members)
+        address_width = max(len(address) for _, address, _ in members)
         for name, address, since in members:
-            lines.append("  %-20s %-40s since %s (%s)" % (
-                name, address, time.strftime("%H:%M:%S", time.localtime(since)),
-                _duration(now - since)))
+            lines.append("  %s  %-*s  since %s (%s)" % (
+                name + " " * (name_width - columns(name)), address_width, address,
+                time.strftime("%H:%M:%S", time.localtime(since)), _duration(now - since)))
         self.console.info("\n".join(lines))
 
     def kick(self, rest):

@@ -38,6 +38,9 @@ def test_who_lists_names_addresses_and_since(server, teacher):
     teacher.handle("/who")
     assert re.search(r"2 in the room:\n +amy +127\.0\.0\.1 +since \d\d:\d\d:\d\d \(just now\)\n"
                      r" +bob +127\.0\.0\.1", teacher.out.text)
+    # The columns are as wide as the longest entry: a room fits in 80 columns.
+    rows = [line for line in teacher.out.text.splitlines() if "since" in line]
+    assert max(len(row) for row in rows) < 80, rows
 
 
 def test_say_reaches_programs_and_people_prominently(server, teacher):

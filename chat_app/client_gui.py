@@ -822,7 +822,7 @@ class ChatWindow:
     def focus_changed(self, event=None):
         if self.state is None or self.closed:
             return
-        self.state.focus(self.root.focus_displayof() is not None)
+        self.state.focus(has_focus(self.root))
         self.update_title()
 
     def update_title(self):
@@ -853,6 +853,16 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def has_focus(root):
+    """Tell whether any window of this program has the keyboard focus.
+
+    Asked of Tcl by path name: root.focus_displayof() turns the name into a
+    tkinter widget, which fails (KeyError) while Tk's own dialogs, such as
+    the "Leave the chat?" question, have the focus.
+    """
+    return bool(root.tk.call("focus", "-displayof", root._w))
 
 
 def ask_to_leave(root):

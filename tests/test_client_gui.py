@@ -613,6 +613,24 @@ def test_closing_with_unsent_text_asks_first(gui, server, monkeypatch):
     assert len(asked) == 3 and amy.window.closed  # "yes"
 
 
+def test_tks_own_dialog_taking_the_focus_raises_nothing(gui, server):
+    # The "Leave the chat?" question is a Tk dialog that tkinter cannot name.
+    amy = gui()
+    amy.join(server.port, "amy")
+    dialog = ".__tk__messagebox"
+    amy.root.tk.call("toplevel", dialog)
+    amy.root.tk.call("entry", dialog + ".answer")
+    amy.root.tk.call("pack", dialog + ".answer")
+    amy.root.tk.call("focus", "-force", dialog + ".answer")
+    amy.root.update()
+    amy.chat.input.event_generate("<FocusOut>")
+    amy.root.update()
+    assert amy.window.state.focused  # the program's own dialog has the focus
+    amy.root.tk.call("destroy", dialog)
+    amy.press(amy.chat.input, "<FocusIn>")
+    assert amy.window.state.focused and not amy.errors, amy.errors
+
+
 def test_closing_with_nothing_unsent_does_not_ask(gui, server, monkeypatch):
     asked = leave_answers(monkeypatch)
     amy = gui()

@@ -45,6 +45,8 @@ CLIENT_WORDS = {
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",
     "closed_why": CLOSED_WORDS,
+    # After a bye that was no removal: the server stopped, not the student's network.
+    "stopped": "The chat server has stopped (the teacher ended the chat or is restarting it)",
 }
 
 # The session's refusal once the teacher has removed us (after the kicked bye).

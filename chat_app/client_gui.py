@@ -588,8 +588,8 @@ class ChatWindow:
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password,
-            "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
-            "sending": self.on_sending, "sent": self.on_sent,
+            "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
+            "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
         }
         # What each typed command does here; each returns True once the box may empty.
         self.commands = {
@@ -798,13 +798,18 @@ class ChatWindow:
         self.form.problem(message)
 
     def on_lost(self, why):
-        self.lost = why.rstrip(".")
+        self.lost = "Connection lost (%s)" % why.rstrip(".")
         self.chat.set_stale("disconnected")
-        self.set_status("Connection lost (%s)." % self.lost)
+        self.set_status(self.lost + ".")
+
+    def on_stopped(self, unused):
+        self.lost = CLIENT_WORDS["stopped"]
+        self.chat.set_stale("disconnected")
+        self.set_status(self.lost + ".")
 
     def on_retrying(self, seconds):
-        self.set_status("Connection lost (%s). Trying again in %d s\u2026 "
-                        "Your typing is kept." % (self.lost, seconds))
+        self.set_status("%s. Trying again in %d s\u2026 Your typing is kept."
+                        % (self.lost, seconds))
 
     def give_back(self, say):
         """Put a refused message back in the box, so nothing typed is lost."""

@@ -12,6 +12,8 @@ queue as (kind, value) events, which the client's own thread drains:
 - ("failed", message): the first connection failed; the session ends;
 - ("frame", frame): any other frame from the server (pings are answered here);
 - ("lost", message): the connection dropped, or a reconnect attempt failed;
+- ("stopped", None): the same, after the server said goodbye without removing
+  us (it is shutting down): the student's network is not to blame;
 - ("retrying", seconds): the next attempt comes in that many seconds;
 - ("sending", (sent, total)): says are going out paced, `sent` of `total`;
 - ("sent", total): a paced run of says has all gone out.
@@ -165,6 +167,7 @@ class Session:
         self._writer = None
         self._joined_once = rejoining  # a rejoin retries failures instead of giving up
         self._removed = None  # the reason, once the teacher has removed us
+        self._stopped = False  # the server said goodbye (shutting down) and is not back yet
         self._thread = threading.Thread(target=self._run, name="chat-session", daemon=True)
 
     def start(self):
@@ -250,6 +253,7 @@ class Session:
                 return None
             self._connection = connection
             self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events)
+        self._stopped = False
         self.events.put(("joined", welcome))
         why = self._read(connection)
         with self._lock:
@@ -263,7 +267,7 @@ class Session:
             self.events.put(("refused", (KICKED, "%s %s" % (
                 CLIENT_WORDS["kicked"] % self._removed, CLIENT_WORDS["start_again"]))))
             return None
-        self.events.put(("lost", why))
+        self._lost(why)
         return "joined"
 
     def _refused(self, refusal):
@@ -274,15 +278,19 @@ class Session:
         if not self._joined_once or refusal.code in FINAL_ON_REJOIN:
             self.events.put(("refused", (refusal.code, refusal.message)))
             return None
-        self.events.put(("lost", refusal.message))
+        self._lost(refusal.message)
         return "refused"
 
     def _failed(self, message):
         if not self._joined_once:
             self.events.put(("failed", message))
             return None
-        self.events.put(("lost", message))
+        self._lost(message)
         return "failed"
+
+    def _lost(self, why):
+        """Say the connection is gone, and whether the server had stopped."""
+        self.events.put(("stopped", None) if self._stopped else ("lost", why))
 
     def _read(self, connection):
         """Pass frames on until the connection ends; return why it ended."""
@@ -301,4 +309,6 @@ class Session:
                 why = CLIENT_WORDS["closed_why"] % frame.get("reason", "")
                 if frame.get("kicked"):
                     self._removed = str(frame.get("reason", ""))
+                else:
+                    self._stopped = True
             self.events.put(("frame", frame))

@@ -90,7 +90,8 @@ class TerminalClient:
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password,
-            "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
+            "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
+            "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
             "typed": self.on_typed, "end": self.on_end,
         }
@@ -306,13 +307,18 @@ class TerminalClient:
             self.show("* All %d lines sent." % total)
 
     def on_lost(self, why):
+        why = text_format.safe(why).rstrip(".")
+        self.report_loss("Connection lost (%s)" % why, "Still no connection (%s)" % why)
+
+    def on_stopped(self, unused):
+        words = CLIENT_WORDS["stopped"]
+        self.report_loss(words, "Still no connection: %s%s" % (words[:1].lower(), words[1:]))
+
+    def report_loss(self, first, again):
+        """Say the connection is gone (`first`), or still gone after a retry (`again`)."""
         if self.leaving:
             self.finish_leaving()
-        why = text_format.safe(why).rstrip(".")
-        if self.retries == 0:
-            self.show("* Connection lost (%s)." % why)
-        else:
-            self.show("* Still no connection (%s)." % why)
+        self.show("* %s." % (first if self.retries == 0 else again))
 
     def on_retrying(self, seconds):
         if self.retries == 0:

@@ -523,7 +523,7 @@ def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui
     amy.press_enter(amy.chat.input)
     amy.wait_log("amy: before")
     server.close()
-    amy.pump(lambda: "Connection lost" in amy.chat.status.cget("text"), "the loss")
+    amy.pump(lambda: "The chat server has stopped" in amy.chat.status.cget("text"), "the loss")
     amy.type("typed while away")
     amy.press_enter(amy.chat.input)
     assert amy.chat.typed() == "typed while away"  # kept, not dropped
@@ -538,6 +538,18 @@ def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui
     amy.press_enter(amy.chat.input)
     assert bob.expect("message")["text"] == "typed while away"
     assert amy.log().count("amy: before") == 1
+
+
+def test_a_stopped_server_is_not_blamed_on_the_students_address(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    server.close()  # the server says goodbye: "The server is shutting down."
+    # The second retry comes after a failed attempt: nothing listens at the port now.
+    amy.pump(lambda: "Trying again in 2 s" in amy.chat.status.cget("text"),
+             "a retry after a failed attempt", timeout=WAIT * 2)
+    assert amy.chat.status.cget("text") == (
+        "The chat server has stopped (the teacher ended the chat or is restarting it). "
+        "Trying again in 2 s\u2026 Your typing is kept.")
 
 
 def test_rejoin_history_shows_nothing_twice(make_server, gui, tmp_path):

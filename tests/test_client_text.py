@@ -443,8 +443,13 @@ def test_server_going_away_is_reported(pyz, make_server):
         server.server.shutdown()
         server.server.stop()
         client.wait_for(r"The server closed the connection: The server is shutting down")
-        client.wait_for(r"^\* Connection lost")
+        client.wait_for(r"^\* The chat server has stopped \(the teacher ended the chat or is "
+                        r"restarting it\)\.$")
         client.wait_for(r"^\* Reconnecting in 1 s")
+        # The retry fails (nothing listens now): still the server's stop, not the address.
+        client.wait_for(r"^\* Still no connection: the chat server has stopped \(the teacher",
+                        timeout=WAIT * 2)
+        assert not any("Nothing is listening" in line for line in client.lines)
         assert client.end_input() == 0
     finally:
         client.finish()

@@ -584,6 +584,8 @@ class ChatWindow:
         self.lost = ""
         self.ended = None  # why the chat cannot go on, once it cannot
         self.connected_words = ""
+        self.status_text = ""  # the status, unless the server keeps says waiting
+        self.waiting_words = ""  # what the status says while it does
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
@@ -664,8 +666,7 @@ class ChatWindow:
             self.chat.hide_bar()
             self.chat.add([notice("Reconnected.")])
         self.chat.jump_to_end()
-        for say in resend:
-            self.session.say(say, self.state)
+        self.session.say_again(resend, self.state)
         self.chat.set_users(self.state.users)
         self.chat.set_stale(None)
         self.connected_words = ("Connected to %s port %d as %s%s."
@@ -740,7 +741,18 @@ class ChatWindow:
         if entries:
             self.chat.add(entries)
             self.update_title()
+        self.show_waiting()
         self._poll_id = self.root.after(POLL_MS, self.poll)
+
+    def show_waiting(self):
+        """Say in the status while the server leaves sent messages unconfirmed."""
+        if self.state is None or self.session is None:
+            return
+        count = self.state.waiting_for_server(self.session.written(), time.monotonic())
+        words = waiting_words(count) if count else ""
+        if words != self.waiting_words:
+            self.waiting_words = words
+            self.draw_status()
 
     def on_frame(self, frame):
         now = time.time()  # lines the server did not stamp (errors, bye) show when they came
@@ -822,7 +834,11 @@ class ChatWindow:
     # --- window state ----------------------------------------------------
 
     def set_status(self, text):
-        self.chat.status.configure(text=text)
+        self.status_text = text
+        self.draw_status()
+
+    def draw_status(self):
+        self.chat.status.configure(text=self.waiting_words or self.status_text)
 
     def focus_changed(self, event=None):
         if self.state is None or self.closed:
@@ -858,6 +874,15 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def waiting_words(count):
+    """Return the status while `count` sent messages wait for the server's answer."""
+    if count == 1:
+        return ("Waiting for the server to confirm 1 message\u2026 (it is kept and sent "
+                "again after a reconnect)")
+    return ("Waiting for the server to confirm %d messages\u2026 (they are kept and sent "
+            "again after a reconnect)" % count)
 
 
 def has_focus(root):

@@ -73,34 +73,87 @@ class Pacer:
         return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
 
+class Progress:
+    """How far a run of says has gone out: one run across reconnects.
+
+    A run starts when a say is queued with none waiting and ends when the
+    last of it is written.  Says that a rejoin sends again (ChatState kept
+    them) stay part of their run, so the counts go on where they were
+    ("Sending 33 of 61").  Shared by a Session's Writers, under its lock.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting = 0  # says queued, not yet written
+        self._total = 0  # says in the current run
+        self._sent = 0
+        self._paced = False  # whether the current run had to wait for the pace
+
+    def waiting(self):
+        with self._lock:
+            return self._waiting
+
+    def added(self):
+        with self._lock:
+            self._waiting += 1
+            self._total += 1
+
+    def sending_again(self, count):
+        """Count `count` says of the run as waiting again: a rejoin sends them anew."""
+        with self._lock:
+            self._waiting = count
+            if not count:
+                self._total, self._sent, self._paced = 0, 0, False
+            elif self._total >= count:
+                self._sent = self._total - count
+            else:  # the run had all been written before the line dropped
+                self._total, self._sent = count, 0
+
+    def pacing(self):
+        """Note that the run waits for the pace; return (first time, (sent, total))."""
+        with self._lock:
+            first, self._paced = not self._paced, True
+            return first, (self._sent, self._total)
+
+    def written(self):
+        """Count one say written; return the event to report, or None."""
+        with self._lock:
+            self._waiting -= 1
+            self._sent += 1
+            progress, paced = (self._sent, self._total), self._paced
+            if self._waiting <= 0:
+                self._waiting = self._total = self._sent = 0
+                self._paced = False
+        if not paced:
+            return None
+        return ("sent", progress[1]) if progress[0] == progress[1] else ("sending", progress)
+
+
 class Writer:
     """A thread that sends one connection's frames in order, pacing the says."""
 
-    def __init__(self, connection, pacer, events):
+    def __init__(self, connection, pacer, events, progress):
         self._connection = connection
         self._pacer = pacer
         self._events = events
+        self._progress = progress
         self._frames = queue.Queue()
         self._dropping = threading.Event()  # set: skip waiting says, the session ends
         self._lock = threading.Lock()
-        self._waiting = 0  # says queued, not yet sent
-        self._total = 0  # says in the current run (since the queue was last empty)
-        self._sent = 0
-        self._paced = False  # whether the current run had to wait for the pace
+        self._written = 0  # says written on this connection
         self._thread = threading.Thread(target=self._run, name="chat-writer", daemon=True)
         self._thread.start()
 
-    def put(self, frame):
-        if frame.get("type") == "say":
-            with self._lock:
-                self._waiting += 1
-                self._total += 1
+    def put(self, frame, again=False):
+        """Queue a frame; `again` for a say the run counted before a reconnect."""
+        if frame.get("type") == "say" and not again:
+            self._progress.added()
         self._frames.put(frame)
 
-    def waiting(self):
-        """Return how many says are queued and not yet sent."""
+    def written(self):
+        """Return how many says this connection has written."""
         with self._lock:
-            return self._waiting
+            return self._written
 
     def finish(self, timeout, drop_says=False):
         """Send what is queued (at most `timeout` seconds), then stop.
@@ -124,7 +177,11 @@ class Writer:
             if not self._connection.send(frame):
                 return
             if is_say:
-                self._count_sent()
+                with self._lock:
+                    self._written += 1
+                event = self._progress.written()
+                if event is not None:
+                    self._events.put(event)
 
     def _paced_send(self):
         """Wait for the say's turn; return False to drop it (the session is ending)."""
@@ -132,26 +189,12 @@ class Writer:
             return False
         delay = self._pacer.take()
         if delay > 0:
-            with self._lock:
-                first, self._paced = not self._paced, True
-                progress = (self._sent, self._total)
+            first, progress = self._progress.pacing()
             if first:
                 self._events.put(("sending", progress))
             if self._dropping.wait(delay):
                 return False
         return True
-
-    def _count_sent(self):
-        with self._lock:
-            self._waiting -= 1
-            self._sent += 1
-            progress, paced = (self._sent, self._total), self._paced
-            if self._waiting == 0:
-                self._total = self._sent = 0
-                self._paced = False
-        if paced:
-            done = progress[0] == progress[1]
-            self._events.put(("sent", progress[1]) if done else ("sending", progress))
 
 
 class Session:
@@ -165,6 +208,7 @@ class Session:
         self._lock = threading.Lock()
         self._connection = None
         self._writer = None
+        self._progress = Progress()
         self._joined_once = rejoining  # a rejoin retries failures instead of giving up
         self._removed = None  # the reason, once the teacher has removed us
         self._stopped = False  # the server said goodbye (shutting down) and is not back yet
@@ -181,7 +225,12 @@ class Session:
     def waiting(self):
         """Return how many says are queued to go out, paced."""
         with self._lock:
-            return self._writer.waiting() if self._writer is not None else 0
+            return self._progress.waiting() if self._writer is not None else 0
+
+    def written(self):
+        """Return how many says this connection has written (0 while disconnected)."""
+        with self._lock:
+            return self._writer.written() if self._writer is not None else 0
 
     def send(self, frame):
         """Queue a frame for the server; return False while not connected."""
@@ -200,6 +249,20 @@ class Session:
             return False
         state.sent(frame)
         return True
+
+    def say_again(self, frames, state):
+        """Send again the says a rejoin's ChatState kept, as part of their run.
+
+        Lost again already: `state` keeps them for the next rejoin.
+        """
+        with self._lock:
+            for frame in frames:
+                state.sent(frame)
+            if self._writer is None:
+                return
+            self._progress.sending_again(len(frames))
+            for frame in frames:
+                self._writer.put(frame, again=True)
 
     def close(self):
         """Leave the room politely and stop, within CLOSE_WAIT seconds."""
@@ -252,7 +315,8 @@ class Session:
                 connection.close()
                 return None
             self._connection = connection
-            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events)
+            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events,
+                                  self._progress)
         self._stopped = False
         self.events.put(("joined", welcome))
         why = self._read(connection)

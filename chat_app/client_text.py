@@ -31,6 +31,7 @@ import getpass
 import queue
 import sys
 import threading
+import time
 
 from . import settings, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, password_problem,
@@ -102,6 +103,8 @@ class TerminalClient:
             "who": lambda command: self.show(text_format.render_users(self.state.users)),
         }
         self.announced_pace = False  # "Sending N more lines" said for this run
+        self.all_sent = None  # the run's size, once written, until the server confirms it
+        self.said_waiting = False  # "Waiting for the server" said for this stall
 
     def show(self, text):
         self.printer.write(text)
@@ -156,8 +159,10 @@ class TerminalClient:
                 except queue.Empty:
                     if self.leaving and not self.session.waiting():
                         self.finish_leaving()  # all sent, and the server did not close in time
+                    self.check_waiting()
                     continue
                 self.handlers[kind](value)
+                self.check_waiting()
         except Done as done:
             return done.status
         except KeyboardInterrupt:
@@ -194,7 +199,9 @@ class TerminalClient:
         else:
             self.show("* Reconnected.")
             self.show(text_format.render_users(self.state.users))
-        for say in resend + self.unsent:
+        if resend:
+            self.session.say_again(resend, self.state)
+        for say in self.unsent:
             self.session.say(say, self.state)
         self.unsent = []
         if not self.reading:
@@ -293,6 +300,7 @@ class TerminalClient:
             text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
+        self.say_all_sent()
 
     def on_sending(self, progress):
         sent, total = progress
@@ -304,7 +312,24 @@ class TerminalClient:
     def on_sent(self, total):
         if self.announced_pace:
             self.announced_pace = False
-            self.show("* All %d lines sent." % total)
+            self.all_sent = total
+            self.say_all_sent()
+
+    def say_all_sent(self):
+        """Say a paced run is done once the server has confirmed its last line."""
+        if self.all_sent is not None and not self.state.unconfirmed():
+            self.show("* All %d lines sent." % self.all_sent)
+            self.all_sent = None
+
+    def check_waiting(self):
+        """Say once per stall that the server leaves sent lines unconfirmed."""
+        if self.state is None or self.session is None:
+            return
+        count = self.state.waiting_for_server(self.session.written(), time.monotonic())
+        if count and not self.said_waiting:
+            self.show("* Waiting for the server... (%d message%s not yet confirmed)"
+                      % (count, "" if count == 1 else "s"))
+        self.said_waiting = bool(count)
 
     def on_lost(self, why):
         why = text_format.safe(why).rstrip(".")

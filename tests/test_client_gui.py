@@ -8,6 +8,7 @@ import argparse
 import errno
 import gc
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -1034,3 +1035,49 @@ def test_a_long_paste_is_paced_and_arrives_whole_in_order(make_server, gui):
     amy.pump(lambda: amy.chat.status.cget("text").startswith("Connected"), "the status back")
     amy.wait_log("line 099")
     assert "too fast" not in amy.log()
+
+
+def test_a_message_the_server_leaves_unconfirmed_is_shown_waiting(gui, server, monkeypatch):
+    from chat_app.client_gui import waiting_words
+    released, say = threading.Event(), server.room.say
+
+    def stalled_say(peer, text, to=None):  # the teacher's server suspended (Ctrl+Z)
+        if text == "held up":
+            released.wait(WAIT * 3)
+        return say(peer, text, to)
+
+    monkeypatch.setattr(server.room, "say", stalled_say)
+    amy = gui()
+    amy.join(server.port, "amy")
+    try:
+        amy.type("held up")
+        amy.press_enter(amy.chat.input)
+        amy.pump(lambda: amy.chat.status.cget("text") == waiting_words(1), "the waiting status")
+        assert amy.chat.status.cget("text") == (
+            "Waiting for the server to confirm 1 message\u2026 (it is kept and sent again "
+            "after a reconnect)")
+    finally:
+        released.set()
+    amy.wait_log("amy: held up")
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Connected to"), "the status back")
+
+
+def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
+    server = make_server("--rate-limit", "10")
+    port = server.port
+    bob = Client(port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(port, "amy")
+    amy.type("\n".join("line %03d" % i for i in range(60)))
+    amy.window.state.limits = amy.window.state.limits._replace(max_text=8)  # a line a message
+    amy.press_enter(amy.chat.input)
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "the sending status")
+    for _ in range(25):
+        bob.expect("message", timeout=WAIT)
+    server.close()
+    make_server("--rate-limit", "10", "--port", str(port))
+    amy.wait_log("Reconnected.", timeout=WAIT * 2)
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "sending again")
+    sent, total = re.match(r"Sending (\d+) of (\d+)", amy.chat.status.cget("text")).groups()
+    assert total == "60" and int(sent) > 25, amy.chat.status.cget("text")

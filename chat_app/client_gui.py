@@ -539,6 +539,13 @@ HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")
 
+# A message whose first word is this long (a Chinese sentence has no spaces)
+# is glued to its prefix with NO_BREAK_SPACE: else Tk moves the whole run
+# to the next line, leaving "Ben:" alone.  Shorter words always fit beside
+# the prefix, even in the smallest window.
+LONG_RUN = 12
+NO_BREAK_SPACE = "\u00a0"
+
 
 def wrap_to_width(label):
     """Make a label wrap its text to the width it is given, so nothing is cut off."""
@@ -548,6 +555,23 @@ def wrap_to_width(label):
 
 def segments(item):
     """Return Text.insert arguments for one log entry: text, tags, text, tags..."""
+    args = plain_segments(item)
+    if item.kind not in NEW_KINDS or not starts_with_long_run(item.text):
+        return args
+    # Tk wraps a long run (Chinese has no spaces) as one word, after the
+    # prefix's last space: glue the prefix, so the text starts on its line.
+    texts = [text.replace(" ", NO_BREAK_SPACE) for text in args[0:-2:2]]
+    glued = [piece for pair in zip(texts, args[1:-2:2]) for piece in pair]
+    return tuple(glued) + args[-2:]
+
+
+def starts_with_long_run(text):
+    """Tell whether text begins with a run without spaces that Tk may not fit beside a prefix."""
+    return len(text.split(None, 1)[0] if text.strip() else "") >= LONG_RUN
+
+
+def plain_segments(item):
+    """Return Text.insert arguments for one log entry, its prefix breakable at spaces."""
     base = ()
     if item.history:
         base += ("history",)
@@ -555,7 +579,8 @@ def segments(item):
         base += ("mention",)
     stamp = ("%s " % clock(item.time), ("time",) + base) if item.time is not None else ()
     if item.kind == "announcement":
-        return stamp + ("*** %s\n" % item.text, ("announcement",) + base)
+        return stamp + ("*** ", ("announcement",) + base,
+                        "%s\n" % item.text, ("announcement",) + base)
     if item.kind != "message":
         kind = item.kind if item.kind in ("error", "help") else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)

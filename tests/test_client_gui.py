@@ -968,6 +968,26 @@ def test_wrapped_and_multi_line_messages_hang_under_their_text(gui, server):
     assert x_of(amy, log.get(wrapped, wrapped + " wordend")) == x_of(amy, "START")
 
 
+def test_a_long_run_without_spaces_starts_on_its_prefixs_line(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    run = "\u4eca\u5929\u6211\u4eec\u5b66\u4e60" * 40  # Chinese: no spaces to wrap at
+    bob.send({"type": "say", "text": run})
+    amy.wait_log(run[:6])
+    server.room.announce("\u8bf7" + run)
+    amy.wait_log("\u8bf7" + run[:6])
+    settled(amy)
+    log = amy.chat.log
+    for prefix, text in (("bob:", run[:6]), ("***", "\u8bf7" + run[:6])):
+        start = log.search(text, "1.0")
+        log.see(start)
+        settled(amy)
+        assert log.bbox(start)[1] == log.bbox(log.search(prefix, "1.0"))[1], prefix
+        assert log.bbox(start + " lineend -1c")[1] > log.bbox(start)[1]  # it did wrap
+
+
 def test_help_is_aligned_in_a_fixed_font(gui, server):
     amy = gui()
     amy.join(server.port, "amy")

@@ -771,9 +771,10 @@ class ChatWindow:
 
     def show_waiting(self):
         """Say in the status while the server leaves sent messages unconfirmed."""
-        if self.state is None or self.session is None:
+        if self.state is None:
             return
-        count = self.state.waiting_for_server(self.session.written(), time.monotonic())
+        written = self.session.written() if self.session is not None else 0
+        count = self.state.waiting_for_server(written, time.monotonic())
         words = waiting_words(count) if count else ""
         if words != self.waiting_words:
             self.waiting_words = words

@@ -94,9 +94,17 @@ class Progress:
             return self._waiting
 
     def added(self):
+        """Count a say queued: it starts a run if none was waiting."""
         with self._lock:
+            if self._waiting <= 0:
+                self._waiting, self._total, self._sent, self._paced = 0, 0, 0, False
             self._waiting += 1
             self._total += 1
+
+    def dropped(self):
+        """Forget the says a lost connection's writer dropped (ChatState keeps them)."""
+        with self._lock:
+            self._waiting = 0
 
     def sending_again(self, count):
         """Count `count` says of the run as waiting again: a rejoin sends them anew."""
@@ -324,6 +332,7 @@ class Session:
             writer, self._writer, self._connection = self._writer, None, None
         if writer is not None:
             writer.finish(0, drop_says=True)  # ChatState sends them again after the rejoin
+            self._progress.dropped()
         connection.close()
         if self._stop.is_set():
             return None

@@ -385,3 +385,15 @@ def test_a_paced_run_counts_on_across_a_reconnect():
     assert progress.written() == ("sending", (33, 61))
     events = [progress.written() for _ in range(28)]
     assert events[-1] == ("sent", 61) and progress.waiting() == 0
+
+
+def test_a_run_that_nothing_continues_after_a_reconnect_ends():
+    from chat_app.client_session import Progress
+    progress = Progress()
+    for _ in range(30):
+        progress.added()
+    progress.pacing()
+    progress.written()
+    progress.dropped()  # the line dropped; the rejoin had nothing to send again
+    progress.added()
+    assert progress.waiting() == 1 and progress.written() is None  # a new, unpaced run

@@ -560,9 +560,12 @@ def segments(item):
         return args
     # Tk wraps a long run (Chinese has no spaces) as one word, after the
     # prefix's last space: glue the prefix, so the text starts on its line.
-    texts = [text.replace(" ", NO_BREAK_SPACE) for text in args[0:-2:2]]
-    glued = [piece for pair in zip(texts, args[1:-2:2]) for piece in pair]
-    return tuple(glued) + args[-2:]
+    prefix = [text.replace(" ", NO_BREAK_SPACE) for text in args[0:-2:2]]
+    last = args[-2]
+    if item.kind == "announcement":  # "*** text": its prefix is in the text's segment
+        last = last.replace(" ", NO_BREAK_SPACE, 1)
+    glued = [piece for pair in zip(prefix, args[1:-2:2]) for piece in pair]
+    return tuple(glued) + (last, args[-1])
 
 
 def starts_with_long_run(text):
@@ -579,8 +582,7 @@ def plain_segments(item):
         base += ("mention",)
     stamp = ("%s " % clock(item.time), ("time",) + base) if item.time is not None else ()
     if item.kind == "announcement":
-        return stamp + ("*** ", ("announcement",) + base,
-                        "%s\n" % item.text, ("announcement",) + base)
+        return stamp + ("*** %s\n" % item.text, ("announcement",) + base)
     if item.kind != "message":
         kind = item.kind if item.kind in ("error", "help") else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)

@@ -1101,4 +1101,4 @@ def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
     amy.wait_log("Reconnected.", timeout=WAIT * 2)
     amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "sending again")
     sent, total = re.match(r"Sending (\d+) of (\d+)", amy.chat.status.cget("text")).groups()
-    assert total == "60" and int(sent) > 25, amy.chat.status.cget("text")
+    assert total == "60" and int(sent) > 18, amy.chat.status.cget("text")  # not "18 of 35"

@@ -24,6 +24,10 @@ SEEN_IDS = 5000
 # Reconnect delays in seconds: doubling from 1, at most 30.
 BACKOFF_FIRST, BACKOFF_MAX = 1, 30
 
+# A say written but not answered for this long means the server is stalled
+# (suspended, overloaded): one on the same network answers in milliseconds.
+CONFIRM_WAIT = 2.0
+
 # Errors in reply to a say: the text was not relayed and goes back to the box.
 # (rate_limited is not one: the server holds over-rate lines back and relays
 # them later, so they must not be sent again.)
@@ -45,6 +49,8 @@ CLIENT_WORDS = {
     "refused": "The server refused the join (%s).",
     "closed": "the server closed the connection",
     "closed_why": CLOSED_WORDS,
+    # After a bye that was no removal: the server stopped, not the student's network.
+    "stopped": "The chat server has stopped (the teacher ended the chat or is restarting it)",
 }
 
 # The session's refusal once the teacher has removed us (after the kicked bye).
@@ -154,6 +160,8 @@ class ChatState:
         self._seen_order = collections.deque()
         self._last_room_id = 0
         self._pending = collections.deque()  # say frames sent, not yet answered
+        self._answered = 0  # says answered since the last join
+        self._unanswered_since = None  # when says written began to wait for an answer
         self.limits = limits_of({})
         self._noted = set()  # ONCE_PER_CONNECTION errors shown since the last join
         self.removed = None  # the teacher's reason, once the teacher has removed us
@@ -190,6 +198,7 @@ class ChatState:
             else:
                 resend.append(say)
         self._pending.clear()
+        self._answered, self._unanswered_since = 0, None
         return unseen, resend
 
     def apply(self, frame):
@@ -199,7 +208,7 @@ class ChatState:
 
     def _on_message(self, frame):
         if frame.get("from") == self.name and self._pending:
-            self._pending.popleft()
+            self._answer()
         self._remember(frame)
         shown = self.entry_for(frame)
         if not shown.own and not self.focused:
@@ -248,14 +257,40 @@ class ChatState:
     def say_refused(self, frame):
         """Return the text of the say an error answered, if it answered one."""
         if frame.get("type") == "error" and frame.get("code") in SAY_ERRORS and self._pending:
-            return self._pending.popleft()
+            return self._answer()
         return None
+
+    def _answer(self):
+        """Take the oldest say off the pending ones: the server answered it."""
+        self._answered += 1
+        self._unanswered_since = None  # the server is answering: the wait starts again
+        return self._pending.popleft()
 
     # --- what is sent ----------------------------------------------------
 
     def sent(self, say):
         """Remember a say frame until the server answers it."""
         self._pending.append(say)
+
+    def unconfirmed(self):
+        """Return how many says the server has not answered yet (queued ones too)."""
+        return len(self._pending)
+
+    def waiting_for_server(self, written, now):
+        """Return how many says the server leaves unanswered for CONFIRM_WAIT seconds.
+
+        `written`: the says this connection has written so far; `now`: a
+        monotonic clock.  0 while the server answers in time.  Called often
+        (each client checks on every event and while idle): the wait counts
+        from the first call that finds written says unanswered.
+        """
+        in_flight = written - self._answered
+        if in_flight <= 0:
+            self._unanswered_since = None
+            return 0
+        if self._unanswered_since is None:
+            self._unanswered_since = now
+        return in_flight if now - self._unanswered_since >= CONFIRM_WAIT else 0
 
     # --- focus -----------------------------------------------------------
 

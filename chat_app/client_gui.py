@@ -539,6 +539,13 @@ HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")
 
+# A message whose first word is this long (a Chinese sentence has no spaces)
+# is glued to its prefix with NO_BREAK_SPACE: else Tk moves the whole run
+# to the next line, leaving "Ben:" alone.  Shorter words always fit beside
+# the prefix, even in the smallest window.
+LONG_RUN = 12
+NO_BREAK_SPACE = "\u00a0"
+
 
 def wrap_to_width(label):
     """Make a label wrap its text to the width it is given, so nothing is cut off."""
@@ -548,6 +555,26 @@ def wrap_to_width(label):
 
 def segments(item):
     """Return Text.insert arguments for one log entry: text, tags, text, tags..."""
+    args = plain_segments(item)
+    if item.kind not in NEW_KINDS or not starts_with_long_run(item.text):
+        return args
+    # Tk wraps a long run (Chinese has no spaces) as one word, after the
+    # prefix's last space: glue the prefix, so the text starts on its line.
+    prefix = [text.replace(" ", NO_BREAK_SPACE) for text in args[0:-2:2]]
+    last = args[-2]
+    if item.kind == "announcement":  # "*** text": its prefix is in the text's segment
+        last = last.replace(" ", NO_BREAK_SPACE, 1)
+    glued = [piece for pair in zip(prefix, args[1:-2:2]) for piece in pair]
+    return tuple(glued) + (last, args[-1])
+
+
+def starts_with_long_run(text):
+    """Tell whether text begins with a run without spaces that Tk may not fit beside a prefix."""
+    return len(text.split(None, 1)[0] if text.strip() else "") >= LONG_RUN
+
+
+def plain_segments(item):
+    """Return Text.insert arguments for one log entry, its prefix breakable at spaces."""
     base = ()
     if item.history:
         base += ("history",)
@@ -584,12 +611,14 @@ class ChatWindow:
         self.lost = ""
         self.ended = None  # why the chat cannot go on, once it cannot
         self.connected_words = ""
+        self.status_text = ""  # the status, unless the server keeps says waiting
+        self.waiting_words = ""  # what the status says while it does
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password,
-            "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
-            "sending": self.on_sending, "sent": self.on_sent,
+            "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
+            "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
         }
         # What each typed command does here; each returns True once the box may empty.
         self.commands = {
@@ -664,8 +693,7 @@ class ChatWindow:
             self.chat.hide_bar()
             self.chat.add([notice("Reconnected.")])
         self.chat.jump_to_end()
-        for say in resend:
-            self.session.say(say, self.state)
+        self.session.say_again(resend, self.state)
         self.chat.set_users(self.state.users)
         self.chat.set_stale(None)
         self.connected_words = ("Connected to %s port %d as %s%s."
@@ -740,7 +768,19 @@ class ChatWindow:
         if entries:
             self.chat.add(entries)
             self.update_title()
+        self.show_waiting()
         self._poll_id = self.root.after(POLL_MS, self.poll)
+
+    def show_waiting(self):
+        """Say in the status while the server leaves sent messages unconfirmed."""
+        if self.state is None:
+            return
+        written = self.session.written() if self.session is not None else 0
+        count = self.state.waiting_for_server(written, time.monotonic())
+        words = waiting_words(count) if count else ""
+        if words != self.waiting_words:
+            self.waiting_words = words
+            self.draw_status()
 
     def on_frame(self, frame):
         now = time.time()  # lines the server did not stamp (errors, bye) show when they came
@@ -798,13 +838,18 @@ class ChatWindow:
         self.form.problem(message)
 
     def on_lost(self, why):
-        self.lost = why.rstrip(".")
+        self.lost = "Connection lost (%s)" % why.rstrip(".")
         self.chat.set_stale("disconnected")
-        self.set_status("Connection lost (%s)." % self.lost)
+        self.set_status(self.lost + ".")
+
+    def on_stopped(self, unused):
+        self.lost = CLIENT_WORDS["stopped"]
+        self.chat.set_stale("disconnected")
+        self.set_status(self.lost + ".")
 
     def on_retrying(self, seconds):
-        self.set_status("Connection lost (%s). Trying again in %d s\u2026 "
-                        "Your typing is kept." % (self.lost, seconds))
+        self.set_status("%s. Trying again in %d s\u2026 Your typing is kept."
+                        % (self.lost, seconds))
 
     def give_back(self, say):
         """Put a refused message back in the box, so nothing typed is lost."""
@@ -817,12 +862,16 @@ class ChatWindow:
     # --- window state ----------------------------------------------------
 
     def set_status(self, text):
-        self.chat.status.configure(text=text)
+        self.status_text = text
+        self.draw_status()
+
+    def draw_status(self):
+        self.chat.status.configure(text=self.waiting_words or self.status_text)
 
     def focus_changed(self, event=None):
         if self.state is None or self.closed:
             return
-        self.state.focus(self.root.focus_displayof() is not None)
+        self.state.focus(has_focus(self.root))
         self.update_title()
 
     def update_title(self):
@@ -853,6 +902,25 @@ class ChatWindow:
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def waiting_words(count):
+    """Return the status while `count` sent messages wait for the server's answer."""
+    if count == 1:
+        return ("Waiting for the server to confirm 1 message\u2026 (it is kept and sent "
+                "again after a reconnect)")
+    return ("Waiting for the server to confirm %d messages\u2026 (they are kept and sent "
+            "again after a reconnect)" % count)
+
+
+def has_focus(root):
+    """Tell whether any window of this program has the keyboard focus.
+
+    Asked of Tcl by path name: root.focus_displayof() turns the name into a
+    tkinter widget, which fails (KeyError) while Tk's own dialogs, such as
+    the "Leave the chat?" question, have the focus.
+    """
+    return bool(root.tk.call("focus", "-displayof", root._w))
 
 
 def ask_to_leave(root):

@@ -12,6 +12,8 @@ queue as (kind, value) events, which the client's own thread drains:
 - ("failed", message): the first connection failed; the session ends;
 - ("frame", frame): any other frame from the server (pings are answered here);
 - ("lost", message): the connection dropped, or a reconnect attempt failed;
+- ("stopped", None): the same, after the server said goodbye without removing
+  us (it is shutting down): the student's network is not to blame;
 - ("retrying", seconds): the next attempt comes in that many seconds;
 - ("sending", (sent, total)): says are going out paced, `sent` of `total`;
 - ("sent", total): a paced run of says has all gone out.
@@ -71,34 +73,95 @@ class Pacer:
         return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
 
+class Progress:
+    """How far a run of says has gone out: one run across reconnects.
+
+    A run starts when a say is queued with none waiting and ends when the
+    last of it is written.  Says that a rejoin sends again (ChatState kept
+    them) stay part of their run, so the counts go on where they were
+    ("Sending 33 of 61").  Shared by a Session's Writers, under its lock.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting = 0  # says queued, not yet written
+        self._total = 0  # says in the current run
+        self._sent = 0
+        self._paced = False  # whether the current run had to wait for the pace
+
+    def waiting(self):
+        with self._lock:
+            return self._waiting
+
+    def added(self):
+        """Count a say queued: it starts a run if none was waiting."""
+        with self._lock:
+            if self._waiting <= 0:
+                self._waiting, self._total, self._sent, self._paced = 0, 0, 0, False
+            self._waiting += 1
+            self._total += 1
+
+    def dropped(self):
+        """Forget the says a lost connection's writer dropped (ChatState keeps them)."""
+        with self._lock:
+            self._waiting = 0
+
+    def sending_again(self, count):
+        """Count `count` says of the run as waiting again: a rejoin sends them anew."""
+        with self._lock:
+            self._waiting = count
+            if not count:
+                self._total, self._sent, self._paced = 0, 0, False
+            elif self._total >= count:
+                self._sent = self._total - count
+            else:  # the run had all been written before the line dropped
+                self._total, self._sent = count, 0
+
+    def pacing(self):
+        """Note that the run waits for the pace; return (first time, (sent, total))."""
+        with self._lock:
+            first, self._paced = not self._paced, True
+            return first, (self._sent, self._total)
+
+    def written(self):
+        """Count one say written; return the event to report, or None."""
+        with self._lock:
+            self._waiting -= 1
+            self._sent += 1
+            progress, paced = (self._sent, self._total), self._paced
+            if self._waiting <= 0:
+                self._waiting = self._total = self._sent = 0
+                self._paced = False
+        if not paced:
+            return None
+        return ("sent", progress[1]) if progress[0] == progress[1] else ("sending", progress)
+
+
 class Writer:
     """A thread that sends one connection's frames in order, pacing the says."""
 
-    def __init__(self, connection, pacer, events):
+    def __init__(self, connection, pacer, events, progress):
         self._connection = connection
         self._pacer = pacer
         self._events = events
+        self._progress = progress
         self._frames = queue.Queue()
         self._dropping = threading.Event()  # set: skip waiting says, the session ends
         self._lock = threading.Lock()
-        self._waiting = 0  # says queued, not yet sent
-        self._total = 0  # says in the current run (since the queue was last empty)
-        self._sent = 0
-        self._paced = False  # whether the current run had to wait for the pace
+        self._written = 0  # says written on this connection
         self._thread = threading.Thread(target=self._run, name="chat-writer", daemon=True)
         self._thread.start()
 
-    def put(self, frame):
-        if frame.get("type") == "say":
-            with self._lock:
-                self._waiting += 1
-                self._total += 1
+    def put(self, frame, again=False):
+        """Queue a frame; `again` for a say the run counted before a reconnect."""
+        if frame.get("type") == "say" and not again:
+            self._progress.added()
         self._frames.put(frame)
 
-    def waiting(self):
-        """Return how many says are queued and not yet sent."""
+    def written(self):
+        """Return how many says this connection has written."""
         with self._lock:
-            return self._waiting
+            return self._written
 
     def finish(self, timeout, drop_says=False):
         """Send what is queued (at most `timeout` seconds), then stop.
@@ -122,7 +185,11 @@ class Writer:
             if not self._connection.send(frame):
                 return
             if is_say:
-                self._count_sent()
+                with self._lock:
+                    self._written += 1
+                event = self._progress.written()
+                if event is not None:
+                    self._events.put(event)
 
     def _paced_send(self):
         """Wait for the say's turn; return False to drop it (the session is ending)."""
@@ -130,26 +197,12 @@ class Writer:
             return False
         delay = self._pacer.take()
         if delay > 0:
-            with self._lock:
-                first, self._paced = not self._paced, True
-                progress = (self._sent, self._total)
+            first, progress = self._progress.pacing()
             if first:
                 self._events.put(("sending", progress))
             if self._dropping.wait(delay):
                 return False
         return True
-
-    def _count_sent(self):
-        with self._lock:
-            self._waiting -= 1
-            self._sent += 1
-            progress, paced = (self._sent, self._total), self._paced
-            if self._waiting == 0:
-                self._total = self._sent = 0
-                self._paced = False
-        if paced:
-            done = progress[0] == progress[1]
-            self._events.put(("sent", progress[1]) if done else ("sending", progress))
 
 
 class Session:
@@ -163,8 +216,10 @@ class Session:
         self._lock = threading.Lock()
         self._connection = None
         self._writer = None
+        self._progress = Progress()
         self._joined_once = rejoining  # a rejoin retries failures instead of giving up
         self._removed = None  # the reason, once the teacher has removed us
+        self._stopped = False  # the server said goodbye (shutting down) and is not back yet
         self._thread = threading.Thread(target=self._run, name="chat-session", daemon=True)
 
     def start(self):
@@ -178,7 +233,12 @@ class Session:
     def waiting(self):
         """Return how many says are queued to go out, paced."""
         with self._lock:
-            return self._writer.waiting() if self._writer is not None else 0
+            return self._progress.waiting() if self._writer is not None else 0
+
+    def written(self):
+        """Return how many says this connection has written (0 while disconnected)."""
+        with self._lock:
+            return self._writer.written() if self._writer is not None else 0
 
     def send(self, frame):
         """Queue a frame for the server; return False while not connected."""
@@ -197,6 +257,20 @@ class Session:
             return False
         state.sent(frame)
         return True
+
+    def say_again(self, frames, state):
+        """Send again the says a rejoin's ChatState kept, as part of their run.
+
+        Lost again already: `state` keeps them for the next rejoin.
+        """
+        with self._lock:
+            for frame in frames:
+                state.sent(frame)
+            if self._writer is None:
+                return
+            self._progress.sending_again(len(frames))
+            for frame in frames:
+                self._writer.put(frame, again=True)
 
     def close(self):
         """Leave the room politely and stop, within CLOSE_WAIT seconds."""
@@ -249,13 +323,16 @@ class Session:
                 connection.close()
                 return None
             self._connection = connection
-            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events)
+            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events,
+                                  self._progress)
+        self._stopped = False
         self.events.put(("joined", welcome))
         why = self._read(connection)
         with self._lock:
             writer, self._writer, self._connection = self._writer, None, None
         if writer is not None:
             writer.finish(0, drop_says=True)  # ChatState sends them again after the rejoin
+            self._progress.dropped()
         connection.close()
         if self._stop.is_set():
             return None
@@ -263,7 +340,7 @@ class Session:
             self.events.put(("refused", (KICKED, "%s %s" % (
                 CLIENT_WORDS["kicked"] % self._removed, CLIENT_WORDS["start_again"]))))
             return None
-        self.events.put(("lost", why))
+        self._lost(why)
         return "joined"
 
     def _refused(self, refusal):
@@ -274,15 +351,19 @@ class Session:
         if not self._joined_once or refusal.code in FINAL_ON_REJOIN:
             self.events.put(("refused", (refusal.code, refusal.message)))
             return None
-        self.events.put(("lost", refusal.message))
+        self._lost(refusal.message)
         return "refused"
 
     def _failed(self, message):
         if not self._joined_once:
             self.events.put(("failed", message))
             return None
-        self.events.put(("lost", message))
+        self._lost(message)
         return "failed"
+
+    def _lost(self, why):
+        """Say the connection is gone, and whether the server had stopped."""
+        self.events.put(("stopped", None) if self._stopped else ("lost", why))
 
     def _read(self, connection):
         """Pass frames on until the connection ends; return why it ended."""
@@ -301,4 +382,6 @@ class Session:
                 why = CLIENT_WORDS["closed_why"] % frame.get("reason", "")
                 if frame.get("kicked"):
                     self._removed = str(frame.get("reason", ""))
+                else:
+                    self._stopped = True
             self.events.put(("frame", frame))

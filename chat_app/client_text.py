@@ -31,6 +31,7 @@ import getpass
 import queue
 import sys
 import threading
+import time
 
 from . import settings, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, password_problem,
@@ -90,7 +91,8 @@ class TerminalClient:
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password,
-            "frame": self.on_frame, "lost": self.on_lost, "retrying": self.on_retrying,
+            "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
+            "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
             "typed": self.on_typed, "end": self.on_end,
         }
@@ -101,6 +103,8 @@ class TerminalClient:
             "who": lambda command: self.show(text_format.render_users(self.state.users)),
         }
         self.announced_pace = False  # "Sending N more lines" said for this run
+        self.all_sent = None  # the run's size, once written, until the server confirms it
+        self.said_waiting = False  # "Waiting for the server" said for this stall
 
     def show(self, text):
         self.printer.write(text)
@@ -155,8 +159,10 @@ class TerminalClient:
                 except queue.Empty:
                     if self.leaving and not self.session.waiting():
                         self.finish_leaving()  # all sent, and the server did not close in time
+                    self.check_waiting()
                     continue
                 self.handlers[kind](value)
+                self.check_waiting()
         except Done as done:
             return done.status
         except KeyboardInterrupt:
@@ -193,7 +199,9 @@ class TerminalClient:
         else:
             self.show("* Reconnected.")
             self.show(text_format.render_users(self.state.users))
-        for say in resend + self.unsent:
+        if resend:
+            self.session.say_again(resend, self.state)
+        for say in self.unsent:
             self.session.say(say, self.state)
         self.unsent = []
         if not self.reading:
@@ -292,6 +300,7 @@ class TerminalClient:
             text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
+        self.say_all_sent()
 
     def on_sending(self, progress):
         sent, total = progress
@@ -303,16 +312,38 @@ class TerminalClient:
     def on_sent(self, total):
         if self.announced_pace:
             self.announced_pace = False
-            self.show("* All %d lines sent." % total)
+            self.all_sent = total
+            self.say_all_sent()
+
+    def say_all_sent(self):
+        """Say a paced run is done once the server has confirmed its last line."""
+        if self.all_sent is not None and not self.state.unconfirmed():
+            self.show("* All %d lines sent." % self.all_sent)
+            self.all_sent = None
+
+    def check_waiting(self):
+        """Say once per stall that the server leaves sent lines unconfirmed."""
+        if self.state is None or self.session is None:
+            return
+        count = self.state.waiting_for_server(self.session.written(), time.monotonic())
+        if count and not self.said_waiting:
+            self.show("* Waiting for the server... (%d message%s not yet confirmed)"
+                      % (count, "" if count == 1 else "s"))
+        self.said_waiting = bool(count)
 
     def on_lost(self, why):
+        why = text_format.safe(why).rstrip(".")
+        self.report_loss("Connection lost (%s)" % why, "Still no connection (%s)" % why)
+
+    def on_stopped(self, unused):
+        words = CLIENT_WORDS["stopped"]
+        self.report_loss(words, "Still no connection: %s%s" % (words[:1].lower(), words[1:]))
+
+    def report_loss(self, first, again):
+        """Say the connection is gone (`first`), or still gone after a retry (`again`)."""
         if self.leaving:
             self.finish_leaving()
-        why = text_format.safe(why).rstrip(".")
-        if self.retries == 0:
-            self.show("* Connection lost (%s)." % why)
-        else:
-            self.show("* Still no connection (%s)." % why)
+        self.show("* %s." % (first if self.retries == 0 else again))
 
     def on_retrying(self, seconds):
         if self.retries == 0:

@@ -8,6 +8,7 @@ import argparse
 import errno
 import gc
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -458,7 +459,8 @@ def test_anything_relayed_displays(gui, server, text):
     bob = Client(server.port)
     bob.join("bob")
     bob.send({"type": "say", "text": text})
-    amy.wait_log("bob: " + text)
+    # After "bob:" a space, or a no-break space before a long run without spaces.
+    amy.pump(lambda: re.search(r"bob:\s" + re.escape(text), amy.log()), "bob: " + text[:40])
 
 
 def test_a_burst_of_a_thousand_messages_keeps_the_window_answering(make_server, gui):
@@ -523,7 +525,7 @@ def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui
     amy.press_enter(amy.chat.input)
     amy.wait_log("amy: before")
     server.close()
-    amy.pump(lambda: "Connection lost" in amy.chat.status.cget("text"), "the loss")
+    amy.pump(lambda: "The chat server has stopped" in amy.chat.status.cget("text"), "the loss")
     amy.type("typed while away")
     amy.press_enter(amy.chat.input)
     assert amy.chat.typed() == "typed while away"  # kept, not dropped
@@ -538,6 +540,18 @@ def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui
     amy.press_enter(amy.chat.input)
     assert bob.expect("message")["text"] == "typed while away"
     assert amy.log().count("amy: before") == 1
+
+
+def test_a_stopped_server_is_not_blamed_on_the_students_address(gui, server):
+    amy = gui()
+    amy.join(server.port, "amy")
+    server.close()  # the server says goodbye: "The server is shutting down."
+    # The second retry comes after a failed attempt: nothing listens at the port now.
+    amy.pump(lambda: "Trying again in 2 s" in amy.chat.status.cget("text"),
+             "a retry after a failed attempt", timeout=WAIT * 2)
+    assert amy.chat.status.cget("text") == (
+        "The chat server has stopped (the teacher ended the chat or is restarting it). "
+        "Trying again in 2 s\u2026 Your typing is kept.")
 
 
 def test_rejoin_history_shows_nothing_twice(make_server, gui, tmp_path):
@@ -611,6 +625,24 @@ def test_closing_with_unsent_text_asks_first(gui, server, monkeypatch):
     amy.type("half a thought")
     close_button(amy)
     assert len(asked) == 3 and amy.window.closed  # "yes"
+
+
+def test_tks_own_dialog_taking_the_focus_raises_nothing(gui, server):
+    # The "Leave the chat?" question is a Tk dialog that tkinter cannot name.
+    amy = gui()
+    amy.join(server.port, "amy")
+    dialog = ".__tk__messagebox"
+    amy.root.tk.call("toplevel", dialog)
+    amy.root.tk.call("entry", dialog + ".answer")
+    amy.root.tk.call("pack", dialog + ".answer")
+    amy.root.tk.call("focus", "-force", dialog + ".answer")
+    amy.root.update()
+    amy.chat.input.event_generate("<FocusOut>")
+    amy.root.update()
+    assert amy.window.state.focused  # the program's own dialog has the focus
+    amy.root.tk.call("destroy", dialog)
+    amy.press(amy.chat.input, "<FocusIn>")
+    assert amy.window.state.focused and not amy.errors, amy.errors
 
 
 def test_closing_with_nothing_unsent_does_not_ask(gui, server, monkeypatch):
@@ -937,6 +969,26 @@ def test_wrapped_and_multi_line_messages_hang_under_their_text(gui, server):
     assert x_of(amy, log.get(wrapped, wrapped + " wordend")) == x_of(amy, "START")
 
 
+def test_a_long_run_without_spaces_starts_on_its_prefixs_line(gui, server):
+    bob = Client(server.port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(server.port, "amy")
+    run = "\u4eca\u5929\u6211\u4eec\u5b66\u4e60" * 40  # Chinese: no spaces to wrap at
+    bob.send({"type": "say", "text": run})
+    amy.wait_log(run[:6])
+    server.room.announce("\u8bf7" + run)
+    amy.wait_log("\u8bf7" + run[:6])
+    settled(amy)
+    log = amy.chat.log
+    for prefix, text in (("bob:", run[:6]), ("***", "\u8bf7" + run[:6])):
+        start = log.search(text, "1.0")
+        log.see(start)
+        settled(amy)
+        assert log.bbox(start)[1] == log.bbox(log.search(prefix, "1.0"))[1], prefix
+        assert log.bbox(start + " lineend -1c")[1] > log.bbox(start)[1]  # it did wrap
+
+
 def test_help_is_aligned_in_a_fixed_font(gui, server):
     amy = gui()
     amy.join(server.port, "amy")
@@ -1004,3 +1056,49 @@ def test_a_long_paste_is_paced_and_arrives_whole_in_order(make_server, gui):
     amy.pump(lambda: amy.chat.status.cget("text").startswith("Connected"), "the status back")
     amy.wait_log("line 099")
     assert "too fast" not in amy.log()
+
+
+def test_a_message_the_server_leaves_unconfirmed_is_shown_waiting(gui, server, monkeypatch):
+    from chat_app.client_gui import waiting_words
+    released, say = threading.Event(), server.room.say
+
+    def stalled_say(peer, text, to=None):  # the teacher's server suspended (Ctrl+Z)
+        if text == "held up":
+            released.wait(WAIT * 3)
+        return say(peer, text, to)
+
+    monkeypatch.setattr(server.room, "say", stalled_say)
+    amy = gui()
+    amy.join(server.port, "amy")
+    try:
+        amy.type("held up")
+        amy.press_enter(amy.chat.input)
+        amy.pump(lambda: amy.chat.status.cget("text") == waiting_words(1), "the waiting status")
+        assert amy.chat.status.cget("text") == (
+            "Waiting for the server to confirm 1 message\u2026 (it is kept and sent again "
+            "after a reconnect)")
+    finally:
+        released.set()
+    amy.wait_log("amy: held up")
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Connected to"), "the status back")
+
+
+def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
+    server = make_server("--rate-limit", "10")
+    port = server.port
+    bob = Client(port)
+    bob.join("bob")
+    amy = gui()
+    amy.join(port, "amy")
+    amy.type("\n".join("line %03d" % i for i in range(60)))
+    amy.window.state.limits = amy.window.state.limits._replace(max_text=8)  # a line a message
+    amy.press_enter(amy.chat.input)
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "the sending status")
+    for _ in range(25):
+        bob.expect("message", timeout=WAIT)
+    server.close()
+    make_server("--rate-limit", "10", "--port", str(port))
+    amy.wait_log("Reconnected.", timeout=WAIT * 2)
+    amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "sending again")
+    sent, total = re.match(r"Sending (\d+) of (\d+)", amy.chat.status.cget("text")).groups()
+    assert total == "60" and int(sent) > 18, amy.chat.status.cget("text")  # not "18 of 35"

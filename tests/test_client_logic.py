@@ -353,3 +353,47 @@ def test_the_join_form_takes_the_address_as_the_board_shows_it():
         assert "write the port after a colon: %s." % meant in check.problem.lower()
     assert check_join(dict(form, host="192.0.2.9", name="a b")).field == "name"
     assert check_join(dict(form, host="192.0.2.9", port="x")).field == "port"
+
+
+def test_says_the_server_leaves_unanswered_count_after_two_seconds():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    state.sent({"type": "say", "text": "one"})
+    assert state.waiting_for_server(1, now=100.0) == 0
+    assert state.waiting_for_server(1, now=101.9) == 0  # a busy server may take a moment
+    assert state.waiting_for_server(1, now=102.0) == 1
+    state.apply(message(1, "amy", "one"))
+    assert state.waiting_for_server(1, now=102.1) == 0 and state.unconfirmed() == 0
+    state.sent({"type": "say", "text": "two"})
+    state.sent({"type": "say", "text": "three"})
+    assert state.waiting_for_server(3, now=103.0) == 0
+    state.apply(message(2, "amy", "two"))  # an answer: the wait starts again
+    assert state.waiting_for_server(3, now=104.5) == 0
+    assert state.waiting_for_server(3, now=106.5) == 1
+
+
+def test_a_paced_run_counts_on_across_a_reconnect():
+    from chat_app.client_session import Progress
+    progress = Progress()
+    for _ in range(61):
+        progress.added()
+    assert progress.pacing() == (True, (0, 61))
+    events = [progress.written() for _ in range(22)]
+    assert events[-1] == ("sending", (22, 61))
+    progress.sending_again(29)  # the rejoin: 32 reached the room, 29 go again
+    assert progress.waiting() == 29
+    assert progress.written() == ("sending", (33, 61))
+    events = [progress.written() for _ in range(28)]
+    assert events[-1] == ("sent", 61) and progress.waiting() == 0
+
+
+def test_a_run_that_nothing_continues_after_a_reconnect_ends():
+    from chat_app.client_session import Progress
+    progress = Progress()
+    for _ in range(30):
+        progress.added()
+    progress.pacing()
+    progress.written()
+    progress.dropped()  # the line dropped; the rejoin had nothing to send again
+    progress.added()
+    assert progress.waiting() == 1 and progress.written() is None  # a new, unpaced run

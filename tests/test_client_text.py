@@ -443,8 +443,13 @@ def test_server_going_away_is_reported(pyz, make_server):
         server.server.shutdown()
         server.server.stop()
         client.wait_for(r"The server closed the connection: The server is shutting down")
-        client.wait_for(r"^\* Connection lost")
+        client.wait_for(r"^\* The chat server has stopped \(the teacher ended the chat or is "
+                        r"restarting it\)\.$")
         client.wait_for(r"^\* Reconnecting in 1 s")
+        # The retry fails (nothing listens now): still the server's stop, not the address.
+        client.wait_for(r"^\* Still no connection: the chat server has stopped \(the teacher",
+                        timeout=WAIT * 2)
+        assert not any("Nothing is listening" in line for line in client.lines)
         assert client.end_input() == 0
     finally:
         client.finish()
@@ -473,5 +478,66 @@ def test_survives_a_server_restart_and_loses_nothing_typed(pyz, make_server):
         assert again.room.users() == ["bob", "amy"]
         assert client.end_input() == 0
         assert bob.expect("left", name="amy")["reason"] == "quit"
+    finally:
+        assert "Traceback" not in client.finish()
+
+
+def hold_back(monkeypatch, server, text):
+    """Make the server stall on `text` (as if suspended) until the returned Event is set."""
+    released, say = threading.Event(), server.room.say
+
+    def stalled_say(peer, said, to=None):
+        if said == text:
+            released.wait(WAIT * 3)
+        return say(peer, said, to)
+
+    monkeypatch.setattr(server.room, "say", stalled_say)
+    return released
+
+
+def test_a_stalled_server_is_said_once_and_all_sent_waits_for_the_last_line(
+        pyz, make_server, monkeypatch):
+    server = make_server("--rate-limit", "50")
+    released = hold_back(monkeypatch, server, "line 019")
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for("Welcome, amy")
+        client.process.stdin.write("".join("line %03d\n" % i for i in range(20)).encode())
+        client.process.stdin.flush()
+        client.wait_for(r"^\* Sending \d+ more lines")
+        client.wait_for(r"^\* Waiting for the server\.\.\. \(1 message not yet confirmed\)$")
+        assert not any(line.startswith("* All") for line in client.lines)  # not yet true
+        released.set()
+        client.wait_for(r"^\* All 20 lines sent\.$")
+        lines = list(client.lines)
+        last = next(i for i, line in enumerate(lines) if line.endswith("<amy> line 019"))
+        assert lines.index("* All 20 lines sent.") > last
+        assert sum("Waiting for the server" in line for line in lines) == 1
+        assert client.end_input() == 0
+    finally:
+        released.set()
+        assert "Traceback" not in client.finish()
+
+
+def test_paste_counts_go_on_across_a_reconnect(pyz, make_server):
+    server = make_server("--rate-limit", "10")
+    port = server.port
+    bob = Client(port)
+    bob.join("bob")
+    client = TerminalClient(pyz, port, "--name", "amy")
+    lines = ["line %03d" % i for i in range(60)]
+    try:
+        client.wait_for("Welcome, amy")
+        client.process.stdin.write("".join(line + "\n" for line in lines).encode())
+        client.process.stdin.flush()
+        client.wait_for(r"^\* Sending \d+ more lines")
+        for _ in range(25):
+            bob.expect("message", timeout=WAIT)
+        server.close()
+        make_server("--rate-limit", "10", "--port", str(port))
+        client.wait_for(r"^\* Reconnected\.$", timeout=WAIT * 2)
+        client.wait_for(r"^\* All \d+ lines sent\.$", timeout=WAIT * 3)
+        assert "* All 60 lines sent." in client.lines
+        assert client.end_input() == 0
     finally:
         assert "Traceback" not in client.finish()

@@ -32,6 +32,7 @@ def test_history_and_ids_survive_a_restart(tmp_path):
     path = str(tmp_path / "room.jsonl")
     first = RunningServer("--log", path, "--history", "3")
     try:
+        first.out.wait_for(r"room\.jsonl has no earlier messages: a new transcript starts there")
         amy = first.client()
         amy.join("amy")
         for i in range(5):

@@ -249,6 +249,7 @@ class ChatView:
         self.on_private = on_private
         self.frame = ttk.Frame(parent)
         self.following = True
+        self._follow_pending = False  # a follow_soon() call is queued
         self.unseen = 0  # messages added since the reader scrolled up
         self.names = []
         self.stale = None  # why the user list is out of date, while it is
@@ -362,7 +363,7 @@ class ChatView:
         self.log.configure(state="disabled")
         if self.following:
             self.follow()
-            self.log.after_idle(self.follow)  # again once the layout is done
+            self.follow_soon()  # again once the layout is done
         else:
             self.unseen += sum(1 for item in entries if item.kind in NEW_KINDS)
             self.show_marker()
@@ -418,7 +419,7 @@ class ChatView:
         if float(last) >= AT_END:
             self.reached_end()
         elif self.following:
-            self.log.after_idle(self.follow)  # Tk moved the view under a follower
+            self.follow_soon()  # Tk moved the view under a follower
 
     def scroll_by_bar(self, *args):
         self.log.yview(*args)
@@ -437,10 +438,24 @@ class ChatView:
         if self.following:
             self.log.see("end")
 
+    def follow_soon(self):
+        """Follow the end once Tk is idle (the layout done); one call pending at a time.
+
+        Tk reports scrolling many times while it lays out a burst of lines;
+        each report would otherwise queue a call of its own.
+        """
+        if not self._follow_pending:
+            self._follow_pending = True
+            self.log.after_idle(self._follow_when_idle)
+
+    def _follow_when_idle(self):
+        self._follow_pending = False
+        self.follow()
+
     def jump_to_end(self):
         self.reached_end()
         self.follow()
-        self.log.after_idle(self.follow)
+        self.follow_soon()
 
     def reached_end(self):
         """The reader sees the end: follow it from now on, and drop the marker."""

@@ -198,7 +198,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def handle_line(self, line):
         """Give a line to the handler for this state and wire; a say may be held back."""
-        self.peer.wire = self.session.wire  # the room renders for it (known from the first line)
+        self.peer.wire = self.session.wire  # next_line() learns it from the first line
         try:
             getattr(self, self.LINE_HANDLERS[(self.session.state, self.session.wire)])(line)
         except life.HoldBack:
@@ -281,7 +281,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def send(self, frame):
         """Send a frame to this connection alone, as JSON or as text."""
-        if (self.session.wire or self.peer.wire) == life.TEXT:
+        if self.session.wire == life.TEXT:
             self.write_text(text_format.render_for_session(frame))
         else:
             self.write(encode(frame))

@@ -16,6 +16,10 @@ import time
 
 from .nonblocking import WOULD_BLOCK
 
+# A selector that needs no file descriptor of its own (epoll does): a
+# waiting try must not fail for want of one when descriptors run short.
+QUIET_SELECTOR = getattr(selectors, "PollSelector", selectors.SelectSelector)
+
 
 def wait_unless_ended(peer, seconds):
     """Wait `seconds`; return True if the connection is still open then, False once it ends."""
@@ -30,7 +34,7 @@ def wait_unless_ended(peer, seconds):
 def _socket_says_ended(sock, seconds):
     """Wait until the socket has something to read (at most `seconds`); tell whether it ended."""
     try:
-        with selectors.DefaultSelector() as selector:
+        with QUIET_SELECTOR() as selector:
             selector.register(sock, selectors.EVENT_READ)
             if not selector.select(seconds):
                 return False  # the time passed, nothing happened

@@ -338,8 +338,9 @@ def start_server(options, console):
 # stopping); SIGHUP (the terminal window the server runs in was closed, or
 # its user logged out); SIGBREAK (Windows: Ctrl+Break, and closing the
 # console window, whose CTRL_CLOSE_EVENT the C runtime delivers as SIGBREAK;
-# Windows then gives the program a few seconds).  One that was ignored when
-# the server started stays ignored: 'nohup' ignores SIGHUP on purpose.
+# untested: Windows may end the process before the goodbyes are out).  One
+# that was ignored when the server started stays ignored: 'nohup' ignores
+# SIGHUP on purpose.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGBREAK")
 
 
@@ -362,7 +363,7 @@ def catch_stop_signals(handler):
 
 
 def run(options, out=None, err=None, commands=None):
-    """Run the server until Ctrl+C, a stop signal, /quit or a closed terminal; return the exit status.
+    """Run the server until Ctrl+C, a stop signal, /quit or its terminal closes; return the status.
 
     `commands` is where the teacher types (default: standard input, when
     it is a terminal).  SIGTERM, SIGHUP (the terminal closed) and SIGBREAK

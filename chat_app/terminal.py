@@ -261,7 +261,10 @@ class Keyboard:
 
     def lines(self):
         """Yield each line typed, and END_OF_INPUT for Ctrl+D on an empty line, until
-        the terminal is gone (then `terminal_closed` says whether it was hung up) or close() is called."""
+        the terminal is gone or close() is called.
+
+        Then `terminal_closed` says whether the terminal was hung up.
+        """
         while True:
             keys = self._keys
             chars = None if keys is None else retry_in_background(keys.read, keys.hung_up)
@@ -291,7 +294,7 @@ class Keyboard:
 
 
 def hung_up(fd):
-    """Tell whether the terminal open on `fd` has been hung up: its window closed, its line dropped.
+    """Tell whether the terminal open on `fd` has been hung up (its window closed).
 
     A hung-up terminal stops answering as one (isatty() turns false, reads
     give end of file or EIO).  One merely out of reach, a job in the

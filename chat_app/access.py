@@ -18,9 +18,14 @@ DEFAULT_MAX_PER_IP = 50
 FREE_PASSWORD_TRIES = 3
 
 # After those, each further try from that address waits, doubling from
-# the first step up to the last, so guessing from a script gets nowhere.
+# the first step up to the last, so guessing from a script gets nowhere:
+# 50 guesses take about six minutes, whether sent one by one or at once.
 FIRST_PASSWORD_DELAY = 0.5
 MAX_PASSWORD_DELAY = 8.0
+
+# Doublings after which the delay is surely at its last step (keeps the
+# power small however many tries are counted).
+DOUBLINGS_TO_MAX = 16
 
 # An address's wrong passwords are forgotten after this long without one.
 FORGET_FAILURES_AFTER = 600.0
@@ -43,48 +48,122 @@ def is_loopback(address):
 
 
 class PasswordGuard:
-    """Slow down repeated wrong passwords, per address."""
+    """Slow down repeated wrong passwords, per address, one after another or in parallel.
+
+    Each try first takes its turn (start_try), then its outcome is told
+    (finish_try).  A try's rank is the address's wrong passwords plus its
+    tries still in flight (waiting for their turn or being checked): until
+    its outcome is known a try counts as wrong, so fifty tries sent at once
+    wait as long as fifty sent one after another.  The first
+    FREE_PASSWORD_TRIES ranks go at once; each further try waits its step
+    (FIRST_PASSWORD_DELAY doubling up to MAX_PASSWORD_DELAY) after the turn
+    of the try before it.  A right password forgets the wrong ones; a try
+    abandoned before it was checked (its connection ended) counts neither
+    way, but the turns booked stay booked.  No I/O: the clock is injected,
+    and so is the sleep that attempt() waits with when its caller gives none.
+    """
 
     def __init__(self, clock=time.monotonic, sleep=time.sleep):
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
-        self._records = {}  # address -> [failures, last failure, next allowed try]
+        self._records = {}  # address -> _Tries
 
-    def wait_turn(self, address):
-        """Sleep until this address may try a password again; return the seconds slept."""
+    def attempt(self, address, check, wait=None):
+        """Run check() when this address's turn comes; return whether it said yes.
+
+        `wait(seconds)` waits for the turn and returns False if the try was
+        abandoned meanwhile (then PasswordTryAbandoned is raised and check()
+        never runs); without it the guard's sleep waits.
+        """
+        delay = self.start_try(address)
+        outcome = None
+        try:
+            if delay > 0 and not (wait or self._sleep_through)(delay):
+                raise PasswordTryAbandoned()
+            outcome = bool(check())
+            return outcome
+        finally:
+            self.finish_try(address, outcome)
+
+    def _sleep_through(self, seconds):
+        self._sleep(seconds)
+        return True
+
+    def start_try(self, address):
+        """Count a try from this address in flight; return the seconds it waits for its turn."""
         with self._lock:
             now = self._clock()
-            record = self._records.get(address)
-            if record is None or now - record[1] > FORGET_FAILURES_AFTER:
-                self._records.pop(address, None)
+            tries = self._records.get(address)
+            if tries is not None and not tries.in_flight and tries.forgotten(now):
+                del self._records[address]
+                tries = None
+            if tries is None:
+                self._make_room()
+                tries = self._records[address] = _Tries(now)
+            rank = tries.failures + tries.in_flight
+            tries.in_flight += 1
+            if rank < FREE_PASSWORD_TRIES:
                 return 0.0
-            failures = record[0]
-            if failures < FREE_PASSWORD_TRIES:
-                return 0.0
-            step = min(FIRST_PASSWORD_DELAY * 2 ** (failures - FREE_PASSWORD_TRIES),
-                       MAX_PASSWORD_DELAY)
-            start = max(now, record[2])
-            record[2] = start + step  # tries in parallel queue up behind each other
-            wait = start + step - now
-        self._sleep(wait)
-        return wait
+            turn = max(now, tries.next_turn) + password_delay(rank)
+            tries.next_turn = turn
+            return turn - now
 
-    def failed(self, address):
+    def finish_try(self, address, outcome):
+        """Tell a try's outcome: True (right password), False (wrong) or None (abandoned)."""
         with self._lock:
             now = self._clock()
-            record = self._records.get(address)
-            if record is None:
-                if len(self._records) >= MAX_REMEMBERED_ADDRESSES:
-                    oldest = min(self._records, key=lambda key: self._records[key][1])
-                    del self._records[oldest]
-                record = self._records[address] = [0, now, now]
-            record[0] += 1
-            record[1] = now
+            tries = self._records.get(address)
+            if tries is None:  # evicted meanwhile (only with MAX_REMEMBERED_ADDRESSES busy)
+                tries = self._records[address] = _Tries(now)
+                tries.in_flight = 1
+            tries.in_flight -= 1
+            if outcome is False:
+                tries.failures += 1
+                tries.last_failure = now
+            elif outcome:
+                tries.failures = 0
+                if not tries.in_flight:
+                    del self._records[address]
 
-    def succeeded(self, address):
-        with self._lock:
-            self._records.pop(address, None)
+    def _make_room(self):
+        """Forget the address idle longest when MAX_REMEMBERED_ADDRESSES are remembered."""
+        if len(self._records) < MAX_REMEMBERED_ADDRESSES:
+            return
+        idle = [address for address, tries in self._records.items() if not tries.in_flight]
+        if idle:
+            del self._records[min(idle, key=lambda address: self._records[address].last_failure)]
+
+
+# What a try abandoned before its turn is answered (its connection had
+# ended, so this is for the record: nobody reads it).
+PASSWORD_NOT_CHECKED_MESSAGE = ("The password was not checked: the connection ended while it "
+                                "waited its turn.")
+
+
+class PasswordTryAbandoned(Exception):
+    """A password try ended before its turn came: its connection ended meanwhile."""
+
+
+class _Tries:
+    """One address's password tries: wrong ones, those in flight, and the next turn."""
+
+    __slots__ = ("failures", "in_flight", "last_failure", "next_turn")
+
+    def __init__(self, now):
+        self.failures = 0
+        self.in_flight = 0
+        self.last_failure = now
+        self.next_turn = now
+
+    def forgotten(self, now):
+        return now - self.last_failure > FORGET_FAILURES_AFTER
+
+
+def password_delay(rank):
+    """Return how long a try of this rank waits after the one before it (rank >= free tries)."""
+    doublings = min(rank - FREE_PASSWORD_TRIES, DOUBLINGS_TO_MAX)
+    return min(FIRST_PASSWORD_DELAY * 2 ** doublings, MAX_PASSWORD_DELAY)
 
 
 def fit_to_fd_limit(max_clients, warn):

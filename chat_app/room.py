@@ -17,9 +17,12 @@ import threading
 import time
 
 from . import text_format
-from .access import PasswordGuard, is_loopback
+from .access import (
+    PASSWORD_NOT_CHECKED_MESSAGE, PasswordGuard, PasswordTryAbandoned, is_loopback,
+)
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
+from .peer_wait import wait_unless_ended
 from .protocol import (
     DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name,
     encode, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
@@ -218,26 +221,32 @@ class Room:
 
     # --- joining and leaving -----------------------------------------
 
-    def check_password(self, password, address):
+    def check_password(self, password, address, peer=None):
         """Raise bad_password unless the password opens this room.
 
         The comparison takes the same time whatever is wrong; an address
-        that keeps guessing waits longer before each try (access.py).
+        that keeps guessing, one try after another or many at once, waits
+        longer before each try (access.py).  A try waiting its turn for
+        `peer`'s connection ends as soon as that connection does.
         """
         if self._password is None:
             return
         if not password:  # nothing to guess with: not counted as a wrong try
             raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
-        self._guard.wait_turn(address)
-        if not hmac.compare_digest(password.encode("utf-8"), self._password.encode("utf-8")):
-            self._guard.failed(address)
+        wait = None if peer is None else (lambda seconds: wait_unless_ended(peer, seconds))
+        expected = self._password.encode("utf-8")
+        try:
+            right = self._guard.attempt(
+                address, lambda: hmac.compare_digest(password.encode("utf-8"), expected), wait)
+        except PasswordTryAbandoned:
+            raise ProtocolError("bad_password", PASSWORD_NOT_CHECKED_MESSAGE)
+        if not right:
             raise ProtocolError("bad_password")
-        self._guard.succeeded(address)
 
     def join(self, peer, raw_name, password=None):
         """Add a peer under a name and welcome it; raise ProtocolError if refused."""
         name = check_name(raw_name)
-        self.check_password(password, peer.address)
+        self.check_password(password, peer.address, peer)
         key = name_key(name)
         with self._lock:
             holder = self._members.get(key)

@@ -333,19 +333,41 @@ def start_server(options, console):
     return server
 
 
+# Signals that end the server as SIGTERM does (everyone gets bye), looked up
+# by name since each exists only on some systems: SIGTERM (kill, a service
+# stopping); SIGHUP (the terminal window the server runs in was closed, or
+# its user logged out); SIGBREAK (Windows: Ctrl+Break, and closing the
+# console window, whose CTRL_CLOSE_EVENT the C runtime delivers as SIGBREAK;
+# untested: Windows may end the process before the goodbyes are out).  One
+# that was ignored when the server started stays ignored: 'nohup' ignores
+# SIGHUP on purpose.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGBREAK")
+
+
 class _Terminate(Exception):
-    """SIGTERM arrived."""
+    """A stop signal arrived (see STOP_SIGNALS)."""
 
 
 def _raise_terminate(signum, frame):
     raise _Terminate()
 
 
+def catch_stop_signals(handler):
+    """Have `handler` take each of STOP_SIGNALS not ignored; return {signal: handler before}."""
+    previous = {}
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
 def run(options, out=None, err=None, commands=None):
-    """Run the server until Ctrl+C, SIGTERM or /quit; return the exit status.
+    """Run the server until Ctrl+C, a stop signal, /quit or its terminal closes; return the status.
 
     `commands` is where the teacher types (default: standard input, when
-    it is a terminal).
+    it is a terminal).  SIGTERM, SIGHUP (the terminal closed) and SIGBREAK
+    end it as Ctrl+C does, and the exit status is 0 for them all.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -366,7 +388,7 @@ def run(options, out=None, err=None, commands=None):
             # server; ignored, the read fails instead and is tried again.
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
         teacher.start(commands)
-    previous = signal.signal(signal.SIGTERM, _raise_terminate)
+    previous = catch_stop_signals(_raise_terminate)
 
     def interrupted(signum, frame):
         # Ctrl+C with a command half typed clears it, as at a shell's
@@ -378,15 +400,17 @@ def run(options, out=None, err=None, commands=None):
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
-        out.write("\n")  # end the line the terminal's ^C is on
+        console.printer.end_line()  # end the line the terminal's ^C is on
     except _Terminate:
         pass
     finally:
         teacher.close()  # the terminal as it was, before anything else can fail
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in previous:
+            signal.signal(signum, signal.SIG_IGN)
         closed = server.stop()
         console.info("server stopped (%d connection(s) closed)" % closed)
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     return 0

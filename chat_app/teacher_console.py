@@ -3,7 +3,10 @@
 A daemon thread reads the server's standard input and runs /who, /kick,
 /say and /quit against the room; answers go to the server's console.  It
 starts only when standard input is a terminal, so a server started by a
-script or a service never waits on a keyboard.
+script or a service never waits on a keyboard.  When that terminal is
+closed (hung up: its window closed), the server stops as for SIGHUP;
+the end of input from a terminal still there (Ctrl+D, a job in the
+background) stops nothing.
 
 When both standard input and output are an interactive terminal, the
 teacher types at a prompt line that the console's printed lines never break
@@ -16,7 +19,7 @@ import time
 
 from .line_editor import END_OF_INPUT, columns
 from .protocol import ProtocolError, clean_text
-from .terminal import Keyboard, retry_in_background
+from .terminal import Keyboard, hang_up_watch, retry_in_background
 
 # The teacher's commands: what /help shows, in this order.  The handlers
 # of the same names are TeacherConsole's dispatch table.
@@ -42,6 +45,11 @@ DEFAULT_KICK_REASON = "no reason given"
 # Ctrl+D at the prompt would end a shell; here it must not end the commands.
 END_OF_INPUT_HINT = "Ctrl+D does not stop the server: type /quit or press Ctrl+C."
 
+# Said (to a log file, if the output goes to one) when the terminal the
+# commands came from was closed: the server stops as for Ctrl+C.
+TERMINAL_CLOSED = ("the terminal this server was started in was closed: stopping the server. "
+                   "To keep a server running without its window, start it with 'nohup'.")
+
 class TeacherConsole:
     """Run teacher commands against one server's room."""
 
@@ -64,10 +72,10 @@ class TeacherConsole:
         """
         self._keyboard = Keyboard.open(stream, self.console.printer)
         if self._keyboard is not None:
-            target, source = self._read_keys, self._keyboard
-        else:
-            target, source = self._read_lines, stream
-        thread = threading.Thread(target=target, args=(source,),
+            target, args = self._read_keys, (self._keyboard,)
+        else:  # whether it is a terminal is asked now, before it can be closed
+            target, args = self._read_lines, (stream, hang_up_watch(stream))
+        thread = threading.Thread(target=target, args=args,
                                   name="teacher-console", daemon=True)
         thread.start()
         return thread
@@ -77,11 +85,13 @@ class TeacherConsole:
         if self._keyboard is not None:
             self._keyboard.close()
 
-    def _read_lines(self, stream):
+    def _read_lines(self, stream, closed):
         while True:
-            line = retry_in_background(stream.readline)
+            line = retry_in_background(stream.readline, closed)
             if not line:
-                return
+                if closed():
+                    self._terminal_closed()
+                return  # the end of the input (a file, Ctrl+D): the server goes on
             self.handle(line)
 
     def _read_keys(self, keyboard):
@@ -93,6 +103,13 @@ class TeacherConsole:
                     self.handle(line)
         finally:
             keyboard.close()
+        if keyboard.terminal_closed:
+            self._terminal_closed()
+
+    def _terminal_closed(self):
+        """The teacher's terminal is gone (window closed): stop as for SIGHUP."""
+        self.console.info(TERMINAL_CLOSED)
+        self.stop()
 
     def handle(self, line):
         """Run one typed line."""

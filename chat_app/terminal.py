@@ -58,6 +58,11 @@ class Printer:
             if self._prompt is not None:
                 self._emit(self._prompt.draw())
 
+    def end_line(self):
+        """End the line the cursor is on (where the terminal echoed ^C)."""
+        with self._lock:
+            self._put(self.out, "\n")
+
     def attach_prompt(self, editor):
         """Keep this LineEditor's prompt line drawn below everything printed."""
         with self._lock:
@@ -163,6 +168,10 @@ class PosixKeys:
         except (OSError, termios.error):
             return False
 
+    def hung_up(self):
+        """Tell whether the terminal has been hung up (its window closed) since it was opened."""
+        return hung_up(self.fd)
+
     def read(self):
         """Return the next typed characters, or None when the terminal is gone."""
         data = os.read(self.fd, READ_BYTES)
@@ -191,6 +200,10 @@ class WindowsKeys:
         if char in ("\x00", "\xe0"):
             return self.SPECIAL.get(msvcrt.getwch(), "")
         return char
+
+    def hung_up(self):
+        """Never seen here: closing the console window raises SIGBREAK instead (server.py)."""
+        return False
 
     def restore(self):
         """Nothing to give back: getwch() does not change the console's mode."""
@@ -226,6 +239,7 @@ class Keyboard:
 
     def __init__(self, keys, printer, prompt=PROMPT, keep_entered=True):
         self._keys = keys
+        self.terminal_closed = False  # whether typing ended because the terminal was hung up
         self._lock = threading.Lock()  # close() may come from two threads at once
         self.printer = printer
         printer.attach_prompt(LineEditor(prompt, width=terminal_width(),
@@ -247,11 +261,15 @@ class Keyboard:
 
     def lines(self):
         """Yield each line typed, and END_OF_INPUT for Ctrl+D on an empty line, until
-        the terminal is gone or close() is called."""
+        the terminal is gone or close() is called.
+
+        Then `terminal_closed` says whether the terminal was hung up.
+        """
         while True:
             keys = self._keys
-            chars = None if keys is None else retry_in_background(keys.read)
+            chars = None if keys is None else retry_in_background(keys.read, keys.hung_up)
             if chars is None:
+                self.terminal_closed = keys is not None and keys.hung_up()
                 return
             self.printer.resize_prompt(terminal_width())
             for line in self.printer.typed(chars):
@@ -275,16 +293,46 @@ class Keyboard:
             self.printer.redraw_prompt(wait=False)
 
 
-def retry_in_background(read):
-    """Return read()'s answer; None (or "") once the terminal is gone for good."""
+def hung_up(fd):
+    """Tell whether the terminal open on `fd` has been hung up (its window closed).
+
+    A hung-up terminal stops answering as one (isatty() turns false, reads
+    give end of file or EIO).  One merely out of reach, a job in the
+    background, still answers as a terminal, and so does one at the end of
+    what was typed (Ctrl+D).  Only for a descriptor that was a terminal.
+    """
+    return not os.isatty(fd)
+
+
+def hang_up_watch(stream):
+    """Return a function telling whether `stream` has been hung up since now.
+
+    A stream that is no terminal now (a file, a pipe, /dev/null) never
+    counts as hung up: its end is just the end of its input.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        fd = None  # not a file at all
+    if fd is None or not os.isatty(fd):
+        return lambda: False
+    return lambda: hung_up(fd)
+
+
+def retry_in_background(read, is_hung_up=lambda: False):
+    """Return read()'s answer; None (or "") once the terminal is gone for good.
+
+    EIO means a job in the background reading its terminal (tried again
+    each BACKGROUND_RETRY_SECONDS), unless is_hung_up() says the terminal
+    was closed.
+    """
     while True:
         try:
             return read()
         except OSError as exc:
-            if exc.errno == errno.EIO:  # started with '&': wait to be brought back
-                time.sleep(BACKGROUND_RETRY_SECONDS)
+            if exc.errno == errno.EIO and not is_hung_up():
+                time.sleep(BACKGROUND_RETRY_SECONDS)  # wait to be brought back
                 continue
             return None  # the terminal is gone: stop listening
         except (ValueError, UnicodeDecodeError):
             return None  # closed, or undecodable bytes: stop listening
-

@@ -168,9 +168,10 @@ def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, te
 class ServerInTerminal:
     """`python chat.pyz server` in a pseudo-terminal, as a teacher runs it."""
 
-    def __init__(self, pyz, tmp_path, *args):
+    def __init__(self, pyz, tmp_path, *args, ignore_hang_ups=False, errors=None):
         require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
         import fcntl
+        import signal
         import struct
         import subprocess
         import termios
@@ -179,16 +180,28 @@ class ServerInTerminal:
         self.saved_mode = termios.tcgetattr(self.slave)
         self._raw = []
         self._lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()  # ends the drain before a hang-up
+
+        def become_its_terminal():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            if ignore_hang_ups:  # as after "trap '' HUP": only the closed console tells
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
         self.process = subprocess.Popen(
             [sys.executable, pyz, "server", "--host", "127.0.0.1", "--port", "0"] + list(args),
-            cwd=str(tmp_path), stdin=self.slave, stdout=self.slave, stderr=self.slave,
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-        threading.Thread(target=self._drain, daemon=True).start()
+            cwd=str(tmp_path), stdin=self.slave, stdout=self.slave,
+            stderr=self.slave if errors is None else errors,  # errors: a file, to read later
+            start_new_session=True, preexec_fn=become_its_terminal)
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
         self.port = int(self.wait_for(r"listening on port (\d+)").group(1))
 
     def _drain(self):
+        import select
         while True:
+            readable, _, _ = select.select([self.master, self._wake_read], [], [])
+            if self._wake_read in readable:
+                return
             try:
                 data = os.read(self.master, 4096)
             except OSError:
@@ -197,6 +210,19 @@ class ServerInTerminal:
                 return
             with self._lock:
                 self._raw.append(data)
+
+    def hang_up(self):
+        """Close the terminal, as the teacher closing its window: the kernel sends SIGHUP.
+
+        The master is closed only once no thread reads it (a read in progress
+        would keep it open).  The slave is closed too, as the window's
+        program would not hold it.
+        """
+        os.write(self._wake_write, b"x")
+        self._drainer.join(WAIT)
+        os.close(self.slave)
+        os.close(self.master)
+        self.master = self.slave = None
 
     @property
     def raw(self):
@@ -222,16 +248,18 @@ class ServerInTerminal:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(WAIT)
-        os.close(self.slave)
-        os.close(self.master)
+        if self.master is not None:
+            self.hang_up()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
 
 @pytest.fixture
 def terminal_server(pyz, tmp_path):
     servers = []
 
-    def start(*args):
-        servers.append(ServerInTerminal(pyz, tmp_path, *args))
+    def start(*args, **kwargs):
+        servers.append(ServerInTerminal(pyz, tmp_path, *args, **kwargs))
         return servers[-1]
 
     yield start
@@ -322,3 +350,82 @@ def test_after_ctrl_z_and_fg_the_prompt_line_comes_back(terminal_server):
     server.type(b"/quit\n")
     assert server.process.wait(WAIT) == 0
     assert termios.tcgetattr(server.slave) == server.saved_mode
+
+
+# Clients connected when the teacher's terminal is closed.
+CLIENTS_AT_HANG_UP = 10
+
+
+@pytest.mark.parametrize("ignore_hang_ups", [False, True], ids=["sighup", "console-closed"])
+def test_closing_the_terminal_stops_the_server_as_sigterm_does(terminal_server, tmp_path,
+                                                                ignore_hang_ups):
+    # The kernel sends SIGHUP when the terminal goes; with SIGHUP ignored,
+    # the console's reader finding its terminal hung up stops the server.
+    with open(str(tmp_path / "server.err"), "wb") as errors:
+        server = terminal_server(ignore_hang_ups=ignore_hang_ups, errors=errors)
+    server.wait_rows(r">")
+    clients = [Client(server.port) for _ in range(CLIENTS_AT_HANG_UP)]
+    for number, client in enumerate(clients):
+        client.join("s%d" % number)
+    server.wait_for(r"s%d joined" % (CLIENTS_AT_HANG_UP - 1))
+    server.hang_up()
+    assert server.process.wait(WAIT) == 0  # the status SIGTERM gives
+    for client in clients:
+        assert client.expect("bye")["reason"] == "The server is shutting down."
+        client.assert_closed()
+    assert (tmp_path / "server.err").read_text() == ""  # no traceback, no complaint
+
+
+def test_the_end_of_input_from_a_terminal_still_there_stops_nothing(server):
+    require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
+    master, slave = os.openpty()
+    commands = os.fdopen(slave, "r")
+    try:
+        out = Lines()  # not a terminal: whole lines are read
+        stopped = threading.Event()
+        console = TeacherConsole(server.server, Console(out, out), stopped.set)
+        reader = console.start(commands)
+        os.write(master, b"/who\n\x04")  # a command, then Ctrl+D
+        reader.join(WAIT)
+        assert not reader.is_alive() and "Nobody has joined yet" in out.text
+        assert not stopped.is_set()
+    finally:
+        commands.close()
+        os.close(master)
+
+
+def test_a_terminal_read_line_by_line_stops_the_server_when_closed(server):
+    require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
+    master, slave = os.openpty()
+    commands = os.fdopen(slave, "r")
+    try:
+        out = Lines()
+        stopped = threading.Event()
+        console = TeacherConsole(server.server, Console(out, out), stopped.set)
+        console.start(commands)
+        os.close(master)  # no reader holds it: the terminal hangs up at once
+        master = None
+        assert stopped.wait(WAIT)
+        assert "the terminal this server was started in was closed" in out.text
+    finally:
+        commands.close()
+        if master is not None:
+            os.close(master)
+
+
+def test_only_a_terminal_can_be_hung_up(tmp_path):
+    require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
+    with open(os.devnull) as null, open(str(tmp_path / "file"), "w") as plain:
+        assert not terminal.hang_up_watch(null)() and not terminal.hang_up_watch(plain)()
+    assert not terminal.hang_up_watch(object())()  # not a file at all
+    master, slave = os.openpty()
+    try:
+        closed = terminal.hang_up_watch(os.fdopen(slave, closefd=False))
+        assert not closed()
+        os.close(master)
+        master = None
+        assert closed()
+    finally:
+        os.close(slave)
+        if master is not None:
+            os.close(master)

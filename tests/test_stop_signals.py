@@ -1,0 +1,61 @@
+"""SIGHUP (the teacher's terminal closed) and SIGBREAK end the server as SIGTERM does."""
+
+import signal
+import sys
+
+from helpers import Client, ServerProcess, require
+from chat_app import server as server_module
+
+# The issue's figure: clients connected when the hang-up comes.
+CLIENTS = 50
+
+
+def test_sighup_says_bye_to_every_client_and_exits_as_sigterm_does(pyz):
+    require(hasattr(signal, "SIGHUP"), "SIGHUP (Unix)")
+    server = ServerProcess(sys.executable, pyz)
+    try:
+        clients = [Client(server.port) for _ in range(CLIENTS)]
+        for number, client in enumerate(clients):
+            client.join("s%d" % number)
+        server.wait_for(r"s%d joined" % (CLIENTS - 1))
+        status, _ = server.stop(signal.SIGHUP)
+        assert status == 0  # as for SIGTERM (test_cli)
+        for client in clients:
+            assert client.expect("bye")["reason"] == "The server is shutting down."
+        assert "server stopped (%d connection(s) closed)" % CLIENTS in server.out
+        assert server.err == ""
+    finally:
+        server.kill()
+
+
+def caught_stop_signals():
+    """Run catch_stop_signals; return {signal: handler now}, every handler then put back."""
+    saved = {getattr(signal, name): signal.getsignal(getattr(signal, name))
+             for name in server_module.STOP_SIGNALS if hasattr(signal, name)}
+    try:
+        server_module.catch_stop_signals(server_module._raise_terminate)
+        return {signum: signal.getsignal(signum) for signum in saved}
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def test_every_stop_signal_the_system_has_is_caught():
+    # SIGBREAK (Windows: the console window closed) is looked up the same
+    # way; this machine has only the ones it has.
+    caught = caught_stop_signals()
+    assert signal.SIGTERM in caught
+    assert set(caught) == {getattr(signal, name) for name in server_module.STOP_SIGNALS
+                           if hasattr(signal, name)}
+    assert set(caught.values()) == {server_module._raise_terminate}
+
+
+def test_a_hang_up_ignored_at_start_stays_ignored():
+    require(hasattr(signal, "SIGHUP"), "SIGHUP (Unix)")
+    saved = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as 'nohup' starts a program
+    try:
+        caught = caught_stop_signals()
+    finally:
+        signal.signal(signal.SIGHUP, saved)
+    assert caught[signal.SIGHUP] is signal.SIG_IGN
+    assert caught[signal.SIGTERM] is server_module._raise_terminate

@@ -54,7 +54,7 @@ class AcceptBackoff:
         self._warn = warn
         self._info = info
         self._freed = threading.Event()  # set when a connection closes, or at shutdown
-        self._pause = FIRST_PAUSE
+        self.pause = FIRST_PAUSE  # the next pause, in seconds
         self._short = False  # in a shortage: said so, and counting who was turned away
         self._turned_away = 0
         self._stopped = False  # the server is stopping: no more pauses
@@ -62,7 +62,7 @@ class AcceptBackoff:
         self._take_spare()
 
     def failed(self, listening, error):
-        """accept() raised `error`: turn the waiting away, then pause; True if it was a shortage."""
+        """After accept() raised `error`: if resources are short, shed and pause; True if so."""
         words = OUT_OF.get(getattr(error, "errno", None))
         if words is None:
             return False
@@ -78,16 +78,16 @@ class AcceptBackoff:
             return True
         if error.errno == errno.EMFILE:
             self._shed(listening)
-        self._freed.wait(self._pause)
+        self._freed.wait(self.pause)
         self._freed.clear()
-        self._pause = min(self._pause * 2, MAX_PAUSE)
+        self.pause = min(self.pause * 2, MAX_PAUSE)
         return True
 
     def accepted(self):
         """accept() worked: if a shortage was going on, it is over."""
         if self._short:
             self._short = False
-            self._pause = FIRST_PAUSE
+            self.pause = FIRST_PAUSE
             self._info("taking new connections again (%d attempt(s) were turned away "
                        "meanwhile)" % self._turned_away)
             self._turned_away = 0

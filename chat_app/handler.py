@@ -332,13 +332,16 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.linger = True
 
     def log_refusal(self, error, then=""):
-        """Tell the teacher's console who was refused and why (a pile-up summed up)."""
-        if not self.admitted:  # refused at accept: one of a flood, perhaps
-            self.server.digest.report(REFUSED, self.peer.address, self.refusal_reason(error))
+        """Tell the teacher's console who was refused and why.
+
+        A connection that never gave a name may be one of a flood: its
+        line goes through the server's digest, which sums pile-ups up.
+        """
+        if not self.attempted_name:
+            self.server.digest.report(REFUSED, self.peer.address,
+                                      self.refusal_reason(error) + then)
             return
-        who = self.peer.address
-        if self.attempted_name:
-            who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], who)
+        who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], self.peer.address)
         self.console.info("refused %s: %s%s" % (who, self.refusal_reason(error), then))
 
     def refusal_reason(self, error):

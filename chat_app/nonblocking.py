@@ -1,9 +1,10 @@
 """What both ends need to use non-blocking sockets, plain or TLS.
 
 `WOULD_BLOCK` is what a non-blocking send() or recv() raises when it would
-have to wait; `wait_readable` waits for input without reading it.  `shutdown_quietly` shuts a socket down without touching its
-TLS layer: ssl.SSLSocket.shutdown() throws the TLS state away, so whatever
-is sent afterwards (a kicked user's `bye`) would go out unencrypted.
+have to wait; `wait_readable` waits for input without reading it.
+`shutdown_quietly` shuts a socket down without touching its TLS layer:
+ssl.SSLSocket.shutdown() throws the TLS state away, so whatever is sent
+afterwards (a kicked user's `bye`) would go out unencrypted.
 """
 
 import math

@@ -131,9 +131,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.peer = peer
         self.refusal = refusal  # a ProtocolError: the room refused it at accept
         self.refused_why = refused_why
-        self.admitted = refusal is None
         # A refused connection's goodbye ends by then, whatever it sends.
-        self.goodbye_ends = None if self.admitted else time.monotonic() + GOODBYE_SECONDS
+        self.goodbye_ends = None if refusal is None else time.monotonic() + GOODBYE_SECONDS
         super().__init__(request, client_address, server)
 
     def setup(self):

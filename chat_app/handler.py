@@ -18,13 +18,13 @@ import time
 from . import session as life
 from . import text_format
 from .commands import HELP_TEXT, CommandError, parse_line
+from .console_digest import NO_TLS, REFUSED
 from .nonblocking import WOULD_BLOCK, shutdown_quietly, wait_readable
 from .outbox import Outbox
 from .protocol import (
     LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text,
     decode_client_frame, encode, is_blank,
 )
-from .console_digest import NO_TLS, REFUSED
 from .rate_limit import DEFAULT_BURST
 from .room import Peer
 

@@ -23,7 +23,7 @@ from helpers import ROOT, WAIT, Client, Lab, ServerProcess, wait_until
 from test_abuse import proc_status, require_proc
 from chat_app.accept_backoff import FIRST_PAUSE, MAX_PAUSE, AcceptBackoff
 from chat_app.access import DEFAULT_MAX_PER_IP, FD_RESERVE, MAX_GOODBYES
-from chat_app.console_digest import NO_TLS, REFUSED, ConsoleDigest
+from chat_app.console_digest import MAX_PERIODS, NO_TLS, REFUSED, ConsoleDigest
 from chat_app.handler import GOODBYE_SECONDS
 
 LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
@@ -174,6 +174,25 @@ def test_a_pile_up_is_summed_up_once_a_period():
     digest.tick()
     digest.report(REFUSED, "198.18.0.2", "50 connections from that address already")
     assert lines[5:] == ["refused 198.18.0.2: 50 connections from that address already"]
+
+
+def test_a_flood_from_many_addresses_keeps_the_digest_bounded():
+    lines, now = [], [100.0]
+
+    def clock():
+        now[0] += 0.001  # each report a little later than the one before
+        return now[0]
+
+    digest = ConsoleDigest(lines.append, clock=clock)
+    addresses = ["198.18.1.%d" % number for number in range(MAX_PERIODS + 1)]
+    digest.report(REFUSED, addresses[0], "full")
+    digest.report(REFUSED, addresses[0], "full")
+    for address in addresses[1:]:
+        digest.report(REFUSED, address, "full")
+    assert len(digest._periods) == MAX_PERIODS
+    assert lines.count("refused 1 more connection(s) from 198.18.1.0 in the last 5 seconds: "
+                       "full") == 1  # summed up early, not lost
+    assert len(lines) == MAX_PERIODS + 2
 
 
 # --- 2. out of file descriptors -------------------------------------------------

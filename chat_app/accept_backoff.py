@@ -16,13 +16,25 @@ import threading
 
 from .nonblocking import wait_readable
 
-# accept() errors that mean "out of resources", and what the teacher reads.
+# Windows reports its own numbers for too many sockets and no buffer space.
+WSAEMFILE = 10024
+WSAENOBUFS = 10055
+
+# accept() errors that mean "out of resources": what happened, and what to
+# do about it, in the teacher's words.
+LOWER_MAX_CLIENTS = "or with a lower --max-clients"
+FREE_MEMORY = "close programs you do not need and start the server again, " + LOWER_MAX_CLIENTS
+NO_BUFFERS = "this computer is out of memory for network connections"
 OUT_OF = {
-    errno.EMFILE: "this server has as many files and connections open as it may "
-                  "(its 'ulimit -n' is %(limit)s)",
-    errno.ENFILE: "this computer has as many files open as it may",
-    errno.ENOBUFS: "this computer is out of memory for network connections",
-    errno.ENOMEM: "this computer is out of memory",
+    errno.EMFILE: ("this server has as many files and connections open as it may (its "
+                   "'ulimit -n' is %(limit)s)",
+                   "start the server after 'ulimit -n 4096', " + LOWER_MAX_CLIENTS),
+    errno.ENFILE: ("this computer has as many files open as it may", FREE_MEMORY),
+    errno.ENOBUFS: (NO_BUFFERS, FREE_MEMORY),
+    errno.ENOMEM: ("this computer is out of memory", FREE_MEMORY),
+    WSAEMFILE: ("this server has as many connections open as Windows allows it",
+                "start the server again " + LOWER_MAX_CLIENTS),
+    WSAENOBUFS: (NO_BUFFERS, FREE_MEMORY),
 }
 
 # The first pause after accept() fails, then doubled while it keeps failing
@@ -68,12 +80,12 @@ class AcceptBackoff:
             return False
         if not self._short:
             self._short = True
+            what, advice = words
             self._warn(
                 "cannot take new connections: %s. Students who try to join now are turned "
                 "away; those in the room go on chatting, and the server takes connections "
-                "again by itself once some close. To avoid this, start the server after "
-                "'ulimit -n 4096', or with a lower --max-clients."
-                % (words % {"limit": descriptor_limit()}))
+                "again by itself once some close. To avoid this, %s."
+                % (what % {"limit": descriptor_limit()}, advice))
         if self._stopped:
             return True
         if error.errno == errno.EMFILE:

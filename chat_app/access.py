@@ -33,10 +33,19 @@ FORGET_FAILURES_AFTER = 600.0
 # Addresses remembered at most; older ones are dropped first.
 MAX_REMEMBERED_ADDRESSES = 10000
 
+# Refused connections told why at once, at most (each for a second or
+# two); any more are closed at once, so a flood costs no more than these.
+MAX_GOODBYES = 16
+
 # File descriptors the server needs besides one per connection: the
 # listening sockets, the writer's wake-up pair and selector, the log,
-# standard streams, the zipapp itself, with room to spare.
-FD_RESERVE = 32
+# standard streams, the zipapp itself, with room to spare ...
+BASE_FD_RESERVE = 32
+
+# ... plus one for each goodbye in flight, and the spare descriptor that
+# lets the server turn connections away when it has run out of them
+# (accept_backoff.py), so that the check at start-up stays true.
+FD_RESERVE = BASE_FD_RESERVE + MAX_GOODBYES + 1
 
 
 def is_loopback(address):

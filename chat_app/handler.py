@@ -11,8 +11,6 @@ holds its lock.
 """
 
 import ipaddress
-import math
-import select
 import socket
 import socketserver
 import time
@@ -20,7 +18,8 @@ import time
 from . import session as life
 from . import text_format
 from .commands import HELP_TEXT, CommandError, parse_line
-from .nonblocking import WOULD_BLOCK, shutdown_quietly
+from .console_digest import NO_TLS, REFUSED
+from .nonblocking import WOULD_BLOCK, shutdown_quietly, wait_readable
 from .outbox import Outbox
 from .protocol import (
     LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text,
@@ -35,6 +34,11 @@ LINGER_SECONDS = 1.0
 
 # ... and how much of the peer's further input is read and dropped meanwhile.
 LINGER_MAX_BYTES = 256 * 1024
+
+# A connection refused at accept (full, --max-per-ip) is told why within
+# this, from its accept to its close: the prompt delay for its first byte,
+# a TLS handshake if it starts one, the error, and the linger, all in.
+GOODBYE_SECONDS = 2.0
 
 # Leave reasons after which what was queued still goes out ("* Goodbye!",
 # bye, or the welcome to a script that sent its join and then half-closed).
@@ -53,6 +57,37 @@ REFUSALS_FOR_THE_TEACHER = {
 }
 
 
+def refusal_for(answer, max_clients, max_per_ip):
+    """Return (ProtocolError, words for the teacher) for the room's refusal of a connection."""
+    if answer == "full":
+        return (ProtocolError("server_full"),
+                "the server is full (%d connections, see --max-clients)" % max_clients)
+    return (ProtocolError(
+        "server_full",
+        "Too many connections from your computer's address (the limit is %d). "
+        "Close chat windows you do not need, or ask the teacher to raise "
+        "--max-per-ip." % max_per_ip),
+        "%d connections from that address already (see --max-per-ip)" % max_per_ip)
+
+
+def new_peer(sock, client_address, server):
+    """Make the room's Peer for a connection just accepted (in the accepting thread).
+
+    The socket becomes non-blocking here, before the room can send to it.
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setblocking(False)
+    peer = Peer(Outbox(sock, server.writer, lambda: cut_off(peer)),
+                display_address(client_address[0]), on_end=server.room.stream.wake_senders)
+    return peer
+
+
+def cut_off(peer):
+    """End a connection that has not read what it was sent (too_slow)."""
+    if peer.end("too_slow"):
+        peer.stop_reading()
+
+
 def display_address(address):
     """Show an IPv4 client of a dual-stack socket as 192.0.2.1, not ::ffff:192.0.2.1."""
     try:
@@ -62,23 +97,15 @@ def display_address(address):
     return str(mapped) if mapped else address
 
 
-def wait_readable(sock, timeout):
-    """Wait until a socket has input (or an error) or `timeout` seconds pass."""
-    if hasattr(select, "poll"):  # no limit on descriptor numbers, unlike select()
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        millis = None if timeout is None else max(0, int(math.ceil(timeout * 1000)))
-        return bool(poller.poll(millis))
-    readable, _, _ = select.select([sock], [], [sock], timeout)
-    return bool(readable)
-
-
 class ChatRequestHandler(socketserver.StreamRequestHandler):
     """Serve one connection from its first byte to its close.
 
     The socket is non-blocking, so that any thread can write to it without
     waiting (outbox.py); this handler therefore reads it with poll() and
-    recv() rather than through self.rfile.
+    recv() rather than through self.rfile.  The server counted the
+    connection in (or refused it) when it accepted it, and hands over its
+    Peer and, if refused, the refusal with its words for the teacher; a
+    refused connection only hears why, within GOODBYE_SECONDS.
     """
 
     # What carries out each of the session's actions (method names, so that
@@ -100,23 +127,24 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True  # chat latency must not wait on Nagle's algorithm
     rbufsize = 0  # reads go straight to the socket: no 8 KiB rfile buffer per connection
 
+    def __init__(self, request, client_address, server, peer, refusal=None, refused_why=None):
+        self.peer = peer
+        self.refusal = refusal  # a ProtocolError: the room refused it at accept
+        self.refused_why = refused_why
+        # A refused connection's goodbye ends by then, whatever it sends.
+        self.goodbye_ends = None if refusal is None else time.monotonic() + GOODBYE_SECONDS
+        super().__init__(request, client_address, server)
+
     def setup(self):
         super().setup()
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        self.connection.setblocking(False)
         self.room = self.server.room
         self.options = self.server.options
         self.console = self.server.console
-        self.peer = Peer(Outbox(self.connection, self.server.writer, self.too_slow),
-                         display_address(self.client_address[0]),
-                         on_end=self.room.stream.wake_senders)
         self.tls_socket = None  # the connection once its TLS handshake is done
         self.linger = False
         self.pending_name = None
-        self.refused_why = None
         self.attempted_name = None  # the name a join asked for, for the teacher's console
         self.accepted_password = None  # a person's password the room took (their name did not)
-        self.admitted = False
         self.goodbye_sent = False
         self.login_handlers = {
             "join": self.json_join, "say": self.must_join, "ping": self.answer_ping,
@@ -132,43 +160,22 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         }
 
     def handle(self):
-        refusal = self.admit()
         self.session = life.Session(
             time.monotonic(), self.options.join_timeout,
             ping_interval=self.options.ping_interval, ping_timeout=self.options.ping_timeout,
             rate=self.options.rate_limit, burst=DEFAULT_BURST,
-            tls=self.server.tls is not None, refusal=refusal)
+            tls=self.server.tls is not None, refusal=self.refusal)
         self.serve()
-
-    def admit(self):
-        """Count this connection in; return the ProtocolError refusing it, or None."""
-        refusal = self.room.admit(self.peer)
-        if refusal == "full":
-            self.refused_why = ("the server is full (%d connections, see --max-clients)"
-                                % self.room.max_clients)
-            return ProtocolError("server_full")
-        if refusal == "per_ip":
-            self.refused_why = ("%d connections from that address already (see --max-per-ip)"
-                                % self.options.max_per_ip)
-            return ProtocolError(
-                "server_full",
-                "Too many connections from your computer's address (the limit is %d). "
-                "Close chat windows you do not need, or ask the teacher to raise "
-                "--max-per-ip." % self.options.max_per_ip)
-        self.admitted = True
-        return None
 
     def finish(self):
         try:
             if self.linger:
                 self.linger_close()
             elif self.peer.reason in DRAIN_REASONS:
-                self.peer.outbox.wait_drained(LINGER_SECONDS)
+                self.peer.outbox.wait_drained(self.linger_seconds())
             reason = self.peer.reason if self.peer.reason in LEFT_REASONS else "disconnected"
             self.room.leave(self.peer, reason)
-        finally:
-            if self.admitted:
-                self.room.release(self.peer)
+        finally:  # the server lets go of the connection's count once this returns
             self.peer.outbox.close()
             self.say_goodbye_encrypted()
             super().finish()
@@ -182,6 +189,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         """Read lines and run timers until the connection ends."""
         session = self.session
         while self.peer.reason is None and not session.finished:
+            if self.goodbye_ends is not None and time.monotonic() >= self.goodbye_ends:
+                self.peer.end("disconnected")  # a refused connection's time is up
+                break
             self.run(session.expire(time.monotonic()))
             if self.peer.reason is not None or session.finished:
                 break
@@ -206,7 +216,15 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def until_deadline(self):
         deadline = self.session.next_deadline()
+        if self.goodbye_ends is not None:
+            deadline = min(deadline or self.goodbye_ends, self.goodbye_ends)
         return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def linger_seconds(self):
+        """Return how long the last frames may take to drain (a goodbye: what is left of it)."""
+        if self.goodbye_ends is None:
+            return LINGER_SECONDS
+        return max(0.0, min(LINGER_SECONDS, self.goodbye_ends - time.monotonic()))
 
     def peek(self):
         """Look at the first byte without taking it: TLS, a program or a person?"""
@@ -271,7 +289,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         try:
             tls = self.server.tls.wrap_socket(sock, server_side=True)
         except OSError as exc:  # ssl.SSLError and socket.timeout are OSErrors
-            self.console.info("no encrypted connection with %s: %s" % (self.peer.address, exc))
+            self.server.digest.report(NO_TLS, self.peer.address, str(exc))
             self.run(self.session.handshake_failed(time.monotonic()))
             return
         tls.setblocking(False)
@@ -297,8 +315,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def too_slow(self):
         """Cut the connection off: it has not read what it was sent."""
-        if self.peer.end("too_slow"):
-            self.peer.stop_reading()
+        cut_off(self.peer)
 
     def end(self, reason):
         """End the connection with a leave reason (a ping went unanswered)."""
@@ -314,10 +331,16 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.linger = True
 
     def log_refusal(self, error, then=""):
-        """Tell the teacher's console who was refused and why."""
-        who = self.peer.address
-        if self.attempted_name:
-            who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], who)
+        """Tell the teacher's console who was refused and why.
+
+        A connection that never gave a name may be one of a flood: its
+        line goes through the server's digest, which sums pile-ups up.
+        """
+        if not self.attempted_name:
+            self.server.digest.report(REFUSED, self.peer.address,
+                                      self.refusal_reason(error) + then)
+            return
+        who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], self.peer.address)
         self.console.info("refused %s: %s%s" % (who, self.refusal_reason(error), then))
 
     def refusal_reason(self, error):
@@ -330,8 +353,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def linger_close(self):
         """Let the last frames reach the peer, then close without a reset."""
-        sock, deadline = self.connection, time.monotonic() + LINGER_SECONDS
-        self.peer.outbox.wait_drained(LINGER_SECONDS)
+        sock, deadline = self.connection, time.monotonic() + self.linger_seconds()
+        self.peer.outbox.wait_drained(self.linger_seconds())
         self.say_goodbye_encrypted()
         shutdown_quietly(sock, socket.SHUT_WR)  # FIN, but keep reading
         budget = LINGER_MAX_BYTES

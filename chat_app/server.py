@@ -14,12 +14,15 @@ import signal
 import socket
 import socketserver
 import sys
+import threading
 import time
 import traceback
 
 from . import __version__, text_format
-from .access import fit_to_fd_limit
-from .handler import ChatRequestHandler
+from .accept_backoff import AcceptBackoff
+from .access import MAX_GOODBYES, fit_to_fd_limit
+from .console_digest import REFUSED, ConsoleDigest
+from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
 from .outbox import Writer
@@ -86,7 +89,17 @@ class Console:
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
-    """The listening socket, the room and the writer thread of one chat."""
+    """The listening socket, the room and the writer thread of one chat.
+
+    Each connection is counted against --max-clients and --max-per-ip as
+    it is accepted, in the accepting thread, before any thread or TLS
+    handshake.  An admitted one gets its thread.  A refused one is told why
+    in a thread of its own (handler.GOODBYE_SECONDS at most) while fewer
+    than MAX_GOODBYES are being told; beyond that it is closed at once, so
+    a flood costs no more than that.  The console sums up pile-ups
+    (console_digest.py); out of descriptors, accepting pauses instead of
+    spinning (accept_backoff.py).
+    """
 
     daemon_threads = True  # connection threads never keep the process alive
     tls = None  # an ssl.SSLContext when the server encrypts (--tls-cert)
@@ -101,11 +114,15 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.options = options
         self.room = room
         self.console = console
+        self.digest = ConsoleDigest(console.info)
+        self.goodbyes = threading.BoundedSemaphore(MAX_GOODBYES)
         self.writer = Writer(room.stream)
+        self.backoff = AcceptBackoff(console.error, console.info)
         try:
             super().__init__(address, ChatRequestHandler)
         except BaseException:
             self.writer.stop()
+            self.backoff.close()
             raise
         room.attach_writer(self.writer)
 
@@ -119,6 +136,66 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: refuse a shared port
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         super().server_bind()
+
+    def get_request(self):
+        """Accept a connection; out of descriptors, pause rather than spin, then raise."""
+        try:
+            accepted = super().get_request()
+        except OSError as exc:
+            self.backoff.failed(self.socket, exc)
+            raise
+        self.backoff.accepted()
+        return accepted
+
+    def process_request(self, request, client_address):
+        """Count the connection in now; start its thread, its goodbye, or close it at once."""
+        peer = new_peer(request, client_address, self)
+        answer = self.room.admit(peer)
+        refusal = why = None
+        if answer is not None:
+            refusal, why = refusal_for(answer, self.room.max_clients, self.options.max_per_ip)
+            if not self.goodbyes.acquire(blocking=False):  # enough are being told already
+                self.digest.report(REFUSED, peer.address, why)
+                self.shutdown_request(request)
+                return
+        thread = threading.Thread(target=self.serve_connection,
+                                  args=(request, client_address, peer, refusal, why))
+        thread.daemon = True
+        try:
+            thread.start()
+        except BaseException:  # no thread to be had: let the connection go
+            self.let_go(request, peer, refusal)
+            raise
+
+    def serve_connection(self, request, client_address, peer, refusal, why):
+        """Run one connection's handler, in its own thread, and let go of it after."""
+        try:
+            self.RequestHandlerClass(request, client_address, self, peer, refusal, why)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.let_go(request, peer, refusal)
+
+    def let_go(self, request, peer, refusal):
+        """Close a connection and give back what it was counted against."""
+        self.shutdown_request(request)
+        if refusal is None:
+            self.room.release(peer)
+        else:
+            self.goodbyes.release()
+        self.backoff.freed()
+
+    def service_actions(self):
+        """Between accepts (at least every poll interval): print the pile-ups' sums."""
+        self.digest.tick()
+
+    def shutdown(self):
+        self.backoff.stop()  # a pause for descriptors ends now, and none follows
+        super().shutdown()
+
+    def server_close(self):
+        super().server_close()
+        self.backoff.close()
 
     def handle_error(self, request, client_address):
         """Log an unexpected fault; it ended that one connection only."""

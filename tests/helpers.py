@@ -1,6 +1,8 @@
-"""Test helpers: an in-process server, raw clients, and chat.pyz subprocesses.
+"""Test helpers: an in-process server, raw clients, chat.pyz subprocesses, a lab network.
 
-Everything talks to 127.0.0.1 only.  Every wait is bounded.
+Everything talks to 127.0.0.1 only, or inside the network namespaces a
+Lab makes (addresses from 198.18.0.0/15 only) and removes.  Every wait
+is bounded.
 """
 
 import io
@@ -246,13 +248,16 @@ def build_pyz(directory):
 class ServerProcess:
     """`python chat.pyz server ...` run as a person would, output in files."""
 
-    def __init__(self, python, pyz, *args, cwd=None, stdin=subprocess.DEVNULL, preexec_fn=None):
+    def __init__(self, python, pyz, *args, cwd=None, stdin=subprocess.DEVNULL, preexec_fn=None,
+                 host=LOOPBACK, prefix=()):
+        """`prefix` goes before the command (a Lab's command() runs it in a namespace)."""
         self.cwd = cwd or os.path.dirname(pyz)
         self.out_path = os.path.join(self.cwd, "server.out")
         self.err_path = os.path.join(self.cwd, "server.err")
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.process = subprocess.Popen(
-                [python, pyz, "server", "--host", LOOPBACK, "--port", "0"] + list(args),
+                list(prefix) + [python, pyz, "server", "--host", host, "--port", "0"]
+                + list(args),
                 cwd=self.cwd, stdout=out, stderr=err, stdin=stdin, preexec_fn=preexec_fn)
         found = self.wait_for(r"listening on port (\d+)")
         self.port = int(found.group(1))
@@ -306,3 +311,94 @@ def pyenv_python(version):
             if os.path.exists(path):
                 return path
     return shutil.which("python" + version)
+
+
+# --- a lab network: Linux network namespaces on one bridge -------------------
+
+# The benchmarking block (RFC 2544): the only addresses a lab uses.
+LAB_PREFIX = "198.18.0."
+LAB_PREFIX_LENGTH = 24
+
+
+class Lab:
+    """Hosts, each a Linux network namespace, joined by a bridge; removed on exit.
+
+        with Lab("server", "attacker", "student") as lab:
+            lab.address("server")                      # "198.18.0.1"
+            lab.popen("attacker", [sys.executable, ...])
+
+    The bridge lives in a namespace of its own and every host has one veth
+    link to it (eth0, 198.18.0.N/24, N from 1 in the order given), so
+    nothing is added to this machine's own network.  Everything made is
+    removed when the block ends, also when a test fails.  Needs root and
+    iproute2's `ip` (helpers.require: skipped on a developer's machine
+    without them, a failure in CI).
+    """
+
+    def __init__(self, *hosts):
+        self.hosts = list(hosts)
+        stem = "chatlab%d-%d" % (os.getpid(), id(self) % 100000)
+        self._hub = stem + "-hub"
+        self._namespaces = {host: "%s-%s" % (stem, host) for host in self.hosts}
+        self._made = []
+
+    def __enter__(self):
+        require(shutil.which("ip") is not None, "iproute2's 'ip' for the network lab")
+        require(hasattr(os, "geteuid") and os.geteuid() == 0, "root for the network lab")
+        try:
+            self._make()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *unused):
+        self.remove()
+
+    def _make(self):
+        self._namespace(self._hub)
+        _ip("-n", self._hub, "link", "add", "br0", "type", "bridge")
+        _ip("-n", self._hub, "link", "set", "br0", "up")
+        for number, host in enumerate(self.hosts, 1):
+            namespace = self._namespaces[host]
+            self._namespace(namespace)
+            port = "port%d" % number
+            _ip("-n", self._hub, "link", "add", port, "type", "veth",
+                "peer", "name", "eth0", "netns", namespace)
+            _ip("-n", self._hub, "link", "set", port, "master", "br0", "up")
+            _ip("-n", namespace, "addr", "add",
+                "%s/%d" % (self.address(host), LAB_PREFIX_LENGTH), "dev", "eth0")
+            _ip("-n", namespace, "link", "set", "eth0", "up")
+
+    def _namespace(self, name):
+        _ip("netns", "add", name)
+        self._made.append(name)
+        _ip("-n", name, "link", "set", "lo", "up")
+
+    def address(self, host):
+        """Return a host's address (198.18.0.N)."""
+        return LAB_PREFIX + str(self.hosts.index(host) + 1)
+
+    def command(self, host):
+        """Return the prefix that runs a command on a host (as the same process: same PID)."""
+        return ["ip", "netns", "exec", self._namespaces[host]]
+
+    def popen(self, host, argv, **kwargs):
+        """Start a command on a host; return its subprocess.Popen."""
+        return subprocess.Popen(self.command(host) + list(argv), **kwargs)
+
+    def run(self, host, argv, timeout=WAIT * 4, **kwargs):
+        """Run a command on a host to its end; return its subprocess.CompletedProcess."""
+        return subprocess.run(self.command(host) + list(argv), timeout=timeout, **kwargs)
+
+    def remove(self):
+        """Remove every namespace made (their links go with them)."""
+        while self._made:
+            subprocess.run(["ip", "netns", "del", self._made.pop()],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=WAIT)
+
+
+def _ip(*args):
+    subprocess.run(("ip",) + args, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, timeout=WAIT)
+

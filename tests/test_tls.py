@@ -231,3 +231,26 @@ def test_timeouts_on_an_encrypted_room_end_with_close_notify(make_server):
     frames = frames_until_closed(unanswering)
     assert [frame["type"] for frame in frames] == ["welcome", "ping"]
     server.out.wait_for("amy did not answer a ping")
+
+
+def test_refused_connections_beyond_the_goodbyes_get_no_handshake(make_server):
+    from chat_app.access import MAX_GOODBYES
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--max-clients", "1")
+    member = raw_tls(server)
+    member.sendall(b'{"type":"join","name":"amy"}\n')
+    wait_until(lambda: server.room.users() == ["amy"], what="amy to join")
+    plain = [socket.create_connection(("127.0.0.1", server.port), WAIT)
+             for _ in range(MAX_GOODBYES * 2)]  # the goodbyes wait for a first byte
+    encrypted = []  # kept open, so that their goodbyes stay in flight
+    for sock in plain:
+        try:
+            encrypted.append(ssl.create_default_context(cafile=CERT).wrap_socket(
+                sock, server_hostname="127.0.0.1"))
+        except (ssl.SSLError, OSError):
+            pass  # closed at once: no handshake, no thread
+    assert MAX_GOODBYES // 2 <= len(encrypted) <= MAX_GOODBYES
+    assert all(frames_until_closed(sock)[-1]["code"] == "server_full" for sock in encrypted)
+    member.sendall(b'{"type":"say","text":"still here"}\n')
+    received = b""
+    while b'"still here"' not in received:
+        received += member.recv(65536)

@@ -17,6 +17,7 @@ import time
 
 from . import session as life
 from . import text_format
+from .access import PASSWORD_NOT_CHECKED_MESSAGE
 from .commands import HELP_TEXT, CommandError, parse_line
 from .console_digest import NO_TLS, REFUSED
 from .nonblocking import WOULD_BLOCK, shutdown_quietly, wait_readable
@@ -54,6 +55,13 @@ REFUSALS_FOR_THE_TEACHER = {
     "bad_name": "not a valid name",
     "join_timeout": "it did not join in time (see --join-timeout)",
     "frame_too_long": "it sent a line longer than 64 KiB",
+}
+
+# Refusals that share a code but not a cause, told apart by the error's own words.
+REFUSALS_BY_MESSAGE = {
+    PASSWORD_MISSING_MESSAGE: "no password given (the room has one)",
+    PASSWORD_NOT_CHECKED_MESSAGE: ("it left while its password try waited its turn "
+                                   "(wrong passwords from that address are slowed down)"),
 }
 
 
@@ -347,9 +355,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         """Say in the server's log why a connection was refused."""
         if error.code == "server_full" and self.refused_why:
             return self.refused_why
-        if error.code == "bad_password" and error.message == PASSWORD_MISSING_MESSAGE:
-            return "no password given (the room has one)"
-        return REFUSALS_FOR_THE_TEACHER.get(error.code, error.message)
+        return REFUSALS_BY_MESSAGE.get(
+            error.message, REFUSALS_FOR_THE_TEACHER.get(error.code, error.message))
 
     def linger_close(self):
         """Let the last frames reach the peer, then close without a reset."""

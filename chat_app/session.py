@@ -219,6 +219,8 @@ class Session:
         self.first = byte
         is_tls = byte == TLS_HANDSHAKE_BYTE
         if is_tls and self.tls:
+            # A program: no prompt, and its handshake has until the join timeout.
+            self.timers.pop(PROMPT_TIMER, None)
             self._fire(TLS_HELLO)
             self._act(START_TLS, None)
         elif is_tls:

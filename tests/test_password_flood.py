@@ -47,6 +47,8 @@ def test_fifty_parallel_wrong_passwords_wait_as_fifty_in_a_row(make_server):
     for client in clients:
         client.close()  # the guesser gives up: the waiting tries end with it
     server.wait_connections(0)
+    server.out.wait_for(r"refused eve\d+ \(127\.0\.0\.1\): it left while its password try "
+                        r"waited its turn")
     wait_until(lambda: threading.active_count() <= threads_before, WAIT,
                lambda: "the waiting threads to end (%d left, %d before)"
                % (threading.active_count(), threads_before))

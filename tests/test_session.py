@@ -93,6 +93,7 @@ def test_an_encrypted_server_handshakes_or_explains():
     assert tls.peeking and not tls.reading  # the handshake must find its first byte
     assert tls.first_byte(0x16, 0.1) == [(life.START_TLS, None)]
     assert tls.state == life.HANDSHAKING and not tls.reading and not tls.peeking
+    assert tls.next_deadline() == 30.0  # the handshake has the join timeout, not the prompt's 1 s
     assert tls.handshake_done(0.2) == []
     assert tls.state == life.LOGGING_IN
     plain_program = new(tls=True)

@@ -21,6 +21,7 @@ import traceback
 from . import __version__, text_format
 from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
+from .console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
 from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
@@ -413,11 +414,10 @@ def start_server(options, console):
 # Signals that end the server as SIGTERM does (everyone gets bye), looked up
 # by name since each exists only on some systems: SIGTERM (kill, a service
 # stopping); SIGHUP (the terminal window the server runs in was closed, or
-# its user logged out); SIGBREAK (Windows: Ctrl+Break, and closing the
-# console window, whose CTRL_CLOSE_EVENT the C runtime delivers as SIGBREAK;
-# untested: Windows may end the process before the goodbyes are out).  One
-# that was ignored when the server started stays ignored: 'nohup' ignores
-# SIGHUP on purpose.
+# its user logged out); SIGBREAK (Windows: Ctrl+Break; closing the console
+# window is console_close.py's, since Windows ends the process as soon as
+# the C runtime's SIGBREAK handler returns).  One that was ignored when the
+# server started stays ignored: 'nohup' ignores SIGHUP on purpose.
 STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGBREAK")
 
 
@@ -466,6 +466,8 @@ def run(options, out=None, err=None, commands=None):
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
         teacher.start(commands)
     previous = catch_stop_signals(_raise_terminate)
+    console_closed = ConsoleClose(stop=server.shutdown)
+    console_closed.install()
 
     def interrupted(signum, frame):
         # Ctrl+C with a command half typed clears it, as at a shell's
@@ -487,6 +489,7 @@ def run(options, out=None, err=None, commands=None):
             signal.signal(signum, signal.SIG_IGN)
         closed = server.stop()
         console.info("server stopped (%d connection(s) closed)" % closed)
+        console_closed.stopped()  # a closing console window may take the process now
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         signal.signal(signal.SIGINT, signal.default_int_handler)

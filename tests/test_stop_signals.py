@@ -2,8 +2,12 @@
 
 import signal
 import sys
+import threading
 
-from helpers import Client, ServerProcess, require
+import pytest
+
+from helpers import WAIT, Client, ServerProcess, require, wait_until
+from chat_app import console_close
 from chat_app import server as server_module
 
 # The figure: clients connected when the hang-up comes.
@@ -59,3 +63,28 @@ def test_a_hang_up_ignored_at_start_stays_ignored():
         signal.signal(signal.SIGHUP, saved)
     assert caught[signal.SIGHUP] is signal.SIG_IGN
     assert caught[signal.SIGTERM] is server_module._raise_terminate
+
+
+def test_a_closing_windows_console_stops_the_server_and_waits_for_the_goodbyes():
+    # Windows calls the handler on a thread of its own; here the test is that thread.
+    stopping = []
+    closing = console_close.ConsoleClose(stop=lambda: stopping.append(True))
+    answer = []
+    thread = threading.Thread(
+        target=lambda: answer.append(closing.handle(console_close.CTRL_CLOSE_EVENT)))
+    thread.start()
+    wait_until(lambda: stopping, WAIT, "the server to be asked to stop")
+    assert thread.is_alive()  # Windows would end the process once the handler returns
+    closing.stopped()
+    thread.join(WAIT)
+    assert answer == [True]
+
+
+def test_ctrl_c_and_ctrl_break_are_left_to_their_signals():
+    closing = console_close.ConsoleClose(stop=lambda: pytest.fail("stopped on Ctrl+C"))
+    assert closing.handle(0) is False and closing.handle(1) is False
+
+
+def test_no_console_handler_is_installed_outside_windows():
+    require(sys.platform != "win32", "a system other than Windows")
+    assert console_close.ConsoleClose(stop=lambda: None).install() is False

@@ -251,15 +251,18 @@ class HistoryLog:
             except OSError as exc:
                 kept = data.rfind(b"\n", 0, sent) + 1
                 if sent > kept:
-                    self._cut_back(self._end + kept)
+                    self._cut_back(sent - kept)
                 self._end += kept
                 raise _Stopped(kept, exc)
         self._end += sent
 
-    def _cut_back(self, size):
-        """Remove the part of a line a failed write left after `size` bytes."""
+    def _cut_back(self, piece):
+        """Remove the last `piece` bytes, part of a line a failed write left at the end."""
         try:
-            os.ftruncate(self._file.fileno(), size)
+            if not self._regular:
+                raise OSError(errno.ESPIPE, "not a regular file")
+            fd = self._file.fileno()
+            os.ftruncate(fd, os.fstat(fd).st_size - piece)  # the true end, whoever changed it
         except OSError:
             self._needs_newline = True  # the piece stays, alone on its line
 
@@ -280,6 +283,8 @@ class HistoryLog:
 
     def _rotate(self):
         """Make PATH the newest older file, PATH.1, and begin a new PATH."""
+        self._file.close()  # first: Windows renames no open file
+        self._file = None
         try:
             self._shift_older_files()
             os.replace(self.path, rotated_path(self.path, 1))
@@ -289,14 +294,11 @@ class HistoryLog:
                        "restart the server." % (self.path, format_size(self.max_size),
                                                exc.strerror or exc))
             self.max_size = 0
-            return
-        self._file.close()
-        self._file = None  # a new PATH is opened next, or at the next write if that fails
-        self._report("the log file %s reached --log-max-size %s: it is now %s and a new %s "
-                     "begins (a restart reloads the history from both)"
-                     % (self.path, format_size(self.max_size), rotated_path(self.path, 1),
-                        self.path))
-        self._open()
+        else:
+            self._report("the log file %s reached --log-max-size %s: it was renamed %s and a "
+                         "new one begins (a restart reloads the history from both)"
+                         % (self.path, format_size(self.max_size), rotated_path(self.path, 1)))
+        self._open()  # if this fails, the next write tries again
 
     def _shift_older_files(self):
         """Rename PATH.1 ... to PATH.2 ..., removing the oldest kept one."""
@@ -328,6 +330,7 @@ class HistoryLog:
             return  # cannot tell (no right to look): go on with the open file
         else:
             if (status.st_dev, status.st_ino) == self._identity:
+                self._end = status.st_size  # as it is, were it emptied by hand meanwhile
                 return
             reason = "replaced"
         self._file.close()

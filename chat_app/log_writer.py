@@ -1,8 +1,8 @@
 """The log writer: the one thread that writes the room's events to the --log file.
 
 The room hands each event's encoded line to `put` while it holds its lock;
-that only appends to a queue in memory, so a slow, blocked or full disk never
-delays delivery.  The thread writes the queue in order, a batch at a time
+that only appends to a queue in memory, so a slow, blocked or full disk
+cannot hold the room up.  The thread writes the queue in order, a batch at a time
 (history_log.py keeps every write whole lines or nothing).  When a write
 fails, as on a full disk, the console says so once, the unwritten lines stay
 queued, and the write is tried again every RETRY_SECONDS until it succeeds.
@@ -49,9 +49,10 @@ KEPT_IN_MEMORY = ("Chat goes on; the room's events are kept in memory (up to %s)
 WRITE_FAILED = {
     errno.ENOSPC: "cannot write to the log file %(path)s: the disk is full. " + KEPT_IN_MEMORY
                   + " Free some space on that disk (delete or move big files).",
-    errno.EDQUOT: "cannot write to the log file %(path)s: your disk quota is used up. "
-                  + KEPT_IN_MEMORY + " Free some of your files' space.",
 }
+if hasattr(errno, "EDQUOT"):  # not on every system
+    WRITE_FAILED[errno.EDQUOT] = ("cannot write to the log file %(path)s: your disk quota is "
+                                  "used up. " + KEPT_IN_MEMORY + " Free some of your files' space.")
 WRITE_FAILED_OTHERWISE = ("cannot write to the log file %(path)s: %(error)s. " + KEPT_IN_MEMORY
                           + " Check the disk and that the file can be written.")
 TOO_FAR_BEHIND = (

@@ -203,9 +203,9 @@ def test_a_full_log_becomes_file_1_and_history_reloads_across_files(tmp_path):
     assert sorted(sizes) == ["room.jsonl", "room.jsonl.1", "room.jsonl.2"]
     assert all(size <= 1000 for size in sizes.values()), sizes
     assert [r["id"] for r in records(path + ".2")][0] == 1  # the higher the number, the older
-    assert said[0] == ("the log file %s reached --log-max-size 1000 bytes: it is now %s.1 and a "
-                       "new %s begins (a restart reloads the history from both)"
-                       % (path, path, path))
+    assert said[0] == ("the log file %s reached --log-max-size 1000 bytes: it was renamed %s.1 "
+                       "and a new one begins (a restart reloads the history from both)"
+                       % (path, path))
     again = HistoryLog(path, max_size=1000)
     entries, last_id, warnings = again.load(25)
     again.close()
@@ -227,6 +227,20 @@ def test_only_the_newest_older_files_are_kept_and_the_console_says_so(tmp_path, 
                           "older files. Copy them elsewhere to keep more of the transcript."
                           % (path, path))
     assert len(removed) == 1  # ids 1 and 2: the first file, the only one removed
+
+
+def test_a_log_that_cannot_be_renamed_grows_on_and_says_so_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(history_log, "ROTATED_LOGS_KEPT", 1)
+    path = str(tmp_path / "room.jsonl")
+    os.makedirs(path + ".1" + os.sep + "in the way")  # the oldest kept file cannot be removed
+    warned = []
+    log = HistoryLog(path, max_size=200, warn=warned.append)
+    assert log.write([frame_line(number) for number in range(1, 7)]) == (6, None)
+    log.close()
+    assert [r["id"] for r in records(path)] == [1, 2, 3, 4, 5, 6]
+    assert len(warned) == 1 and warned[0].startswith(
+        "cannot start a new log file after %s reached --log-max-size 200 bytes (" % path)
+    assert "it grows on from now on" in warned[0]
 
 
 def test_a_line_longer_than_the_limit_gets_a_file_of_its_own(tmp_path):
@@ -306,7 +320,7 @@ def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_pat
         for text in texts:
             amy.send({"type": "say", "text": text})
         amy.expect("message", text=texts[-1])
-        first.out.wait_for("the log file %s reached --log-max-size 64K: it is now %s.1"
+        first.out.wait_for("the log file %s reached --log-max-size 64K: it was renamed %s.1"
                            % (path, path))
     finally:
         first.close()

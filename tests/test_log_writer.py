@@ -188,7 +188,8 @@ def test_a_blocked_log_never_delays_delivery(make_server, tmp_path):
             received.extend(os.read(reader, 1 << 20))
         except BlockingIOError:
             pass
-        return log.pending() == 0 and texts[-1].encode() in received
+        return (log.pending() == 0 and received.endswith(b"\n")
+                and received.count(b'"type":"message"') == len(texts))
 
     try:
         wait_until(read_all, what="the log to take every line once the pipe is read")

@@ -6,6 +6,9 @@ import sys
 
 from . import __version__
 from .access import DEFAULT_MAX_PER_IP
+from .history_log import (
+    DEFAULT_MAX_SIZE, MIN_MAX_SIZE, ROTATED_LOGS_KEPT, format_size, parse_size,
+)
 from .local_addresses import host_port
 from .tls import ClientTls, TlsError
 from .protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
@@ -72,6 +75,20 @@ def _ranged(kind, low, high=None, what="a number"):
             raise argparse.ArgumentTypeError("%s must be %s" % (text, bounds))
         return value
     return convert
+
+
+def log_size(text):
+    """Return --log-max-size in bytes from 100M, 1G, 500K, a number of bytes, or 0."""
+    try:
+        size = parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "%r is not a size: write for example 100M, 1G, 500K, or a number of bytes" % text)
+    if 0 < size < MIN_MAX_SIZE:
+        raise argparse.ArgumentTypeError(
+            "%s is too small for --log-max-size: give at least %s (for example 100M), or 0 "
+            "for one file that never starts again" % (text, format_size(MIN_MAX_SIZE)))
+    return size
 
 
 port_number = _ranged(int, 0, MAX_PORT, "a port number")
@@ -146,6 +163,12 @@ def _add_server(subparsers):
     server.add_argument("--log", metavar="FILE", default=None,
                         help="append every message, announcement, join and leave to FILE "
                              "and reload the history from it at start (default: no file)")
+    server.add_argument("--log-max-size", metavar="SIZE", type=log_size,
+                        default=format_size(DEFAULT_MAX_SIZE),
+                        help="when FILE would grow past SIZE (for example 500K, 100M, 1G), it "
+                             "becomes FILE.1 (FILE.1 becomes FILE.2 ...) and a new FILE "
+                             "begins; %d older files are kept, the oldest is removed. 0: one "
+                             "file that is never renamed" % ROTATED_LOGS_KEPT)
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
     server.add_argument("--tls-cert", metavar="FILE", default=None,

@@ -1,18 +1,45 @@
 """The --log file: room events as JSON lines, and the history reloaded from it.
 
-Each room message, announcement, join and leave is appended as the same JSON line the
-clients receive, written straight to the operating system (no user-space
-buffer), so a server that is killed loses nothing it already relayed.  At
-start the newest messages and announcements are read back from the end of the file, block by
-block, so a log that has grown all term still loads at once.
+Each room message, announcement, join and leave is appended as the same JSON
+line the clients receive, by the log writer's thread (log_writer.py), never
+under the room's lock.  Every append leaves whole lines or nothing: when the
+disk fills in the middle of a line, the file is cut back to the end of its
+last whole line and the caller keeps the rest to try again.  A log that
+would pass its maximum size becomes PATH.1 (PATH.1 becomes PATH.2, and so on
+up to ROTATED_LOGS_KEPT, the oldest being removed) and a new PATH begins.
+A log file deleted or replaced while the server runs is noticed at the next
+write (one stat() per batch of lines) and a new one is started at PATH.
+
+At start the newest messages and announcements are read back from the end
+of PATH, block by block, and from PATH.1, PATH.2 ... while PATH alone has too
+few, so a log that has grown all term still loads at once.
 """
 
+import errno
 import json
 import os
+import re
+import stat
 
 # How much of the file to read per step when looking for the last lines.
 READ_BLOCK_BYTES = 64 * 1024
 
+# --log-max-size when not given: a term of ordinary lessons fits in one file,
+# while a flood of the longest messages (2 MB/s) still takes a minute to fill it.
+DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+
+# The smallest --log-max-size but 0 (never start a new file).  Anything
+# smaller is most likely a unit left out ("100" meant as 100M) and would
+# start a new file every few messages, soon removing the history.
+MIN_MAX_SIZE = 64 * 1024
+
+# Older files kept besides PATH: PATH.1 (the newest) to PATH.9.  The log then
+# takes at most ten times --log-max-size (1 GiB by default) however long it runs.
+ROTATED_LOGS_KEPT = 9
+
+# The units --log-max-size understands (powers of 1024; no unit: bytes).
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+SIZE_PATTERN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", re.IGNORECASE)
 
 # The logged frames that belong in history, and the fields each must have.
 # Private messages (with "to") are never logged; joins and leaves are
@@ -21,6 +48,36 @@ HISTORY_FIELDS = {
     "message": (("id", int), ("from", str), ("text", str), ("time", (int, float))),
     "notice": (("id", int), ("text", str), ("time", (int, float))),
 }
+
+# What the console says when the log file changed under the server's feet.
+REOPENED = {
+    "deleted": "the log file %s was deleted while the server ran: a new one was started "
+               "there, with the room's events from now on. The history before it will not "
+               "be reloaded at a restart.",
+    "replaced": "the log file %s was replaced by another file while the server ran: the "
+                "room's events from now on are added to the new one.",
+}
+
+
+def parse_size(text):
+    """Return the bytes in a size such as 100M, 1G, 500K or 2048; raise ValueError."""
+    found = SIZE_PATTERN.fullmatch(text)
+    if not found:
+        raise ValueError("not a size: %r" % text)
+    return int(float(found.group(1)) * SIZE_UNITS[found.group(2).upper()])
+
+
+def format_size(size):
+    """Return a size as a person writes it: 100M, 64K, 1G, or bytes."""
+    for unit in ("G", "M", "K"):
+        if size and size % SIZE_UNITS[unit] == 0:
+            return "%d%s" % (size // SIZE_UNITS[unit], unit)
+    return "%d bytes" % size
+
+
+def rotated_path(path, number):
+    """Return the name of the number-th older log file: PATH.1 is the newest."""
+    return "%s.%d" % (path, number)
 
 
 def _as_history_entry(record):
@@ -50,41 +107,31 @@ def _tail_lines(handle, size):
         yield carry
 
 
-class HistoryLog:
-    """An append-only JSON-lines log of one room."""
+class _Reading:
+    """History gathered from the end of the log files, newest first."""
 
-    def __init__(self, path):
-        """Open (or create) the log; raise OSError when that is impossible."""
-        self.path = path
-        self._file = open(path, "ab+", buffering=0)
-        self.write_error = None
+    def __init__(self, wanted):
+        self.wanted = wanted
+        self.entries = []
+        self.last_id = 0
+        self.warnings = []
 
-    def load(self, count):
-        """Return (entries, last_id, warnings) from the end of the log.
-
-        `entries` are the newest `count` room messages and announcements,
-        oldest first; `last_id` is the highest id among them (both are
-        numbered from one counter; 0 for an empty log).  A cut-off last
-        line (the server was killed mid-write) is skipped with a warning
-        and the next append starts on a fresh line.
-        """
-        warnings = []
-        size = os.fstat(self._file.fileno()).st_size
-        if size == 0:
-            return [], 0, warnings
-        self._file.seek(size - 1)
-        torn = self._file.read(1) != b"\n"
-        entries, last_id, skipped = [], 0, 0
-        lines = _tail_lines(self._file, size)
-        for index, line in enumerate(lines):
-            if index == 0:
-                if not torn:
-                    continue  # the empty piece after the final newline
-                warnings.append(
-                    "The last line of %s was cut off (the server stopped while writing it); "
-                    "it was skipped." % self.path
-                )
-                continue
+    def read(self, handle, path, cut_off):
+        """Take entries from one file's end; `cut_off`: its last line was cut off."""
+        size = os.fstat(handle.fileno()).st_size
+        lines = _tail_lines(handle, size)
+        # The piece after the final newline: empty, unless the server
+        # stopped in the middle of a line (then ended by a newline at open).
+        last = next(lines, b"")
+        if last or cut_off:
+            if cut_off and not last:
+                next(lines, None)
+            self.warnings.append("The last line of %s was cut off (the server stopped while "
+                                 "writing it); it was skipped." % path)
+        skipped = 0
+        for line in lines:
+            if len(self.entries) >= self.wanted:
+                break
             if not line.strip():
                 continue
             try:
@@ -92,33 +139,206 @@ class HistoryLog:
             except (ValueError, UnicodeDecodeError):
                 skipped += 1
                 continue
-            if record is None:
-                continue
-            last_id = max(last_id, record["id"])
-            entries.append(record)
-            if len(entries) >= max(count, 1):
-                break
+            if record is not None:
+                self.last_id = max(self.last_id, record["id"])
+                self.entries.append(record)
         if skipped:
-            warnings.append("%d unreadable line(s) in %s were skipped." % (skipped, self.path))
-        if torn:
-            self._write(b"\n")
+            self.warnings.append("%d unreadable line(s) in %s were skipped." % (skipped, path))
+
+
+class _Stopped(Exception):
+    """A write failed after `kept` bytes of whole lines reached the file."""
+
+    def __init__(self, kept, error):
+        super().__init__(kept, error)
+        self.kept = kept
+        self.error = error
+
+
+class HistoryLog:
+    """An append-only JSON-lines log of one room, in files of at most `max_size` bytes."""
+
+    def __init__(self, path, max_size=0, report=None, warn=None):
+        """Open (or create) the log; raise OSError when that is impossible.
+
+        `max_size` 0: one file that is never rotated.  `report` and `warn`
+        take the console's lines about rotation and a file that changed.
+        """
+        self.path = path
+        self.max_size = max_size
+        self._report = report or (lambda text: None)
+        self._warn = warn or self._report
+        self._file = None
+        self._cut_off = self._open()
+
+    def _open(self):
+        """Open PATH for appending; return True if its last line was cut off."""
+        handle = open(self.path, "ab+", buffering=0)
+        status = os.fstat(handle.fileno())
+        self._file = handle
+        self._identity = (status.st_dev, status.st_ino)
+        self._regular = stat.S_ISREG(status.st_mode)  # not /dev/full or a pipe
+        self._end = status.st_size  # the end of the last whole line written
+        cut_off = False
+        if self._regular and self._end:
+            handle.seek(self._end - 1)
+            cut_off = handle.read(1) != b"\n"
+        self._needs_newline = cut_off  # written before the next line, never merged with it
+        return cut_off
+
+    def load(self, count):
+        """Return (entries, last_id, warnings) from the end of the log.
+
+        `entries` are the newest `count` room messages and announcements,
+        oldest first, read from PATH and then from PATH.1, PATH.2 ... while
+        there are too few; `last_id` is the highest id among them (both are
+        numbered from one counter; 0 for an empty log).  A cut-off last
+        line (the server was killed mid-write) is skipped with a warning
+        and the next append starts on a fresh line.
+        """
+        reading = _Reading(max(count, 1))  # one, to find the last id even for --history 0
+        reading.read(self._file, self.path, self._cut_off)
+        number = 1
+        while len(reading.entries) < reading.wanted and number <= ROTATED_LOGS_KEPT:
+            older = rotated_path(self.path, number)
+            try:
+                with open(older, "rb") as handle:
+                    reading.read(handle, older, False)
+            except FileNotFoundError:
+                break
+            number += 1
+        entries = reading.entries[:count]
         entries.reverse()
-        return entries[len(entries) - count:] if count else [], last_id, warnings
+        return entries, reading.last_id, reading.warnings
 
-    def append(self, line):
-        """Write one encoded frame line; return an error text once it fails."""
-        return self._write(line)
+    def write(self, lines):
+        """Append encoded lines (each ending in a newline) in order.
 
-    def _write(self, data):
+        Return (how many of them are now in the file, the OSError that
+        stopped the rest or None).  A failed write is cut back to the last
+        whole line, so the file never holds part of one.
+        """
+        done, data = 0, b""
         try:
-            self._file.write(data)
+            self._check_file()
+            if self._needs_newline:
+                self._append(b"\n")
+                self._needs_newline = False
+            while done < len(lines):
+                count = self._fitting(lines, done)
+                if not count:
+                    self._rotate()
+                    continue
+                data = b"".join(lines[done:done + count])
+                self._append(data)
+                done += count
+        except _Stopped as stopped:
+            return done + data.count(b"\n", 0, stopped.kept), stopped.error
         except OSError as exc:
-            if self.write_error is None:
-                self.write_error = str(exc)
-                return self.write_error
-            return None
-        self.write_error = None
-        return None
+            return done, exc
+        return done, None
+
+    def _append(self, data):
+        """Write whole lines at the end; raise _Stopped after cutting back a partial write."""
+        sent = 0
+        with memoryview(data) as view:
+            try:
+                while sent < len(data):
+                    step = os.write(self._file.fileno(), view[sent:])
+                    if not step:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    sent += step
+            except OSError as exc:
+                kept = data.rfind(b"\n", 0, sent) + 1
+                if sent > kept:
+                    self._cut_back(sent - kept)
+                self._end += kept
+                raise _Stopped(kept, exc)
+        self._end += sent
+
+    def _cut_back(self, piece):
+        """Remove the last `piece` bytes, part of a line a failed write left at the end."""
+        try:
+            if not self._regular:
+                raise OSError(errno.ESPIPE, "not a regular file")
+            fd = self._file.fileno()
+            os.ftruncate(fd, os.fstat(fd).st_size - piece)  # the true end, whoever changed it
+        except OSError:
+            self._needs_newline = True  # the piece stays, alone on its line
+
+    def _fitting(self, lines, start):
+        """Return how many lines from `start` on fit in the current file (0: rotate first)."""
+        if not self.max_size or not self._regular:
+            return len(lines) - start
+        space = self.max_size - self._end
+        count = 0
+        for index in range(start, len(lines)):
+            space -= len(lines[index])
+            if space < 0:
+                break
+            count += 1
+        if not count and not self._end:
+            return 1  # a line longer than the limit gets a file of its own
+        return count
+
+    def _rotate(self):
+        """Make PATH the newest older file, PATH.1, and begin a new PATH."""
+        self._file.close()  # first: Windows renames no open file
+        self._file = None
+        try:
+            self._shift_older_files()
+            os.replace(self.path, rotated_path(self.path, 1))
+        except OSError as exc:
+            self._warn("cannot start a new log file after %s reached --log-max-size %s (%s): it "
+                       "grows on from now on. Check that its folder can be written, then "
+                       "restart the server." % (self.path, format_size(self.max_size),
+                                               exc.strerror or exc))
+            self.max_size = 0
+        else:
+            self._report("the log file %s reached --log-max-size %s: it was renamed %s and a "
+                         "new one begins (a restart reloads the history from both)"
+                         % (self.path, format_size(self.max_size), rotated_path(self.path, 1)))
+        self._open()  # if this fails, the next write tries again
+
+    def _shift_older_files(self):
+        """Rename PATH.1 ... to PATH.2 ..., removing the oldest kept one."""
+        oldest = rotated_path(self.path, ROTATED_LOGS_KEPT)
+        try:
+            os.remove(oldest)
+        except FileNotFoundError:
+            pass
+        else:
+            self._report("removed %s, the oldest log file: --log-max-size keeps %s and %d older "
+                         "files. Copy them elsewhere to keep more of the transcript."
+                         % (oldest, self.path, ROTATED_LOGS_KEPT))
+        for number in range(ROTATED_LOGS_KEPT - 1, 0, -1):
+            try:
+                os.replace(rotated_path(self.path, number), rotated_path(self.path, number + 1))
+            except FileNotFoundError:
+                pass
+
+    def _check_file(self):
+        """Open PATH again if it is not the file being written (deleted or replaced)."""
+        if self._file is None:
+            self._open()
+            return
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            reason = "deleted"
+        except OSError:
+            return  # cannot tell (no right to look): go on with the open file
+        else:
+            if (status.st_dev, status.st_ino) == self._identity:
+                self._end = status.st_size  # as it is, were it emptied by hand meanwhile
+                return
+            reason = "replaced"
+        self._file.close()
+        self._file = None
+        self._warn(REOPENED[reason] % self.path)
+        self._open()
 
     def close(self):
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None

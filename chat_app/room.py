@@ -154,12 +154,12 @@ class Room:
             self._update_readers()
 
     def attach_log(self, log):
-        """Append room events to this HistoryLog from now on."""
+        """Hand room events to this LogWriter (log_writer.py) from now on."""
         with self._lock:
             self._log = log
 
     def close_log(self):
-        """Stop logging and close the log file, if there is one."""
+        """Stop logging; write what is queued (a bounded wait) and close the log file."""
         with self._lock:
             log, self._log = self._log, None
         if log is not None:
@@ -402,18 +402,26 @@ class Room:
         return overflowed
 
     def _append_log(self, rendered):
+        """Queue a frame for the log writer (lock held: memory only, in the room's order).
+
+        Return what the log writer made of it (a log_writer.Queued), or None.
+        """
         if self._log is None:
             return None
-        return self._log.append(rendered.json_bytes())
+        return self._log.put(rendered.json_bytes())
 
-    def _after(self, overflowed, log_error, recipients):
-        """Do the I/O that must not happen under the lock."""
-        if log_error:
-            self._warn(
-                "cannot write to the log file %s: %s. Chat goes on, but messages from now on "
-                "will not be reloaded after a restart. Free some disk space or fix the file."
-                % (self._log.path, log_error)
-            )
+    def _after(self, overflowed, queued, recipients):
+        """Do the I/O that must not happen under the lock.
+
+        `queued` is the log writer's answer for the frame: its warning goes
+        to the console, and while the log keeps up the frame's line is
+        written before anyone is sent the frame (a bounded wait; see
+        log_writer.py), so a server killed right after has logged it.
+        """
+        if queued is not None:
+            if queued.warning:
+                self._warn(queued.warning)
+            queued.wait_written()
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()

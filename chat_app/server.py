@@ -26,6 +26,7 @@ from .console_digest import REFUSED, ConsoleDigest
 from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
+from .log_writer import LogWriter
 from .outbox import Writer
 from .protocol import DEFAULT_PORT, limits_field
 from .rate_limit import DEFAULT_BURST
@@ -310,12 +311,15 @@ def _bind_error(options, exc):
 
 
 def open_history(options, room, console):
-    """Open --log, reload its history; raise StartError if it is unusable."""
+    """Open --log, reload its history; raise StartError if it is unusable.
+
+    Return the LogWriter that writes the room's events to it from now on.
+    """
     if not options.log:
         return None
     log = None
     try:
-        log = HistoryLog(options.log)
+        log = HistoryLog(options.log, options.log_max_size, console.info, console.error)
         entries, last_id, warnings = log.load(options.history)
     except OSError as exc:
         if log is not None:
@@ -329,7 +333,7 @@ def open_history(options, room, console):
         console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
     else:
         console.info("%s has no earlier messages: a new transcript starts there" % options.log)
-    return log
+    return LogWriter(log, console.error, console.info)
 
 
 def banner(server, options, teacher_commands=False):

@@ -1,9 +1,14 @@
 """--log: every room event on disk, and history that survives a restart."""
 
+import errno
 import json
 import os
+import re
 
-from helpers import RunningServer, require
+import pytest
+
+from helpers import RunningServer, require, server_options, wait_until
+from chat_app import history_log
 from chat_app.history_log import HistoryLog
 
 
@@ -156,3 +161,198 @@ def test_the_last_id_counts_announcements_too(tmp_path):
     log.close()
     assert [e["type"] for e in entries] == ["message", "notice"] and last_id == 5
     assert warnings == []
+
+
+# --- whole lines, rotation, a file that changes under the server --------------
+
+def frame_line(number, text="x"):
+    return (json.dumps({"type": "message", "id": number, "from": "amy", "text": text,
+                        "time": 1.0}) + "\n").encode("utf-8")
+
+
+def test_a_partial_write_is_cut_back_to_the_last_whole_line(tmp_path, monkeypatch):
+    path = str(tmp_path / "room.jsonl")
+    log = HistoryLog(path)
+    assert log.write([frame_line(1)]) == (1, None)
+    real_write, calls = os.write, []
+
+    def disk_fills(fd, data):  # as write(2) on a disk with 100 bytes left
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:len(frame_line(2)) + 30]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(history_log.os, "write", disk_fills)
+    written, error = log.write([frame_line(2), frame_line(3), frame_line(4)])
+    assert written == 1 and error.errno == errno.ENOSPC
+    assert open(path, "rb").read() == frame_line(1) + frame_line(2)  # no piece of line 3
+    monkeypatch.setattr(history_log.os, "write", real_write)
+    assert log.write([frame_line(3), frame_line(4)]) == (2, None)  # the rest, once there is space
+    log.close()
+    assert [r["id"] for r in records(path)] == [1, 2, 3, 4]
+
+
+def test_a_full_log_becomes_file_1_and_history_reloads_across_files(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    said = []
+    log = HistoryLog(path, max_size=1000, report=said.append)
+    for number in range(1, 31):  # about 90 bytes each: 11 to a file
+        assert log.write([frame_line(number)]) == (1, None)
+    log.close()
+    sizes = {name: os.path.getsize(str(tmp_path / name)) for name in os.listdir(str(tmp_path))}
+    assert sorted(sizes) == ["room.jsonl", "room.jsonl.1", "room.jsonl.2"]
+    assert all(size <= 1000 for size in sizes.values()), sizes
+    assert [r["id"] for r in records(path + ".2")][0] == 1  # the higher the number, the older
+    assert said[0] == ("the log file %s reached --log-max-size 1000 bytes: it was renamed %s.1 "
+                       "and a new one begins (a restart reloads the history from both)"
+                       % (path, path))
+    again = HistoryLog(path, max_size=1000)
+    entries, last_id, warnings = again.load(25)
+    again.close()
+    assert [e["id"] for e in entries] == list(range(6, 31)) and last_id == 30
+    assert warnings == []
+
+
+def test_only_the_newest_older_files_are_kept_and_the_console_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(history_log, "ROTATED_LOGS_KEPT", 2)
+    path = str(tmp_path / "room.jsonl")
+    said = []
+    log = HistoryLog(path, max_size=200, report=said.append)
+    assert log.write([frame_line(number) for number in range(1, 9)]) == (8, None)  # 2 a file
+    log.close()
+    assert sorted(os.listdir(str(tmp_path))) == ["room.jsonl", "room.jsonl.1", "room.jsonl.2"]
+    assert [r["id"] for r in records(path + ".2")] == [3, 4]
+    removed = [text for text in said if text.startswith("removed")]
+    assert removed[0] == ("removed %s.2, the oldest log file: --log-max-size keeps %s and 2 "
+                          "older files. Copy them elsewhere to keep more of the transcript."
+                          % (path, path))
+    assert len(removed) == 1  # ids 1 and 2: the first file, the only one removed
+
+
+def test_a_log_that_cannot_be_renamed_grows_on_and_says_so_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(history_log, "ROTATED_LOGS_KEPT", 1)
+    path = str(tmp_path / "room.jsonl")
+    os.makedirs(path + ".1" + os.sep + "in the way")  # the oldest kept file cannot be removed
+    warned = []
+    log = HistoryLog(path, max_size=200, warn=warned.append)
+    assert log.write([frame_line(number) for number in range(1, 7)]) == (6, None)
+    log.close()
+    assert [r["id"] for r in records(path)] == [1, 2, 3, 4, 5, 6]
+    assert len(warned) == 1 and warned[0].startswith(
+        "cannot start a new log file after %s reached --log-max-size 200 bytes (" % path)
+    assert "it grows on from now on" in warned[0]
+
+
+def test_a_line_longer_than_the_limit_gets_a_file_of_its_own(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    log = HistoryLog(path, max_size=100)
+    long_line = frame_line(1, "y" * 300)
+    assert log.write([long_line, frame_line(2)]) == (2, None)
+    log.close()
+    assert open(path + ".1", "rb").read() == long_line
+    assert [r["id"] for r in records(path)] == [2]
+
+
+def test_a_deleted_or_replaced_log_is_noticed_and_started_again(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    warned = []
+    log = HistoryLog(path, warn=warned.append)
+    log.write([frame_line(1)])
+    os.remove(path)
+    assert log.write([frame_line(2)]) == (1, None)
+    assert warned == [history_log.REOPENED["deleted"] % path]
+    assert [r["id"] for r in records(path)] == [2]
+    os.rename(path, path + ".moved")
+    with open(path, "wb") as handle:
+        handle.write(b'{"type":"message","id":2,"fr')  # cut off, as a copy in progress
+    assert log.write([frame_line(3)]) == (1, None)
+    assert log.write([frame_line(4)]) == (1, None)
+    log.close()
+    assert warned[1:] == [history_log.REOPENED["replaced"] % path]  # once
+    assert open(path, "rb").read() == b'{"type":"message","id":2,"fr\n' + frame_line(3) + frame_line(4)
+
+
+def test_a_log_whose_folder_is_gone_fails_and_works_again_once_it_is_back(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = str(folder / "room.jsonl")
+    log = HistoryLog(path)
+    os.remove(path)
+    folder.rmdir()
+    written, error = log.write([frame_line(1)])
+    assert written == 0 and error.errno == errno.ENOENT
+    folder.mkdir()
+    assert log.write([frame_line(1)]) == (1, None)
+    log.close()
+    assert [r["id"] for r in records(path)] == [1]
+
+
+@pytest.mark.parametrize("text, size", [
+    ("100M", 100 * 1024 ** 2), ("1G", 1024 ** 3), ("500K", 500 * 1024), ("500k", 500 * 1024),
+    ("70000", 70000), ("1.5G", 3 * 1024 ** 3 // 2), ("100MB", 100 * 1024 ** 2), ("0", 0),
+])
+def test_log_max_size_accepts_what_a_teacher_writes(text, size):
+    assert server_options("--log-max-size", text).log_max_size == size
+
+
+def test_log_max_size_has_a_sensible_default():
+    assert server_options().log_max_size == 100 * 1024 ** 2
+
+
+@pytest.mark.parametrize("text, words", [
+    ("100", "100 is too small for --log-max-size: give at least 64K (for example 100M), or 0"),
+    ("lots", "'lots' is not a size: write for example 100M, 1G, 500K, or a number of bytes"),
+    ("-5M", "is not a size"),
+])
+def test_log_max_size_refuses_a_size_that_is_likely_a_mistake(capsys, text, words):
+    with pytest.raises(SystemExit):
+        server_options("--log-max-size=" + text)
+    assert words in capsys.readouterr().err
+
+
+def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_path):
+    path = str(tmp_path / "chat.log")
+    texts = ["%02d " % number + "w" * 2997 for number in range(50)]  # 150 KB
+    first = RunningServer("--log", path, "--log-max-size", "64K", "--rate-limit", "0")
+    try:
+        amy = first.client()
+        amy.join("amy")
+        for text in texts:
+            amy.send({"type": "say", "text": text})
+        amy.expect("message", text=texts[-1])
+        first.out.wait_for("the log file %s reached --log-max-size 64K: it was renamed %s.1"
+                           % (path, path))
+    finally:
+        first.close()
+    files = sorted(os.listdir(str(tmp_path)))
+    assert files == ["chat.log", "chat.log.1", "chat.log.2"]
+    assert all(os.path.getsize(str(tmp_path / name)) <= 64 * 1024 for name in files)
+    second = RunningServer("--log", path, "--history", "100")
+    try:
+        history = second.client().join("bob")["history"]
+        assert [frame["text"] for frame in history] == texts
+    finally:
+        second.close()
+
+
+def test_a_log_deleted_while_the_server_runs_is_started_again(tmp_path):
+    path = str(tmp_path / "chat.log")
+    first = RunningServer("--log", path)
+    try:
+        amy = first.client()
+        amy.join("amy")
+        amy.send({"type": "say", "text": "before"})
+        amy.expect("message")
+        wait_until(lambda: "before" in open(path, encoding="utf-8").read(), what="the log")
+        os.remove(path)
+        amy.send({"type": "say", "text": "after"})
+        after = amy.expect("message")
+        first.err.wait_for("the log file %s was deleted while the server ran: a new one was "
+                           "started there" % re.escape(path))
+    finally:
+        first.close()
+    second = RunningServer("--log", path)
+    try:
+        assert second.client().join("bob")["history"] == [after]
+    finally:
+        second.close()

@@ -1,0 +1,210 @@
+"""The log writer: the one thread that writes the room's events to the --log file.
+
+The room hands each event's encoded line to `put` while it holds its lock;
+that only appends to a queue in memory, so a slow, blocked or full disk
+cannot hold the room up.  The thread writes the queue in order, a batch at a time
+(history_log.py keeps every write whole lines or nothing).  When a write
+fails, as on a full disk, the console says so once, the unwritten lines stay
+queued, and the write is tried again every RETRY_SECONDS until it succeeds.
+The queue holds at most MAX_PENDING_BYTES: past it, further events are not
+kept for the log (they still reach everyone) until the queue has been
+written out; the console says so when it starts and how many were left out
+when it ends.  At stop, `close` gives the queue FLUSH_SECONDS to reach the
+disk and says what could not be written.
+
+While the log keeps up, the thread that relayed an event waits (at most
+KEEP_UP_SECONDS) for its line to be written before it wakes the sender, so
+a server killed right after relaying a message has logged it, as when the
+room wrote the log itself.  A log that fails, or whose write has not
+returned within KEEP_UP_SECONDS, is not waited for at all.
+"""
+
+import collections
+import errno
+import threading
+import time
+
+from .history_log import format_size
+
+# Unwritten log lines held in memory: thousands of the longest messages, or
+# many hours of an ordinary lesson, while the teacher frees some disk space.
+MAX_PENDING_BYTES = 16 * 1024 * 1024
+
+# How often a failed write (a full disk) is tried again.
+RETRY_SECONDS = 1.0
+
+# At stop, how long the queue gets to reach the disk: the server stops
+# within two seconds, whatever the disk does.
+FLUSH_SECONDS = 0.4
+
+# The longest a relayed event waits for its line to be written while the
+# log keeps up: a write to a healthy disk takes microseconds, and 10 ms of
+# delay is below what anyone in the room can notice.  Past it the log
+# counts as stalled, and nothing waits for it until it has caught up.
+KEEP_UP_SECONDS = 0.01
+
+# What the console says when a write fails, by error number, and otherwise.
+KEPT_IN_MEMORY = ("Chat goes on; the room's events are kept in memory (up to %s) and written to "
+                  "the log as soon as it can be written again." % format_size(MAX_PENDING_BYTES))
+WRITE_FAILED = {
+    errno.ENOSPC: "cannot write to the log file %(path)s: the disk is full. " + KEPT_IN_MEMORY
+                  + " Free some space on that disk (delete or move big files).",
+}
+if hasattr(errno, "EDQUOT"):  # not on every system
+    WRITE_FAILED[errno.EDQUOT] = ("cannot write to the log file %(path)s: your disk quota is "
+                                  "used up. " + KEPT_IN_MEMORY + " Free some of your files' space.")
+WRITE_FAILED_OTHERWISE = ("cannot write to the log file %(path)s: %(error)s. " + KEPT_IN_MEMORY
+                          + " Check the disk and that the file can be written.")
+TOO_FAR_BEHIND = (
+    "the log file %s has fallen %s behind (its disk is full or it is blocked): chat goes on, but "
+    "the room's events from now on are missing from the log until it catches up. Free some "
+    "disk space, or restart the server with --log on another disk."
+    % ("%s", format_size(MAX_PENDING_BYTES)))
+
+
+class Queued:
+    """What `put` did with a line: a warning for the console, and a short wait for it."""
+
+    __slots__ = ("warning", "_writer", "_number")
+
+    def __init__(self, warning, writer=None, number=None):
+        self.warning = warning
+        self._writer = writer
+        self._number = number  # the line's place in the queue, if worth waiting for
+
+    def wait_written(self):
+        """Wait until the line is in the file, at most KEEP_UP_SECONDS (never under a lock)."""
+        if self._number is not None:
+            self._writer.wait_written(self._number)
+
+
+class LogWriter:
+    """The queue of lines for one HistoryLog, and the thread that writes them."""
+
+    def __init__(self, log, warn, report):
+        self.log = log
+        self._warn = warn
+        self._report = report
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # lines came, or it stops
+        self._progress = threading.Condition(self._lock)  # lines were written
+        self._pending = collections.deque()  # encoded lines, oldest first
+        self._pending_bytes = 0
+        self._queued = 0  # lines ever queued ...
+        self._written = 0  # ... and written: a line's number is its place in this count
+        self._writing_since = None  # when the write under way began (time.monotonic)
+        self._left_out = 0  # lines not kept since the queue was last full
+        self._failure = None  # what the console was told while writes fail
+        self._failure_reason = None  # the last failed write's error
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="chat-log", daemon=True)
+        self._thread.start()
+
+    @property
+    def path(self):
+        return self.log.path
+
+    def put(self, line):
+        """Queue one encoded line (room lock held: memory only); return a Queued, or None.
+
+        Its warning is for the console the first time a line does not fit
+        in the queue; wait_written() is worth calling while the log keeps up.
+        """
+        with self._lock:
+            if self._pending_bytes + len(line) > MAX_PENDING_BYTES:
+                self._left_out += 1
+                return Queued(TOO_FAR_BEHIND % self.log.path) if self._left_out == 1 else None
+            self._pending.append(line)
+            self._pending_bytes += len(line)
+            self._queued += 1
+            self._changed.notify()
+            if not self._keeping_up():
+                return None
+            return Queued(None, self, self._queued)
+
+    def _keeping_up(self):
+        """Tell whether the log writes as fast as it is given lines (lock held)."""
+        if self._failure is not None:
+            return False
+        started = self._writing_since
+        return started is None or time.monotonic() - started < KEEP_UP_SECONDS
+
+    def wait_written(self, number):
+        """Wait until line `number` is written, at most KEEP_UP_SECONDS."""
+        with self._lock:
+            self._progress.wait_for(lambda: self._written >= number or self._stopping,
+                                    KEEP_UP_SECONDS)
+
+    def pending(self):
+        """Return how many lines wait to be written."""
+        with self._lock:
+            return len(self._pending)
+
+    def close(self, timeout=FLUSH_SECONDS):
+        """Write what is queued within `timeout` seconds, say what could not be, close."""
+        with self._lock:
+            self._stopping = True
+            self._changed.notify()
+            self._progress.notify_all()
+        self._thread.join(timeout)
+        stuck = self._thread.is_alive()  # a write that does not return (a blocked disk)
+        with self._lock:
+            missing = len(self._pending) + self._left_out
+        if missing:
+            why = ("a write did not finish within %g s" % timeout if stuck
+                   else "the last write failed: %s" % self._failure_reason)
+            self._warn("%d room event(s) could not be written to the log file %s before the "
+                       "server stopped (%s); they are missing from it."
+                       % (missing, self.log.path, why))
+        if not stuck:
+            self.log.close()
+
+    # --- the thread ---------------------------------------------------
+
+    def _run(self):
+        while True:
+            with self._lock:
+                self._changed.wait_for(lambda: self._pending or self._stopping)
+                if not self._pending:
+                    return
+                batch = list(self._pending)
+                self._writing_since = time.monotonic()
+            written, error = self.log.write(batch)
+            with self._lock:
+                self._writing_since = None
+                for _ in range(written):
+                    self._pending_bytes -= len(self._pending.popleft())
+                self._written += written
+                self._progress.notify_all()
+                emptied = not self._pending
+                left_out = self._left_out if emptied else 0
+                if emptied:
+                    self._left_out = 0  # a full queue starts a new count, and a new warning
+            if error is None:
+                self._written_again(left_out)
+                continue
+            self._failed(error)
+            with self._lock:
+                if self._stopping:
+                    return
+                self._changed.wait_for(lambda: self._stopping, RETRY_SECONDS)
+
+    def _failed(self, error):
+        """Say once that writes fail, and why."""
+        self._failure_reason = error.strerror or str(error)
+        if self._failure is not None:
+            return
+        words = WRITE_FAILED.get(error.errno, WRITE_FAILED_OTHERWISE)
+        self._failure = words % {"path": self.log.path, "error": self._failure_reason}
+        self._warn(self._failure)
+
+    def _written_again(self, left_out):
+        """Say that writes succeed again, and what is missing from the log, if anything."""
+        if self._failure is not None:
+            self._failure = None
+            self._report("the log file %s can be written again: the room's events kept in "
+                         "memory meanwhile are in it now" % self.log.path)
+        if left_out:
+            self._warn("%d room event(s) did not fit in memory while the log file %s was "
+                       "behind: they are missing from it (everyone received them)."
+                       % (left_out, self.log.path))

@@ -13,6 +13,8 @@ import json
 import math
 import unicodedata
 
+from .ignorable import is_default_ignorable
+
 # The TCP port a server listens on and a client connects to unless told otherwise.
 DEFAULT_PORT = 1234
 
@@ -38,6 +40,12 @@ MAX_TOKEN_CHARS = 256
 
 # Characters allowed in names besides letters, combining marks and digits.
 NAME_PUNCTUATION = "_-."
+
+# Most nonspacing or enclosing marks allowed in a row in a name.  Unicode's
+# security mechanisms (UTS #39, 5.4) suggest refusing more than four: real
+# writing stacks at most that many (Tibetan subjoined letters with a vowel,
+# pointed Hebrew), while a tower of accents paints over the lines around it.
+MAX_MARKS_IN_A_ROW = 4
 
 # Bidirectional embedding, override and isolate controls.  They can make
 # text render in a misleading order, so they are removed from messages.
@@ -283,32 +291,74 @@ def _name_char_ok(ch, first):
     return category[0] == "M" and not first
 
 
+def _is_stacking_mark(ch):
+    return unicodedata.category(ch) in ("Mn", "Me")
+
+
+# What describe_char says for a character that has no name of its own.
+UNNAMED_WORDS = {
+    "Cc": "control character",
+    "Cn": "unassigned character",
+    "Co": "private-use character",
+    "Cs": "surrogate",
+}
+
+
 def describe_char(ch):
-    """Name a character for an error message: 'a space', "'!'", 'U+202E'."""
+    """Name a character for an error message: 'a space', "'!'", 'U+3164 (hangul filler)'."""
     if ch == " ":
         return "a space"
-    if ch.isprintable() and not unicodedata.category(ch).startswith("M"):
+    category = unicodedata.category(ch)
+    if ch.isprintable() and category[0] != "M" and not is_default_ignorable(ch):
         return "'%s'" % ch
-    return "U+%04X (%s)" % (ord(ch), unicodedata.name(ch, "control character").lower())
+    words = unicodedata.name(ch, UNNAMED_WORDS.get(category, "character")).lower()
+    return "U+%04X (%s)" % (ord(ch), words)
+
+
+def _bad_name(why):
+    return ProtocolError("bad_name", "%s %s" % (why, ERROR_MESSAGES["bad_name"]))
+
+
+def _refuse_invisible(text):
+    for ch in text:
+        if is_default_ignorable(ch):
+            raise _bad_name(
+                "The name contains %s, a character that shows as nothing, so the name "
+                "would look like another one." % describe_char(ch))
+
+
+def _refuse_mark_stacks(name):
+    run = []
+    for ch in name + "x":  # the "x" ends a run at the end of the name
+        if _is_stacking_mark(ch):
+            run.append(ch)
+            continue
+        if len(run) > MAX_MARKS_IN_A_ROW:
+            raise _bad_name(
+                "The name stacks %d accents or other combining marks in a row (the first "
+                "is %s); at most %d are allowed, since more pile up over the text around "
+                "the name." % (len(run), describe_char(run[0]), MAX_MARKS_IN_A_ROW))
+        run = []
 
 
 def check_name(raw):
-    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name)."""
+    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name).
+
+    Invisible characters (Default_Ignorable_Code_Point) are refused both as
+    typed and after NFKC, which maps some of them onto others.
+    """
     name = unicodedata.normalize("NFKC", raw)
     if not name:
-        raise ProtocolError("bad_name", "The name is empty. " + ERROR_MESSAGES["bad_name"])
+        raise _bad_name("The name is empty.")
     if len(name) > MAX_NAME_CHARS:
-        raise ProtocolError(
-            "bad_name",
-            "The name has %d characters; the limit is %d. %s"
-            % (len(name), MAX_NAME_CHARS, ERROR_MESSAGES["bad_name"]),
-        )
+        raise _bad_name("The name has %d characters; the limit is %d."
+                        % (len(name), MAX_NAME_CHARS))
+    _refuse_invisible(raw)  # after the length check: a short name was typed short
+    _refuse_invisible(name)
     for index, ch in enumerate(name):
         if not _name_char_ok(ch, index == 0):
-            raise ProtocolError(
-                "bad_name",
-                "The name contains %s. %s" % (describe_char(ch), ERROR_MESSAGES["bad_name"]),
-            )
+            raise _bad_name("The name contains %s." % describe_char(ch))
+    _refuse_mark_stacks(name)
     return name
 
 

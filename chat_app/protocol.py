@@ -53,6 +53,17 @@ BIDI_CONTROLS = frozenset(
     chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
 )
 
+# Direction marks (LRM, RLM, ALM): invisible, they only nudge the order of
+# neighbouring right-to-left text.  Messages keep them (a window lays out
+# mixed scripts with them); a terminal lays out no direction and shows them
+# as a stray glyph or a gap, so text_format drops them.
+DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
+
+# Line and paragraph separators.  Messages keep them; a terminal does not
+# break the line for them (it shows nothing, a box, or breaks without the
+# indent that marks a message's next line), so text_format makes them "\n".
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+
 FATAL_ERRORS = frozenset(
     ["name_taken", "bad_name", "bad_password", "server_full",
      "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]

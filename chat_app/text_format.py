@@ -3,16 +3,28 @@
 Used by the server for text sessions (nc, telnet) and by the terminal
 client.  Every line returned is safe to print: no control characters other
 than the newline that ends it, so no one can paint another person's terminal
-with escape sequences.
+with escape sequences; no direction marks, and line or paragraph separators
+become line breaks indented like any other line of the message.
 """
 
 import time
 
-from .protocol import is_action, strip_controls
+from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, strip_controls
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
 INDENT = "    "
+
+# What a terminal prints instead of characters it would show wrongly: a tab
+# as spaces; a line or paragraph separator as the line break it means, so a
+# message's next line gets the indent (a separator shown as nothing would
+# glue the lines, a bare break would let a line pose as a new message);
+# direction marks as nothing.
+TERMINAL_REPLACEMENTS = dict(
+    [(ord("\t"), "    ")]
+    + [(ord(ch), "\n") for ch in LINE_SEPARATORS]
+    + [(ord(ch), None) for ch in DIRECTION_MARKS]
+)
 
 # What people read for each of protocol.LEFT_REASONS.
 LEFT_WORDS = {
@@ -29,8 +41,12 @@ CLOSED_WORDS = "the server closed the connection: %s"
 
 
 def safe(text):
-    """Return text without control characters; tabs become spaces."""
-    return strip_controls(str(text).replace("\t", "    "))
+    """Return text fit for a terminal: no control characters, nor direction marks.
+
+    Tabs become spaces and line or paragraph separators "\n" (see
+    TERMINAL_REPLACEMENTS).
+    """
+    return strip_controls(str(text).translate(TERMINAL_REPLACEMENTS))
 
 
 def clock(when):

@@ -49,6 +49,15 @@ def safe(text):
     return strip_controls(str(text).translate(TERMINAL_REPLACEMENTS))
 
 
+def safe_line(text):
+    """Return text fit for one terminal line: as safe(), and line breaks as spaces.
+
+    For names and other one-line fields, so that no line break in them can
+    start a line that poses as another message.
+    """
+    return safe(text).replace("\n", " ")
+
+
 def clock(when):
     """Return a Unix time as local HH:MM."""
     try:
@@ -63,29 +72,29 @@ def _lines(prefix, text):
 
 
 def render_message(frame):
-    sender = safe(frame.get("from", "?"))
+    sender = safe_line(frame.get("from", "?"))
     text = str(frame.get("text", ""))
     to = frame.get("to")
     stamp = "[%s] " % clock(frame.get("time"))
     if is_action(text):
-        suffix = " (private to %s)" % safe(to) if to is not None else ""
+        suffix = " (private to %s)" % safe_line(to) if to is not None else ""
         return _lines("%s* %s " % (stamp, sender), text[4:] + suffix)
-    private = "(private to %s) " % safe(to) if to is not None else ""
+    private = "(private to %s) " % safe_line(to) if to is not None else ""
     return _lines("%s<%s> %s" % (stamp, sender, private), text)
 
 
 def render_joined(frame):
-    return "[%s] * %s joined" % (clock(frame.get("time")), safe(frame.get("name", "?")))
+    return "[%s] * %s joined" % (clock(frame.get("time")), safe_line(frame.get("name", "?")))
 
 
 def left_words(reason):
     """Return what a member did, in words, for a `left` reason (unknown ones as they are)."""
-    return LEFT_WORDS.get(reason, "left (%s)" % safe(reason))
+    return LEFT_WORDS.get(reason, "left (%s)" % safe_line(reason))
 
 
 def render_left(frame):
     words = left_words(frame.get("reason"))
-    return "[%s] * %s %s" % (clock(frame.get("time")), safe(frame.get("name", "?")), words)
+    return "[%s] * %s %s" % (clock(frame.get("time")), safe_line(frame.get("name", "?")), words)
 
 
 def render_notice(frame):
@@ -103,7 +112,7 @@ def render_bye(frame):
 
 
 def render_users(users):
-    names = [safe(name) for name in users]
+    names = [safe_line(name) for name in users]
     if len(names) == 1:
         return "* You are alone in the room."
     return "* %d people in the room: %s" % (len(names), ", ".join(names))
@@ -117,7 +126,7 @@ def render_welcome(frame):
         lines.extend(HISTORY_RENDERERS[item["type"]](item) for item in history
                      if isinstance(item, dict) and item.get("type") in HISTORY_RENDERERS)
         lines.append("* End of earlier messages.")
-    lines.append("* Welcome, %s! Type /help for commands." % safe(frame.get("name", "")))
+    lines.append("* Welcome, %s! Type /help for commands." % safe_line(frame.get("name", "")))
     lines.append(render_users(frame.get("users") or []))
     return "\n".join(lines)
 

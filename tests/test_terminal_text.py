@@ -13,7 +13,7 @@ from test_client_text import TerminalClient
 from test_text_sessions import person
 
 from chat_app.protocol import DIRECTION_MARKS, LINE_SEPARATORS
-from chat_app.text_format import INDENT, render, render_for_session, safe
+from chat_app.text_format import INDENT, render, render_for_session, render_users, safe, safe_line
 
 SEPARATORS = sorted(LINE_SEPARATORS)
 MARKS = sorted(DIRECTION_MARKS)
@@ -44,6 +44,19 @@ def test_a_direction_mark_is_dropped(ch):
     for show in (render, render_for_session):
         assert show(message(ch + "one" + ch + "two" + ch)).endswith("<bob> onetwo")
         assert show({"type": "error", "code": "x", "message": "a" + ch}) == "! a"
+
+
+@pytest.mark.parametrize("ch", SEPARATORS + ["\n"])
+def test_a_line_break_in_a_name_cannot_start_a_line(ch):
+    # Names the server accepted have none, but a one-line field must stay one
+    # line whatever a server sends (and the console shows refused names).
+    assert safe_line("x" + ch + "[12:00] <teacher> hi") == "x [12:00] <teacher> hi"
+    fake = "amy" + ch + "[12:00] <teacher> hi"
+    for frame in (message("hi"), {"type": "joined", "name": fake, "time": 0},
+                  {"type": "left", "name": fake, "time": 0, "reason": "quit"}):
+        frame = dict(frame, **({"from": fake, "to": fake} if frame["type"] == "message" else {}))
+        assert "\n" not in render(frame)
+    assert "\n" not in render_users([fake, "bob"])
 
 
 def said_with_each(server):

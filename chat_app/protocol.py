@@ -405,9 +405,13 @@ def strip_controls(text):
 
 
 def is_blank(text):
-    """Tell whether text shows nothing: only whitespace, controls and invisible format characters."""
+    """Tell whether text shows nothing: only whitespace, controls and invisible characters.
+
+    Invisible are format characters and every Default_Ignorable_Code_Point
+    (a Hangul filler is a letter by category, yet shows nothing).
+    """
     return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
-               for ch in text)
+               or is_default_ignorable(ch) for ch in text)
 
 
 def clean_text(raw, max_chars):

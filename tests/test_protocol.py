@@ -251,7 +251,8 @@ def test_text_keeps_newlines_tabs_and_emoji_but_not_controls():
     assert clean_text("a\r\nb\tc\x1b[31m\x00d\u202e 👩\u200d💻", 100) == "a\nb\tc[31md 👩\u200d💻"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x1b\x07"])
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x1b\x07", "\u3164", " \u115f\ufe0f\u034f ",
+                                  "\U000e0100\u2028"])
 def test_empty_text(text):
     assert code_of(clean_text, text, 100) == "empty_text"
 

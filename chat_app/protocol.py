@@ -9,6 +9,7 @@ It never touches a socket or a thread: bytes in, frames out, and the reverse.
 docs/protocol.md is the human-readable contract for everything here.
 """
 
+import itertools
 import json
 import math
 import unicodedata
@@ -354,17 +355,13 @@ def _refuse_invisible(text):
 
 
 def _refuse_mark_stacks(name):
-    run = []
-    for ch in name + "x":  # the "x" ends a run at the end of the name
-        if _is_stacking_mark(ch):
-            run.append(ch)
-            continue
-        if len(run) > MAX_MARKS_IN_A_ROW:
+    for stacking, run in itertools.groupby(name, _is_stacking_mark):
+        run = list(run)
+        if stacking and len(run) > MAX_MARKS_IN_A_ROW:
             raise _bad_name(
                 "The name stacks %d accents or other combining marks in a row (the first "
                 "is %s); at most %d are allowed, since more pile up over the text around "
                 "the name." % (len(run), describe_char(run[0]), MAX_MARKS_IN_A_ROW))
-        run = []
 
 
 def check_name(raw):
@@ -379,7 +376,7 @@ def check_name(raw):
     if len(name) > MAX_NAME_CHARS:
         raise _bad_name("The name has %d characters; the limit is %d."
                         % (len(name), MAX_NAME_CHARS))
-    _refuse_invisible(raw)  # after the length check: a short name was typed short
+    _refuse_invisible(raw)  # after the length check: NFKC shortens a text a few times at most
     _refuse_invisible(name)
     for index, ch in enumerate(name):
         if not _name_char_ok(ch, index == 0):

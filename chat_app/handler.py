@@ -348,7 +348,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             self.server.digest.report(REFUSED, self.peer.address,
                                       self.refusal_reason(error) + then)
             return
-        who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], self.peer.address)
+        who = "%s (%s)" % (text_format.safe_line(self.attempted_name)[:40], self.peer.address)
         self.console.info("refused %s: %s%s" % (who, self.refusal_reason(error), then))
 
     def refusal_reason(self, error):

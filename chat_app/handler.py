@@ -245,6 +245,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def read(self):
         """Read what has arrived (waiting until it does, or the next timer)."""
         sock = self.connection
+        pause = self.session.pause_before_read()
+        if pause:
+            self.peer.wait_for_end(pause)  # a drip: let its bytes gather (an end cuts it short)
         if not self.buffered():
             if self.session.holding and not wait_readable(sock, 0):
                 self.session.idle(time.monotonic())  # the held-back lines have all followed

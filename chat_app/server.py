@@ -336,6 +336,10 @@ def open_history(options, room, console):
     return LogWriter(log, console.error, console.info)
 
 
+# How to stop a server that has no terminal to type in, by its process number.
+STOP_COMMAND = "taskkill /PID %d" if os.name == "nt" else "kill %d"
+
+
 def banner(server, options, teacher_commands=False):
     """Return the lines that tell the teacher how students connect."""
     port = server.server_address[1]
@@ -376,7 +380,11 @@ def banner(server, options, teacher_commands=False):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
         lines.append("Type /help here for the teacher's commands (/who, /kick, /say, /quit).")
-    lines.append("Press Ctrl+C to stop the server.")
+    if teacher_commands:
+        lines.append("Press Ctrl+C to stop the server.")
+    else:  # no terminal to type in (nohup, a service): it may run in the background
+        lines.append("Stop the server with Ctrl+C where it runs, or with '%s'."
+                     % (STOP_COMMAND % os.getpid()))
     return "\n".join(lines)
 
 

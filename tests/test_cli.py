@@ -154,7 +154,9 @@ def test_banner_says_how_to_connect(pyz):
         assert "chat_app 0.1 server listening on port %d" % server.port in out
         assert "python chat.pyz client 127.0.0.1:%d" % server.port in out
         assert "nc 127.0.0.1 %d" % server.port in out
-        assert "Ctrl+C" in out
+        # Started without a terminal (as with nohup): how to stop it from elsewhere.
+        assert "Stop the server with Ctrl+C where it runs, or with 'kill %d'." % (
+            server.process.pid) in out
     finally:
         server.stop()
 

@@ -81,8 +81,9 @@ RATE_LIMITED_WORDS = ("You are sending faster than this room allows%s. Your next
 ERROR_MESSAGES = {
     "name_taken": "That name is already in use in this room. Choose another name.",
     "bad_name": (
-        "Names are 1 to %d characters: letters, digits, '_', '-' and '.', "
-        "with no spaces." % MAX_NAME_CHARS
+        "Names are 1 to %d characters: letters, digits, '_', '-' and '.' "
+        "(any alphabet, accents too), at least one letter or digit, and no "
+        "spaces." % MAX_NAME_CHARS
     ),
     "bad_password": "Wrong password for this room. Ask the teacher for the password.",
     "server_full": (
@@ -382,6 +383,8 @@ def check_name(raw):
         if not _name_char_ok(ch, index == 0):
             raise _bad_name("The name contains %s." % describe_char(ch))
     _refuse_mark_stacks(name)
+    if all(ch in NAME_PUNCTUATION for ch in name):  # "..." or "-" reads as no one
+        raise _bad_name("The name has no letter or digit.")
     return name
 
 

@@ -99,3 +99,9 @@ def test_a_tower_of_accents_is_refused_saying_why():
 def test_other_rules_are_unchanged():
     assert "'''" in refusal("O'Brien")
     assert "a space" in refusal("a b")
+
+
+@pytest.mark.parametrize("name", ["...", "-", "_.-"])
+def test_a_name_needs_a_letter_or_digit(name):
+    assert "no letter or digit" in refusal(name)
+    assert check_name("a.") == "a." and check_name("_7") == "_7"

@@ -87,7 +87,7 @@ def log_size(text):
     if 0 < size < MIN_MAX_SIZE:
         raise argparse.ArgumentTypeError(
             "%s is too small for --log-max-size: give at least %s (for example 100M), or 0 "
-            "for one file that never starts again" % (text, format_size(MIN_MAX_SIZE)))
+            "for one file that is never renamed" % (text, format_size(MIN_MAX_SIZE)))
     return size
 
 

@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import stat
 
 # How much of the file to read per step when looking for the last lines.
@@ -51,9 +52,8 @@ HISTORY_FIELDS = {
 
 # What the console says when the log file changed under the server's feet.
 REOPENED = {
-    "deleted": "the log file %s was deleted while the server ran: a new one was started "
-               "there, with the room's events from now on. The history before it will not "
-               "be reloaded at a restart.",
+    "deleted": "the log file %s was deleted or moved while the server ran: it was written "
+               "again there, with everything it held, and the room's events go on into it.",
     "replaced": "the log file %s was replaced by another file while the server ran: the "
                 "room's events from now on are added to the new one.",
 }
@@ -296,7 +296,7 @@ class HistoryLog:
             self.max_size = 0
         else:
             self._report("the log file %s reached --log-max-size %s: it was renamed %s and a "
-                         "new one begins (a restart reloads the history from both)"
+                         "new one begins (a restart reloads the history across the files)"
                          % (self.path, format_size(self.max_size), rotated_path(self.path, 1)))
         self._open()  # if this fails, the next write tries again
 
@@ -333,10 +333,27 @@ class HistoryLog:
                 self._end = status.st_size  # as it is, were it emptied by hand meanwhile
                 return
             reason = "replaced"
-        self._file.close()
-        self._file = None
+        old, self._file = self._file, None
+        try:
+            if reason == "deleted":
+                self._write_again(old)
+        finally:
+            old.close()
         self._warn(REOPENED[reason] % self.path)
         self._open()
+
+    def _write_again(self, old):
+        """Put back at PATH what a deleted (or moved) log held: the server still has it open."""
+        try:
+            with open(self.path, "xb") as new:  # "x": never over a file someone just put there
+                old.seek(0)
+                shutil.copyfileobj(old, new, READ_BLOCK_BYTES)
+        except FileExistsError:
+            pass  # another file took the place meanwhile: append to it, as to a replaced one
+        except OSError as exc:
+            self._warn("could not write the deleted log file %s again (%s): the room's events "
+                       "from now on go to a new one; the earlier history will not be reloaded "
+                       "at a restart." % (self.path, exc.strerror or exc))
 
     def close(self):
         if self._file is not None:

@@ -204,7 +204,7 @@ def test_a_full_log_becomes_file_1_and_history_reloads_across_files(tmp_path):
     assert all(size <= 1000 for size in sizes.values()), sizes
     assert [r["id"] for r in records(path + ".2")][0] == 1  # the higher the number, the older
     assert said[0] == ("the log file %s reached --log-max-size 1000 bytes: it was renamed %s.1 "
-                       "and a new one begins (a restart reloads the history from both)"
+                       "and a new one begins (a restart reloads the history across the files)"
                        % (path, path))
     again = HistoryLog(path, max_size=1000)
     entries, last_id, warnings = again.load(25)
@@ -261,7 +261,7 @@ def test_a_deleted_or_replaced_log_is_noticed_and_started_again(tmp_path):
     os.remove(path)
     assert log.write([frame_line(2)]) == (1, None)
     assert warned == [history_log.REOPENED["deleted"] % path]
-    assert [r["id"] for r in records(path)] == [2]
+    assert [r["id"] for r in records(path)] == [1, 2]  # what it held, written again
     os.rename(path, path + ".moved")
     with open(path, "wb") as handle:
         handle.write(b'{"type":"message","id":2,"fr')  # cut off, as a copy in progress
@@ -335,24 +335,28 @@ def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_pat
         second.close()
 
 
-def test_a_log_deleted_while_the_server_runs_is_started_again(tmp_path):
+@pytest.mark.parametrize("gone", ["deleted", "moved"])
+def test_a_log_deleted_or_moved_while_the_server_runs_is_written_again_whole(tmp_path, gone):
     path = str(tmp_path / "chat.log")
     first = RunningServer("--log", path)
     try:
         amy = first.client()
         amy.join("amy")
         amy.send({"type": "say", "text": "before"})
-        amy.expect("message")
+        before = amy.expect("message")
         wait_until(lambda: "before" in open(path, encoding="utf-8").read(), what="the log")
-        os.remove(path)
+        if gone == "deleted":
+            os.remove(path)
+        else:
+            os.rename(path, str(tmp_path / "kept.log"))
         amy.send({"type": "say", "text": "after"})
         after = amy.expect("message")
-        first.err.wait_for("the log file %s was deleted while the server ran: a new one was "
-                           "started there" % re.escape(path))
+        first.err.wait_for("the log file %s was deleted or moved while the server ran: it was "
+                           "written again there, with everything it held" % re.escape(path))
     finally:
         first.close()
     second = RunningServer("--log", path)
     try:
-        assert second.client().join("bob")["history"] == [after]
+        assert second.client().join("bob")["history"] == [before, after]
     finally:
         second.close()

@@ -63,7 +63,7 @@ def test_while_the_log_keeps_up_a_relayed_line_is_written_before_it_is_sent(monk
     writer = LogWriter(log, None, None)
     for number in range(1, 51):
         queued = writer.put(b"%d\n" % number)
-        queued.wait_written()
+        queued.wait_released()
         assert log.lines[-1:] == [b"%d\n" % number]  # in the file before anyone is sent it
     writer.close()
 
@@ -72,7 +72,7 @@ def test_a_stalled_log_is_not_waited_for(monkeypatch):
     log = StandInLog()
     log.opened.clear()
     writer = LogWriter(log, None, None)
-    writer.put(b"1\n").wait_written()  # the one wait: at most KEEP_UP_SECONDS
+    writer.put(b"1\n").wait_released()  # the one wait: at most KEEP_UP_SECONDS
     assert log.writing.is_set() and log.lines == []
     wait_until(lambda: writer.put(b"2\n") is None,
                what="a write stuck for KEEP_UP_SECONDS to count as stalled")

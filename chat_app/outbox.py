@@ -92,7 +92,7 @@ class Stream:
                 self._released = self.base + len(self.chunks)
 
     def release(self, position):
-        """Let the frames before `position` be sent: their log lines are written."""
+        """Let the frames before `position` be sent: their log lines are written or given up on."""
         with self._lock:
             if self._released is not None and position > self._released:
                 self._released = position

@@ -245,6 +245,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def read(self):
         """Read what has arrived (waiting until it does, or the next timer)."""
         sock = self.connection
+        pause = self.session.pause_before_read()
+        if pause:
+            self.peer.wait_for_end(pause)  # a drip: let its bytes gather (an end cuts it short)
         if not self.buffered():
             if self.session.holding and not wait_readable(sock, 0):
                 self.session.idle(time.monotonic())  # the held-back lines have all followed
@@ -348,7 +351,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             self.server.digest.report(REFUSED, self.peer.address,
                                       self.refusal_reason(error) + then)
             return
-        who = "%s (%s)" % (text_format.safe(self.attempted_name)[:40], self.peer.address)
+        who = "%s (%s)" % (text_format.safe_line(self.attempted_name)[:40], self.peer.address)
         self.console.info("refused %s: %s%s" % (who, self.refusal_reason(error), then))
 
     def refusal_reason(self, error):

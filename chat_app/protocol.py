@@ -9,9 +9,12 @@ It never touches a socket or a thread: bytes in, frames out, and the reverse.
 docs/protocol.md is the human-readable contract for everything here.
 """
 
+import itertools
 import json
 import math
 import unicodedata
+
+from .ignorable import is_default_ignorable
 
 # The TCP port a server listens on and a client connects to unless told otherwise.
 DEFAULT_PORT = 1234
@@ -39,11 +42,28 @@ MAX_TOKEN_CHARS = 256
 # Characters allowed in names besides letters, combining marks and digits.
 NAME_PUNCTUATION = "_-."
 
+# Most nonspacing or enclosing marks allowed in a row in a name.  Unicode's
+# security mechanisms (UTS #39, 5.4) suggest refusing more than four: real
+# writing stacks at most that many (Tibetan subjoined letters with a vowel,
+# pointed Hebrew), while a tower of accents paints over the lines around it.
+MAX_MARKS_IN_A_ROW = 4
+
 # Bidirectional embedding, override and isolate controls.  They can make
 # text render in a misleading order, so they are removed from messages.
 BIDI_CONTROLS = frozenset(
     chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
 )
+
+# Direction marks (LRM, RLM, ALM): invisible, they only nudge the order of
+# neighbouring right-to-left text.  Messages keep them (a window lays out
+# mixed scripts with them); a terminal lays out no direction and shows them
+# as a stray glyph or a gap, so text_format drops them.
+DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
+
+# Line and paragraph separators.  Messages keep them; a terminal does not
+# break the line for them (it shows nothing, a box, or breaks without the
+# indent that marks a message's next line), so text_format makes them "\n".
+LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 FATAL_ERRORS = frozenset(
     ["name_taken", "bad_name", "bad_password", "server_full",
@@ -135,6 +155,12 @@ class LineSplitter:
     Call `wanted()` for how many bytes to read next, then `feed()` them.
     A line longer than the limit raises ProtocolError("frame_too_long")
     as soon as it is seen, without waiting for its end.
+
+    The work is linear in the bytes received however they are cut: only
+    the new bytes are searched for a line end, and the unfinished line
+    grows in place (a bytearray), copied once when it ends.  (Copying it
+    on every read made a 64 KiB line sent a byte at a time cost seconds of
+    CPU; a list of pieces instead would hold about 40 bytes per byte.)
     """
 
     def __init__(self, limit=MAX_FRAME_BYTES, chunk=64 * 1024):
@@ -153,19 +179,28 @@ class LineSplitter:
 
     def feed(self, data):
         """Add received bytes; return the complete lines, endings removed."""
-        self._partial += data
-        *lines, rest = bytes(self._partial).split(b"\n")
-        self._partial = bytearray(rest)
-        if len(rest) > self._limit:
+        lines = []
+        start = 0
+        end = data.find(b"\n")
+        while end >= 0:
+            self._partial += data[start:end]
+            lines.append(self._finish_line())
+            start = end + 1
+            end = data.find(b"\n", start)
+        self._partial += data[start:]
+        # One byte more is a "\r" that may be the start of the line's "\r\n".
+        if len(self._partial) > self._limit + self._partial.endswith(b"\r"):
             raise ProtocolError("frame_too_long")
-        out = []
-        for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if len(line) > self._limit:
-                raise ProtocolError("frame_too_long")
-            out.append(line)
-        return out
+        return lines
+
+    def _finish_line(self):
+        line = bytes(self._partial)
+        del self._partial[:]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if len(line) > self._limit:
+            raise ProtocolError("frame_too_long")
+        return line
 
 
 def _reject_constant(name):
@@ -283,32 +318,70 @@ def _name_char_ok(ch, first):
     return category[0] == "M" and not first
 
 
+def _is_stacking_mark(ch):
+    return unicodedata.category(ch) in ("Mn", "Me")
+
+
+# What describe_char says for a character that has no name of its own.
+UNNAMED_WORDS = {
+    "Cc": "control character",
+    "Cn": "unassigned character",
+    "Co": "private-use character",
+    "Cs": "surrogate",
+}
+
+
 def describe_char(ch):
-    """Name a character for an error message: 'a space', "'!'", 'U+202E'."""
+    """Name a character for an error message: 'a space', "'!'", 'U+3164 (hangul filler)'."""
     if ch == " ":
         return "a space"
-    if ch.isprintable() and not unicodedata.category(ch).startswith("M"):
+    category = unicodedata.category(ch)
+    if ch.isprintable() and category[0] != "M" and not is_default_ignorable(ch):
         return "'%s'" % ch
-    return "U+%04X (%s)" % (ord(ch), unicodedata.name(ch, "control character").lower())
+    words = unicodedata.name(ch, UNNAMED_WORDS.get(category, "character")).lower()
+    return "U+%04X (%s)" % (ord(ch), words)
+
+
+def _bad_name(why):
+    return ProtocolError("bad_name", "%s %s" % (why, ERROR_MESSAGES["bad_name"]))
+
+
+def _refuse_invisible(text):
+    for ch in text:
+        if is_default_ignorable(ch):
+            raise _bad_name(
+                "The name contains %s, a character that shows as nothing, so the name "
+                "would look like another one." % describe_char(ch))
+
+
+def _refuse_mark_stacks(name):
+    for stacking, run in itertools.groupby(name, _is_stacking_mark):
+        run = list(run)
+        if stacking and len(run) > MAX_MARKS_IN_A_ROW:
+            raise _bad_name(
+                "The name stacks %d accents or other combining marks in a row (the first "
+                "is %s); at most %d are allowed, since more pile up over the text around "
+                "the name." % (len(run), describe_char(run[0]), MAX_MARKS_IN_A_ROW))
 
 
 def check_name(raw):
-    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name)."""
+    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name).
+
+    Invisible characters (Default_Ignorable_Code_Point) are refused both as
+    typed and after NFKC, which maps some of them onto others.
+    """
     name = unicodedata.normalize("NFKC", raw)
     if not name:
-        raise ProtocolError("bad_name", "The name is empty. " + ERROR_MESSAGES["bad_name"])
+        raise _bad_name("The name is empty.")
     if len(name) > MAX_NAME_CHARS:
-        raise ProtocolError(
-            "bad_name",
-            "The name has %d characters; the limit is %d. %s"
-            % (len(name), MAX_NAME_CHARS, ERROR_MESSAGES["bad_name"]),
-        )
+        raise _bad_name("The name has %d characters; the limit is %d."
+                        % (len(name), MAX_NAME_CHARS))
+    _refuse_invisible(raw)  # after the length check: NFKC shortens a text a few times at most
+    _refuse_invisible(name)
     for index, ch in enumerate(name):
         if not _name_char_ok(ch, index == 0):
-            raise ProtocolError(
-                "bad_name",
-                "The name contains %s. %s" % (describe_char(ch), ERROR_MESSAGES["bad_name"]),
-            )
+            raise _bad_name("The name contains %s." % describe_char(ch))
+    _refuse_mark_stacks(name)
     return name
 
 
@@ -329,9 +402,13 @@ def strip_controls(text):
 
 
 def is_blank(text):
-    """Tell whether text shows nothing: only whitespace, controls and invisible format characters."""
+    """Tell whether text shows nothing: only whitespace, controls and invisible characters.
+
+    Invisible are format characters and every Default_Ignorable_Code_Point
+    (a Hangul filler is a letter by category, yet shows nothing).
+    """
     return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
-               for ch in text)
+               or is_default_ignorable(ch) for ch in text)
 
 
 def clean_text(raw, max_chars):

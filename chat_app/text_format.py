@@ -3,16 +3,28 @@
 Used by the server for text sessions (nc, telnet) and by the terminal
 client.  Every line returned is safe to print: no control characters other
 than the newline that ends it, so no one can paint another person's terminal
-with escape sequences.
+with escape sequences; no direction marks, and line or paragraph separators
+become line breaks indented like any other line of the message.
 """
 
 import time
 
-from .protocol import is_action, strip_controls
+from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, strip_controls
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
 INDENT = "    "
+
+# What a terminal prints instead of characters it would show wrongly: a tab
+# as spaces; a line or paragraph separator as the line break it means, so a
+# message's next line gets the indent (a separator shown as nothing would
+# glue the lines, a bare break would let a line pose as a new message);
+# direction marks as nothing.
+TERMINAL_REPLACEMENTS = dict(
+    [(ord("\t"), "    ")]
+    + [(ord(ch), "\n") for ch in LINE_SEPARATORS]
+    + [(ord(ch), None) for ch in DIRECTION_MARKS]
+)
 
 # What people read for each of protocol.LEFT_REASONS.
 LEFT_WORDS = {
@@ -29,8 +41,21 @@ CLOSED_WORDS = "the server closed the connection: %s"
 
 
 def safe(text):
-    """Return text without control characters; tabs become spaces."""
-    return strip_controls(str(text).replace("\t", "    "))
+    """Return text fit for a terminal: no control characters, nor direction marks.
+
+    Tabs become spaces and line or paragraph separators "\n" (see
+    TERMINAL_REPLACEMENTS).
+    """
+    return strip_controls(str(text).translate(TERMINAL_REPLACEMENTS))
+
+
+def safe_line(text):
+    """Return text fit for one terminal line: as safe(), and line breaks as spaces.
+
+    For names and other one-line fields, so that no line break in them can
+    start a line that poses as another message.
+    """
+    return safe(text).replace("\n", " ")
 
 
 def clock(when):
@@ -47,29 +72,29 @@ def _lines(prefix, text):
 
 
 def render_message(frame):
-    sender = safe(frame.get("from", "?"))
+    sender = safe_line(frame.get("from", "?"))
     text = str(frame.get("text", ""))
     to = frame.get("to")
     stamp = "[%s] " % clock(frame.get("time"))
     if is_action(text):
-        suffix = " (private to %s)" % safe(to) if to is not None else ""
+        suffix = " (private to %s)" % safe_line(to) if to is not None else ""
         return _lines("%s* %s " % (stamp, sender), text[4:] + suffix)
-    private = "(private to %s) " % safe(to) if to is not None else ""
+    private = "(private to %s) " % safe_line(to) if to is not None else ""
     return _lines("%s<%s> %s" % (stamp, sender, private), text)
 
 
 def render_joined(frame):
-    return "[%s] * %s joined" % (clock(frame.get("time")), safe(frame.get("name", "?")))
+    return "[%s] * %s joined" % (clock(frame.get("time")), safe_line(frame.get("name", "?")))
 
 
 def left_words(reason):
     """Return what a member did, in words, for a `left` reason (unknown ones as they are)."""
-    return LEFT_WORDS.get(reason, "left (%s)" % safe(reason))
+    return LEFT_WORDS.get(reason, "left (%s)" % safe_line(reason))
 
 
 def render_left(frame):
     words = left_words(frame.get("reason"))
-    return "[%s] * %s %s" % (clock(frame.get("time")), safe(frame.get("name", "?")), words)
+    return "[%s] * %s %s" % (clock(frame.get("time")), safe_line(frame.get("name", "?")), words)
 
 
 def render_notice(frame):
@@ -87,7 +112,7 @@ def render_bye(frame):
 
 
 def render_users(users):
-    names = [safe(name) for name in users]
+    names = [safe_line(name) for name in users]
     if len(names) == 1:
         return "* You are alone in the room."
     return "* %d people in the room: %s" % (len(names), ", ".join(names))
@@ -101,7 +126,7 @@ def render_welcome(frame):
         lines.extend(HISTORY_RENDERERS[item["type"]](item) for item in history
                      if isinstance(item, dict) and item.get("type") in HISTORY_RENDERERS)
         lines.append("* End of earlier messages.")
-    lines.append("* Welcome, %s! Type /help for commands." % safe(frame.get("name", "")))
+    lines.append("* Welcome, %s! Type /help for commands." % safe_line(frame.get("name", "")))
     lines.append(render_users(frame.get("users") or []))
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """The server over real sockets on 127.0.0.1: joining, relaying, every error."""
 
 import json
+import re
 import socket
 import threading
 import time
@@ -86,6 +87,11 @@ def test_password(make_server):
     # The teacher's console says who, in words for the teacher.
     server.out.wait_for(r"refused amy \(127\.0\.0\.1\): wrong password")
     server.out.wait_for(r"refused amy \(127\.0\.0\.1\): no password given")
+    forger = server.client()  # a name that would start a line of its own on the console
+    forger.send({"type": "join", "name": "x\nmallory joined (10.0.0.1)\u2028eve joined"})
+    forger.expect_error("bad_name")
+    server.out.wait_for(r"refused x mallory joined \(10\.0\.0\.1\) eve joined")
+    assert not re.search(r"^(mallory|eve) joined", server.out.text, re.M)
     assert server.client().join("amy", password="s3cret")["name"] == "amy"
 
 

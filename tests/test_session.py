@@ -236,3 +236,16 @@ def test_with_no_rate_limit_every_say_has_a_token():
     session = new(rate=0)
     logged_in(session, now=0.0)
     assert all(session.take_token(0.0) for _ in range(1000))
+
+
+def test_a_drip_pauses_the_next_read_once_and_a_line_does_not():
+    session = new()
+    logged_in(session)
+    assert session.pause_before_read() == 0.0  # a whole line came
+    session.received(b"{", 0.2)
+    assert session.pause_before_read() == life.DRIP_PAUSE
+    assert session.pause_before_read() == 0.0  # once per small read
+    session.received(b'"type":"ping"}\n', 0.3)
+    assert session.pause_before_read() == 0.0
+    session.received(b"x" * life.DRIP_BYTES, 0.4)  # a big piece of a long line
+    assert session.pause_before_read() == 0.0

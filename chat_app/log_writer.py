@@ -12,11 +12,16 @@ written out; the console says so when it starts and how many were left out
 when it ends.  At stop, `close` gives the queue FLUSH_SECONDS to reach the
 disk and says what could not be written.
 
-While the log keeps up, the thread that relayed an event waits (at most
-KEEP_UP_SECONDS) for its line to be written before it wakes the sender, so
-a server killed right after relaying a message has logged it, as when the
-room wrote the log itself.  A log that fails, or whose write has not
-returned within KEEP_UP_SECONDS, is not waited for at all.
+Each line comes with the room's stream position after its frame.  The
+stream holds its frames back until `on_release` is called with a position
+past them: after the line is written, or once it is given up on, so that no
+one is sent an event a server killed right after could have lost.  The
+thread that relayed an event waits (at most KEEP_UP_SECONDS) for that, then
+wakes the sender.  A line is given up on, with every line queued so far,
+when that wait runs out (the log counts as stalled), when a write fails, or
+when it does not fit in the queue; while the log is stalled or failing, new
+lines are released as they come and nothing waits for the log, until it
+has caught up.
 """
 
 import collections
@@ -63,7 +68,11 @@ TOO_FAR_BEHIND = (
 
 
 class Queued:
-    """What `put` did with a line: a warning for the console, and a short wait for it."""
+    """What `put` did with a line: a warning for the console, and a short wait for it.
+
+    The line's frame is sent once it is released: wait for that before
+    waking the sender.
+    """
 
     __slots__ = ("warning", "_writer", "_number")
 
@@ -72,14 +81,22 @@ class Queued:
         self._writer = writer
         self._number = number  # the line's place in the queue, if worth waiting for
 
-    def wait_written(self):
-        """Wait until the line is in the file, at most KEEP_UP_SECONDS (never under a lock)."""
+    def wait_released(self):
+        """Wait until the line is written or given up on, at most KEEP_UP_SECONDS.
+
+        Never call it under a lock.
+        """
         if self._number is not None:
-            self._writer.wait_written(self._number)
+            self._writer.wait_released(self._number)
 
 
 class LogWriter:
     """The queue of lines for one HistoryLog, and the thread that writes them."""
+
+    # Called (log lock held: memory only) with the stream position up to
+    # which the room's frames may be sent: their lines are written or given
+    # up on.  The room sets it to its Stream's release().
+    on_release = None
 
     def __init__(self, log, warn, report):
         self.log = log
@@ -89,9 +106,13 @@ class LogWriter:
         self._changed = threading.Condition(self._lock)  # lines came, or it stops
         self._progress = threading.Condition(self._lock)  # lines were written
         self._pending = collections.deque()  # encoded lines, oldest first
+        self._positions = collections.deque()  # the stream position after each one's frame
         self._pending_bytes = 0
         self._queued = 0  # lines ever queued ...
         self._written = 0  # ... and written: a line's number is its place in this count
+        self._released = 0  # lines written or given up on: their frames may be sent
+        self._last_position = None  # the stream position given with the last line
+        self._stalled = False  # a wait ran out or a write failed, and it has not caught up
         self._writing_since = None  # when the write under way began (time.monotonic)
         self._left_out = 0  # lines not kept since the queue was last full
         self._failure = None  # what the console was told while writes fail
@@ -104,36 +125,59 @@ class LogWriter:
     def path(self):
         return self.log.path
 
-    def put(self, line):
+    def put(self, line, position=None):
         """Queue one encoded line (room lock held: memory only); return a Queued, or None.
 
-        Its warning is for the console the first time a line does not fit
-        in the queue; wait_written() is worth calling while the log keeps up.
+        `position` is the room's stream position after the line's frame.
+        The warning is for the console the first time a line does not fit
+        in the queue; wait_released() is worth calling while the log keeps up.
         """
         with self._lock:
+            if position is not None:
+                self._last_position = position
             if self._pending_bytes + len(line) > MAX_PENDING_BYTES:
                 self._left_out += 1
+                self._give_up()
                 return Queued(TOO_FAR_BEHIND % self.log.path) if self._left_out == 1 else None
             self._pending.append(line)
+            self._positions.append(position)
             self._pending_bytes += len(line)
             self._queued += 1
             self._changed.notify()
             if not self._keeping_up():
+                self._give_up()
                 return None
             return Queued(None, self, self._queued)
 
     def _keeping_up(self):
         """Tell whether the log writes as fast as it is given lines (lock held)."""
-        if self._failure is not None:
+        if self._failure is not None or self._stalled:
             return False
         started = self._writing_since
         return started is None or time.monotonic() - started < KEEP_UP_SECONDS
 
-    def wait_written(self, number):
-        """Wait until line `number` is written, at most KEEP_UP_SECONDS."""
+    def _give_up(self):
+        """Release every line queued so far, written or not (lock held)."""
+        self._released = self._queued
+        self._release(self._last_position)
+        self._progress.notify_all()
+
+    def _release(self, position):
+        """Let the room send its frames up to `position` (lock held)."""
+        if position is not None and self.on_release is not None:
+            self.on_release(position)
+
+    def wait_released(self, number):
+        """Wait until line `number` is written or given up on, at most KEEP_UP_SECONDS.
+
+        If it is not, the log counts as stalled: every line queued so far
+        is given up on, so that their frames are sent.
+        """
         with self._lock:
-            self._progress.wait_for(lambda: self._written >= number or self._stopping,
-                                    KEEP_UP_SECONDS)
+            if not self._progress.wait_for(lambda: self._released >= number or self._stopping,
+                                           KEEP_UP_SECONDS):
+                self._stalled = True
+                self._give_up()
 
     def pending(self):
         """Return how many lines wait to be written."""
@@ -172,11 +216,21 @@ class LogWriter:
             written, error = self.log.write(batch)
             with self._lock:
                 self._writing_since = None
+                position = None
                 for _ in range(written):
                     self._pending_bytes -= len(self._pending.popleft())
+                    position = self._positions.popleft()
                 self._written += written
+                if self._written > self._released:
+                    self._released = self._written
+                    self._release(position)
+                if error is not None:
+                    self._stalled = True
+                    self._give_up()
                 self._progress.notify_all()
                 emptied = not self._pending
+                if emptied:
+                    self._stalled = False  # caught up: worth waiting for again
                 left_out = self._left_out if emptied else 0
                 if emptied:
                     self._left_out = 0  # a full queue starts a new count, and a new warning

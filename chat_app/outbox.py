@@ -54,6 +54,10 @@ class Stream:
     Positions are absolute frame numbers: `base` is the first one still
     kept, `end` the next to be appended.  Only the room appends (under its
     own lock, which fixes the order) and only the writer trims.
+
+    While the room keeps a log, its frames are held: nothing at or after
+    `released` is sent, nor any connection's own frame queued after it,
+    until the log writer releases them (written, or given up on).
     """
 
     def __init__(self, max_bytes=MAX_STREAM_BYTES):
@@ -61,6 +65,7 @@ class Stream:
         self._space = threading.Condition(self._lock)
         self._max_bytes = max_bytes
         self._closed = False
+        self._released = None  # where held frames begin; None: none are held
         self.base = 0
         self.chunks = []
         self._ends = []  # _ends[i]: bytes appended up to and including chunks[i]
@@ -71,6 +76,31 @@ class Stream:
     def end(self):
         with self._lock:
             return self.base + len(self.chunks)
+
+    @property
+    def released(self):
+        """Return the position up to which frames may be sent."""
+        with self._lock:
+            if self._released is None:
+                return self.base + len(self.chunks)
+            return max(self.base, self._released)  # held frames no member follows may be gone
+
+    def hold(self):
+        """Hold every frame appended from now on until it is released (a log is kept)."""
+        with self._lock:
+            if self._released is None:
+                self._released = self.base + len(self.chunks)
+
+    def release(self, position):
+        """Let the frames before `position` be sent: their log lines are written or given up on."""
+        with self._lock:
+            if self._released is not None and position > self._released:
+                self._released = position
+
+    def release_all(self):
+        """Send every frame as it comes from now on (no log is kept any more)."""
+        with self._lock:
+            self._released = None
 
     def append(self, data):
         with self._lock:
@@ -261,11 +291,12 @@ class Outbox:
     def write(self, chunks, base, end, joined):
         """Send what is due, up to stream position `end`; return True if blocked.
 
-        Called by the writer alone, with `chunks` and `base` from the stream.
-        At most MAX_SEND_BYTES of room frames go at once; the cursor then
-        stops short of `end`, and the writer comes back for the rest.
-        `joined` maps a cursor to (bytes, stop), shared by the members at
-        that cursor (usually all of them).
+        Called by the writer alone, with `chunks` and `base` from the stream
+        and `end` where its held frames begin: an own frame queued after
+        one of them waits for it too.  At most MAX_SEND_BYTES of room
+        frames go at once; the cursor then stops short of `end`, and the
+        writer comes back for the rest.  `joined` maps a cursor to (bytes,
+        stop), shared by the members at that cursor (usually all of them).
         """
         with self._lock:
             if self._closed:
@@ -273,6 +304,7 @@ class Outbox:
             if self._partial is not None:
                 if not self._send(self._partial):
                     return True
+            released = end
             end = self._room_end(end)
             cursor = self.cursor
             if not self._own:  # the usual case: only room frames are due
@@ -292,7 +324,7 @@ class Outbox:
             parts = []
             own = self._own
             while True:
-                while own and (cursor is None or own[0][0] <= cursor):
+                while own and own[0][0] <= released and (cursor is None or own[0][0] <= cursor):
                     data = own.popleft()[1]
                     self._own_bytes -= len(data)
                     parts.append(data)
@@ -358,6 +390,11 @@ class Outbox:
     @property
     def closed(self):
         return self._closed
+
+    @property
+    def held(self):
+        """Tell whether own frames are still queued (they follow held room frames)."""
+        return bool(self._own)
 
     @property
     def io_lock(self):
@@ -457,22 +494,22 @@ class Writer:
         stream = self.stream
         self._rounds += 1
         number = self._rounds
-        base, end = stream.base, stream.end  # only this thread moves base
+        base, end = stream.base, stream.released  # only this thread moves base
         chunks, joined = stream.chunks, {}
         with self._lock:
             dirty, self._dirty = self._dirty, set()
         self._again = False
-        blocked, again = [], []
+        blocked, again, held = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
         if serve_members:
             self._last_end = end
             for outbox in members:
-                self._serve(outbox, number, chunks, base, end, joined, blocked, again)
+                self._serve(outbox, number, chunks, base, end, joined, blocked, again, held)
         for group in (writable, dirty):
             for outbox in group:
                 if outbox.round != number:
-                    self._serve(outbox, number, chunks, base, end, joined, blocked, again)
+                    self._serve(outbox, number, chunks, base, end, joined, blocked, again, held)
         retained = stream.retained()
         if serve_members or retained > MAX_BACKLOG_BYTES:
             # Members that were behind may have caught up: drop what all have.
@@ -484,6 +521,9 @@ class Writer:
             with self._lock:
                 self._dirty.update(again)
             self._again = True
+        if held:  # served again once the log releases what they follow (it wakes a round)
+            with self._lock:
+                self._dirty.update(held)
         if blocked:
             self._cut_off_laggards(blocked, end)
 
@@ -503,13 +543,15 @@ class Writer:
             if outbox.over_limit(furthest):
                 outbox.on_overflow()
 
-    def _serve(self, outbox, number, chunks, base, end, joined, blocked, again):
+    def _serve(self, outbox, number, chunks, base, end, joined, blocked, again, held):
         outbox.round = number
         if not outbox.blocked:
             if not outbox.write(chunks, base, end, joined):
                 cursor = outbox.cursor
                 if cursor is not None and cursor < end:
                     again.append(outbox)
+                elif outbox.held:
+                    held.append(outbox)
                 return
             with self._lock:
                 if not outbox.closed:

@@ -1,12 +1,15 @@
 """The room: who is connected, who has joined, and the order of everything said.
 
 One lock guards the registry.  Under it the room numbers each message,
-appends it to the log and history, and appends its bytes once to the
-stream that every JSON member reads (people at a terminal get their own
-rendering in their outbox), so every member receives frames in the same
-order.  The room never sends: the writer thread does, after the lock is
-released, without ever waiting on a socket (see outbox.py), so a slow
-reader delays no one.
+adds it to history, appends its bytes once to the stream that every JSON
+member reads (people at a terminal get their own rendering in their
+outbox), so every member receives frames in the same order, and queues it
+for the log writer.  The room never sends: the writer thread does, after
+the lock is released, without ever waiting on a socket (see outbox.py), so
+a slow reader delays no one.  With a log, the stream holds each frame back
+until the log writer has written its line or given up on it (at most
+KEEP_UP_SECONDS: see log_writer.py), so no one receives an event that a
+server killed right after has not logged.
 """
 
 import collections
@@ -130,7 +133,9 @@ class Room:
         self._last_id = 0
         self._max_clients = max_clients
         self._password = password
-        self._log = log
+        self._log = None
+        if log is not None:
+            self.attach_log(log)
         self._closing = False  # shutting down: no more leave notices
         self._report = report or (lambda text: None)
         self._warn = warn or self._report
@@ -154,14 +159,20 @@ class Room:
             self._update_readers()
 
     def attach_log(self, log):
-        """Hand room events to this LogWriter (log_writer.py) from now on."""
+        """Hand room events to this LogWriter (log_writer.py) from now on.
+
+        The stream holds each frame back until the log writer releases it.
+        """
         with self._lock:
             self._log = log
+            log.on_release = self.stream.release
+            self.stream.hold()
 
     def close_log(self):
         """Stop logging; write what is queued (a bounded wait) and close the log file."""
         with self._lock:
             log, self._log = self._log, None
+            self.stream.release_all()
         if log is not None:
             log.close()
 
@@ -402,26 +413,28 @@ class Room:
         return overflowed
 
     def _append_log(self, rendered):
-        """Queue a frame for the log writer (lock held: memory only, in the room's order).
+        """Queue a frame, just appended to the stream, for the log writer (lock held).
 
-        Return what the log writer made of it (a log_writer.Queued), or None.
+        Memory only, in the room's order; the stream holds the frame until
+        the log writer releases it.  Return what the log writer made of it
+        (a log_writer.Queued), or None.
         """
         if self._log is None:
             return None
-        return self._log.put(rendered.json_bytes())
+        return self._log.put(rendered.json_bytes(), self.stream.end)
 
     def _after(self, overflowed, queued, recipients):
         """Do the I/O that must not happen under the lock.
 
         `queued` is the log writer's answer for the frame: its warning goes
-        to the console, and while the log keeps up the frame's line is
-        written before anyone is sent the frame (a bounded wait; see
-        log_writer.py), so a server killed right after has logged it.
+        to the console, and the writer is woken once the frame's line is
+        written or given up on (at most KEEP_UP_SECONDS; see log_writer.py):
+        until then the stream holds the frame, and whatever follows it.
         """
         if queued is not None:
             if queued.warning:
                 self._warn(queued.warning)
-            queued.wait_written()
+            queued.wait_released()
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()

@@ -4,15 +4,21 @@ that fits in memory."""
 import errno
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
 from helpers import WAIT, RunningServer, require, wait_until
+from test_outbox import round_done
 from chat_app import log_writer
 from chat_app.log_writer import LogWriter
+from chat_app.outbox import Outbox, Writer
+from chat_app.room import Peer, Room
 
 
 class StandInLog:
@@ -63,7 +69,7 @@ def test_while_the_log_keeps_up_a_relayed_line_is_written_before_it_is_sent(monk
     writer = LogWriter(log, None, None)
     for number in range(1, 51):
         queued = writer.put(b"%d\n" % number)
-        queued.wait_written()
+        queued.wait_released()
         assert log.lines[-1:] == [b"%d\n" % number]  # in the file before anyone is sent it
     writer.close()
 
@@ -72,7 +78,7 @@ def test_a_stalled_log_is_not_waited_for(monkeypatch):
     log = StandInLog()
     log.opened.clear()
     writer = LogWriter(log, None, None)
-    writer.put(b"1\n").wait_written()  # the one wait: at most KEEP_UP_SECONDS
+    writer.put(b"1\n").wait_released()  # the one wait: at most KEEP_UP_SECONDS
     assert log.writing.is_set() and log.lines == []
     wait_until(lambda: writer.put(b"2\n") is None,
                what="a write stuck for KEEP_UP_SECONDS to count as stalled")
@@ -155,6 +161,113 @@ def test_close_waits_a_bounded_time_for_a_write_that_does_not_return():
                         "they are missing from it."]
     assert not log.closed  # the stuck thread still holds it
     log.opened.set()
+
+
+def test_a_line_is_released_once_written_or_once_its_write_fails():
+    log = StandInLog()
+    released = []
+    writer = LogWriter(log, lambda text: None, lambda text: None)
+    writer.on_release = released.append
+    writer.put(b"1\n", 1)
+    wait_until(lambda: released == [1], what="the written line to be released")
+    log.failures = [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))] * 1000
+    writer.put(b"2\n", 2)
+    wait_until(lambda: released == [1, 2], what="the line whose write failed to be released")
+    assert log.lines == [b"1\n"]  # sent to the room, though not (yet) in the log
+    log.failures = []
+    wait_until(lambda: log.lines == [b"1\n", b"2\n"], what="the retry to write it")
+    writer.close()
+
+
+# --- the room with a log that blocks, in-process -----------------------------
+
+class Member:
+    """A member of the room over a socketpair, its outbox on the server's end."""
+
+    def __init__(self, room, writer, name):
+        self.server_end, self.client_end = socket.socketpair()
+        self.server_end.setblocking(False)
+        self.client_end.settimeout(WAIT)
+        self.peer = Peer(Outbox(self.server_end, writer, lambda: None), "127.0.0.1")
+        self._buffer = b""
+        room.join(self.peer, name)
+
+    def expect(self, kind):
+        """Return the next frame of this type, skipping others."""
+        while True:
+            while b"\n" not in self._buffer:
+                data = self.client_end.recv(65536)
+                assert data, "the connection closed"
+                self._buffer += data
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            frame = json.loads(line)
+            if frame["type"] == kind:
+                return frame
+
+    def nothing_arrived(self):
+        """Tell whether no byte waits to be read."""
+        readable, _, _ = select.select([self.client_end], [], [], 0)
+        return not readable and not self._buffer
+
+    def close(self):
+        self.peer.outbox.close()
+        self.server_end.close()
+        self.client_end.close()
+
+
+@pytest.fixture
+def logged_room():
+    """Return (room, fan-out writer, stand-in log, amy, bob): a room whose log can block."""
+    room = Room(10)
+    fanout = Writer(room.stream)
+    room.attach_writer(fanout)
+    log = StandInLog()
+    room.attach_log(LogWriter(log, lambda text: None, lambda text: None))
+    amy = Member(room, fanout, "amy")
+    bob = Member(room, fanout, "bob")
+    assert amy.expect("joined")["name"] == "bob"
+    assert bob.expect("welcome")["users"] == ["amy", "bob"]
+    members = (amy, bob)
+    try:
+        yield room, fanout, log, amy, bob
+    finally:
+        log.opened.set()
+        for member in members:
+            member.close()
+        room.close_log()
+        fanout.stop()
+
+
+def test_a_message_is_sent_to_no_one_before_its_line_is_in_the_log(logged_room, monkeypatch):
+    monkeypatch.setattr(log_writer, "KEEP_UP_SECONDS", WAIT)  # a busy machine is no stall
+    room, fanout, log, amy, bob = logged_room
+    log.opened.clear()
+    log.writing.clear()
+    relay = threading.Thread(target=room.say, args=(amy.peer, "hello"), daemon=True)
+    relay.start()
+    wait_until(log.writing.is_set, what="the message's line to be written")
+    round_done(fanout)  # the writer is awake, and sends nothing held
+    assert amy.nothing_arrived() and bob.nothing_arrived()
+    log.opened.set()
+    assert bob.expect("message")["text"] == "hello"
+    assert amy.expect("message")["text"] == "hello"
+    assert json.loads(log.lines[-1])["text"] == "hello"
+    relay.join(WAIT)
+
+
+def test_a_blocked_log_holds_a_message_only_until_it_is_given_up_on(logged_room):
+    room, fanout, log, amy, bob = logged_room
+    log.opened.clear()  # blocked: every write waits
+    started = time.monotonic()
+    room.say(amy.peer, "first")  # waits KEEP_UP_SECONDS at most
+    assert bob.expect("message")["text"] == "first"
+    room.say(amy.peer, "second")  # the log is stalled: not waited for at all
+    assert bob.expect("message")["text"] == "second"
+    assert time.monotonic() - started < 1.0  # KEEP_UP_SECONDS twice, not the blocked write
+    assert log.lines[-1:] != [b"second"]  # both still wait for the disk
+    log.opened.set()
+    wait_until(lambda: [json.loads(line).get("text") for line in log.lines[-2:]]
+               == ["first", "second"], what="the log to catch up, in order")
 
 
 # --- the server with a blocked log -------------------------------------------

@@ -1,12 +1,13 @@
 """The shared stream, the outboxes and the writer thread, without a server."""
 
+import select
 import socket
 import threading
 import time
 
 import pytest
 
-from helpers import WAIT
+from helpers import WAIT, wait_until
 from chat_app.outbox import MAX_BACKLOG_BYTES, Outbox, Stream, Writer
 
 
@@ -199,3 +200,46 @@ def test_a_stopped_outbox_sends_no_room_frame_after_its_last_own_frame(writer):
         amy.client_end.recv(100)  # "after" never comes
     amy.close()
     bob.close()
+
+
+def round_done(writer):
+    """Wait until the writer has made a whole round that began after this call."""
+    first = writer._rounds + 1
+    writer.wake()
+    wait_until(lambda: writer._rounds >= first, what="a round of the writer to begin")
+    writer.wake()  # its flag was cleared before that round: this starts the next one
+    wait_until(lambda: writer._rounds > first, what="that round to end")
+
+
+def nothing_arrived(member):
+    """Tell whether no byte waits to be read at the member's end."""
+    readable, _, _ = select.select([member.client_end], [], [], 0)
+    return not readable and not member._buffer
+
+
+def test_held_frames_and_own_frames_after_them_wait_until_released(writer):
+    amy, person = Member(writer), Member(writer, follow=False)
+    writer.set_members((amy.outbox,))
+    stream = writer.stream
+    try:
+        stream.append(b"sent at once\n")
+        stream.hold()  # a log is kept from now on
+        stream.append(b"logged\n")
+        amy.outbox.put(b"only amy\n")  # follows the logged frame
+        person.outbox.put(b"logged, as text\n")  # a terminal's copy, queued after it
+        amy.outbox.flush()
+        person.outbox.flush()
+        round_done(writer)
+        assert amy.read_lines(1) == [b"sent at once"]
+        assert nothing_arrived(amy) and nothing_arrived(person)
+        stream.release(stream.end)  # the log writer: its line is written
+        writer.wake()
+        assert amy.read_lines(2) == [b"logged", b"only amy"]
+        assert person.read_lines(1) == [b"logged, as text"]
+        stream.release_all()  # the log is closed: frames go as they come
+        stream.append(b"unlogged\n")
+        writer.wake()
+        assert amy.read_lines(1) == [b"unlogged"]
+    finally:
+        amy.close()
+        person.close()

@@ -26,6 +26,8 @@ has caught up.
 
 import collections
 import errno
+import os
+import tempfile
 import threading
 import time
 
@@ -41,6 +43,9 @@ RETRY_SECONDS = 1.0
 # At stop, how long the queue gets to reach the disk: the server stops
 # within two seconds, whatever the disk does.
 FLUSH_SECONDS = 0.4
+
+# How a teacher appends one file to another, on this system.
+APPEND_COMMAND = "type" if os.name == "nt" else "cat"
 
 # The longest a relayed event waits for its line to be written while the
 # log keeps up: a write to a healthy disk takes microseconds, and 10 ms of
@@ -193,15 +198,44 @@ class LogWriter:
         self._thread.join(timeout)
         stuck = self._thread.is_alive()  # a write that does not return (a blocked disk)
         with self._lock:
-            missing = len(self._pending) + self._left_out
-        if missing:
+            unwritten, left_out = list(self._pending), self._left_out
+        if unwritten or left_out:
             why = ("a write did not finish within %g s" % timeout if stuck
                    else "the last write failed: %s" % self._failure_reason)
             self._warn("%d room event(s) could not be written to the log file %s before the "
-                       "server stopped (%s); they are missing from it."
-                       % (missing, self.log.path, why))
+                       "server stopped (%s). %s"
+                       % (len(unwritten) + left_out, self.log.path, why,
+                          self._save_elsewhere(unwritten, left_out)))
         if not stuck:
             self.log.close()
+
+    def _save_elsewhere(self, lines, left_out):
+        """Write the unwritten lines to the home (or temporary) folder; say where."""
+        name = "%s.unsaved-%s" % (os.path.basename(self.log.path),
+                                  time.strftime("%Y%m%d-%H%M%S"))
+        folders = (os.path.expanduser("~"), tempfile.gettempdir())  # the log's disk is full
+        for folder in (folders if lines else ()):
+            path = os.path.join(folder, name)
+            try:
+                handle = open(path, "xb")
+            except OSError:
+                continue
+            try:
+                with handle:
+                    handle.write(b"".join(lines))
+            except OSError:  # that disk is full too: leave no piece of it there
+                os.remove(path)
+                continue
+            words = ("They were saved in %s: once the log's disk has space, add them to the "
+                     "log with '%s %s >> %s' so that a restart reloads them."
+                     % (path, APPEND_COMMAND, path, self.log.path))
+            break
+        else:
+            words = ("They are missing from it." if lines else "")
+        if left_out:
+            words += (" %d of them did not fit in memory while the log was behind and are "
+                      "missing from it." % left_out)
+        return words.strip()
 
     # --- the thread ---------------------------------------------------
 

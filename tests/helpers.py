@@ -402,3 +402,15 @@ def _ip(*args):
     subprocess.run(("ip",) + args, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.PIPE, timeout=WAIT)
 
+
+def take_unsaved_file(log_name):
+    """Return (path, lines) of the file where a stopping server saved what its log could
+    not take, and remove it (the tests share one home folder: conftest.scratch_home)."""
+    home = os.path.expanduser("~")
+    found = [name for name in os.listdir(home) if name.startswith(log_name + ".unsaved-")]
+    assert len(found) == 1, found
+    path = os.path.join(home, found[0])
+    with open(path, "rb") as handle:
+        lines = handle.readlines()
+    os.remove(path)
+    return path, lines

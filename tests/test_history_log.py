@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers import RunningServer, require, server_options, wait_until
+from helpers import RunningServer, require, server_options, take_unsaved_file, wait_until
 from chat_app import history_log
 from chat_app.history_log import HistoryLog
 
@@ -112,6 +112,9 @@ def test_a_log_write_error_is_reported_and_chat_goes_on(make_server, tmp_path):
     server.err.wait_for("cannot write to the log file /dev/full")
     amy.send({"type": "say", "text": "still relayed"})
     assert amy.expect("message")["text"] == "still relayed"
+    server.close()
+    _, lines = take_unsaved_file("full")  # saved elsewhere at the stop (test_log_writer)
+    assert b"still relayed" in lines[-1]
 
 
 def test_announcements_are_numbered_kept_logged_and_reloaded(tmp_path):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import WAIT, RunningServer, require, wait_until
+from helpers import WAIT, RunningServer, require, take_unsaved_file, wait_until
 from test_outbox import round_done
 from chat_app import log_writer
 from chat_app.log_writer import LogWriter
@@ -146,9 +146,13 @@ def test_close_says_what_could_not_be_written():
     writer.put(b"b\n")
     wait_until(lambda: warnings, what="the failure to be said")
     writer.close()
+    saved, lines = take_unsaved_file("stand-in.log")
     assert warnings[1] == ("2 room event(s) could not be written to the log file stand-in.log "
                            "before the server stopped (the last write failed: Input/output "
-                           "error); they are missing from it.")
+                           "error). They were saved in %s: once the log's disk has space, add "
+                           "them to the log with 'cat %s >> stand-in.log' so that a restart "
+                           "reloads them." % (saved, saved))
+    assert lines == [b"a\n", b"b\n"]
     assert log.closed
 
 
@@ -156,9 +160,13 @@ def test_close_waits_a_bounded_time_for_a_write_that_does_not_return():
     log, writer, warnings = blocked_writer(b"a\n")
     writer.put(b"b\n")
     writer.close(timeout=0.05)
+    saved, lines = take_unsaved_file("stand-in.log")
+    assert lines == [b"a\n", b"b\n"]
     assert warnings == ["2 room event(s) could not be written to the log file stand-in.log "
-                        "before the server stopped (a write did not finish within 0.05 s); "
-                        "they are missing from it."]
+                        "before the server stopped (a write did not finish within 0.05 s). "
+                        "They were saved in %s: once the log's disk has space, add them to "
+                        "the log with 'cat %s >> stand-in.log' so that a restart reloads "
+                        "them." % (saved, saved)]
     assert not log.closed  # the stuck thread still holds it
     log.opened.set()
 
@@ -391,6 +399,8 @@ def test_a_stop_while_the_disk_is_full_says_what_the_log_misses(make_server):
     amy.expect("message")
     server.err.wait_for("the disk is full")
     server.close()
+    saved, lines = take_unsaved_file("full")
     assert ("2 room event(s) could not be written to the log file /dev/full before the server "
-            "stopped (the last write failed: No space left on device); they are missing from "
-            "it." in server.err.text)
+            "stopped (the last write failed: No space left on device). They were saved in %s"
+            % saved in server.err.text)
+    assert [json.loads(line)["type"] for line in lines] == ["joined", "message"]

@@ -118,7 +118,7 @@ class TeacherConsole:
             return
         if not line.startswith("/"):
             self.console.info("Commands start with /. To tell everyone something, "
-                              "type /say %s" % line[:60])
+                              "type '/say %s'" % line[:60])
             return
         name, _, rest = line[1:].partition(" ")
         command = self.commands.get(name.lower())

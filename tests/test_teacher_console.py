@@ -89,7 +89,7 @@ def test_mistakes_get_an_explanation(server, teacher):
     teacher.handle("/dance")
     assert "Unknown command /dance." in teacher.out.text and "/who" in teacher.out.text
     teacher.handle("hello everyone")
-    assert "type /say hello everyone" in teacher.out.text
+    assert "type '/say hello everyone'" in teacher.out.text
     assert not teacher.stopped.is_set()
     teacher.handle("/quit")
     assert teacher.stopped.is_set()

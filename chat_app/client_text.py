@@ -236,6 +236,7 @@ class TerminalClient:
         """Ask for the room's password (on the terminal), then join with it."""
         message, sent = refusal
         words = text_format.safe(password_problem(message, sent))
+        self.said_password_wait = None  # the next password's wait is said again
         if not self.interactive:
             self.complain("%s %s" % (words, CLIENT_WORDS["password_option"]))
             raise Done(1)

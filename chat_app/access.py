@@ -5,6 +5,7 @@ Limits per address, a slowdown for repeated wrong passwords, and the fit of
 the room and the server call these with addresses and numbers.
 """
 
+import collections
 import ipaddress
 import threading
 import time
@@ -17,9 +18,10 @@ DEFAULT_MAX_PER_IP = 50
 # Wrong passwords from one address that cost nothing: people mistype.
 FREE_PASSWORD_TRIES = 3
 
-# After those, each further try from that address waits, doubling from
-# the first step up to the last, so guessing from a script gets nowhere:
-# 50 guesses take about six minutes, whether sent one by one or at once.
+# After those, the next try from that address is checked only this long
+# after the last wrong one, the step doubling with each further wrong one
+# up to the last, so guessing from a script gets nowhere: 50 guesses take
+# about six minutes, whether sent one by one or all at once.
 FIRST_PASSWORD_DELAY = 0.5
 MAX_PASSWORD_DELAY = 8.0
 
@@ -29,6 +31,11 @@ DOUBLINGS_TO_MAX = 16
 
 # An address's wrong passwords are forgotten after this long without one.
 FORGET_FAILURES_AFTER = 600.0
+
+# A try that will wait longer than this is told so before it waits
+# (protocol.password_wait_frame): clients stop waiting for an answer after
+# 5 seconds (connection.CONNECT_TIMEOUT), and a person deserves a word.
+WAIT_WORTH_TELLING = 1.0
 
 # Addresses remembered at most; older ones are dropped first.
 MAX_REMEMBERED_ADDRESSES = 10000
@@ -59,119 +66,175 @@ def is_loopback(address):
 class PasswordGuard:
     """Slow down repeated wrong passwords, per address, one after another or in parallel.
 
-    Each try first takes its turn (start_try), then its outcome is told
-    (finish_try).  A try's rank is the address's wrong passwords plus its
-    tries still in flight (waiting for their turn or being checked): until
-    its outcome is known a try counts as wrong, so fifty tries sent at once
-    wait as long as fifty sent one after another.  The first
-    FREE_PASSWORD_TRIES ranks go at once; each further try waits its step
-    (FIRST_PASSWORD_DELAY doubling up to MAX_PASSWORD_DELAY) after the turn
-    of the try before it.  A right password forgets the wrong ones; a try
-    abandoned before it was checked (its connection ended) counts neither
-    way, but the turns booked stay booked.  No I/O: the clock is injected,
-    and so is the sleep that attempt() waits with when its caller gives none.
+    An address's tries wait in one line, first come first checked, and
+    only the first in line may be checked: at once while the address has
+    fewer than FREE_PASSWORD_TRIES wrong passwords, else once the step for
+    its wrong ones (FIRST_PASSWORD_DELAY doubling up to MAX_PASSWORD_DELAY)
+    has passed since the last wrong one.  A wrong one counts and sets the
+    next step; a right one forgets the wrong ones; a try whose connection
+    ended leaves the line without effect, so a client that gave up holds
+    no one back.  Fifty tries sent at once thus wait exactly as fifty sent
+    one after another, and the first in line never waits more than one
+    step.  No I/O: the clock is injected, and attempt() waits through a
+    waiter its caller gives.
     """
 
-    def __init__(self, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, clock=time.monotonic):
         self._lock = threading.Lock()
         self._clock = clock
-        self._sleep = sleep
-        self._records = {}  # address -> _Tries
+        self._lines = {}  # address -> _Line
 
-    def attempt(self, address, check, wait=None):
-        """Run check() when this address's turn comes; return whether it said yes.
+    def attempt(self, address, check, waiter, slowed=None):
+        """Run check() when this try's turn comes; return whether it said yes.
 
-        `wait(seconds)` waits for the turn and returns False if the try was
-        abandoned meanwhile (then PasswordTryAbandoned is raised and check()
-        never runs); without it the guard's sleep waits.
+        The waiter's wait(seconds) waits that long, or with None until its
+        wake() (called when the try becomes first in line), and returns
+        False once the try's connection has ended: then
+        PasswordTryAbandoned is raised and check() never runs.  Its
+        tell(seconds) is called once, before any wait, when the try may wait
+        longer than WAIT_WORTH_TELLING (at most `seconds`).  slowed(address)
+        is called when this try's wrong password starts the slowdown.
         """
-        delay = self.start_try(address)
+        ticket = self.line_up(address, waiter.wake)
         outcome = None
         try:
-            if delay > 0 and not (wait or self._sleep_through)(delay):
-                raise PasswordTryAbandoned()
+            longest = self.longest_wait(ticket)
+            if longest > WAIT_WORTH_TELLING:
+                waiter.tell(longest)
+            while True:
+                seconds = self.turn(ticket)
+                if not waiter.wait(seconds):
+                    raise PasswordTryAbandoned()
+                if seconds == 0:
+                    break  # its turn, and its connection still open
             outcome = bool(check())
             return outcome
         finally:
-            self.finish_try(address, outcome)
+            if self.finish(ticket, outcome) and slowed is not None:
+                slowed(address)
 
-    def _sleep_through(self, seconds):
-        self._sleep(seconds)
-        return True
+    def line_up(self, address, wake):
+        """Put a try from this address at the end of its line; return its ticket.
 
-    def start_try(self, address):
-        """Count a try from this address in flight; return the seconds it waits for its turn."""
+        `wake()` is called (outside the guard's lock) when it becomes first.
+        """
         with self._lock:
-            now = self._clock()
-            tries = self._records.get(address)
-            if tries is not None and not tries.in_flight and tries.forgotten(now):
-                del self._records[address]
-                tries = None
-            if tries is None:
+            line = self._lines.get(address)
+            if line is None:
                 self._make_room()
-                tries = self._records[address] = _Tries(now)
-            rank = tries.failures + tries.in_flight
-            tries.in_flight += 1
-            if rank < FREE_PASSWORD_TRIES:
-                return 0.0
-            turn = max(now, tries.next_turn) + password_delay(rank)
-            tries.next_turn = turn
-            return turn - now
+                line = self._lines[address] = _Line(self._clock(), address)
+            ticket = _Ticket(line, wake)
+            line.waiting.append(ticket)
+            return ticket
 
-    def finish_try(self, address, outcome):
-        """Tell a try's outcome: True (right password), False (wrong) or None (abandoned)."""
+    def turn(self, ticket):
+        """Return the seconds until this try may be checked (0: now), or None while others are ahead."""
         with self._lock:
+            line = ticket.line
+            if line.waiting[0] is not ticket:
+                return None
             now = self._clock()
-            tries = self._records.get(address)
-            if tries is None:  # evicted meanwhile (only with MAX_REMEMBERED_ADDRESSES busy)
-                tries = self._records[address] = _Tries(now)
-                tries.in_flight = 1
-            tries.in_flight -= 1
+            return max(0.0, line.next_check(now) - now)
+
+    def longest_wait(self, ticket):
+        """Return how long this try waits at most: as if every try ahead of it were wrong."""
+        with self._lock:
+            line = ticket.line
+            now = self._clock()
+            wrong = line.failures_at(now)
+            at = max(now, line.next_check(now))
+            for _ in range(line.waiting.index(ticket)):
+                wrong += 1
+                at += password_step(wrong)
+            return at - now
+
+    def finish(self, ticket, outcome):
+        """Tell a try's outcome: True (right), False (wrong) or None (not checked: it left).
+
+        Return True if this wrong one starts the slowdown of its address.
+        """
+        with self._lock:
+            line = ticket.line
+            now = self._clock()
+            was_first = line.waiting[0] is ticket
+            line.waiting.remove(ticket)
+            line.forget_if_old(now)
             if outcome is False:
-                tries.failures += 1
-                tries.last_failure = now
+                line.failures += 1
+                line.last_wrong = now
             elif outcome:
-                tries.failures = 0
-                if not tries.in_flight:
-                    del self._records[address]
+                line.failures = 0
+            wake = line.waiting[0].wake if was_first and line.waiting else None
+            if not line.waiting and not line.failures and self._lines.get(line.address) is line:
+                del self._lines[line.address]
+            slowed = outcome is False and line.failures == FREE_PASSWORD_TRIES
+        if wake is not None:
+            wake()
+        return slowed
 
     def _make_room(self):
         """Forget the address idle longest when MAX_REMEMBERED_ADDRESSES are remembered."""
-        if len(self._records) < MAX_REMEMBERED_ADDRESSES:
+        if len(self._lines) < MAX_REMEMBERED_ADDRESSES:
             return
-        idle = [address for address, tries in self._records.items() if not tries.in_flight]
+        idle = [address for address, line in self._lines.items() if not line.waiting]
         if idle:
-            del self._records[min(idle, key=lambda address: self._records[address].last_failure)]
+            del self._lines[min(idle, key=lambda address: self._lines[address].last_wrong)]
 
 
-# What a try abandoned before its turn is answered (its connection had
+# What a try that left before its turn is answered (its connection had
 # ended, so this is for the record: nobody reads it).
 PASSWORD_NOT_CHECKED_MESSAGE = ("The password was not checked: the connection ended while it "
                                 "waited its turn.")
+
+# What the teacher's console says once, when an address's wrong passwords
+# begin to be slowed down.
+SLOWDOWN_WORDS = ("%d wrong passwords from %%s: each further try from there waits up to "
+                  "%g s before it is checked (this ends at a right password, or %d minutes "
+                  "after the last wrong one)"
+                  % (FREE_PASSWORD_TRIES, MAX_PASSWORD_DELAY, FORGET_FAILURES_AFTER // 60))
 
 
 class PasswordTryAbandoned(Exception):
     """A password try ended before its turn came: its connection ended meanwhile."""
 
 
-class _Tries:
-    """One address's password tries: wrong ones, those in flight, and the next turn."""
+class _Line:
+    """One address's tries waiting in line, its wrong passwords and the last one's time."""
 
-    __slots__ = ("failures", "in_flight", "last_failure", "next_turn")
+    __slots__ = ("address", "failures", "last_wrong", "waiting")
 
-    def __init__(self, now):
+    def __init__(self, now, address):
+        self.address = address
         self.failures = 0
-        self.in_flight = 0
-        self.last_failure = now
-        self.next_turn = now
+        self.last_wrong = now
+        self.waiting = collections.deque()  # _Ticket, first in line first
 
-    def forgotten(self, now):
-        return now - self.last_failure > FORGET_FAILURES_AFTER
+    def failures_at(self, now):
+        return 0 if now - self.last_wrong > FORGET_FAILURES_AFTER else self.failures
+
+    def forget_if_old(self, now):
+        self.failures = self.failures_at(now)
+
+    def next_check(self, now):
+        """Return when the first in line may be checked (at `now` or before: at once)."""
+        return self.last_wrong + password_step(self.failures_at(now))
 
 
-def password_delay(rank):
-    """Return how long a try of this rank waits after the one before it (rank >= free tries)."""
-    doublings = min(rank - FREE_PASSWORD_TRIES, DOUBLINGS_TO_MAX)
+class _Ticket:
+    """One try in its address's line, and how to wake its thread when it becomes first."""
+
+    __slots__ = ("line", "wake")
+
+    def __init__(self, line, wake):
+        self.line = line
+        self.wake = wake
+
+
+def password_step(wrong):
+    """Return how long after the last wrong password the next try waits, `wrong` counted."""
+    if wrong < FREE_PASSWORD_TRIES:
+        return 0.0
+    doublings = min(wrong - FREE_PASSWORD_TRIES, DOUBLINGS_TO_MAX)
     return min(FIRST_PASSWORD_DELAY * 2 ** doublings, MAX_PASSWORD_DELAY)
 
 

@@ -48,6 +48,9 @@ SCREEN_MARGIN = (20, 60)
 # as people write it on paper; it belongs after a colon.
 PORT_AFTER_SPACE = re.compile(r"(\S+)\s+(\d+)")
 
+# The password bar's words while the server checks the password typed in it.
+CHECKING_PASSWORD = "Checking the password\u2026"
+
 # Asked before the window closes with typed or paced text not yet sent.
 LEAVE_TITLE = "Leave the chat?"
 LEAVE_QUESTION = "What you typed has not been sent. Leave anyway?"
@@ -501,21 +504,42 @@ class ChatView:
     # --- the bar above the input -----------------------------------------
 
     def show_bar(self, words, button, action, password=False):
-        """Show the teacher's or the server's words with a button (and a password entry)."""
+        """Show the teacher's or the server's words with a button (and a password entry).
+
+        While a password is asked for, the message box takes no typing: a
+        password typed there could be sent to the room by the next Enter.
+        """
         self.bar_action = action
         self.bar_words.configure(text=words)
         self.bar_button.configure(text=button)
+        self.set_bar_enabled(True)
         if password:
             self.bar_password.delete(0, "end")
             self.bar_password.pack(side="left", fill="x", expand=True, padx=(0, 6))
         else:
             self.bar_password.pack_forget()
+        self.input.configure(state="disabled" if password else "normal")
         self.bar.pack(side="bottom", fill="x", padx=6, pady=(6, 0), before=self.panes)
         (self.bar_password if password else self.bar_button).focus_set()
+
+    def bar_busy(self, words):
+        """Keep the bar, greyed, with `words`, while what it asked for is done (a password checked).
+
+        The focus stays where it is, off the message box, until hide_bar().
+        """
+        self.bar_action = None
+        self.bar_words.configure(text=words)
+        self.set_bar_enabled(False)
+
+    def set_bar_enabled(self, enabled):
+        for widget in (self.bar_password, self.bar_button):
+            widget.state(["!disabled" if enabled else "disabled"])
 
     def hide_bar(self):
         self.bar.pack_forget()
         self.bar_action = None
+        self.set_bar_enabled(True)
+        self.input.configure(state="normal")
         self.input.focus_set()
 
     def bar_pressed(self, event=None):
@@ -631,7 +655,7 @@ class ChatWindow:
         self.closed = False
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
-            "password": self.on_password,
+            "password": self.on_password, "waiting": self.on_waiting,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
         }
@@ -678,12 +702,27 @@ class ChatWindow:
         self.start_session()
 
     def rejoin_with_password(self):
+        """Join again with the password typed in the bar, which stays (greyed) until joined."""
         password = self.chat.bar_password.get()
         if not password:
             self.root.bell()
             return
         self.request["password"] = password
-        self.rejoin()
+        self.chat.bar_busy(CHECKING_PASSWORD)
+        self.ended = None
+        self.set_status("Joining %s port %d again: %s"
+                        % (self.request["host"], self.request["port"], CHECKING_PASSWORD))
+        self.start_session()
+
+    def on_waiting(self, wait):
+        """The password waits its turn at the server: say why and how long, at most."""
+        message, seconds = wait
+        words = message or "The server checks the password within %d seconds." % seconds
+        if self.state is None:
+            self.form.busy(words)
+            return
+        self.chat.bar_busy(words)
+        self.set_status(words)
 
     def on_joined(self, welcome):
         first = self.state is None
@@ -821,6 +860,7 @@ class ChatWindow:
         if self.state is None:
             self.form.problem(problem, "name" if code in NAME_REFUSALS else None)
         else:
+            self.chat.hide_bar()  # a password being checked, if one was: the join is over
             self.chat.add([notice(problem, "error")])
             self.ended = "Could not rejoin: %s" % problem
             self.set_status(self.ended)

@@ -10,6 +10,8 @@ queue as (kind, value) events, which the client's own thread drains:
 - ("password", (message, sent)): the room wants a password (another one, if
   `sent`); the session ends, and the client asks for one;
 - ("failed", message): the first connection failed; the session ends;
+- ("waiting", (message, seconds)): the password waits its turn at the server
+  (too many wrong ones from this address), at most `seconds`; the join goes on;
 - ("frame", frame): any other frame from the server (pings are answered here);
 - ("lost", message): the connection dropped, or a reconnect attempt failed;
 - ("stopped", None): the same, after the server said goodbye without removing
@@ -308,7 +310,7 @@ class Session:
         except ConnectError as error:
             return self._failed(str(error))
         try:
-            welcome = connection.join(self.name, self.password)
+            welcome = connection.join(self.name, self.password, self._password_waits)
         except JoinRefused as refusal:
             connection.close()
             return self._refused(refusal)
@@ -342,6 +344,9 @@ class Session:
             return None
         self._lost(why)
         return "joined"
+
+    def _password_waits(self, message, seconds):
+        self.events.put(("waiting", (message, seconds)))
 
     def _refused(self, refusal):
         """Report a refused join; return None if another try cannot help."""

@@ -90,7 +90,7 @@ class TerminalClient:
         self.echo = None  # the terminal's settings while its echo is off
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
-            "password": self.on_password,
+            "password": self.on_password, "waiting": self.on_waiting,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
@@ -105,6 +105,7 @@ class TerminalClient:
         self.announced_pace = False  # "Sending N more lines" said for this run
         self.all_sent = None  # the run's size, once written, until the server confirms it
         self.said_waiting = False  # "Waiting for the server" said for this stall
+        self.said_password_wait = None  # the server's words on the password's wait, once said
 
     def show(self, text):
         self.printer.write(text)
@@ -187,6 +188,7 @@ class TerminalClient:
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
         unseen, resend = self.state.welcome(welcome)
         self.retries = 0
+        self.said_password_wait = None
         if unseen:
             self.show("* Earlier messages:")
             for frame in unseen:  # messages and the teacher's notices
@@ -234,6 +236,7 @@ class TerminalClient:
         """Ask for the room's password (on the terminal), then join with it."""
         message, sent = refusal
         words = text_format.safe(password_problem(message, sent))
+        self.said_password_wait = None  # the next password's wait is said again
         if not self.interactive:
             self.complain("%s %s" % (words, CLIENT_WORDS["password_option"]))
             raise Done(1)
@@ -287,6 +290,15 @@ class TerminalClient:
             return
         self.password = line
         self.connect(self.session.name)
+
+    def on_waiting(self, wait):
+        """The password waits its turn at the server: say why and how long, once."""
+        message, seconds = wait
+        words = text_format.safe(message) or (
+            "The server checks the password within %d seconds." % seconds)
+        if words != self.said_password_wait:
+            self.said_password_wait = words
+            self.show("! " + words)
 
     def on_failed(self, message):
         self.complain(message)

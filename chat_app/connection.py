@@ -17,6 +17,11 @@ from .tls import TlsError
 # the join.  A server on the same network answers in milliseconds.
 CONNECT_TIMEOUT = 5.0
 
+# A password that waits its turn (password_wait) extends that wait by the
+# seconds the server names, believed up to this: fifty tries in one line
+# wait six minutes; a longer figure is a broken or hostile server.
+MAX_PASSWORD_WAIT = 900.0
+
 
 class ConnectError(Exception):
     """The connection failed or was lost; str() says why, for a person."""
@@ -53,6 +58,7 @@ class ServerConnection:
         self._sock = sock
         self._reader = sock.makefile("rb")
         self._send_lock = threading.Lock()
+        self._timeout = self._first_timeout = sock.gettimeout()
 
     @staticmethod
     def open(host, port, timeout=CONNECT_TIMEOUT, tls=None):
@@ -70,8 +76,13 @@ class ServerConnection:
         except OSError as exc:
             raise ConnectError(describe_connect_error(host, port, exc))
 
-    def join(self, name, password=None):
-        """Send join and return the welcome; raise JoinRefused or ConnectError."""
+    def join(self, name, password=None, waiting=None):
+        """Send join and return the welcome; raise JoinRefused or ConnectError.
+
+        A password that must wait its turn (password_wait) makes the answer
+        wait longer, by the seconds the server names; `waiting(message,
+        seconds)` is told so.
+        """
         frame = {"type": "join", "name": name}
         if password is not None:
             frame["password"] = password
@@ -85,6 +96,11 @@ class ServerConnection:
                 return reply
             if reply.get("type") == "error":
                 raise JoinRefused(str(reply.get("code")), str(reply.get("message")))
+            if reply.get("type") == "password_wait":
+                seconds = password_wait_seconds(reply)
+                self._wait_longer(seconds)
+                if waiting is not None:
+                    waiting(str(reply.get("message") or ""), seconds)
 
     def send(self, frame):
         """Send one frame; return False if the connection is gone."""
@@ -107,7 +123,7 @@ class ServerConnection:
                 line = self._readline(MAX_SERVER_FRAME_BYTES + 1)
             except socket.timeout:
                 raise ConnectError("The server did not answer within %g seconds."
-                                   % CONNECT_TIMEOUT)
+                                   % self._timeout)
             except OSError as exc:
                 raise ConnectError("the connection failed (%s)" % (exc.strerror or exc))
             if not line:
@@ -125,6 +141,12 @@ class ServerConnection:
 
     def _wait_forever(self):
         self._sock.settimeout(None)  # joined: from now on the server may be quiet
+
+    def _wait_longer(self, seconds):
+        """Wait for each answer `seconds` longer than at first (a password waits its turn)."""
+        if self._first_timeout is not None:
+            self._timeout = self._first_timeout + seconds
+            self._sock.settimeout(self._timeout)
 
     def shutdown(self):
         """Wake a thread blocked reading this connection; it then sees the end."""
@@ -154,7 +176,7 @@ class TlsServerConnection(ServerConnection):
         self._sock = sock
         self._send_lock = threading.Lock()
         self._buffer = bytearray()
-        self._timeout = sock.gettimeout()
+        self._timeout = self._first_timeout = sock.gettimeout()
         sock.setblocking(False)
 
     def send(self, frame):
@@ -206,11 +228,23 @@ class TlsServerConnection(ServerConnection):
     def _wait_forever(self):
         self._timeout = None
 
+    def _wait_longer(self, seconds):
+        if self._first_timeout is not None:
+            self._timeout = self._first_timeout + seconds
+
     def close(self):
         try:
             self._sock.close()
         except OSError:
             pass  # closing a broken socket can fail; it is closed either way
+
+
+def password_wait_seconds(frame):
+    """Return the seconds a password_wait frame names (0 if none), at most MAX_PASSWORD_WAIT."""
+    seconds = frame.get("seconds")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds != seconds:
+        return 0.0
+    return float(min(max(seconds, 0), MAX_PASSWORD_WAIT))
 
 
 def _wait_ready(sock, write, timeout):

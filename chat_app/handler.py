@@ -344,10 +344,12 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def log_refusal(self, error, then=""):
         """Tell the teacher's console who was refused and why.
 
-        A connection that never gave a name may be one of a flood: its
-        line goes through the server's digest, which sums pile-ups up.
+        A connection that never gave a name may be one of a flood, and so
+        may a password try that left before its turn (a guesser giving up
+        on many at once): their lines go through the server's digest, which
+        sums pile-ups up.
         """
-        if not self.attempted_name:
+        if not self.attempted_name or error.message == PASSWORD_NOT_CHECKED_MESSAGE:
             self.server.digest.report(REFUSED, self.peer.address,
                                       self.refusal_reason(error) + then)
             return

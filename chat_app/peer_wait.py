@@ -1,13 +1,15 @@
 """Wait a while in a connection's thread, unless the connection ends meanwhile.
 
 A password try waiting for its turn (access.PasswordGuard) may wait
-minutes.  It must not hold its thread and socket that long for a client
-that has given up, nor for a server that is stopping: so it waits on the
-socket itself, which reads as ended once the client closes it (or resets
-it) and once the server shuts it for reading (Peer.stop_reading at
-shutdown), and on the peer's end (Peer.end, also at shutdown).  Input that
-arrives meanwhile stays unread for the connection's reader; from then on
-only the peer's end can cut the wait short.
+minutes.  First in its address's line, it waits on the socket itself,
+which reads as ended once the client closes it (or resets it) and once
+the server shuts it for reading (Peer.stop_reading at shutdown), and on
+the peer's end (Peer.end, also at shutdown): a client that gave up leaves
+the line at once, and the next try goes on.  Behind others, it waits only
+for the peer's end or for Peer.wake (its turn came), and looks at its
+socket once it is first.  Input that arrives meanwhile stays unread for
+the connection's reader; from then on only the peer's end can cut the
+wait short.
 """
 
 import selectors
@@ -44,3 +46,24 @@ def _socket_says_ended(sock, seconds):
         return False  # woken without data after all: the peer's end decides
     except (OSError, ValueError):
         return True  # reset, or already closed
+
+
+class PasswordTryWait:
+    """How a connection's password try waits for its turn (the guard's waiter).
+
+    `tell(seconds)` tells the client how long the wait may be, at most.
+    """
+
+    def __init__(self, peer, tell):
+        self.peer = peer
+        self.tell = tell
+
+    def wait(self, seconds):
+        """Wait `seconds` (None: until wake()); return False once the connection has ended."""
+        if seconds is None:
+            self.peer.wait_for_end(None)
+            return self.peer.reason is None
+        return wait_unless_ended(self.peer, seconds)
+
+    def wake(self):
+        self.peer.wake()

@@ -118,6 +118,13 @@ ERROR_MESSAGES = {
 PASSWORD_MISSING_MESSAGE = (
     "This room needs a password. Ask the teacher for it.")
 
+# What a password try that must wait its turn is told (password_wait_frame):
+# why it waits, at most how long, and that typing it again does not help.
+PASSWORD_WAIT_WORDS = (
+    "Too many wrong passwords came from your computer's address, so passwords from it are "
+    "checked slowly: yours is checked within %d seconds. Please wait for the answer; "
+    "there is no need to type it again.")
+
 # Why a member left, in `left` frames (docs/protocol.md, "left reasons");
 # text_format.LEFT_WORDS has the words people read for each.
 LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")
@@ -465,6 +472,16 @@ def notice_frame(id_, text, time):
     It is numbered from the same counter as messages and kept in history.
     """
     return {"type": "notice", "id": id_, "text": text, "time": time}
+
+
+def password_wait_frame(seconds):
+    """Tell a client whose password waits its turn how long the answer may take, at most.
+
+    Its own frame type, not an error: older clients take any error before
+    their welcome for a refusal, and ignore a frame they do not know.
+    """
+    whole = int(math.ceil(seconds))
+    return {"type": "password_wait", "seconds": whole, "message": PASSWORD_WAIT_WORDS % whole}
 
 
 def bye_frame(reason, kicked=False):

@@ -21,15 +21,16 @@ import time
 
 from . import text_format
 from .access import (
-    PASSWORD_NOT_CHECKED_MESSAGE, PasswordGuard, PasswordTryAbandoned, is_loopback,
+    PASSWORD_NOT_CHECKED_MESSAGE, SLOWDOWN_WORDS, PasswordGuard, PasswordTryAbandoned,
+    is_loopback,
 )
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
-from .peer_wait import wait_unless_ended
+from .peer_wait import PasswordTryWait
 from .protocol import (
     DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name,
     encode, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
-    welcome_bytes, welcome_frame,
+    password_wait_frame, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
 
@@ -43,6 +44,7 @@ class Peer:
         self.outbox = outbox
         self.address = address
         self._ended = None  # an Event, made only for a reader that waits (held back)
+        self._woken = False  # wake() was called: the next wait_for_end() returns at once
         self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
         self.wire = "json"  # "text" once it is known to be a person at a terminal
         self.name = None
@@ -52,14 +54,31 @@ class Peer:
         self._reason_lock = threading.Lock()
 
     def wait_for_end(self, timeout):
-        """Wait until end() is called, at most `timeout` seconds (None: no limit)."""
+        """Wait until end() is called, at most `timeout` seconds (None: no limit), or a wake()."""
         with self._reason_lock:
-            if self.reason is not None:
+            if self.reason is not None or self._woken:
+                self._woken = False
                 return
             if self._ended is None:
                 self._ended = threading.Event()
             ended = self._ended
         ended.wait(timeout)
+        with self._reason_lock:
+            self._woken = False
+            if self.reason is None:
+                ended.clear()  # it was a wake(): the next wait waits again
+
+    def wake(self):
+        """Cut the current (or else the next) wait_for_end() short, without ending anything.
+
+        A password try waiting behind others is woken so when its turn
+        comes (access.PasswordGuard); its waiter then asks the guard again.
+        """
+        with self._reason_lock:
+            if self.reason is None:
+                self._woken = True
+                if self._ended is not None:
+                    self._ended.set()
 
     def stop_reading(self):
         """Wake the connection's reader after end(): its socket reads as closed.
@@ -232,27 +251,36 @@ class Room:
 
     # --- joining and leaving -----------------------------------------
 
-    def check_password(self, password, address, peer=None):
+    def check_password(self, password, address, peer):
         """Raise bad_password unless the password opens this room.
 
         The comparison takes the same time whatever is wrong; an address
-        that keeps guessing, one try after another or many at once, waits
-        longer before each try (access.py).  A try waiting its turn for
-        `peer`'s connection ends as soon as that connection does.
+        that keeps guessing, one try after another or many at once, has
+        its tries checked one at a time, slower and slower (access.py).
+        A try that will wait is told so first (password_wait); it leaves
+        its line as soon as `peer`'s connection ends.
         """
         if self._password is None:
             return
         if not password:  # nothing to guess with: not counted as a wrong try
             raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
-        wait = None if peer is None else (lambda seconds: wait_unless_ended(peer, seconds))
         expected = self._password.encode("utf-8")
+        waiter = PasswordTryWait(peer, lambda seconds: self._tell(
+            peer, Rendered(password_wait_frame(seconds))))
         try:
             right = self._guard.attempt(
-                address, lambda: hmac.compare_digest(password.encode("utf-8"), expected), wait)
+                address, lambda: hmac.compare_digest(password.encode("utf-8"), expected),
+                waiter, slowed=lambda address: self._report(SLOWDOWN_WORDS % address))
         except PasswordTryAbandoned:
             raise ProtocolError("bad_password", PASSWORD_NOT_CHECKED_MESSAGE)
         if not right:
             raise ProtocolError("bad_password")
+
+    @staticmethod
+    def _tell(peer, rendered):
+        """Send a frame to a connection that has not joined (never under the lock)."""
+        if peer.outbox.put(rendered.bytes_for(peer)):
+            peer.outbox.flush()
 
     def join(self, peer, raw_name, password=None):
         """Add a peer under a name and welcome it; raise ProtocolError if refused."""

@@ -140,6 +140,7 @@ RENDERERS = {
     "left": render_left,
     "notice": render_notice,
     "error": render_error,
+    "password_wait": render_error,  # "! why the password waits, and how long at most"
     "bye": render_bye,
     "welcome": render_welcome,
 }

@@ -897,6 +897,41 @@ def test_a_password_added_mid_lesson_asks_for_it_and_rejoins(make_server, gui):
     amy.enter("after the restart", shows="amy: after the restart")
 
 
+def test_the_password_bar_stays_while_the_password_waits_its_turn(make_server, gui,
+                                                                    monkeypatch):
+    from chat_app import access
+    from chat_app.client_gui import CHECKING_PASSWORD
+    monkeypatch.setattr(access, "MAX_PASSWORD_DELAY", 2.0)  # the last step, scaled from 8 s
+    server = make_server()
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.type("a draft")  # typed, never sent without an Enter after the join
+    again = restart_with_password(make_server, server)
+    chat = amy.chat
+    amy.pump(chat.bar_password.winfo_ismapped, "the password field", timeout=WAIT * 2)
+    assert chat.input.cget("state") == "disabled"  # a password cannot be typed into the box
+    guard = again.room._guard
+    for _ in range(7):  # seven wrong ones from this address just now: the next waits 2 s
+        guard.finish(guard.line_up(LOOPBACK, None), False)
+    chat.bar_password.insert(0, "pw")
+    amy.press_enter(chat.bar_password)
+    assert chat.bar.winfo_ismapped() and chat.bar_password.instate(["disabled"])
+    assert chat.bar_button.instate(["disabled"])
+    words = chat.bar_words.cget("text")  # the server's words may have come already
+    assert words == CHECKING_PASSWORD or "Too many wrong passwords" in words
+    amy.pump(lambda: "Too many wrong passwords" in chat.bar_words.cget("text"),
+             "the wait told in the bar")
+    assert "within 2 seconds" in chat.bar_words.cget("text")
+    assert "within 2 seconds" in chat.status.cget("text")
+    assert chat.bar.winfo_ismapped() and amy.root.focus_lastfor() is not chat.input
+    amy.pump(amy.joined, "the rejoin after the wait")
+    amy.wait_log("Reconnected.")
+    assert not chat.bar.winfo_ismapped() and amy.root.focus_lastfor() is chat.input
+    assert chat.input.cget("state") == "normal" and chat.typed() == "a draft"
+    amy.enter("after the wait", shows="amy: after the wait")
+    assert "a draft" not in amy.log()
+
+
 def test_a_kicked_user_sees_the_reason_and_can_rejoin(gui, server):
     bob = Client(server.port)
     bob.join("bob")

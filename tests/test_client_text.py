@@ -199,6 +199,25 @@ def test_wrong_password_is_explained(pyz, make_server):
     assert "wrong" in err.lower() and "--password" in err
 
 
+def test_a_password_that_waits_its_turn_is_said_once_then_joins(pyz, make_server,
+                                                                 monkeypatch):
+    from chat_app import access
+    monkeypatch.setattr(access, "MAX_PASSWORD_DELAY", 2.0)  # the last step, scaled from 8 s
+    server = make_server("--password", "pw")
+    guard = server.room._guard
+    for _ in range(7):  # seven wrong ones from this address just now: the next waits 2 s
+        guard.finish(guard.line_up(LOOPBACK, None), False)
+    client = TerminalClient(pyz, server.port, "--name", "amy", "--password", "pw")
+    try:
+        client.wait_for(r"^! Too many wrong passwords came from your computer's address, .*"
+                        r"within 2 seconds")
+        client.wait_for(r"^\* Connected to")
+        assert len([line for line in client.lines if "Too many wrong" in line]) == 1
+        assert client.end_input() == 0
+    finally:
+        client.finish()
+
+
 def test_no_password_without_a_terminal_says_to_pass_one(pyz, make_server):
     server = make_server("--password", "pw")
     client = TerminalClient(pyz, server.port, "--name", "amy")

@@ -1,5 +1,6 @@
 """Password guesses in parallel wait as long as one after another, and give up their thread."""
 
+import re
 import select
 import socket
 import threading
@@ -7,9 +8,8 @@ import time
 import types
 
 from helpers import WAIT, wait_until
-from chat_app import room as room_module
 from chat_app.access import FREE_PASSWORD_TRIES, PasswordGuard
-from chat_app.peer_wait import wait_unless_ended
+from chat_app.peer_wait import PasswordTryWait, wait_unless_ended
 from chat_app.room import Peer
 
 # The issue's attack: fifty wrong passwords at once from one address.
@@ -22,46 +22,72 @@ WATCH_SECONDS = 10.0
 ANSWERED_IN_TIME = FREE_PASSWORD_TRIES + 4
 
 
-def answered(clients):
-    """Return the clients with something to read (their answer, or the end)."""
-    readable, _, _ = select.select([client.sock for client in clients], [], [], 0)
-    return [client for client in clients if client.sock in readable]
+class Flood:
+    """The guesser's connections, and what each has read so far (frame types, "closed")."""
+
+    def __init__(self, clients):
+        self.clients = clients
+        self.seen = {client: [] for client in clients}
+        self.told = {}  # client -> its password_wait frame
+
+    def read(self):
+        """Take one line from each connection that has one; return True (for wait_until)."""
+        readable, _, _ = select.select(
+            [client.sock for client in self.clients if "closed" not in self.seen[client]],
+            [], [], 0)
+        for client in self.clients:
+            if client.sock in readable:
+                frame = client.frame()
+                self.seen[client].append("closed" if frame is None else frame["type"])
+                if frame is not None and frame["type"] == "password_wait":
+                    self.told[client] = frame
+        return True
+
+    def answered(self):
+        return [client for client in self.clients if "error" in self.seen[client]]
 
 
 def test_fifty_parallel_wrong_passwords_wait_as_fifty_in_a_row(make_server):
     server = make_server("--password", "s3cret")  # loopback is not spared the password guard
     threads_before = threading.active_count()
-    clients = [server.client() for _ in range(GUESSES)]
+    flood = Flood([server.client() for _ in range(GUESSES)])
     started = time.monotonic()
-    for number, client in enumerate(clients):
+    for number, client in enumerate(flood.clients):
         client.send({"type": "join", "name": "eve%d" % number, "password": "guess%d" % number})
-    wait_until(lambda: len(answered(clients)) > ANSWERED_IN_TIME
-               or time.monotonic() - started >= WATCH_SECONDS,
+    wait_until(lambda: flood.read() and (len(flood.answered()) > ANSWERED_IN_TIME
+                                         or time.monotonic() - started >= WATCH_SECONDS),
                WATCH_SECONDS + WAIT, "the flood to be watched")
-    done = answered(clients)
+    done = flood.answered()
     assert len(done) == ANSWERED_IN_TIME, "%d answered in %.1f s" % (
         len(done), time.monotonic() - started)
-    for client in done:
-        client.expect_error("bad_password")
+    # Every try that waits more than a second was told, at most how long: the
+    # waits of fifty tries one after another (the last one 351.5 s).
+    told = sorted(frame["seconds"] for frame in flood.told.values())
+    assert told == [2, 4, 8, 16] + [16 + 8 * n for n in range(1, 43)]
+    assert all(flood.told[client]["seconds"] <= 8 for client in done if client in flood.told)
+    server.out.wait_for(r"3 wrong passwords from 127\.0\.0\.1: each further try")
     server.wait_connections(GUESSES - ANSWERED_IN_TIME)  # the rest still wait their turn
-    for client in clients:
-        client.close()  # the guesser gives up: the waiting tries end with it
+    for client in flood.clients:
+        client.close()  # the guesser gives up: the waiting tries leave the line with it
     server.wait_connections(0)
-    server.out.wait_for(r"refused eve\d+ \(127\.0\.0\.1\): it left while its password try "
-                        r"waited its turn")
+    server.out.wait_for(r"refused 127\.0\.0\.1: it left while its password try waited its turn")
     wait_until(lambda: threading.active_count() <= threads_before, WAIT,
                lambda: "the waiting threads to end (%d left, %d before)"
                % (threading.active_count(), threads_before))
+    # One line each for the teacher, not one per try (the rest are summed up later).
+    assert len(re.findall(r"wrong passwords from 127\.0\.0\.1: each", server.out.text)) == 1
+    assert len(re.findall(r"it left while its password try", server.out.text)) == 1
 
 
-def test_a_waiting_try_ends_when_the_server_stops(make_server):
+def test_waiting_tries_end_when_the_server_stops(make_server):
     server = make_server("--password", "s3cret")
     guard = server.room._guard
-    for _ in range(GUESSES):  # tries in flight book the turns minutes ahead
-        guard.start_try("127.0.0.1")
+    for _ in range(GUESSES):  # tries in line ahead, whose threads never come back
+        guard.line_up("127.0.0.1", lambda: None)
     waiting = [server.client() for _ in range(3)]
     for client in waiting:
         client.send({"type": "join", "name": "eve", "password": "guess"})
+        assert client.expect("password_wait")["seconds"] > 300
     server.wait_connections(3)
     stopped = time.monotonic()
     server.close()
@@ -71,17 +97,21 @@ def test_a_waiting_try_ends_when_the_server_stops(make_server):
     assert time.monotonic() - stopped < WAIT
 
 
-def test_the_text_password_path_waits_in_the_same_line(make_server, monkeypatch):
+def test_the_text_password_path_waits_in_the_same_line_and_is_told_why(
+        make_server, monkeypatch):
     server = make_server("--password", "s3cret")
     slept = []
+    now = [1000.0]
 
-    def wait(peer, seconds):
-        slept.append(seconds)
+    def wait(self, seconds):  # on the test's clock
+        if seconds:
+            slept.append(seconds)
+            now[0] += seconds
         return True
 
-    monkeypatch.setattr(room_module, "wait_unless_ended", wait)
-    server.room._guard = PasswordGuard()
-    for _ in range(FREE_PASSWORD_TRIES):
+    monkeypatch.setattr(PasswordTryWait, "wait", wait)
+    server.room._guard = PasswordGuard(lambda: now[0])
+    for _ in range(FREE_PASSWORD_TRIES + 2):
         program = server.client()
         program.send({"type": "join", "name": "eve", "password": "guess"})
         program.expect_error("bad_password")
@@ -89,8 +119,11 @@ def test_the_text_password_path_waits_in_the_same_line(make_server, monkeypatch)
     person.send_raw(b"eve\n")
     assert "password" in person.read_text()
     person.send_raw(b"guess\n")
+    told = person.read_text()
+    assert told.startswith("! Too many wrong passwords came from your computer's address")
+    assert "within 2 seconds" in told
     assert "Wrong password" in person.read_text()
-    assert slept == [0.5]  # its fourth wrong one waited, as a program's would
+    assert slept == [0.5, 1, 2]  # its sixth wrong one waited its step, as a program's would
 
 
 class Connection:

@@ -65,7 +65,7 @@ def test_students_copy_the_banner_command_and_a_wrong_prefix_is_refused(pyz, tmp
     server = ServerProcess(sys.executable, pyz, "--tls-cert", CERT, "--tls-key", KEY,
                            cwd=str(tmp_path))
     try:
-        out = server.wait_for(r"Press Ctrl\+C").string
+        out = server.wait_for(r"Stop the server with Ctrl\+C").string  # the last banner line
         assert "\n  %s\n" % grouped(digest()) in out
         command = re.search(r"Students connect with:  (python chat\.pyz client .*)", out).group(1)
         prefix = grouped(digest(), 16)

@@ -14,6 +14,7 @@ mouse wheel, clicks).  It captures, in docs/screenshots/:
     kicked.png        removed by the teacher: the reason and a Rejoin button
     disconnected.png  the server stopped: the user list greyed, reconnecting
     password.png      the server came back with --password: the password bar
+    password-wait.png after a classmate's wrong guesses, the password is checked slowly
     chat-1280.png     the busy chat again, on a 1280x800 screen
 
 Everything it starts, it stops.
@@ -94,6 +95,21 @@ class Person:
 
     def close(self):
         self.sock.close()
+
+
+# Wrong passwords a classmate at the same address tries first: three are
+# free, then each waits longer (0.5, 1, 2 s), so Amy's right one waits 4 s.
+GUESSES = 6
+
+
+def guess_wrong(port, count):
+    """Try wrong passwords one after another, each until it is answered."""
+    for number in range(count):
+        with socket.create_connection((LOOPBACK, port), timeout=WAIT) as sock:
+            sock.sendall(b'{"type":"join","name":"guess%d","password":"nope"}\n' % number)
+            reader = sock.makefile("rb")
+            wait_for(lambda: json.loads(reader.readline()).get("type") == "error",
+                     "wrong guess %d's answer" % number)
 
 
 class Server:
@@ -246,6 +262,11 @@ def small_screen(pyz, work):
         stage.server = Server(pyz, work, "--port", str(server.port), "--password", "lab7")
         time.sleep(5)  # the client's next try comes within 4 s (its backoff: 1, 2, 4 s)
         shot(window, "password.png")
+
+        guess_wrong(stage.server.port, GUESSES)  # from the same address as Amy's window
+        type_line("lab7")
+        time.sleep(SETTLE)
+        shot(window, "password-wait.png")
 
 
 def large_screen(pyz, work):

@@ -181,10 +181,10 @@ class PasswordGuard:
             del self._lines[min(idle, key=lambda address: self._lines[address].last_wrong)]
 
 
-# What a try that left before its turn is answered (its connection had
-# ended, so this is for the record: nobody reads it).
-PASSWORD_NOT_CHECKED_MESSAGE = ("The password was not checked: the connection ended while it "
-                                "waited its turn.")
+# What a try that left before its turn is answered: a client that closed
+# reads nothing, but a script that only half-closed its connection does.
+PASSWORD_NOT_CHECKED_MESSAGE = ("The password was not checked: the connection was closed while "
+                                "it waited its turn. Keep it open until the answer comes.")
 
 # What the teacher's console says once, when an address's wrong passwords
 # begin to be slowed down.

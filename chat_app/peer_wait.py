@@ -63,6 +63,8 @@ class PasswordTryWait:
         if seconds is None:
             self.peer.wait_for_end(None)
             return self.peer.reason is None
+        if seconds == 0:  # its turn now: a script that sent its join and half-closed gets its answer
+            return self.peer.reason is None
         return wait_unless_ended(self.peer, seconds)
 
     def wake(self):

@@ -8,7 +8,7 @@ import time
 import types
 
 from helpers import WAIT, wait_until
-from chat_app.access import FREE_PASSWORD_TRIES, PasswordGuard
+from chat_app.access import FREE_PASSWORD_TRIES, PASSWORD_NOT_CHECKED_MESSAGE, PasswordGuard
 from chat_app.peer_wait import PasswordTryWait, wait_unless_ended
 from chat_app.room import Peer
 
@@ -124,6 +124,23 @@ def test_the_text_password_path_waits_in_the_same_line_and_is_told_why(
     assert "within 2 seconds" in told
     assert "Wrong password" in person.read_text()
     assert slept == [0.5, 1, 2]  # its sixth wrong one waited its step, as a program's would
+
+
+def test_a_script_that_half_closes_after_its_join_gets_its_answer(make_server):
+    server = make_server("--password", "s3cret")
+    tries = ["guess"] * (FREE_PASSWORD_TRIES - 1) + ["s3cret"] + ["guess"] * FREE_PASSWORD_TRIES
+    for password in tries:  # printf ... | nc, in effect: checked at once, answered
+        script = server.client()
+        script.send({"type": "join", "name": "cy", "password": password})
+        script.sock.shutdown(socket.SHUT_WR)
+        answer = script.expect("welcome" if password == "s3cret" else "error")
+        assert answer.get("code", "bad_password") == "bad_password"
+        assert answer.get("message") != PASSWORD_NOT_CHECKED_MESSAGE
+    # Slowed down, a try that must wait needs its connection open: a script is told so.
+    script = server.client()
+    script.send({"type": "join", "name": "cy", "password": "s3cret"})
+    script.sock.shutdown(socket.SHUT_WR)
+    assert script.expect_error("bad_password")["message"] == PASSWORD_NOT_CHECKED_MESSAGE
 
 
 class Connection:

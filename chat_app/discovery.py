@@ -1,0 +1,84 @@
+"""Discovery's datagrams: the query a student's program sends, the room's answer.
+
+A query is one UDP datagram holding the JSON object {"type": "discover"}
+(other keys ignored), sent to the server's port number; the answer is one
+datagram back to the query's source address and port.  No sockets here:
+the server's responder and `chat.pyz find` both use these words, so the
+two ends cannot drift apart.  docs/protocol.md, *Discovery*, is the contract.
+"""
+
+import json
+
+from .protocol import DEFAULT_PORT
+
+QUERY_TYPE = "discover"
+ANSWER_TYPE = "room"
+
+# What `find` sends.
+QUERY_BYTES = b'{"type":"discover"}'
+
+# A query longer than this is not a query: no answer (a datagram is read
+# whole, so this is also what the responder reads at most, plus one byte).
+MAX_QUERY_BYTES = 1024
+
+# An answer never passes this: it fits any network's datagram unfragmented,
+# and bounds what a forged query can make the server send (with the rate
+# limit per source, the amplification bound in docs/security.md).
+MAX_ANSWER_BYTES = 512
+
+# The ports `find` asks: the default and the nine the server suggests when
+# the default is taken (server.PORT_SUGGESTIONS).
+SEARCH_PORTS = tuple(range(DEFAULT_PORT, DEFAULT_PORT + 10))
+
+# The answer's fields and their types, in the order they are sent.
+ANSWER_FIELDS = (
+    ("room", str), ("port", int), ("tls", bool), ("fingerprint", (str, type(None))),
+    ("password", bool), ("users", int), ("version", str),
+)
+
+
+def is_query(data):
+    """Tell whether a received datagram is a discovery query."""
+    if len(data) > MAX_QUERY_BYTES:
+        return False
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and obj.get("type") == QUERY_TYPE
+
+
+def answer_bytes(room, port, tls, fingerprint, password, users, version):
+    """Return the answer datagram, the room's name cut short if it must be."""
+    fields = {"type": ANSWER_TYPE, "room": room, "port": port, "tls": tls,
+              "fingerprint": fingerprint, "password": password, "users": users,
+              "version": version}
+    data = _encode(fields)
+    while len(data) > MAX_ANSWER_BYTES and fields["room"]:
+        over = len(data) - MAX_ANSWER_BYTES
+        fields["room"] = fields["room"][:max(0, len(fields["room"]) - max(1, over // 6))]
+        data = _encode(fields)
+    return data
+
+
+def parse_answer(data):
+    """Return a received answer as a dict of its fields, or None if it is not one."""
+    if len(data) > MAX_ANSWER_BYTES:
+        return None
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict) or obj.get("type") != ANSWER_TYPE:
+        return None
+    for key, kind in ANSWER_FIELDS:
+        value = obj.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return None
+    if not 0 < obj["port"] < 65536 or obj["users"] < 0:
+        return None
+    return {key: obj[key] for key, _ in ANSWER_FIELDS}
+
+
+def _encode(fields):
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

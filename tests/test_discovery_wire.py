@@ -1,0 +1,73 @@
+"""Discovery's datagrams (chat_app/discovery.py): no sockets."""
+
+import json
+
+import pytest
+
+import helpers  # noqa: F401  (puts the project on sys.path)
+from chat_app import discovery
+from chat_app.discovery import MAX_ANSWER_BYTES, answer_bytes, is_query, parse_answer
+
+FINGERPRINT = "ab" * 32
+
+
+def answer(**changes):
+    fields = dict(room="Lab 3", port=1234, tls=True, fingerprint=FINGERPRINT, password=False,
+                  users=14, version="0.1")
+    fields.update(changes)
+    return answer_bytes(**fields)
+
+
+def test_the_query_find_sends_is_a_query_and_other_keys_are_ignored():
+    assert is_query(discovery.QUERY_BYTES)
+    assert is_query(b'{"type": "discover", "from": "a newer find"}')
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"discover", b'{"type": "room"}', b"[1, 2]", b'"discover"', b"\xff\xfe{",
+    b'{"type": "discover"' + b" " * 1024 + b"}", b"[" * 100000,
+])
+def test_anything_else_is_not_a_query(data):
+    assert not is_query(data)
+
+
+def test_an_answer_carries_every_field_and_reads_back():
+    data = answer()
+    assert json.loads(data.decode("utf-8")) == {
+        "type": "room", "room": "Lab 3", "port": 1234, "tls": True, "fingerprint": FINGERPRINT,
+        "password": False, "users": 14, "version": "0.1"}
+    assert parse_answer(data) == {key: value for key, value in json.loads(data).items()
+                                  if key != "type"}
+    assert parse_answer(answer(tls=False, fingerprint=None))["fingerprint"] is None
+
+
+def test_a_long_room_name_is_cut_to_fit_512_bytes():
+    for name in ("L" * 2000, "教室" * 400, "é" * 700):
+        data = answer(room=name)
+        assert len(data) <= MAX_ANSWER_BYTES
+        found = parse_answer(data)
+        assert found is not None and name.startswith(found["room"])
+        assert len(data) > MAX_ANSWER_BYTES - 30  # cut no more than it must
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"{}", b'{"type": "discover"}', b"\xff",
+    json.dumps({"type": "room", "room": "x", "port": "1234", "tls": False,
+                "fingerprint": None, "password": False, "users": 1,
+                "version": "0.1"}).encode(),
+    json.dumps({"type": "room", "room": "x", "port": 1234, "tls": False,
+                "fingerprint": None, "password": False, "users": True,
+                "version": "0.1"}).encode(),
+    json.dumps({"type": "room", "room": "x", "port": 70000, "tls": False,
+                "fingerprint": None, "password": False, "users": 1,
+                "version": "0.1"}).encode(),
+    b'{"type": "room", "room": "' + b"x" * 600 + b'"}',
+])
+def test_what_is_not_an_answer_is_none(data):
+    assert parse_answer(data) is None
+
+
+def test_find_asks_the_default_port_and_the_nine_the_server_suggests():
+    from chat_app import server
+    assert discovery.SEARCH_PORTS[0] == server.DEFAULT_PORT
+    assert discovery.SEARCH_PORTS[-1] == server.DEFAULT_PORT + server.PORT_SUGGESTIONS

@@ -10,11 +10,12 @@
         runs the server) and print, as JSON, the seconds from connect() to
         the welcome.
     python lab_clients.py query HOST PORT [--bind ADDR] [--send HEX] [--count N]
-                          [--seconds S] [--wait S]
+                          [--seconds S] [--wait S] [--expect K]
         Send the discovery query (or the bytes HEX) N times, spread over S
         seconds, to HOST:PORT (a broadcast address too) from a UDP socket
         bound to ADDR; collect answers until WAIT seconds after the last
-        send; print, as JSON, what was sent and what came back.
+        send, or until K have come; print, as JSON, what was sent and what
+        came back.
 
 Every count and wait is bounded; nothing here talks outside the lab.
 """
@@ -85,7 +86,7 @@ def query(options):
 
     def collect(until):
         nonlocal refused
-        while True:
+        while not options.expect or received[0] < options.expect:
             left = until - time.monotonic()
             if not select.select([sock], [], [], max(0.0, left))[0]:
                 if left <= 0:
@@ -131,6 +132,7 @@ def main():
     querying.add_argument("--count", type=int, default=1)
     querying.add_argument("--seconds", type=float, default=0.0)
     querying.add_argument("--wait", type=float, default=1.0)
+    querying.add_argument("--expect", type=int, default=0)
     options = parser.parse_args()
     {"hold": hold, "join": join, "query": query}[options.command](options)
 

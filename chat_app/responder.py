@@ -19,7 +19,7 @@ stop it: an unexpected fault is counted and logged once.
 
 import collections
 import ipaddress
-import select
+import selectors
 import socket
 import threading
 import time
@@ -181,6 +181,11 @@ class Responder:
         self._decide = decide
         self._warn = warn
         self._wake_reader, self._wake_writer = socket.socketpair()
+        # A selector, not select(): a server with many connections may have
+        # descriptors past select's limit (Linux: 1024).
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._sock, selectors.EVENT_READ)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ)
         self.faults = 0  # unexpected errors caught; the first is logged
         self.send_failures = 0  # answers the system would not send (counted, not logged)
         self._thread = threading.Thread(target=self._serve, name="discovery", daemon=True)
@@ -201,13 +206,14 @@ class Responder:
             pass  # already woken
         if self._thread.is_alive():
             self._thread.join()
+        self._selector.close()
         for sock in (self._sock, self._wake_reader, self._wake_writer):
             sock.close()
 
     def _serve(self):
         while True:
-            readable, _, _ = select.select([self._sock, self._wake_reader], [], [])
-            if self._wake_reader in readable:
+            ready = [key.fileobj for key, _ in self._selector.select()]
+            if self._wake_reader in ready:
                 return
             try:
                 self._answer_one()

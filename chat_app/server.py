@@ -273,7 +273,7 @@ def start_discovery(server, console):
     port = server.server_address[1]
     reach = reach_of(server.server_address[0])
     if reach is None:
-        server.discovery_off = "--host %s is IPv6" % server.options.host
+        server.discovery_off = "discovery is IPv4 only, and --host %s is IPv6" % server.options.host
         return
     decider = Decider(discovery_figures(server), *reach)
     try:

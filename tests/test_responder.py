@@ -294,3 +294,19 @@ def test_the_banner_names_a_findable_room(make_server):
     assert text.splitlines()[1] == ("Room: Lab 3 (students find it with 'python chat.pyz find', "
                                     "or by starting the client without an address)")
 
+
+
+def test_a_server_on_one_ipv6_address_is_not_findable_and_the_banner_says_why(make_server):
+    server = make_server("--room", "Lab 3")
+
+    class OnIpv6:  # as a server started with --host fd00::10 would be
+        options = server.options
+        room = server.room
+        server_address = ("fd00::10", server.port, 0, 0)
+        responder = None
+        discovery_off = "--no-discovery"
+    ipv6 = OnIpv6()
+    ipv6.options.host = "fd00::10"
+    start_discovery(ipv6, Console(server.out, server.err))
+    assert ipv6.responder is None
+    assert ipv6.discovery_off == "discovery is IPv4 only, and --host fd00::10 is IPv6"

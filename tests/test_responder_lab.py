@@ -63,6 +63,7 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
                       "--tls-cert", CERT, "--tls-key", KEY)
         quiet = start(lab, pyz, tmp_path, "quiet", "--no-discovery")
         local = start(lab, pyz, tmp_path, "local", host="127.0.0.1")
+        chosen = start(lab, pyz, tmp_path, "chosen", host=teacher)
         try:
             assert "\nRoom: Lab 3 (students find it with" in found.out
             for to in (teacher, "198.18.0.255", "255.255.255.255"):
@@ -83,8 +84,11 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
             assert query(lab, "student", "198.18.0.255", local.port)["count"] == 0
             assert answered(lab, "teacher", "127.0.0.1", local.port,
                             bind="127.0.0.1")["count"] == 1
+            # --host one address: its /24 finds it, broadcast and all.
+            got = answered(lab, "student", "255.255.255.255", chosen.port)
+            assert got["answers"][0][:2] == [teacher, chosen.port]
         finally:
-            for server in (found, quiet, local):
+            for server in (found, quiet, local, chosen):
                 server.kill()
 
 

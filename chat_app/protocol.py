@@ -516,11 +516,11 @@ def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FR
     (without line ending), oldest first, so the welcome costs no re-encoding.
     """
     head = encode(welcome_frame(name, users, [], limits, room))
-    room = limit - len(head)
+    space = limit - len(head)
     kept = []
     for item in reversed(encoded_history):
-        room -= len(item) + 1
-        if room < 0:
+        space -= len(item) + 1
+        if space < 0:
             break
         kept.append(item)
     kept.reverse()

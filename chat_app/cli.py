@@ -194,6 +194,13 @@ def _add_server(subparsers):
     server.add_argument("--ping-timeout", type=_ranged(float, 0.1), metavar="S",
                         default=DEFAULT_PING_TIMEOUT,
                         help="seconds a pinged client has to answer before it is removed")
+    server.add_argument("--room", metavar="NAME", default=None,
+                        help="the room's name, shown to students who find it, in their "
+                             "window title and on this console (default: chat on "
+                             "THIS COMPUTER'S NAME)")
+    server.add_argument("--no-discovery", action="store_true",
+                        help="do not answer 'chat.pyz find' and clients started without an "
+                             "address (UDP on the same port): students type the address")
     server.add_argument("--quiet", action="store_true",
                         help="do not show the conversation in this window (joins, leaves "
                              "and the teacher's commands are still shown)")

@@ -725,6 +725,7 @@ class ChatWindow:
         self.set_status(words)
 
     def on_joined(self, welcome):
+        self.room_name = welcome.get("room")
         first = self.state is None
         if first:
             self.state = ChatState(welcome.get("name", self.request["name"]))
@@ -932,7 +933,9 @@ class ChatWindow:
     def update_title(self):
         if self.state is None:
             return
-        room = "chat_app \u2014 %s on %s" % (self.state.name, self.request["host"])
+        where = "%s on %s" % (self.state.name, self.request["host"])
+        # "chat_app — Lab 3 — amy on 192.168.1.23"; an older server names no room.
+        room = " \u2014 ".join(part for part in ("chat_app", self.room_name, where) if part)
         self.root.title(title(room, self.state.unread))
 
     def unsent(self):

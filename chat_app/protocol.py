@@ -497,27 +497,30 @@ def limits_field(rate, burst, max_text):
     return {"rate": rate, "burst": burst, "max_text": max_text}
 
 
-def welcome_frame(name, users, history, limits=None):
+def welcome_frame(name, users, history, limits=None, room=None):
     """Return a welcome frame (history is a list of frames, oldest first; it stays last)."""
     frame = {"type": "welcome", "name": name, "users": users}
+    if room is not None:
+        frame["room"] = room
     if limits is not None:
         frame["limits"] = limits
     frame["history"] = history
     return frame
 
 
-def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FRAME_BYTES):
+def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FRAME_BYTES,
+                  room=None):
     """Return the welcome line, keeping the newest history that fits the limit.
 
     `encoded_history` holds each history message already JSON-encoded
     (without line ending), oldest first, so the welcome costs no re-encoding.
     """
-    head = encode(welcome_frame(name, users, [], limits))
-    room = limit - len(head)
+    head = encode(welcome_frame(name, users, [], limits, room))
+    space = limit - len(head)
     kept = []
     for item in reversed(encoded_history):
-        room -= len(item) + 1
-        if room < 0:
+        space -= len(item) + 1
+        if space < 0:
             break
         kept.append(item)
     kept.reverse()

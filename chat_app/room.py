@@ -137,7 +137,7 @@ class Room:
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
-                 password_guard=None, limits=None):
+                 password_guard=None, limits=None, name=None):
         self._lock = threading.Lock()
         self._emptied = threading.Condition(self._lock)  # notified when no connection is left
         self._connections = set()
@@ -161,6 +161,7 @@ class Room:
         self._clock = clock
         # What every welcome tells clients to stay within (rate 0: no limit).
         self._limits = limits or limits_field(0, DEFAULT_BURST, DEFAULT_MAX_TEXT_CHARS)
+        self.name = name  # the room's name (--room), told in every welcome
 
     # --- registry -----------------------------------------------------
 
@@ -298,10 +299,10 @@ class Room:
             users = [member.name for member in self._members.values()] + [name]
             if peer.wire == "json":
                 welcome = Rendered(None, welcome_bytes(name, users, list(self._history),
-                                                       self._limits))
+                                                       self._limits, room=self.name))
             else:
                 history = [json.loads(line.decode("utf-8")) for line in self._history]
-                welcome = Rendered(welcome_frame(name, users, history, self._limits))
+                welcome = Rendered(welcome_frame(name, users, history, self._limits, self.name))
             peer.since = self._clock()  # /who counts from the join, not the connection
             notice = Rendered(joined_frame(name, peer.since))
             flush = [peer]

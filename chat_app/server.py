@@ -28,8 +28,9 @@ from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
 from .log_writer import LogWriter
 from .outbox import Writer
-from .protocol import DEFAULT_PORT, limits_field
+from .protocol import DEFAULT_PORT, is_blank, limits_field, strip_controls
 from .rate_limit import DEFAULT_BURST
+from .responder import Decider, Responder, reach_of
 from .room import Room
 from .teacher_console import TeacherConsole
 from .terminal import Printer
@@ -60,6 +61,13 @@ PORT_SUGGESTIONS = 9
 
 # The highest TCP port there is.
 MAX_PORT = 65535
+
+# The longest room name: it fits a window title and the room list, and
+# leaves the discovery answer far below its 512 bytes.
+MAX_ROOM_CHARS = 60
+
+# The room's name when --room is not given (the computer's name filled in).
+DEFAULT_ROOM = "chat on %s"
 
 # Socket errors for a port in use (Windows reports its own numbers).
 ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
@@ -106,6 +114,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
     daemon_threads = True  # connection threads never keep the process alive
     tls = None  # an ssl.SSLContext when the server encrypts (--tls-cert)
     tls_fingerprint = None
+    responder = None  # the discovery Responder while it runs (responder.py)
+    discovery_off = "--no-discovery"  # why there is no responder, for the banner
     block_on_close = False
     request_queue_size = LISTEN_BACKLOG
     # On Windows SO_REUSEADDR would let a second server steal the port.
@@ -216,10 +226,64 @@ class ChatServer(socketserver.ThreadingTCPServer):
         for peer in peers:
             peer.stop_reading()  # its thread wakes, sends TLS close_notify and closes
         self.server_close()
+        if self.responder is not None:
+            self.responder.stop()
         self.room.wait_empty(SHUTDOWN_CLOSE_SECONDS)  # the last connection's release notifies
         self.writer.stop()
         self.room.close_log()
         return len(peers)
+
+
+def room_name(given=None):
+    """Return the room's name: `given` (--room) cleaned, else "chat on HOSTNAME".
+
+    Control characters go, runs of spaces become one, and the name is cut
+    to MAX_ROOM_CHARS; one that shows nothing falls back to the default.
+    """
+    name = _shown(given)
+    return name if name else DEFAULT_ROOM % (_shown(socket.gethostname()) or "this computer")
+
+
+def _shown(text):
+    """Return text without control characters, one space between words, cut; '' if blank."""
+    name = " ".join(strip_controls(text or "").split())[:MAX_ROOM_CHARS].strip()
+    return "" if is_blank(name) else name
+
+
+def discovery_figures(server):
+    """Return a function giving the discovery answer's live figures (counts only, no lock held)."""
+    options, room = server.options, server.room
+
+    def figures():
+        return {"room": room.name, "port": server.server_address[1],
+                "tls": server.tls is not None, "fingerprint": server.tls_fingerprint,
+                "password": options.password is not None, "users": len(room.users()),
+                "version": __version__}
+    return figures
+
+
+def start_discovery(server, console):
+    """Start answering discovery on UDP (the TCP port's number), unless it is off or cannot.
+
+    Sets server.responder, or server.discovery_off to why there is none
+    (the banner says it; a port that cannot be had is also said at once).
+    """
+    if getattr(server.options, "no_discovery", False):
+        return
+    port = server.server_address[1]
+    reach = reach_of(server.server_address[0])
+    if reach is None:
+        server.discovery_off = "discovery is IPv4 only, and --host %s is IPv6" % server.options.host
+        return
+    decider = Decider(discovery_figures(server), *reach)
+    try:
+        server.responder = Responder(port, decider.decide, console.error).start()
+    except OSError as exc:
+        server.discovery_off = "UDP port %d is taken" % port
+        console.error("discovery is off: UDP port %d cannot be used (%s), so 'chat.pyz find' "
+                      "and clients started without an address will not see this room. The "
+                      "chat works as before: students type the address printed below."
+                      % (port, exc.strerror or exc))
 
 
 class StartError(Exception):
@@ -345,6 +409,12 @@ def banner(server, options, teacher_commands=False):
     port = server.server_address[1]
     shown_port = None if port == DEFAULT_PORT else port  # students type HOST, or HOST:PORT
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
+    if server.responder is not None:
+        lines.append("Room: %s (students find it with 'python chat.pyz find', or by starting "
+                     "the client without an address)" % server.room.name)
+    else:
+        lines.append("Room: %s (not findable: %s; students type the address)"
+                     % (server.room.name, server.discovery_off))
     if options.password is not None:
         lines.append("Password: set (students are asked for it)")
     else:
@@ -408,7 +478,8 @@ def start_server(options, console):
     max_clients = fit_to_fd_limit(options.max_clients, console.error)
     room = Room(max_clients, options.password, options.history,
                 report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
-                limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text))
+                limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text),
+                name=room_name(getattr(options, "room", None)))
     if not getattr(options, "quiet", False):
         room.watch = console.show
     log = open_history(options, room, console)
@@ -468,6 +539,7 @@ def run(options, out=None, err=None, commands=None):
     except StartError as exc:
         err.write("chat_app: %s\n" % exc)
         return 1
+    start_discovery(server, console)
     out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
     out.flush()
     teacher = TeacherConsole(server, console, stop=server.shutdown)

@@ -9,6 +9,13 @@
         Join as NAME (over TLS without checking the certificate: the test
         runs the server) and print, as JSON, the seconds from connect() to
         the welcome.
+    python lab_clients.py query HOST PORT [--bind ADDR] [--send HEX] [--count N]
+                          [--seconds S] [--wait S] [--expect K]
+        Send the discovery query (or the bytes HEX) N times, spread over S
+        seconds, to HOST:PORT (a broadcast address too) from a UDP socket
+        bound to ADDR; collect answers until WAIT seconds after the last
+        send, or until K have come; print, as JSON, what was sent and what
+        came back.
 
 Every count and wait is bounded; nothing here talks outside the lab.
 """
@@ -67,12 +74,52 @@ def join(options):
                 return
 
 
+QUERY = b'{"type":"discover"}'  # as chat_app.discovery.QUERY_BYTES, spelled by a third party
+
+
+def query(options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.bind((options.bind, 0))
+    data = bytes.fromhex(options.send) if options.send else QUERY
+    answers, received, refused = [], [0, 0], 0
+
+    def collect(until):
+        nonlocal refused
+        while not options.expect or received[0] < options.expect:
+            left = until - time.monotonic()
+            if not select.select([sock], [], [], max(0.0, left))[0]:
+                if left <= 0:
+                    return
+                continue
+            try:
+                answer, source = sock.recvfrom(65536)
+            except ConnectionRefusedError:  # nothing listens on that UDP port
+                refused += 1
+                continue
+            received[0] += 1
+            received[1] += len(answer)
+            if len(answers) < 20:
+                answers.append([source[0], source[1], answer.decode("utf-8", "replace")])
+
+    started = time.monotonic()
+    for number in range(options.count):
+        sock.sendto(data, (options.host, options.port))
+        collect(started + options.seconds * (number + 1) / options.count)
+    collect(time.monotonic() + options.wait)
+    print(json.dumps({"sent": options.count, "sent_bytes": options.count * len(data),
+                      "seconds": time.monotonic() - started, "answers": answers,
+                      "count": received[0], "bytes": received[1], "refused": refused}),
+          flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
     holding = commands.add_parser("hold")
     joining = commands.add_parser("join")
-    for command in (holding, joining):
+    querying = commands.add_parser("query")
+    for command in (holding, joining, querying):
         command.add_argument("host")
         command.add_argument("port", type=int)
     holding.add_argument("count", type=int)
@@ -80,8 +127,14 @@ def main():
     holding.add_argument("--seconds", type=float, default=60.0)
     joining.add_argument("name")
     joining.add_argument("--tls", action="store_true")
+    querying.add_argument("--bind", default="")
+    querying.add_argument("--send", default="")
+    querying.add_argument("--count", type=int, default=1)
+    querying.add_argument("--seconds", type=float, default=0.0)
+    querying.add_argument("--wait", type=float, default=1.0)
+    querying.add_argument("--expect", type=int, default=0)
     options = parser.parse_args()
-    {"hold": hold, "join": join}[options.command](options)
+    {"hold": hold, "join": join, "query": query}[options.command](options)
 
 
 if __name__ == "__main__":

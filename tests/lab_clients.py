@@ -10,16 +10,31 @@
         runs the server) and print, as JSON, the seconds from connect() to
         the welcome.
 
+    python lab_clients.py respond PORT ROOM [--users N] [--password] [--fingerprint HEX]
+        Answer discovery queries (chat_app.discovery) on UDP PORT of every
+        address, by unicast to the asker, as a room's server would; print
+        "ready" and answer until standard input closes or --seconds pass.
+        A stand-in for the server's own responder in the lab tests.
+    python lab_clients.py ask ADDRESS PORT
+        Send one query from an unbound socket (what a naive finder does)
+        and print, as JSON, how many answers came within a second and the
+        error name sending gave, if any ({"answers": N, "error": null}).
+
 Every count and wait is bounded; nothing here talks outside the lab.
 """
 
 import argparse
+import errno
 import json
+import os
 import select
 import socket
 import ssl
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from chat_app import discovery  # noqa: E402
 
 WAIT = 10.0  # seconds any one step may take
 
@@ -67,6 +82,42 @@ def join(options):
                 return
 
 
+def respond(options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0", options.port))
+    answer = discovery.answer_bytes(options.room, options.port, options.fingerprint is not None,
+                                    options.fingerprint, options.password, options.users,
+                                    "lab")
+    print("ready", flush=True)
+    deadline = time.monotonic() + options.seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([sys.stdin, sock], [], [], deadline - time.monotonic())
+        if sys.stdin in ready:
+            break  # the test closed our standard input: stop
+        if sock in ready:
+            data, source = sock.recvfrom(discovery.MAX_QUERY_BYTES + 1)
+            if discovery.is_query(data):
+                sock.sendto(answer, source)
+    sock.close()
+
+
+def ask(options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    answers, error = 0, None
+    try:
+        sock.sendto(discovery.QUERY_BYTES, (options.host, options.port))
+    except OSError as exc:
+        error = errno.errorcode.get(exc.errno, str(exc))
+    deadline = time.monotonic() + 1.0
+    while error is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([sock], [], [], deadline - time.monotonic())
+        if ready and discovery.parse_answer(sock.recv(discovery.MAX_ANSWER_BYTES + 1)):
+            answers += 1
+    sock.close()
+    print(json.dumps({"answers": answers, "error": error}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,8 +131,18 @@ def main():
     holding.add_argument("--seconds", type=float, default=60.0)
     joining.add_argument("name")
     joining.add_argument("--tls", action="store_true")
+    responding = commands.add_parser("respond")
+    responding.add_argument("port", type=int)
+    responding.add_argument("room")
+    responding.add_argument("--users", type=int, default=0)
+    responding.add_argument("--password", action="store_true")
+    responding.add_argument("--fingerprint", default=None)
+    responding.add_argument("--seconds", type=float, default=60.0)
+    asking = commands.add_parser("ask")
+    asking.add_argument("host")
+    asking.add_argument("port", type=int)
     options = parser.parse_args()
-    {"hold": hold, "join": join}[options.command](options)
+    {"hold": hold, "join": join, "respond": respond, "ask": ask}[options.command](options)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,14 @@ REPEAT_AFTER = 0.5
 # the number of datagrams `find` sends stays bounded.
 MAX_SENDERS = 16
 
+# At most this many answers are read between two looks at the clock, so a
+# flood of them cannot keep `find` past its timeout ...
+MAX_READS_AT_ONCE = 64
+
+# ... and at most this many rooms are kept: more than any school has, and a
+# bound on what forged answers can make `find` hold and print.
+MAX_ROOMS = 200
+
 LOOPBACK = "127.0.0.1"
 
 # The fingerprint digits `find` shows, to compare with the board: two groups
@@ -97,7 +105,8 @@ class Answers:
     def add(self, source, data):
         """Take one received datagram; return the FoundRoom if it is a new room."""
         room = found_room(source, data)
-        if room is None or (room.address, room.port) in self._rooms:
+        if room is None or (room.address, room.port) in self._rooms \
+                or len(self._rooms) >= MAX_ROOMS:
             return None
         self._rooms[(room.address, room.port)] = room
         return room
@@ -137,8 +146,8 @@ def send_queries(opened, ports):
 
 
 def _read_ready(sock, answers):
-    """Read every datagram waiting on a socket into answers."""
-    while True:
+    """Read the datagrams waiting on a socket (MAX_READS_AT_ONCE at most) into answers."""
+    for _ in range(MAX_READS_AT_ONCE):
         try:
             data, source = sock.recvfrom(discovery.MAX_ANSWER_BYTES + 1)
         except (BlockingIOError, InterruptedError):

@@ -107,9 +107,10 @@ def directed_broadcast(address, netmask):
 def is_netmask(text):
     """Tell whether text is a dotted IPv4 netmask (contiguous ones, not 0.0.0.0)."""
     try:
-        return ipaddress.IPv4Network("0.0.0.0/" + text).prefixlen > 0
+        network = ipaddress.IPv4Network("0.0.0.0/" + text)
     except ValueError:
         return False
+    return network.prefixlen > 0 and str(network.netmask) == text  # not a host mask
 
 
 IPCONFIG_LINE = re.compile(r"^\s*(?P<label>[^:]*?)[\s.]*:\s*(?P<value>\S+)")
@@ -232,30 +233,29 @@ def host_name_addresses():
     return seen
 
 
-def _platform_interfaces():
-    if sys.platform == "win32":
-        return _ipconfig_interfaces()
-    layout = IOCTL_LAYOUTS.get("darwin" if sys.platform == "darwin" else
-                               "linux" if sys.platform.startswith("linux") else "")
-    if layout is None:
-        return []
-    return _ioctl_interfaces(layout)
+# How each system is asked (sys.platform); others know only the host name's addresses.
+WAYS = {
+    "linux": lambda: _ioctl_interfaces(IOCTL_LAYOUTS["linux"]),
+    "darwin": lambda: _ioctl_interfaces(IOCTL_LAYOUTS["darwin"]),
+    "win32": _ipconfig_interfaces,
+}
 
 
-def local_interfaces():
+def local_interfaces(platform=sys.platform):
     """Return this machine's non-loopback IPv4 addresses with netmask and broadcast.
 
     Never raises: what the system will not say becomes the /24 guess of the
     host name's addresses (Windows), or None fields (elsewhere), and an
     empty list when nothing at all is known.
     """
+    way = WAYS.get(platform)
     try:
-        found = _platform_interfaces()
+        found = way() if way else []
     except (OSError, ValueError, ImportError, subprocess.SubprocessError):
         found = []
     if found:
         return found
-    if sys.platform == "win32":
+    if platform == "win32":
         return guessed(host_name_addresses())
     return [one for one in (_described(address, None) for address in host_name_addresses())
             if one is not None]

@@ -16,6 +16,7 @@ bounded: a fixed number of datagrams, the timeout.
 import collections
 import select
 import socket
+import sys
 import time
 
 from . import discovery, text_format, tls
@@ -52,8 +53,15 @@ LOOPBACK = "127.0.0.1"
 # of four, as the banner groups them (the join command pins all of them).
 FINGERPRINT_SHOWN = 8
 
-Sender = collections.namedtuple("Sender", "bind targets")
-Sender.__doc__ = "Where one socket is bound, and the addresses it sends the query to."
+# macOS sends 255.255.255.255 out of the default route's adapter whatever
+# address the socket is bound to, unless the socket is tied to its adapter
+# with this option (<netinet/in.h>); Linux and Windows send it out of the
+# bound address's adapter by themselves.
+IP_BOUND_IF = 25
+
+Sender = collections.namedtuple("Sender", "bind targets device")
+Sender.__doc__ = ("Where one socket is bound (and its adapter's name, or None), and the "
+                  "addresses it sends the query to.")
 
 
 def senders(interfaces):
@@ -63,8 +71,8 @@ def senders(interfaces):
         targets = [LIMITED_BROADCAST]
         if interface.broadcast and interface.broadcast != LIMITED_BROADCAST:
             targets.insert(0, interface.broadcast)
-        planned.append(Sender(interface.address, tuple(targets)))
-    planned.append(Sender(LOOPBACK, (LOOPBACK,)))
+        planned.append(Sender(interface.address, tuple(targets), interface.name or None))
+    planned.append(Sender(LOOPBACK, (LOOPBACK,), None))
     return planned
 
 
@@ -115,6 +123,16 @@ class Answers:
         return list(self._rooms.values())
 
 
+def tie_to_adapter(sock, device, platform=sys.platform):
+    """On macOS, make the limited broadcast leave by the adapter the socket is bound on."""
+    if platform != "darwin" or not device:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_BOUND_IF, socket.if_nametoindex(device))
+    except OSError:
+        pass  # an alias's name: the directed broadcast still reaches that network
+
+
 def open_sockets(plan):
     """Return [(socket, targets)] for the plan's Senders that could be bound."""
     opened = []
@@ -122,6 +140,7 @@ def open_sockets(plan):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            tie_to_adapter(sock, sender.device)
             sock.bind((sender.bind, 0))
             sock.setblocking(False)
         except OSError:

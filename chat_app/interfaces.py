@@ -183,31 +183,36 @@ def _ioctl_interfaces(layout):
 def _ask_interface(probe, layout, name, address):
     import fcntl
 
-    def ask(number):
+    def ask(number, read):
         request = struct.pack("%ds" % layout["ifreq"], name.encode("utf-8")[:IFNAMSIZ - 1])
-        return fcntl.ioctl(probe.fileno(), number, request)
-
-    try:
-        flags = ifreq_flags(ask(layout["flags"]))
-    except OSError:
-        flags = IFF_UP | IFF_BROADCAST  # unknown: try it
-    if flags & IFF_LOOPBACK or not flags & IFF_UP:
-        return None
-    described = _described(address, None, name)
-    if described is None:
-        return None
-    try:
-        netmask = ifreq_address(ask(layout["netmask"]))
-    except OSError:
-        netmask = None
-    broadcast = None
-    if flags & IFF_BROADCAST:
         try:
-            broadcast = ifreq_address(ask(layout["broadcast"]))
+            return read(fcntl.ioctl(probe.fileno(), number, request))
         except OSError:
-            broadcast = directed_broadcast(address, netmask) if netmask else None
-    if broadcast in ("0.0.0.0", LIMITED_BROADCAST):
-        broadcast = None  # none set: the finder sends the limited broadcast anyway
+            return None
+
+    return kernel_interface(name, address, ask(layout["flags"], ifreq_flags),
+                            ask(layout["netmask"], ifreq_address),
+                            ask(layout["broadcast"], ifreq_address))
+
+
+def kernel_interface(name, address, flags, netmask, broadcast):
+    """Return the Interface the kernel's answers describe, or None to leave it out.
+
+    Any answer may be None (the ioctl failed).  Loopback and down
+    interfaces are left out; a broadcast address that is unset, or not on
+    the address's network (an extra address on an interface whose ioctls
+    describe its first one), becomes None, and so does its netmask then.
+    """
+    if flags is not None and (flags & IFF_LOOPBACK or not flags & IFF_UP):
+        return None
+    if _described(address, None) is None:
+        return None
+    if flags is not None and not flags & IFF_BROADCAST:
+        broadcast = None  # point-to-point, a VPN: only the limited broadcast is tried
+    elif broadcast in (None, "0.0.0.0", LIMITED_BROADCAST):
+        broadcast = None
+    elif netmask is None or directed_broadcast(address, netmask) != broadcast:
+        netmask = broadcast = None
     return Interface(name, address, netmask, broadcast)
 
 

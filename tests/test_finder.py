@@ -75,10 +75,28 @@ def test_each_local_address_asks_its_broadcast_and_the_limited_one_and_this_mach
     plan = senders([Interface("eth0", "192.168.1.23", "255.255.255.0", "192.168.1.255"),
                     Interface("tun0", "10.8.0.6", None, None)])
     assert plan == [
-        finder.Sender("192.168.1.23", ("192.168.1.255", "255.255.255.255")),
-        finder.Sender("10.8.0.6", ("255.255.255.255",)),
-        finder.Sender("127.0.0.1", ("127.0.0.1",)),
+        finder.Sender("192.168.1.23", ("192.168.1.255", "255.255.255.255"), "eth0"),
+        finder.Sender("10.8.0.6", ("255.255.255.255",), "tun0"),
+        finder.Sender("127.0.0.1", ("127.0.0.1",), None),
     ]
+
+
+class OptionsRecorder:
+    def __init__(self):
+        self.options = []
+
+    def setsockopt(self, level, option, value):
+        self.options.append((level, option, value))
+
+
+def test_on_macos_each_socket_is_tied_to_its_adapter_elsewhere_not():
+    recorder = OptionsRecorder()
+    finder.tie_to_adapter(recorder, "lo", "linux")
+    finder.tie_to_adapter(recorder, None, "darwin")
+    assert recorder.options == []
+    finder.tie_to_adapter(recorder, "lo", "darwin")  # any adapter's name this machine has
+    assert recorder.options == [(socket.IPPROTO_IP, finder.IP_BOUND_IF,
+                                 socket.if_nametoindex("lo"))]
 
 
 def test_a_machine_with_many_addresses_asks_from_a_bounded_number():

@@ -187,3 +187,28 @@ def test_is_netmask():
 def test_guessed_takes_each_address_as_a_slash_24_and_leaves_loopback_out():
     assert guessed(["127.0.0.1", "172.20.1.9"]) == [
         Interface("", "172.20.1.9", "255.255.255.0", "172.20.1.255")]
+
+
+UP_BROADCAST = interfaces.IFF_UP | interfaces.IFF_BROADCAST
+
+
+@pytest.mark.parametrize("flags, netmask, broadcast, expected", [
+    (UP_BROADCAST, "255.255.255.0", "10.0.0.255", ("255.255.255.0", "10.0.0.255")),
+    (None, "255.255.255.0", "10.0.0.255", ("255.255.255.0", "10.0.0.255")),  # flags unknown
+    (UP_BROADCAST, "255.255.255.0", "0.0.0.0", ("255.255.255.0", None)),  # no brd set
+    (UP_BROADCAST, None, None, (None, None)),
+    (UP_BROADCAST, "255.255.255.0", "10.9.9.255", (None, None)),  # another address's network
+    (interfaces.IFF_UP, "255.255.255.255", "10.0.0.1", ("255.255.255.255", None)),  # a tunnel
+])
+def test_the_kernels_answers_make_an_interface(flags, netmask, broadcast, expected):
+    assert interfaces.kernel_interface("eth0", "10.0.0.5", flags, netmask, broadcast) == \
+        Interface("eth0", "10.0.0.5", *expected)
+
+
+@pytest.mark.parametrize("flags, address", [
+    (UP_BROADCAST | interfaces.IFF_LOOPBACK, "10.0.0.5"),
+    (interfaces.IFF_BROADCAST, "10.0.0.5"),  # down
+    (UP_BROADCAST, "127.0.0.1"),
+])
+def test_loopback_and_down_interfaces_are_left_out(flags, address):
+    assert interfaces.kernel_interface("x", address, flags, "255.0.0.0", "10.255.255.255") is None

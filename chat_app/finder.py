@@ -66,8 +66,11 @@ Sender.__doc__ = ("Where one socket is bound (and its adapter's name, or None), 
 
 def senders(interfaces):
     """Return the Senders for these local Interfaces, and one for this machine itself."""
-    planned = []
-    for interface in interfaces[:MAX_SENDERS]:
+    planned, seen = [], set()
+    for interface in interfaces:
+        if interface.address in seen or len(planned) == MAX_SENDERS:
+            continue  # an address listed twice (an alias) asks once
+        seen.add(interface.address)
         targets = [LIMITED_BROADCAST]
         if interface.broadcast and interface.broadcast != LIMITED_BROADCAST:
             targets.insert(0, interface.broadcast)

@@ -99,6 +99,11 @@ def test_on_macos_each_socket_is_tied_to_its_adapter_elsewhere_not():
                                  socket.if_nametoindex("lo"))]
 
 
+def test_an_address_listed_twice_asks_once():
+    twice = [Interface("eth0", "10.0.0.5", None, None), Interface("eth0:1", "10.0.0.5", None, None)]
+    assert [sender.bind for sender in senders(twice)] == ["10.0.0.5", "127.0.0.1"]
+
+
 def test_a_machine_with_many_addresses_asks_from_a_bounded_number():
     many = [Interface("e%d" % i, "10.0.%d.1" % i, None, None) for i in range(100)]
     assert len(senders(many)) == finder.MAX_SENDERS + 1

@@ -46,53 +46,60 @@ DEAD_END = "198.18.1.3"  # the dead-end adapter's address: a network nobody is o
 NO_GATEWAY = "198.18.0.254"  # the same-/24 student's default gateway (not answering)
 
 
-def start_room_server(lab, host, room, pyz):
-    """Start a room's server on a lab host (answering discovery); return its Popen.
+def start_room_server(lab, host, room, pyz, directory):
+    """Start a room's server on a lab host, answering discovery; return it (it has .stop()).
 
-    A stand-in: lab_clients.py `respond` answers the discovery queries as
-    the server's responder will (same datagrams, chat_app.discovery).  To
-    test the real server instead, return
+    A stand-in for now: lab_clients.py `respond` answers the discovery
+    queries as the server's responder does (the same datagrams, from
+    chat_app.discovery).  To test the real server instead, return
         ServerProcess(sys.executable, pyz, "--port", str(room.port), "--room", room.name,
                       *(["--password", room.password] if room.password else []),
                       *(["--tls-cert", CERT, "--tls-key", KEY] if room.tls else []),
-                      host="", cwd=<a directory of its own per server>,
-                      prefix=lab.command(host)).process
-    (nobody joins, so 0 people either way).
+                      host="", cwd=directory, prefix=lab.command(host))
+    (helpers.ServerProcess; nobody joins, so 0 people either way).
     """
-    argv = [sys.executable, LAB_CLIENTS, "respond", str(room.port), room.name,
-            "--users", "0", "--seconds", "120"]
-    if room.password:
-        argv.append("--password")
-    if room.tls:
-        argv += ["--fingerprint", CERT_FINGERPRINT]
-    process = lab.popen(host, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    ready, _, _ = select.select([process.stdout], [], [], WAIT)
-    assert ready and process.stdout.readline() == b"ready\n", "the room's server did not start"
-    return process
+    return StandIn(lab, host, room)
 
 
-def stop(process):
-    process.stdin.close()  # the stand-in stops when its input closes
-    try:
-        process.wait(WAIT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(WAIT)
+class StandIn:
+    """lab_clients.py `respond` on a lab host: a room's discovery answers, no chat."""
+
+    def __init__(self, lab, host, room):
+        argv = [sys.executable, LAB_CLIENTS, "respond", str(room.port), room.name,
+                "--users", "0", "--seconds", "120"]
+        if room.password:
+            argv.append("--password")
+        if room.tls:
+            argv += ["--fingerprint", CERT_FINGERPRINT]
+        self.process = lab.popen(host, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready, _, _ = select.select([self.process.stdout], [], [], WAIT)
+        if not (ready and self.process.stdout.readline() == b"ready\n"):
+            self.stop()
+            raise AssertionError("the stand-in for the room's server did not start")
+
+    def stop(self):
+        self.process.stdin.close()  # it stops when its input closes
+        try:
+            self.process.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(WAIT)
 
 
 @pytest.fixture(scope="module")
-def lab(pyz):
+def lab(pyz, tmp_path_factory):
     with Lab("teacher", "student", "deadend", "noroute") as lab:
         lab.run("student", ["ip", "route", "add", "default", "via", NO_GATEWAY], check=True)
         lab.add_dead_end("deadend", DEAD_END, default_route=True)
         servers = []
         try:
             for room in ROOMS:
-                servers.append(start_room_server(lab, "teacher", room, pyz))
+                directory = str(tmp_path_factory.mktemp("room%d" % room.port))
+                servers.append(start_room_server(lab, "teacher", room, pyz, directory))
             yield lab
         finally:
-            for process in servers:
-                stop(process)
+            for server in servers:
+                server.stop()
 
 
 def find(lab, host, pyz, *args):

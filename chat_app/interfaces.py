@@ -32,9 +32,10 @@ IFF_LOOPBACK = 0x8
 
 IFNAMSIZ = 16  # an interface name's field in struct ifreq, NUL included
 
-# The most addresses read from SIOCGIFCONF: a lab PC has a handful; the
-# buffer for this many is small, and `find` sends a bounded number of datagrams.
-MAX_INTERFACES = 64
+# The buffer SIOCGIFCONF fills: room for 400 Linux entries, or on macOS for
+# the link-level and IPv6 entries it lists too (a Mac has a dozen adapters,
+# tunnels included); what does not fit is left out by the kernel.
+IFCONF_BUFFER_BYTES = 16384
 
 # How each system's kernel is asked: ioctl numbers, struct ifreq's size and
 # how SIOCGIFCONF's entries are laid out ("fixed": every entry one ifreq;
@@ -166,7 +167,7 @@ def _ioctl_interfaces(layout):
     import fcntl  # not on Windows, which reads ipconfig instead
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        size = MAX_INTERFACES * max(layout["ifreq"], IFNAMSIZ + MIN_SOCKADDR_BYTES)
+        size = IFCONF_BUFFER_BYTES
         buffer = array.array("B", bytes(size))
         pointer = buffer.buffer_info()[0]
         request = struct.pack(layout["ifconf"], size, pointer)

@@ -6,6 +6,8 @@ import sys
 
 from . import __version__
 from .access import DEFAULT_MAX_PER_IP
+from .discovery import SEARCH_PORTS
+from .finder import FIND_SECONDS
 from .history_log import (
     DEFAULT_MAX_SIZE, MIN_MAX_SIZE, ROTATED_LOGS_KEPT, format_size, parse_size,
 )
@@ -240,19 +242,40 @@ def _add_client(subparsers):
     client.set_defaults(run=_run_client)
 
 
+def _add_find(subparsers):
+    find = subparsers.add_parser(
+        "find", help="list the chat rooms on this network, with the command to join each",
+        description="Ask this computer's networks which chat rooms are running, and list "
+                    "each with the command that joins it.",
+        formatter_class=HelpFormatter,
+    )
+    find.add_argument("--timeout", metavar="S", type=_ranged(float, 0.1, 30.0),
+                      default=FIND_SECONDS, help="seconds to wait for answers")
+    find.add_argument("--port", metavar="P", type=connect_port, action="append", default=None,
+                      help="also ask this port (ports %d to %d are always asked); "
+                           "may be given several times" % (SEARCH_PORTS[0], SEARCH_PORTS[-1]))
+    find.set_defaults(run=_run_find)
+
+
 def build_parser():
     parser = Parser(prog="chat.pyz", description=DESCRIPTION,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
-    subparsers = parser.add_subparsers(dest="mode", metavar="{server,client}")
+    subparsers = parser.add_subparsers(dest="mode", metavar="{server,client,find}")
     _add_server(subparsers)
     _add_client(subparsers)
+    _add_find(subparsers)
     return parser
 
 
 def _run_server(options):
     from . import server
     return server.run(options)
+
+
+def _run_find(options):
+    from . import finder
+    return finder.run(options)
 
 
 def _client_tls(options):

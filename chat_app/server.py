@@ -23,6 +23,7 @@ from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
 from .console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
+from .discovery import SEARCH_PORTS
 from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
@@ -365,7 +366,8 @@ def _bind_error(options, exc):
                       "port above 1024" % (options.port + 1, options.port + PORT_SUGGESTIONS))
         else:
             advice = ("start this one with --port %d, which is free right now (the "
-                      "students' command it prints then includes it)" % free)
+                      "students' command it prints then includes it; 'python chat.pyz find' "
+                      "looks at ports %d to %d)" % (free, SEARCH_PORTS[0], SEARCH_PORTS[-1]))
         return ("port %d is already in use (is another chat server running?). Stop it, or %s."
                 % (options.port, advice))
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:

@@ -366,14 +366,32 @@ class Lab:
             _ip("-n", self._hub, "link", "add", port, "type", "veth",
                 "peer", "name", "eth0", "netns", namespace)
             _ip("-n", self._hub, "link", "set", port, "master", "br0", "up")
-            _ip("-n", namespace, "addr", "add",
-                "%s/%d" % (self.address(host), LAB_PREFIX_LENGTH), "dev", "eth0")
+            _ip("-n", namespace, "addr", "add",  # brd +: the broadcast address, as DHCP sets it
+                "%s/%d" % (self.address(host), LAB_PREFIX_LENGTH), "brd", "+", "dev", "eth0")
             _ip("-n", namespace, "link", "set", "eth0", "up")
 
     def _namespace(self, name):
         _ip("netns", "add", name)
         self._made.append(name)
         _ip("-n", name, "link", "set", "lo", "up")
+
+    def add_dead_end(self, host, address, default_route=False):
+        """Give a host a second adapter, dead0 with address/24, that leads nowhere.
+
+        Its other end stays, unconnected, in the bridge's namespace: what
+        leaves by it is lost, as on a VPN or a second Wi-Fi that does not
+        reach the room.  With default_route, the host's default route (and
+        so any broadcast not tied to an address) goes that way.
+        """
+        namespace = self._namespaces[host]
+        end = "dead%d" % (self.hosts.index(host) + 1)
+        _ip("-n", self._hub, "link", "add", end, "type", "veth",
+            "peer", "name", "dead0", "netns", namespace)
+        _ip("-n", self._hub, "link", "set", end, "up")
+        _ip("-n", namespace, "addr", "add", address + "/24", "brd", "+", "dev", "dead0")
+        _ip("-n", namespace, "link", "set", "dead0", "up")
+        if default_route:
+            _ip("-n", namespace, "route", "add", "default", "dev", "dead0")
 
     def address(self, host):
         """Return a host's address (198.18.0.N)."""

@@ -16,17 +16,26 @@
         bound to ADDR; collect answers until WAIT seconds after the last
         send, or until K have come; print, as JSON, what was sent and what
         came back.
+    python lab_clients.py ask ADDRESS PORT
+        Send one query from an unbound socket (what a naive finder does)
+        and print, as JSON, how many answers came within a second and the
+        error name sending gave, if any ({"answers": N, "error": null}).
 
 Every count and wait is bounded; nothing here talks outside the lab.
 """
 
 import argparse
+import errno
 import json
+import os
 import select
 import socket
 import ssl
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from chat_app import discovery  # noqa: E402
 
 WAIT = 10.0  # seconds any one step may take
 
@@ -113,6 +122,23 @@ def query(options):
           flush=True)
 
 
+def ask(options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    answers, error = 0, None
+    try:
+        sock.sendto(discovery.QUERY_BYTES, (options.host, options.port))
+    except OSError as exc:
+        error = errno.errorcode.get(exc.errno, str(exc))
+    deadline = time.monotonic() + 1.0
+    while error is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([sock], [], [], deadline - time.monotonic())
+        if ready and discovery.parse_answer(sock.recv(discovery.MAX_ANSWER_BYTES + 1)):
+            answers += 1
+    sock.close()
+    print(json.dumps({"answers": answers, "error": error}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,8 +159,11 @@ def main():
     querying.add_argument("--seconds", type=float, default=0.0)
     querying.add_argument("--wait", type=float, default=1.0)
     querying.add_argument("--expect", type=int, default=0)
+    asking = commands.add_parser("ask")
+    asking.add_argument("host")
+    asking.add_argument("port", type=int)
     options = parser.parse_args()
-    {"hold": hold, "join": join, "query": query}[options.command](options)
+    {"hold": hold, "join": join, "query": query, "ask": ask}[options.command](options)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,289 @@
+"""Find the chat rooms on this machine's networks: `chat.pyz find` and the join form.
+
+The query (discovery.QUERY_BYTES) goes from a UDP socket bound to each
+local IPv4 address to that network's directed broadcast address and to
+255.255.255.255 (a socket bound to an address sends even the limited
+broadcast out of that address's adapter, so a VPN or an adapter holding
+the default route cannot swallow it, and a lab without a default route
+still works), and from 127.0.0.1 to 127.0.0.1, on every port asked.  It
+is sent twice, because a datagram can be lost; the answers, one
+datagram each sent back by unicast, are read until the time is up.  A
+room is listed once per address it answered from.  One address failing
+(no route, an address gone) never stops the others.  The work is
+bounded: a fixed number of datagrams, the timeout.
+"""
+
+import collections
+import select
+import socket
+import sys
+import time
+
+from . import discovery, text_format, tls
+from .interfaces import LIMITED_BROADCAST, local_interfaces
+from .local_addresses import host_port
+from .protocol import DEFAULT_PORT
+
+FoundRoom = collections.namedtuple(
+    "FoundRoom", "room address port tls fingerprint password users version")
+FoundRoom.__doc__ = "A room that answered: its answer's fields, and the address it answered from."
+
+# How long `find` listens: answers on a LAN come within milliseconds; this
+# leaves room for a busy Wi-Fi and for the second query.
+FIND_SECONDS = 1.5
+
+# When the query is sent again (seconds after the first), in case one was lost.
+REPEAT_AFTER = 0.5
+
+# A machine with more addresses than this is asked from the first ones only:
+# the number of datagrams `find` sends stays bounded.
+MAX_SENDERS = 16
+
+# At most this many answers are read between two looks at the clock, so a
+# flood of them cannot keep `find` past its timeout ...
+MAX_READS_AT_ONCE = 64
+
+# ... and at most this many rooms are kept: more than any school has, and a
+# bound on what forged answers can make `find` hold and print.
+MAX_ROOMS = 200
+
+LOOPBACK = "127.0.0.1"
+
+# The fingerprint digits `find` shows, to compare with the board: two groups
+# of four, as the banner groups them (the join command pins all of them).
+FINGERPRINT_SHOWN = 8
+
+# macOS sends 255.255.255.255 out of the default route's adapter whatever
+# address the socket is bound to, unless the socket is tied to its adapter
+# with this option (<netinet/in.h>); Linux and Windows send it out of the
+# bound address's adapter by themselves.
+IP_BOUND_IF = 25
+
+Sender = collections.namedtuple("Sender", "bind targets device")
+Sender.__doc__ = ("Where one socket is bound (and its adapter's name, or None), and the "
+                  "addresses it sends the query to.")
+
+
+def senders(interfaces):
+    """Return the Senders for these local Interfaces, and one for this machine itself."""
+    planned, seen = [], set()
+    for interface in interfaces:
+        if interface.address in seen or len(planned) == MAX_SENDERS:
+            continue  # an address listed twice (an alias) asks once
+        seen.add(interface.address)
+        targets = [LIMITED_BROADCAST]
+        if interface.broadcast and interface.broadcast != LIMITED_BROADCAST:
+            targets.insert(0, interface.broadcast)
+        planned.append(Sender(interface.address, tuple(targets), interface.name or None))
+    planned.append(Sender(LOOPBACK, (LOOPBACK,), None))
+    return planned
+
+
+def search_ports(ports, extra_ports):
+    """Return the ports to ask, each once, in order."""
+    result = []
+    for port in tuple(ports) + tuple(extra_ports):
+        if port not in result:
+            result.append(port)
+    return result
+
+
+def found_room(source, data):
+    """Return the FoundRoom an answer from `source` holds, or None if it is no answer.
+
+    A TLS room's fingerprint must be hexadecimal digits: it goes into the
+    command a student copies.
+    """
+    fields = discovery.parse_answer(data)
+    if fields is None:
+        return None
+    fingerprint = fields["fingerprint"]
+    if fingerprint is not None:
+        try:
+            fingerprint = tls.parse_fingerprint(fingerprint)
+        except tls.TlsError:
+            return None
+    fields["fingerprint"] = fingerprint
+    return FoundRoom(address=source, **fields)
+
+
+class Answers:
+    """The rooms found so far, each once (by address and port), in the order found."""
+
+    def __init__(self):
+        self._rooms = collections.OrderedDict()
+
+    def add(self, source, data):
+        """Take one received datagram; return the FoundRoom if it is a new room."""
+        room = found_room(source, data)
+        if room is None or (room.address, room.port) in self._rooms \
+                or len(self._rooms) >= MAX_ROOMS:
+            return None
+        self._rooms[(room.address, room.port)] = room
+        return room
+
+    def rooms(self):
+        return list(self._rooms.values())
+
+
+def tie_to_adapter(sock, device, platform=sys.platform):
+    """On macOS, make the limited broadcast leave by the adapter the socket is bound on."""
+    if platform != "darwin" or not device:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_BOUND_IF, socket.if_nametoindex(device))
+    except OSError:
+        pass  # an alias's name: the directed broadcast still reaches that network
+
+
+def open_sockets(plan):
+    """Return [(socket, targets)] for the plan's Senders that could be bound."""
+    opened = []
+    for sender in plan:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            tie_to_adapter(sock, sender.device)
+            sock.bind((sender.bind, 0))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()  # the address went away since it was listed
+            continue
+        opened.append((sock, sender.targets))
+    return opened
+
+
+def send_queries(opened, ports):
+    """Send the query from each socket to each of its targets on each port; return how many went."""
+    sent = 0
+    for sock, targets in opened:
+        for target in targets:
+            for port in ports:
+                try:
+                    sock.sendto(discovery.QUERY_BYTES, (target, port))
+                    sent += 1
+                except OSError:
+                    pass  # no route from this address, a firewall: the others still ask
+    return sent
+
+
+def _read_ready(sock, answers):
+    """Read the datagrams waiting on a socket (MAX_READS_AT_ONCE at most) into answers."""
+    for _ in range(MAX_READS_AT_ONCE):
+        try:
+            data, source = sock.recvfrom(discovery.MAX_ANSWER_BYTES + 1)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # Windows reports a port-unreachable this way: nothing to read
+        answers.add(source[0], data)
+
+
+def find_rooms(timeout=FIND_SECONDS, ports=discovery.SEARCH_PORTS, extra_ports=(),
+               sockets=None, clock=time.monotonic):
+    """Ask this machine's networks for rooms for `timeout` seconds; return the FoundRooms.
+
+    `sockets`, for tests: [(socket, targets)] to use instead of one bound
+    socket per local address (they are closed at the end, as ours are).
+    """
+    opened = open_sockets(senders(local_interfaces())) if sockets is None else list(sockets)
+    asked = search_ports(ports, extra_ports)
+    answers = Answers()
+    started = clock()
+    sends = [started, started + REPEAT_AFTER] if REPEAT_AFTER < timeout else [started]
+    try:
+        while True:
+            now = clock()
+            if sends and now >= sends[0]:
+                sends.pop(0)
+                send_queries(opened, asked)
+            deadline = started + timeout
+            if now >= deadline or not opened:
+                break
+            wake = min([deadline] + sends[:1])
+            ready, _, _ = select.select([sock for sock, _ in opened], [], [],
+                                        max(0.0, wake - now))
+            for sock in ready:
+                _read_ready(sock, answers)
+    finally:
+        for sock, _ in opened:
+            sock.close()
+    return answers.rooms()
+
+
+def join_command(found):
+    """Return the exact command that joins a found room."""
+    shown_port = None if found.port == DEFAULT_PORT else found.port
+    flags = ""
+    if found.tls:
+        flags = "--tls "
+        if found.fingerprint:
+            flags += '--tls-fingerprint "%s" ' % tls.grouped(found.fingerprint)
+    return "python chat.pyz client %s%s" % (flags, host_port(found.address, shown_port))
+
+
+# --- what `chat.pyz find` prints --------------------------------------------
+
+NOTHING_FOUND = """\
+No chat room answered within {seconds:g} seconds (asked: ports {ports}).
+Check, on the teacher's computer:
+  - the server is running (python chat.pyz server), and was not started with
+    --no-discovery (then it cannot be found: type its address);
+  - its firewall lets the answer out and the question in:
+      Windows: when Windows asks, allow Python on private networks (or in
+               Windows Defender Firewall > Allow an app, tick Python, Private);
+      macOS:   System Settings > Network > Firewall: allow incoming connections
+               for Python;
+      Linux:   sudo ufw allow 1234 (this opens TCP and UDP; use the server's port);
+  - this computer is on the same network as the teacher's (the same Wi-Fi or lab).
+Typing the address the server printed always works:
+  python chat.pyz client ADDRESS   (ADDRESS as the server's window shows it)"""
+
+
+def ports_words(ports):
+    """Return the ports asked, as people read them: 1234 to 1243, 5000."""
+    ports = sorted(set(ports))
+    runs, start = [], None
+    for index, port in enumerate(ports):
+        if start is None:
+            start = port
+        if index + 1 == len(ports) or ports[index + 1] != port + 1:
+            runs.append(str(start) if start == port else "%d to %d" % (start, port))
+            start = None
+    return ", ".join(runs)
+
+
+def describe(found):
+    """Return the lines that show one found room to a student."""
+    people = "1 person" if found.users == 1 else "%d people" % found.users
+    encryption = "encrypted (TLS)" if found.tls else "not encrypted"
+    password = "password needed" if found.password else "no password"
+    lines = ["%s  (%s)" % (text_format.safe_line(found.room), people),
+             "    at %s port %d, %s, %s" % (found.address, found.port, password, encryption)]
+    if found.fingerprint:
+        lines.append("    fingerprint begins %s: compare it with the teacher's board"
+                     % tls.grouped(found.fingerprint, FINGERPRINT_SHOWN))
+    lines.append("    join:  %s" % join_command(found))
+    return lines
+
+
+def report(rooms, seconds, ports):
+    """Return (exit status, text) for `chat.pyz find`: 0 with the rooms, 1 with advice."""
+    if not rooms:
+        return 1, NOTHING_FOUND.format(seconds=seconds, ports=ports_words(ports))
+    heading = "Found 1 room:" if len(rooms) == 1 else "Found %d rooms:" % len(rooms)
+    lines = [heading]
+    for found in rooms:
+        lines.append("")
+        lines.extend(describe(found))
+    return 0, "\n".join(lines)
+
+
+def run(options):
+    """Run `chat.pyz find`: list the rooms that answer; return the exit status."""
+    extra = options.port or ()
+    ports = search_ports(discovery.SEARCH_PORTS, extra)
+    rooms = find_rooms(options.timeout, discovery.SEARCH_PORTS, extra)
+    status, text = report(rooms, options.timeout, ports)
+    print(text)
+    return status

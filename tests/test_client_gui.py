@@ -5,7 +5,6 @@ no display).  Any exception in a Tk callback fails the test.
 """
 
 import argparse
-import collections
 import errno
 import gc
 import json
@@ -21,6 +20,7 @@ import traceback
 
 import pytest
 
+from fake_finder import FakeSearch, found
 from helpers import LOOPBACK, WAIT, Client, require, wait_until
 
 try:
@@ -1143,38 +1143,8 @@ def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
 
 # --- no address given: the rooms found on the network ------------------------
 #
-# The search is injected (FakeSearch): these tests send no datagram.  The
+# The search is injected (fake_finder.FakeSearch): these tests send no datagram.  The
 # real search, inside a lab of network namespaces, is in test_noaddress.py.
-
-# The fields of chat_app.finder.FoundRoom, the finder's answer (a stand-in
-# for the tests only, so they need no network).
-FoundRoom = collections.namedtuple(
-    "FoundRoom", "room address port tls fingerprint password users version")
-
-
-def found(room, port, tls=False, fingerprint=None, password=False, users=0):
-    return FoundRoom(room, LOOPBACK, port, tls, fingerprint, password, users, "test")
-
-
-class FakeSearch:
-    """The finder's search, answering what the test says; counts the searches."""
-
-    def __init__(self, *rooms):
-        self.lock = threading.Lock()
-        self.rooms = list(rooms)
-        self.searches = 0
-
-    def answer(self, *rooms):
-        with self.lock:
-            self.rooms = list(rooms)
-            start = self.searches
-        return start
-
-    def __call__(self):
-        with self.lock:
-            self.searches += 1
-            return list(self.rooms)
-
 
 @pytest.fixture
 def fast_refresh(monkeypatch):

@@ -1,6 +1,7 @@
 """The command line: `chat.pyz server` and `chat.pyz client`, with their options."""
 
 import argparse
+import functools
 import re
 import sys
 
@@ -36,8 +37,11 @@ NO_DISPLAY = (
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
 One computer runs:    python chat.pyz server
-Everyone else runs:   python chat.pyz client ADDRESS
-(ADDRESS is printed by the server when it starts; add :PORT for another port.)"""
+Everyone else runs:   python chat.pyz client
+(it lists the rooms found on this network), or, if their room is not listed,
+                      python chat.pyz client ADDRESS
+(ADDRESS is printed by the server when it starts; add :PORT for another port.)
+Started with no mode, as by a double-click, chat.pyz opens the client window."""
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -218,14 +222,15 @@ def _add_client(subparsers):
     client.add_argument("address", nargs="?", type=split_address, default=None,
                         metavar="HOST[:PORT]",
                         help="the server's address, as the server printed it, with its port "
-                             "if not %d (IPv6 with a port: [::1]:1234); the same as --host"
-                             % DEFAULT_PORT)
+                             "if not %d (IPv6 with a port: [::1]:1234); the same as --host. "
+                             "Without it, the client looks for the rooms on this network and "
+                             "lists them" % DEFAULT_PORT)
     client.add_argument("--host", default=None, type=split_address, metavar="HOST[:PORT]",
                         help="the server's address, as the server printed it "
-                             "(default: the last one joined, else 127.0.0.1)")
+                             "(default: look for the rooms on this network)")
     client.add_argument("--port", type=port_number, default=None,
-                        help="the server's port (default: the last one joined, else %d)"
-                             % DEFAULT_PORT)
+                        help="the server's port (default: %d); with no address, rooms are "
+                             "looked for on this port too" % DEFAULT_PORT)
     client.add_argument("--name", default=None, help="your name in the room (default: asked when needed)")
     client.add_argument("--password", metavar="TEXT", default=None,
                         help="the room's password, if it has one (default: asked when needed)")
@@ -261,7 +266,7 @@ def build_parser():
     parser = Parser(prog="chat.pyz", description=DESCRIPTION,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
-    subparsers = parser.add_subparsers(dest="mode", metavar="{server,client,find}")
+    subparsers = parser.add_subparsers(dest="mode", title="modes")
     _add_server(subparsers)
     _add_client(subparsers)
     _add_find(subparsers)
@@ -294,6 +299,11 @@ def _run_client(options):
     except (AddressError, TlsError) as exc:
         sys.stderr.write("chat_app: %s\n" % exc)
         return 2
+    options.search = None
+    if options.host is None:  # no address given: look for the rooms on the network
+        from . import room_search
+        extra = () if options.port is None else (options.port,)
+        options.search = functools.partial(room_search.find_nearby, extra)
     if not options.text:
         status = _run_window_client(options)
         if status is not None:
@@ -315,7 +325,7 @@ def _run_window_client(options):
     except tkinter.TclError as exc:
         sys.stderr.write(NO_DISPLAY % exc + "\n")
         return None
-    return client_gui.run(root, options)
+    return client_gui.run(root, options, search=options.search)
 
 
 def _tolerant_streams():
@@ -330,7 +340,6 @@ def main(argv=None):
     _tolerant_streams()
     parser = build_parser()
     options = parser.parse_args(argv)
-    if options.mode is None:
-        parser.print_help()
-        return 0
+    if options.mode is None:  # a double-click: the client window, which finds the rooms
+        options = parser.parse_args(["client"])
     return options.run(options)

@@ -26,6 +26,8 @@ from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
+from .room_search import RoomSearch, preselect, room_key, room_row
+from .tls import ClientTls, TlsError
 from .text_format import clock
 
 # How often the window looks for network events, and how many it handles
@@ -47,6 +49,19 @@ SCREEN_MARGIN = (20, 60)
 # "192.168.1.23 1235" in the address field: the port typed after a space,
 # as people write it on paper; it belongs after a colon.
 PORT_AFTER_SPACE = re.compile(r"(\S+)\s+(\d+)")
+
+# The join form's words and list of rooms, when started without an address.
+ASK_TEACHER = "Your teacher gives you the server address."
+LOOKING = "Looking for rooms on this network\u2026"
+OTHER_ADDRESS = "Other address\u2026"
+NO_ROOMS = ("No room has answered yet; still looking. Is the server running? If it does "
+            "not show up, ask your teacher for the server address and press %s"
+            % OTHER_ADDRESS)
+CHOOSE_ROOM = ("Choose your room in the list (Up and Down keys), or press %s to type "
+               "the server address." % OTHER_ADDRESS)
+ROOM_COLUMNS = ("room", "people", "locks", "address")
+ROOM_HEADINGS = (("Room", 160), ("People", 80), ("Locks", 170), ("Address", 150))
+ROOM_ROWS = 5  # rows shown; more scroll
 
 # The password bar's words while the server checks the password typed in it.
 CHECKING_PASSWORD = "Checking the password\u2026"
@@ -115,10 +130,17 @@ def apply_theme(root):
 
 
 class JoinForm:
-    """The first view: where to connect and under which name."""
+    """The first view: where to connect and under which name.
 
-    def __init__(self, parent, values, on_join):
+    With `searching`, the rooms found on the network come first, in a list
+    (set_rooms), and the address fields show only after "Other address...".
+    """
+
+    def __init__(self, parent, values, on_join, searching=False):
         self.on_join = on_join
+        self.searching = searching
+        self.other = not searching  # the person types an address
+        self.found = {}  # the list's rows: room_key -> found room
         self.frame = ttk.Frame(parent, padding=24)
         self.vars = {key: tkinter.StringVar(parent, value=values.get(key, ""))
                      for key in ("host", "port", "name", "password")}
@@ -128,16 +150,22 @@ class JoinForm:
         frame = self.frame
         ttk.Label(frame, text="Join the chat", style="Title.TLabel").grid(
             row=0, column=0, columnspan=2, sticky="w")
-        ttk.Label(frame, text="Your teacher gives you the server address.",
-                  foreground=COLORS["notice"]).grid(row=1, column=0, columnspan=2,
-                                                    sticky="w", pady=(2, 12))
+        self.intro = ttk.Label(frame, text=LOOKING if self.searching else ASK_TEACHER,
+                               foreground=COLORS["notice"])
+        if self.searching:  # its words change with each search
+            self.intro.configure(wraplength=420, justify="left")
+        self.intro.grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 12))
+        row = 2
+        if self.searching:
+            row = self.create_list(row)
         rows = [("Server address", "host", {}), ("Port", "port", {"width": 8}),
                 ("Your name", "name", {}), ("Password (if the room has one)", "password",
                                             {"show": "\u2022"})]
         self.entries = {}
-        for index, (label, key, extra) in enumerate(rows, start=2):
-            ttk.Label(frame, text=label).grid(row=index, column=0, sticky="w", padx=(0, 12),
-                                              pady=4)
+        self.labels = {}
+        for index, (label, key, extra) in enumerate(rows, start=row):
+            self.labels[key] = ttk.Label(frame, text=label)
+            self.labels[key].grid(row=index, column=0, sticky="w", padx=(0, 12), pady=4)
             entry = ttk.Entry(frame, textvariable=self.vars[key], width=extra.get("width", 32),
                               **{k: v for k, v in extra.items() if k != "width"})
             entry.grid(row=index, column=1, sticky="w" if key == "port" else "ew", pady=4)
@@ -145,15 +173,79 @@ class JoinForm:
             entry.bind("<KP_Enter>", self.submit)
             self.entries[key] = entry
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
-        self.button.grid(row=6, column=1, sticky="e", pady=(12, 0))
+        self.button.grid(row=row + 4, column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
         self.message = ttk.Label(frame, text="", wraplength=420, justify="left")
-        self.message.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(12, 0))
+        self.message.grid(row=row + 5, column=0, columnspan=2, sticky="ew", pady=(12, 0))
         frame.columnconfigure(1, weight=1)
+        if not self.other:
+            self.show_address(False)
+
+    def create_list(self, row):
+        """The rooms found: name, people, locks, address; one row chosen at a time."""
+        self.tree = ttk.Treeview(self.frame, columns=ROOM_COLUMNS, show="headings",
+                                 height=ROOM_ROWS, selectmode="browse")
+        for column, (heading, width) in zip(ROOM_COLUMNS, ROOM_HEADINGS):
+            self.tree.heading(column, text=heading, anchor="w")
+            self.tree.column(column, width=width, stretch=column == "room", anchor="w")
+        self.tree.grid(row=row, column=0, columnspan=2, sticky="nsew")
+        self.tree.bind("<<TreeviewSelect>>", self.room_chosen)
+        self.tree.bind("<Return>", self.submit)
+        self.tree.bind("<KP_Enter>", self.submit)
+        self.other_button = ttk.Button(self.frame, text=OTHER_ADDRESS, command=self.type_address)
+        self.other_button.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 6))
+        return row + 2
+
+    def show_address(self, shown):
+        """Show or hide the address and port fields."""
+        for key in ("host", "port"):
+            for widget in (self.labels[key], self.entries[key]):
+                if shown:
+                    widget.grid()
+                else:
+                    widget.grid_remove()
+
+    def type_address(self):
+        """"Other address...": leave the list, and type the address instead."""
+        self.other = True
+        self.tree.selection_set(())
+        self.show_address(True)
+        self.entries["host"].focus_set()
+        self.entries["host"].select_range(0, "end")
+
+    def room_chosen(self, event=None):
+        if self.tree.selection():
+            self.other = False
+            self.show_address(False)
+
+    def set_rooms(self, rooms, remembered, problem=None):
+        """Show the rooms of the newest search, keeping the choice made; preselect one."""
+        self.found = {room_key(found): found for found in rooms}
+        for key in self.tree.get_children():
+            if key not in self.found:
+                self.tree.delete(key)
+        for index, (key, found) in enumerate(self.found.items()):
+            if self.tree.exists(key):
+                self.tree.item(key, values=room_row(found))
+                self.tree.move(key, "", index)
+            else:
+                self.tree.insert("", index, iid=key, values=room_row(found))
+        self.intro.configure(text=rooms_words(len(rooms), problem))
+        chosen = preselect(rooms, remembered)
+        if not self.other and not self.tree.selection() and chosen is not None:
+            self.tree.selection_set(room_key(chosen))
+            self.tree.focus(room_key(chosen))
+            self.tree.see(room_key(chosen))
+
+    def chosen(self):
+        """Return the found room chosen in the list, or None."""
+        selection = self.tree.selection() if self.searching else ()
+        return self.found.get(selection[0]) if selection else None
 
     def show(self):
         self.frame.pack(fill="both", expand=True)
-        empty = [key for key in ("host", "port", "name") if not self.vars[key].get().strip()]
+        fields = ("host", "port", "name") if self.other else ("name",)
+        empty = [key for key in fields if not self.vars[key].get().strip()]
         self.entries[empty[0] if empty else "name"].focus_set()
         if not empty:
             self.entries["name"].icursor("end")
@@ -164,12 +256,20 @@ class JoinForm:
     def submit(self, event=None):
         if self.button.instate(["disabled"]):
             return "break"  # already connecting
-        check = check_join(self.values())
+        values, found = self.values(), None
+        if not self.other:
+            found = self.chosen()
+            if found is None:
+                self.problem(CHOOSE_ROOM)
+                return "break"
+            values.update(host=found.address, port=str(found.port))
+        check = check_join(values)
         if check.problem:
             self.problem(check.problem, check.field)
         else:
-            self.vars["port"].set(str(check.request["port"]))  # the address's port, if it had one
-            self.on_join(check.request)
+            if found is None:
+                self.vars["port"].set(str(check.request["port"]))  # the address's port, if it had one
+            self.on_join(dict(check.request, found=found))
         return "break"
 
     def busy(self, text):
@@ -185,6 +285,18 @@ class JoinForm:
             entry.focus_set()
             entry.select_range(0, "end")
             entry.icursor("end")
+
+
+def rooms_words(count, problem=None):
+    """Return what the form says above the list after a search found `count` rooms."""
+    if problem is not None:
+        return ("Cannot look for rooms on this network (%s). Ask your teacher for the "
+                "server address and press %s" % (problem, OTHER_ADDRESS))
+    if not count:
+        return NO_ROOMS
+    if count == 1:
+        return "1 room found on this network. Check its name, then press Enter to join."
+    return "%d rooms found on this network: choose yours (Up and Down keys)." % count
 
 
 # What check_join found: a problem and the field to fix, or the request to join.
@@ -639,10 +751,12 @@ def plain_segments(item):
 class ChatWindow:
     """The whole client: the join form, then the chat, and the event poll."""
 
-    def __init__(self, root, options, settings_path=None):
+    def __init__(self, root, options, settings_path=None, search=None):
         self.root = root
         self.settings_path = settings_path
-        self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
+        self.given_tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
+        self.tls = self.given_tls  # how the room joined is checked
+        self.room = None  # the room's name, from its welcome (older servers: none)
         self.events = queue.Queue()
         self.session = None
         self.state = None
@@ -658,6 +772,7 @@ class ChatWindow:
             "password": self.on_password, "waiting": self.on_waiting,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
+            "rooms": self.on_rooms,
         }
         # What each typed command does here; each returns True once the box may empty.
         self.commands = {
@@ -672,7 +787,13 @@ class ChatWindow:
         root.bind_all("<Control-q>", lambda event: self.close_asked())
         values = settings.fill(options, settings_path)
         values["port"] = str(values["port"])
-        self.form = JoinForm(root, values, self.join)
+        self.remembered = settings.load(settings_path)
+        self.form = JoinForm(root, values, self.join, searching=search is not None)
+        self.search = None  # a RoomSearch while the form lists the rooms found
+        if search is not None:
+            self.search = RoomSearch(search, lambda rooms, problem: self.events.put(
+                ("rooms", (rooms, problem))))
+            self.search.start()
         self.chat = ChatView(root, self.send, self.start_private)
         self.form.show()
         root.bind("<FocusIn>", self.focus_changed, add="+")
@@ -682,6 +803,13 @@ class ChatWindow:
     # --- joining ---------------------------------------------------------
 
     def join(self, request):
+        found = request["found"]
+        try:  # a room found: pin the whole fingerprint it announced
+            self.tls = (ClientTls(pin=found.fingerprint) if found is not None and found.tls
+                        else self.given_tls)
+        except TlsError as exc:
+            self.form.problem(str(exc))
+            return
         self.request = request
         self.form.busy("Connecting to %s port %d\u2026" % (request["host"], request["port"]))
         self.start_session()
@@ -724,13 +852,28 @@ class ChatWindow:
         self.chat.bar_busy(words)
         self.set_status(words)
 
+    def on_rooms(self, result):
+        """A search ended: show its rooms in the form, while it shows."""
+        if self.state is None and not self.closed:
+            rooms, problem = result
+            self.form.set_rooms(rooms, self.remembered, problem)
+
+    def stop_search(self):
+        if self.search is not None:
+            self.search.stop()
+            self.search = None
+
     def on_joined(self, welcome):
-        self.room_name = welcome.get("room")
         first = self.state is None
+        self.room = welcome.get("room") or self.room
         if first:
+            self.stop_search()
             self.state = ChatState(welcome.get("name", self.request["name"]))
+            found = self.request["found"]
             settings.save({"host": self.request["host"], "port": self.request["port"],
-                           "name": self.state.name}, self.settings_path)
+                           "name": self.state.name,
+                           "room": self.room or (found.room if found else "")},
+                          self.settings_path)
             self.form.frame.pack_forget()
             self.root.minsize(*MIN_SIZE)
             self.root.geometry(chat_geometry(self.root))
@@ -933,9 +1076,10 @@ class ChatWindow:
     def update_title(self):
         if self.state is None:
             return
-        where = "%s on %s" % (self.state.name, self.request["host"])
-        # "chat_app — Lab 3 — amy on 192.168.1.23"; an older server names no room.
-        room = " \u2014 ".join(part for part in ("chat_app", self.room_name, where) if part)
+        if self.room:
+            room = "chat_app \u2014 %s in %s" % (self.state.name, self.room)
+        else:
+            room = "chat_app \u2014 %s on %s" % (self.state.name, self.request["host"])
         self.root.title(title(room, self.state.unread))
 
     def unsent(self):
@@ -956,6 +1100,7 @@ class ChatWindow:
         if self.closed:
             return
         self.closed = True
+        self.stop_search()
         self.root.after_cancel(self._poll_id)
         if self.session is not None:
             self.session.close()
@@ -1015,8 +1160,12 @@ def open_root():
     return tkinter.Tk(className="chat_app")
 
 
-def run(root, options, settings_path=None):
-    """Run the window client in `root` until it is closed; return the exit status."""
-    ChatWindow(root, options, settings_path)
+def run(root, options, settings_path=None, search=None):
+    """Run the window client in `root` until it is closed; return the exit status.
+
+    `search` (no address given): a function returning the rooms found on
+    the network, which the join form lists, asked again every few seconds.
+    """
+    ChatWindow(root, options, settings_path, search)
     root.mainloop()
     return 0

@@ -39,8 +39,12 @@ from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, passwor
 from .client_session import Session
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .line_editor import END_OF_INPUT
+from .local_addresses import host_port
 from .protocol import is_blank
+from .room_search import nothing_found, numbered
+from .room_search import choice as room_choice
 from .terminal import Keyboard, Printer
+from .tls import ClientTls, TlsError
 
 try:
     import termios
@@ -51,6 +55,11 @@ except ImportError:  # Windows: the password for a rejoin is shown as it is type
 DEFAULT_HOST = "127.0.0.1"
 
 PASSWORD_PROMPT = "Password: "
+
+# Several rooms answered but no one can choose at this terminal (piped input).
+SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can choose: "
+                        "give the address of yours, for example python chat.pyz client "
+                        "--text ADDRESS:PORT (the list above shows each room's).")
 
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
@@ -66,7 +75,9 @@ class Done(Exception):
 
 
 class TerminalClient:
-    def __init__(self, options, stdin=None, stdout=None):
+    """The terminal client; `search` (no address given) returns the rooms found, once."""
+
+    def __init__(self, options, stdin=None, stdout=None, search=None):
         values = settings.fill(options)
         self.host = values["host"] or DEFAULT_HOST
         self.port = values["port"]
@@ -74,6 +85,7 @@ class TerminalClient:
         self.remembered_name = values["name"]
         self.password = options.password
         self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
+        self.search = search
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
@@ -147,8 +159,60 @@ class TerminalClient:
             return (self.ask("Your name [%s]: " % last) or "").strip() or last
         return self.ask_again("Your name: ")
 
+    def choose_room(self):
+        """Search once and choose the room to join; return False (after saying why) if none.
+
+        The only room found is joined, by name; among several the person
+        chooses by number.  An encrypted room's whole fingerprint is pinned.
+        """
+        self.show("* Looking for rooms on this network\u2026")
+        try:
+            rooms = self.search()
+        except OSError as exc:
+            self.complain("cannot look for rooms on this network (%s). Give the server's "
+                          "address: python chat.pyz client --text ADDRESS" % exc)
+            return False
+        if not rooms:
+            self.printer.write(nothing_found(), sys.stderr)
+            return False
+        if len(rooms) == 1:
+            found = rooms[0]
+            self.show("* Found one room: %s (%s); joining it." % (found.room, host_port(
+                found.address, found.port)))
+        else:
+            found = self.ask_room(rooms)
+            if found is None:
+                return False
+        self.host, self.port = found.address, found.port
+        if found.tls:
+            try:
+                self.tls = ClientTls(pin=found.fingerprint)
+            except TlsError as exc:
+                self.complain(str(exc))
+                return False
+        return True
+
+    def ask_room(self, rooms):
+        """Show the rooms numbered and ask which; return it, or None at end of input."""
+        self.show("* %d rooms found on this network:" % len(rooms))
+        for line in numbered(rooms):
+            self.show("  " + line)
+        if not self.interactive:
+            self.complain(SEVERAL_ROOMS_PIPED)
+            return None
+        while True:
+            answer = self.ask_again("Which room? Type its number (1-%d): " % len(rooms))
+            if answer is None:
+                return None
+            index = room_choice(answer, len(rooms))
+            if index is not None:
+                return rooms[index]
+            self.show("* %r is not one of the numbers 1 to %d." % (answer, len(rooms)))
+
     def run(self):
         try:
+            if self.search is not None and not self.choose_room():
+                return 1
             name = self.name or self.ask_name()
             if not name:
                 self.complain(CLIENT_WORDS["no_name"])
@@ -427,4 +491,4 @@ class TerminalClient:
 
 def run(options):
     """Run the terminal client; return the exit status."""
-    return TerminalClient(options).run()
+    return TerminalClient(options, search=getattr(options, "search", None)).run()

@@ -11,7 +11,9 @@ from .protocol import DEFAULT_PORT
 
 FILE_NAME = ".chat_app.json"
 DEFAULTS = {"host": "", "port": DEFAULT_PORT, "name": ""}
-FIELDS = {"host": str, "port": int, "name": str}  # never the password
+# Never the password.  "room": the name of the room joined last, so that
+# the list of rooms found chooses it again.
+FIELDS = {"host": str, "port": int, "name": str, "room": str}
 
 
 def settings_path():
@@ -33,7 +35,7 @@ def load(path=None):
 
 
 def save(values, path=None):
-    """Remember host, port and name; return False if that was not possible."""
+    """Remember host, port, name and room; return False if that was not possible."""
     data = {key: values[key] for key in FIELDS if key in values}
     target = path or settings_path()
     try:

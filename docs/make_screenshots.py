@@ -16,6 +16,13 @@ mouse wheel, clicks).  It captures, in docs/screenshots/:
     password.png      the server came back with --password: the password bar
     password-wait.png after a classmate's wrong guesses, the password is checked slowly
     chat-1280.png     the busy chat again, on a 1280x800 screen
+    rooms.png         `chat.pyz` with no address: the rooms found on the network
+
+rooms.png needs root and iproute2: a client without an address broadcasts
+discovery queries, so that window runs only inside a lab of Linux network
+namespaces (tests/helpers.Lab, 198.18.0.0/24, removed at the end), with
+the rooms' servers on a teacher host in the same lab.  Without root the
+script says so and leaves rooms.png as it is.
 
 Everything it starts, it stops.
 
@@ -25,6 +32,7 @@ Everything it starts, it stops.
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -204,7 +212,7 @@ class Stage:
     def join(self):
         run("xdotool", "windowfocus", "--sync", self.window)
         run("xdotool", "key", "--window", self.window, "Return")
-        wait_for(lambda: "Amy on" in window_title(self.window), "the join")
+        wait_for(lambda: "Amy in " in window_title(self.window), "the join")
 
     def __enter__(self):
         return self
@@ -278,6 +286,86 @@ def large_screen(pyz, work):
         shot(stage.window, "chat-1280.png")
 
 
+# The rooms of rooms.png, on the lab's teacher host: name, port, people in
+# it, extra server options.  Two on one host, as a teacher may run them.
+ROOMS = [
+    ("Lab 3 \u2014 Algorithms", 1234, ("Ben", "Chloé", "Dmitri", "Fatima"), ("--password", "x")),
+    ("Robotics club", 1240, ("Ines",), ("--tls-cert", os.path.join(ROOT, "tests", "data",
+                                                                  "server.crt"),
+                                         "--tls-key", os.path.join(ROOT, "tests", "data",
+                                                                   "server.key"))),
+]
+
+# Run on the teacher's host: join each name (argv: host port password names...)
+# and stay until standard input closes.
+HOLD_PEOPLE = """
+import json, socket, ssl, sys
+host, port, password, names = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+held = []
+for name in names:
+    sock = socket.create_connection((host, port), timeout=10)
+    if password == "tls":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(sock)
+    join = {"type": "join", "name": name}
+    if password not in ("", "tls"):
+        join["password"] = password
+    sock.sendall(json.dumps(join).encode() + b"\\n")
+    sock.makefile("rb").readline()
+    held.append(sock)
+sys.stdin.read()
+"""
+
+
+def rooms_screen(pyz, work):
+    """rooms.png: the join form listing the rooms found, inside a lab of namespaces."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        print("rooms.png not made: it needs root and iproute2's ip, to run the window "
+              "inside a network namespace (a client without an address broadcasts)")
+        return
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from helpers import Lab
+    xvfb = start_xvfb(SMALL_SCREEN)
+    started = []
+    try:
+        with Lab("teacher", "student") as lab:
+            teacher = lab.address("teacher")
+            for name, port, people, extra in ROOMS:
+                log = open(os.path.join(work, "room%d.out" % port), "w")
+                started.append(lab.popen("teacher", [
+                    sys.executable, pyz, "server", "--host", teacher, "--port", str(port),
+                    "--room", name] + list(extra), stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL))
+                wait_for(lambda: "listening on port" in open(log.name).read(), name)
+                secret = "tls" if "--tls-cert" in extra else dict(zip(extra, extra[1:])).get(
+                    "--password", "")
+                started.append(lab.popen("teacher", [
+                    sys.executable, "-c", HOLD_PEOPLE, teacher, str(port), secret]
+                    + list(people), stdin=subprocess.PIPE))
+            # What a double-click runs; the name Amy is remembered from the stages before.
+            client = lab.popen("student", [sys.executable, pyz], env=dict(os.environ, HOME=work))
+            started.append(client)
+            window = wait_for(lambda: subprocess.run(
+                ["xdotool", "search", "--classname", "chat_app"], capture_output=True,
+                text=True).stdout.split(), "the client window")[-1]
+            time.sleep(3 * SETTLE + 2 * 1.5)  # two searches (finder.FIND_SECONDS) have ended
+            shot(window, "rooms.png")
+            for process in reversed(started):
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.terminate()
+                process.wait(5)
+            started = []
+    finally:
+        for process in started:
+            process.kill()
+            process.wait(5)
+        xvfb.terminate()
+        xvfb.wait(5)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="chat_shots_")
@@ -285,6 +373,7 @@ def main():
     run(sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o", pyz)
     small_screen(pyz, work)
     large_screen(pyz, work)
+    rooms_screen(pyz, work)
 
 
 if __name__ == "__main__":

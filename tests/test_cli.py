@@ -20,10 +20,16 @@ def run(pyz, *args):
                           text=True, timeout=30, stdin=subprocess.DEVNULL)
 
 
-def test_no_arguments_explains_both_modes(pyz):
-    result = run(pyz)
+def test_help_explains_the_modes(pyz):
+    # With no arguments chat.pyz opens the client window, which looks for rooms
+    # on the network: that runs only inside a lab (test_noaddress.py).
+    result = run(pyz, "--help")
     assert result.returncode == 0
     assert "python chat.pyz server" in result.stdout and "python chat.pyz client" in result.stdout
+    assert "as by a double-click, chat.pyz opens the client window" in " ".join(
+        result.stdout.split())
+    modes = re.search(r"\{([a-z,]+)\}", result.stdout).group(1).split(",")
+    assert {"server", "client"} <= set(modes)
 
 
 def test_version(pyz):
@@ -49,8 +55,8 @@ def test_client_help_lists_every_option(pyz):
     text = " ".join(run(pyz, "client", "--help").stdout.split())
     for option in ("--host", "--port", "--name", "--password", "--text"):
         assert option in text
-    assert "(default: the last one joined, else 127.0.0.1)" in text
-    assert "(default: the last one joined, else 1234)" in text
+    assert "(default: look for the rooms on this network)" in text
+    assert "(default: 1234); with no address, rooms are looked for on this port too" in text
 
 
 @pytest.mark.parametrize("args, named", [

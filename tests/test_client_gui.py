@@ -7,6 +7,7 @@ no display).  Any exception in a Tk callback fails the test.
 import argparse
 import errno
 import gc
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import traceback
 
 import pytest
 
+from fake_finder import FakeSearch, found
 from helpers import LOOPBACK, WAIT, Client, require, wait_until
 
 try:
@@ -36,12 +38,12 @@ def options(**given):
 class Gui:
     """One ChatWindow in this process, with a pump for its event loop."""
 
-    def __init__(self, settings_path, **given):
+    def __init__(self, settings_path, search=None, **given):
         from chat_app.client_gui import ChatWindow
         self.errors = []
         self.root = tkinter.Tk()
         self.root.report_callback_exception = self._record
-        self.window = ChatWindow(self.root, options(**given), settings_path)
+        self.window = ChatWindow(self.root, options(**given), settings_path, search)
         self.form, self.chat = self.window.form, self.window.chat
 
     def _record(self, kind, value, trace):
@@ -698,7 +700,7 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
         xdo(xdotool, "key", "--window", window, "Return")
         assert bob.expect("joined", timeout=WAIT * 2)["name"] == "amy"
         # The chat view takes the keyboard focus as it shows, and names the window.
-        wait_until(lambda: "amy on" in xdo(xdotool, "getwindowname", window), WAIT,
+        wait_until(lambda: "amy in " in xdo(xdotool, "getwindowname", window), WAIT,
                    "the chat view to show")
         xdo(xdotool, "type", "--delay", "20", "typed for real")
         xdo(xdotool, "key", "Return")
@@ -1137,3 +1139,176 @@ def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
     amy.pump(lambda: amy.chat.status.cget("text").startswith("Sending"), "sending again")
     sent, total = re.match(r"Sending (\d+) of (\d+)", amy.chat.status.cget("text")).groups()
     assert total == "60" and int(sent) > 18, amy.chat.status.cget("text")  # not "18 of 35"
+
+
+# --- no address given: the rooms found on the network ------------------------
+#
+# The search is injected (fake_finder.FakeSearch): these tests send no datagram.  The
+# real search, inside a lab of network namespaces, is in test_noaddress.py.
+
+@pytest.fixture
+def fast_refresh(monkeypatch):
+    """Search again at once, so a refresh shows within a test's wait."""
+    from chat_app import room_search
+    monkeypatch.setattr(room_search, "REFRESH_SECONDS", 0.05)
+
+
+def rows(amy):
+    tree = amy.form.tree
+    return [tuple(tree.item(key, "values")) for key in tree.get_children()]
+
+
+def listed(amy, count):
+    amy.pump(lambda: len(amy.form.tree.get_children()) == count, "%d rooms listed" % count)
+
+
+def test_one_room_found_is_preselected_and_enter_joins_it(gui, server):
+    search = FakeSearch(found("Lab 3", server.port, users=14))
+    amy = gui(search=search, name="amy")
+    assert amy.form.entries["host"].winfo_manager() == ""  # the address waits behind "Other"
+    listed(amy, 1)
+    assert rows(amy) == [("Lab 3", "14 people", "open", "127.0.0.1:%d" % server.port)]
+    assert amy.form.tree.selection() == ("127.0.0.1:%d" % server.port,)
+    assert "1 room found" in amy.form.intro.cget("text")
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+    assert server.room.users() == ["amy"]
+    assert amy.window.search is None  # no more searching once in
+
+
+def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
+    one, two = make_server(), make_server()
+    search = FakeSearch(found("Lab 1", one.port, users=1),
+                        found("Lab 2", two.port, password=True, users=2))
+    amy = gui(search=search, name="amy")
+    listed(amy, 2)
+    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "127.0.0.1:%d" % two.port)
+    assert amy.form.tree.selection() == ()  # none preselected among several
+    amy.press_enter(amy.form.entries["name"])
+    assert "Choose your room" in amy.problem() and amy.window.session is None
+    amy.form.tree.focus("127.0.0.1:%d" % one.port)
+    amy.press(amy.form.tree, "<Down>")
+    assert amy.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
+    amy.press_enter(amy.form.tree)
+    amy.pump(amy.joined, "the join")
+    assert two.room.users() == ["amy"] and one.room.users() == []
+
+
+def test_no_room_found_gives_a_hint_and_other_address_still_joins(gui, server, tmp_path):
+    search = FakeSearch()
+    amy = gui(search=search, settings="last.json", name="amy")
+    amy.pump(lambda: search.searches >= 1 and "No room" in amy.form.intro.cget("text"),
+             "the hint that no room answered")
+    assert "Other address" in amy.form.intro.cget("text")
+    amy.form.other_button.invoke()
+    amy.root.update()
+    assert amy.form.entries["host"].winfo_ismapped()
+    assert amy.root.focus_lastfor() is amy.form.entries["host"]
+    amy.fill(host="%s:%d" % (LOOPBACK, server.port))
+    amy.press_enter(amy.form.entries["host"])
+    amy.pump(amy.joined, "the join")
+    amy.close()
+    again = gui(search=FakeSearch(), settings="last.json")
+    assert again.form.values()["host"] == LOOPBACK  # the last address stays remembered
+    assert again.form.values()["port"] == str(server.port)
+
+
+def test_the_list_follows_the_rooms_that_come_and_go(gui, make_server, fast_refresh):
+    one, two = make_server(), make_server()
+    search = FakeSearch(found("Lab 1", one.port))
+    amy = gui(search=search, name="amy")
+    listed(amy, 1)
+    search.answer(found("Lab 1", one.port, users=3), found("Lab 2", two.port))
+    listed(amy, 2)
+    amy.pump(lambda: rows(amy)[0][1] == "3 people", "the count to refresh")
+    assert amy.form.tree.selection() == ("127.0.0.1:%d" % one.port,)  # the choice stays
+    search.answer(found("Lab 2", two.port))
+    amy.pump(lambda: [row[0] for row in rows(amy)] == ["Lab 2"], "Lab 1 to go")
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+    assert two.room.users() == ["amy"]
+
+
+def test_the_room_joined_last_is_chosen_again(gui, make_server):
+    one, two = make_server(), make_server()
+    rooms = (found("Lab 1", one.port), found("Lab 2", two.port))
+    first = gui(search=FakeSearch(*rooms), settings="choice.json", name="amy")
+    listed(first, 2)
+    first.form.tree.selection_set("127.0.0.1:%d" % two.port)
+    first.press_enter(first.form.entries["name"])
+    first.pump(first.joined, "the join")
+    first.close()
+    again = gui(search=FakeSearch(*rooms), settings="choice.json")
+    listed(again, 2)
+    assert again.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
+
+
+def test_an_encrypted_room_shows_8_digits_and_pins_its_fingerprint(gui, make_server):
+    from test_tls import CERT, KEY, expected_fingerprint
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    whole = expected_fingerprint()
+    digits = whole.replace(":", "")
+    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True, fingerprint=whole)),
+              name="amy")
+    listed(amy, 1)
+    assert rows(amy)[0][2] == "encrypted %s %s" % (digits[:4], digits[4:8])
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+    assert amy.window.tls.pin == whole  # the whole fingerprint, not the 8 digits shown
+    assert "encrypted" in amy.chat.status.cget("text")
+
+
+def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server):
+    from test_tls import CERT, KEY, OTHER_CERT, expected_fingerprint
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    forged = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint(OTHER_CERT))
+    amy = gui(search=FakeSearch(forged), name="amy")
+    listed(amy, 1)
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: "fingerprint" in amy.problem(), "the pin to refuse the server")
+    assert amy.window.state is None and server.room.users() == []
+
+
+def welcoming_server(welcome):
+    """Listen on 127.0.0.1; answer one join with `welcome`; return (port, stop)."""
+    listener = socket.create_server((LOOPBACK, 0))
+    done = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.makefile("rb").readline()
+            conn.sendall(json.dumps(welcome).encode() + b"\n")
+            done.wait(WAIT * 2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def stop():
+        done.set()
+        thread.join(WAIT)
+        listener.close()
+    return listener.getsockname()[1], stop
+
+
+@pytest.mark.parametrize("room, shown", [("Lab 3", "amy in Lab 3"), (None, "amy on 127.0.0.1")])
+def test_the_room_name_from_the_welcome_is_in_the_title(gui, room, shown):
+    welcome = {"type": "welcome", "name": "amy", "users": ["amy"], "history": []}
+    if room:  # a server of issue 12 names its room; an older one does not
+        welcome["room"] = room
+    port, stop = welcoming_server(welcome)
+    try:
+        amy = gui(search=FakeSearch(found("Lab 3", port)), name="amy")
+        listed(amy, 1)
+        amy.press_enter(amy.form.entries["name"])
+        amy.pump(amy.joined, "the join")
+        assert amy.root.title() == "chat_app \u2014 " + shown
+    finally:
+        stop()
+
+
+def test_a_form_given_an_address_does_not_search(gui, server):
+    amy = gui(host=LOOPBACK, port=server.port, name="amy")
+    assert amy.window.search is None and not amy.form.searching
+    assert amy.form.entries["host"].winfo_manager() == "grid"
+    assert amy.form.intro.cget("text") == "Your teacher gives you the server address."

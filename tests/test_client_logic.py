@@ -2,10 +2,13 @@
 
 import itertools
 import json
+import queue
 
 import pytest
 
 import helpers  # noqa: F401  (puts the project on sys.path)
+from fake_finder import found
+from helpers import WAIT
 from chat_app import settings
 from chat_app.chat_state import (ChatState, backoff_delays, join_problem, limits_of, mentions,
                                  password_problem, split_text, title)
@@ -397,3 +400,53 @@ def test_a_run_that_nothing_continues_after_a_reconnect_ends():
     progress.dropped()  # the line dropped; the rejoin had nothing to send again
     progress.added()
     assert progress.waiting() == 1 and progress.written() is None  # a new, unpaced run
+
+
+# --- the rooms found, without a display (chat_app.room_search) ---------------
+
+def _found(room="Lab 3", port=1234, **fields):
+    return found(room, port, **dict({"address": "198.18.0.1"}, **fields))
+
+
+def test_a_found_room_reads_as_name_people_locks_and_address():
+    from chat_app.room_search import room_row
+    whole = "C7:1A:92:10:44:B3:0F:2E" + ":00" * 24
+    assert room_row(_found(users=1)) == ("Lab 3", "1 person", "open", "198.18.0.1:1234")
+    assert room_row(_found(users=14, password=True, tls=True, fingerprint=whole)) == (
+        "Lab 3", "14 people", "password, encrypted C71A 9210", "198.18.0.1:1234")
+
+
+def test_the_room_preselected_is_the_last_joined_else_the_only_one():
+    from chat_app.room_search import preselect
+    one, two = _found("Lab 1", port=1234), _found("Lab 2", port=1240)
+    assert preselect([one], {}) == one
+    assert preselect([one, two], {}) is None
+    assert preselect([one, two], {"host": "198.18.0.1", "port": 1240}) == two
+    assert preselect([one, two], {"host": "198.18.0.9", "port": 1, "room": "Lab 1"}) == one
+    assert preselect([], {"room": "Lab 1"}) is None
+
+
+def test_a_typed_room_number_is_checked():
+    from chat_app.room_search import choice
+    assert [choice(text, 3) for text in ("1", " 3 ", "0", "4", "x", "")] == [
+        0, 2, None, None, None, None]
+
+
+def test_the_search_repeats_off_the_calling_thread_and_stops():
+    from chat_app.room_search import RoomSearch
+    results = queue.Queue()
+    answers = iter([[_found()], OSError("network is unreachable")] + [[]] * 1000)
+
+    def search():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    rooms = RoomSearch(search, lambda *result: results.put(result), every=0.01)
+    rooms.start()
+    assert results.get(timeout=WAIT) == ([_found()], None)
+    assert results.get(timeout=WAIT) == ([], "network is unreachable")
+    rooms.stop()
+    rooms._thread.join(WAIT)
+    assert not rooms._thread.is_alive()

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from fake_finder import found
 from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
 
 
@@ -560,3 +561,77 @@ def test_paste_counts_go_on_across_a_reconnect(pyz, make_server):
         assert client.end_input() == 0
     finally:
         assert "Traceback" not in client.finish()
+
+
+# --- no address given: the rooms found on the network ------------------------
+#
+# In this process, with the finder's search injected (no datagram is sent);
+# the real search inside a lab of network namespaces is in test_noaddress.py.
+
+def text_client(search, answers=None):
+    """A TerminalClient, named amy, whose input ends at once; `answers`: what is typed."""
+    import argparse
+    import io
+    from chat_app.client_text import TerminalClient
+    options = argparse.Namespace(host=None, port=None, name="amy", password=None,
+                                 tls_settings=None)
+    out = io.StringIO()
+    client = TerminalClient(options, stdin=io.StringIO(""), stdout=out, search=search)
+    if answers is not None:  # someone at a terminal answers the questions
+        typed = list(answers)
+        client.interactive = True
+        client.ask = lambda prompt, secret=False: (out.write(prompt + "\n"),
+                                                   typed.pop(0) if typed else None)[1]
+    return client, out
+
+
+def test_without_an_address_the_only_room_found_is_joined_by_name(server):
+    client, out = text_client(lambda: [found("Lab 3", server.port, users=0)])
+    assert client.run() == 0
+    assert "Found one room: Lab 3 (127.0.0.1:%d); joining it." % server.port in out.getvalue()
+    assert "Welcome, amy" in out.getvalue()
+
+
+def test_among_several_rooms_the_person_chooses_by_number(make_server):
+    one, two = make_server(), make_server()
+    bob = Client(two.port)
+    bob.join("bob")
+    rooms = [found("Lab 1", one.port), found("Lab 2", two.port, users=1)]
+    client, out = text_client(lambda: rooms, answers=["7", "two", "2"])
+    assert client.run() == 0
+    shown = out.getvalue()
+    assert "2 rooms found on this network:" in shown
+    assert "1. Lab 1 \u2014 0 people \u2014 open \u2014 127.0.0.1:%d" % one.port in shown
+    assert "2. Lab 2 \u2014 1 person \u2014 open \u2014 127.0.0.1:%d" % two.port in shown
+    assert "'7' is not one of the numbers 1 to 2." in shown and "'two' is not" in shown
+    assert bob.expect("joined")["name"] == "amy"  # in Lab 2, the room chosen
+
+
+def test_several_rooms_and_no_one_to_choose_gives_the_addresses(make_server, capsys):
+    one, two = make_server(), make_server()
+    client, out = text_client(lambda: [found("Lab 1", one.port), found("Lab 2", two.port)])
+    assert client.run() == 1
+    assert "127.0.0.1:%d" % two.port in out.getvalue()
+    assert "several rooms answered" in capsys.readouterr().err
+    assert one.room.users() == [] and two.room.users() == []
+
+
+def test_no_room_found_says_what_find_says(monkeypatch, capsys):
+    from chat_app import room_search
+    advice = "No room answered. Check that the server runs."  # the finder's words
+    monkeypatch.setattr(room_search, "nothing_found", lambda: advice)
+    monkeypatch.setattr("chat_app.client_text.nothing_found", lambda: advice)
+    client, out = text_client(lambda: [])
+    assert client.run() == 1
+    assert advice in capsys.readouterr().err
+    assert "Looking for rooms" in out.getvalue()
+
+
+def test_an_encrypted_room_found_is_joined_with_its_whole_fingerprint_pinned(make_server):
+    from test_tls import CERT, KEY, expected_fingerprint
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
+    client, out = text_client(lambda: [room])
+    assert client.run() == 0
+    assert client.tls.pin == expected_fingerprint()
+    assert "encrypted" in out.getvalue()

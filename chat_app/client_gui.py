@@ -791,7 +791,8 @@ class ChatWindow:
         self.form = JoinForm(root, values, self.join, searching=search is not None)
         self.search = None  # a RoomSearch while the form lists the rooms found
         if search is not None:
-            self.search = RoomSearch(search, lambda rooms, problem: self.events.put(
+            events = self.events  # the search thread holds the queue, never a Tk object
+            self.search = RoomSearch(search, lambda rooms, problem: events.put(
                 ("rooms", (rooms, problem))))
             self.search.start()
         self.chat = ChatView(root, self.send, self.start_private)

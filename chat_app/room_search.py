@@ -13,6 +13,7 @@ what to show and which to choose.
 
 import threading
 
+from .finder import FINGERPRINT_SHOWN, NOTHING_FOUND, find_rooms
 from .local_addresses import host_port
 from .tls import grouped
 
@@ -21,20 +22,17 @@ from .tls import grouped
 # datagrams per local address) stays rare on the network.
 REFRESH_SECONDS = 3.0
 
-# Fingerprint digits shown beside an encrypted room: the first 8, in two
-# groups of four, as the server's banner starts them on the board.
-SHOWN_DIGITS = 8
+# Fingerprint digits shown beside an encrypted room, as `find` shows them.
+SHOWN_DIGITS = FINGERPRINT_SHOWN
 
 
 def find_nearby(extra_ports=()):
     """Return the rooms that answer on this network: one search (chat_app.finder)."""
-    from .finder import find_rooms
     return find_rooms(extra_ports=tuple(extra_ports))
 
 
 def nothing_found():
     """Return what `chat.pyz find` says when no room answers (the finder's words)."""
-    from .finder import NOTHING_FOUND
     return NOTHING_FOUND
 
 

@@ -79,6 +79,12 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
             assert query(lab, "student", teacher, quiet.port)["count"] == 0
             assert query(lab, "student", "198.18.0.255", quiet.port)["count"] == 0
             assert "not findable: --no-discovery" in quiet.out
+            nothing = lab.run("student", [sys.executable, pyz, "find", "--timeout", "1",
+                                          "--port", str(quiet.port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+            assert nothing.returncode == 1  # and find says what to check, that among it
+            assert "--no-discovery" in nothing.stdout + nothing.stderr
             assert joins(lab, "student", teacher, quiet.port) < WAIT
             # --host 127.0.0.1: this computer only.
             assert query(lab, "student", "198.18.0.255", local.port)["count"] == 0

@@ -117,16 +117,21 @@ def test_a_log_write_error_is_reported_and_chat_goes_on(make_server, tmp_path):
     assert b"still relayed" in lines[-1]
 
 
+def room_with_a_message(path):
+    """Start a server logging to `path`; amy joins and says "before": (server, amy, frame)."""
+    server = RunningServer("--log", path)
+    amy = server.client()
+    amy.join("amy")
+    amy.send({"type": "say", "text": "before"})
+    return server, amy, amy.expect("message")
+
+
 def test_announcements_are_numbered_kept_logged_and_reloaded(tmp_path):
     """/say is part of the record: late joiners and a restarted server still have it."""
     from test_text_sessions import read_until
     path = str(tmp_path / "room.jsonl")
-    first = RunningServer("--log", path)
+    first, amy, before = room_with_a_message(path)
     try:
-        amy = first.client()
-        amy.join("amy")
-        amy.send({"type": "say", "text": "before"})
-        before = amy.expect("message")
         first.room.announce("Pens down")
         notice = amy.expect("notice")
         assert notice["id"] == before["id"] + 1 and notice["text"] == "Pens down"
@@ -341,12 +346,8 @@ def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_pat
 @pytest.mark.parametrize("gone", ["deleted", "moved"])
 def test_a_log_deleted_or_moved_while_the_server_runs_is_written_again_whole(tmp_path, gone):
     path = str(tmp_path / "chat.log")
-    first = RunningServer("--log", path)
+    first, amy, before = room_with_a_message(path)
     try:
-        amy = first.client()
-        amy.join("amy")
-        amy.send({"type": "say", "text": "before"})
-        before = amy.expect("message")
         wait_until(lambda: "before" in open(path, encoding="utf-8").read(), what="the log")
         if gone == "deleted":
             os.remove(path)

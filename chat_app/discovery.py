@@ -39,13 +39,7 @@ ANSWER_FIELDS = (
 
 def is_query(data):
     """Tell whether a received datagram is a discovery query."""
-    if len(data) > MAX_QUERY_BYTES:
-        return False
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return False
-    return isinstance(obj, dict) and obj.get("type") == QUERY_TYPE
+    return _object_of_type(data, MAX_QUERY_BYTES, QUERY_TYPE) is not None
 
 
 def answer_bytes(room, port, tls, fingerprint, password, users, version):
@@ -63,13 +57,8 @@ def answer_bytes(room, port, tls, fingerprint, password, users, version):
 
 def parse_answer(data):
     """Return a received answer as a dict of its fields, or None if it is not one."""
-    if len(data) > MAX_ANSWER_BYTES:
-        return None
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(obj, dict) or obj.get("type") != ANSWER_TYPE:
+    obj = _object_of_type(data, MAX_ANSWER_BYTES, ANSWER_TYPE)
+    if obj is None:
         return None
     for key, kind in ANSWER_FIELDS:
         value = obj.get(key)
@@ -78,6 +67,17 @@ def parse_answer(data):
     if not 0 < obj["port"] < 65536 or obj["users"] < 0:
         return None
     return {key: obj[key] for key, _ in ANSWER_FIELDS}
+
+
+def _object_of_type(data, limit, kind):
+    """Return a datagram's JSON object if it fits the limit and has this type, else None."""
+    if len(data) > limit:
+        return None
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) and obj.get("type") == kind else None
 
 
 def _encode(fields):

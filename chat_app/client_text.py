@@ -86,6 +86,7 @@ class TerminalClient:
         self.password = options.password
         self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.search = search
+        self.asked_port = getattr(options, "port", None)  # searched besides 1234 to 1243
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
@@ -173,7 +174,8 @@ class TerminalClient:
                           "address: python chat.pyz client --text ADDRESS" % exc)
             return False
         if not rooms:
-            self.printer.write(nothing_found(), sys.stderr)
+            extra = () if self.asked_port is None else (self.asked_port,)
+            self.printer.write(nothing_found(extra) + "\n", sys.stderr)
             return False
         if len(rooms) == 1:
             found = rooms[0]

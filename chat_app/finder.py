@@ -226,18 +226,18 @@ def join_command(found):
 
 NOTHING_FOUND = """\
 No chat room answered within {seconds:g} seconds (asked: ports {ports}).
-Check, on the teacher's computer:
-  - the server is running (python chat.pyz server), and was not started with
-    --no-discovery (then it cannot be found: type its address);
-  - its firewall lets the answer out and the question in:
+Ask your teacher whether the chat is started, then type the address from the
+board (this works even when the room is not listed):
+  python chat.pyz client ADDRESS
+For the teacher, if the room should be listed:
+  - the server is running (python chat.pyz server), not with --no-discovery;
+  - its computer's firewall lets the question in and the answer out:
       Windows: when Windows asks, allow Python on private networks (or in
                Windows Defender Firewall > Allow an app, tick Python, Private);
       macOS:   System Settings > Network > Firewall: allow incoming connections
                for Python;
       Linux:   sudo ufw allow 1234 (this opens TCP and UDP; use the server's port);
-  - this computer is on the same network as the teacher's (the same Wi-Fi or lab).
-Typing the address the server printed always works:
-  python chat.pyz client ADDRESS   (ADDRESS as the server's window shows it)"""
+  - the students' computers are on the same network (the same Wi-Fi or lab)."""
 
 
 def ports_words(ports):

@@ -13,7 +13,8 @@ what to show and which to choose.
 
 import threading
 
-from .finder import FINGERPRINT_SHOWN, NOTHING_FOUND, find_rooms
+from .discovery import SEARCH_PORTS
+from .finder import FIND_SECONDS, FINGERPRINT_SHOWN, find_rooms, report, search_ports
 from .local_addresses import host_port
 from .tls import grouped
 
@@ -31,9 +32,9 @@ def find_nearby(extra_ports=()):
     return find_rooms(extra_ports=tuple(extra_ports))
 
 
-def nothing_found():
+def nothing_found(extra_ports=()):
     """Return what `chat.pyz find` says when no room answers (the finder's words)."""
-    return NOTHING_FOUND
+    return report([], FIND_SECONDS, search_ports(SEARCH_PORTS, extra_ports))[1]
 
 
 class RoomSearch:

@@ -72,7 +72,9 @@ def test_text_client_with_no_room_says_what_find_says(lab, pyz, tmp_path):
     result = lab.run("student", [sys.executable, pyz, "client", "--text", "--name", "cy"],
                      stdin=subprocess.DEVNULL, capture_output=True, env=student_home(tmp_path))
     assert result.returncode == 1
-    assert nothing_found().strip() in result.stderr.decode()
+    said = result.stderr.decode()
+    assert nothing_found().strip() in said
+    assert "No chat room answered within 1.5 seconds (asked: ports 1234 to 1243)." in said
 
 
 def xdotool(*args):

@@ -59,6 +59,10 @@ NO_ROOMS = ("No room has answered yet; still looking. Is the server running? If 
             % OTHER_ADDRESS)
 CHOOSE_ROOM = ("Choose your room in the list (Up and Down keys), or press %s to type "
                "the server address." % OTHER_ADDRESS)
+NO_ROOM_TO_CHOOSE = ("No room is listed yet. Press %s and type the address from the board."
+                     % OTHER_ADDRESS)
+NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then press "
+                  "Enter.")
 ROOM_COLUMNS = ("room", "people", "locks", "address")
 ROOM_HEADINGS = (("Room", 160), ("People", 80), ("Locks", 170), ("Address", 150))
 ROOM_ROWS = 5  # rows shown; more scroll
@@ -171,6 +175,9 @@ class JoinForm:
             entry.grid(row=index, column=1, sticky="w" if key == "port" else "ew", pady=4)
             entry.bind("<Return>", self.submit)
             entry.bind("<KP_Enter>", self.submit)
+            if self.searching and key in ("name", "password"):  # the keys the hint names
+                entry.bind("<Up>", lambda event: self.move_choice(-1))
+                entry.bind("<Down>", lambda event: self.move_choice(1))
             self.entries[key] = entry
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
         self.button.grid(row=row + 4, column=1, sticky="e", pady=(12, 0))
@@ -209,9 +216,21 @@ class JoinForm:
         """"Other address...": leave the list, and type the address instead."""
         self.other = True
         self.tree.selection_set(())
+        self.message.configure(text="")  # advice about the list is stale now
         self.show_address(True)
         self.entries["host"].focus_set()
         self.entries["host"].select_range(0, "end")
+
+    def move_choice(self, step):
+        """Up or Down typed in a field: choose the room above or below in the list."""
+        rows = self.tree.get_children()
+        if rows:
+            selection = self.tree.selection()
+            index = rows.index(selection[0]) + step if selection else 0
+            chosen = rows[max(0, min(len(rows) - 1, index))]
+            self.tree.selection_set(chosen)
+            self.tree.see(chosen)
+        return "break"
 
     def room_chosen(self, event=None):
         if self.tree.selection():
@@ -260,7 +279,10 @@ class JoinForm:
         if not self.other:
             found = self.chosen()
             if found is None:
-                self.problem(CHOOSE_ROOM)
+                self.problem(CHOOSE_ROOM if self.found else NO_ROOM_TO_CHOOSE)
+                return "break"
+            if found.password and not values["password"]:  # asked now, not after a refusal
+                self.problem(NEEDS_PASSWORD % found.room, "password")
                 return "break"
             values.update(host=found.address, port=str(found.port))
         check = check_join(values)

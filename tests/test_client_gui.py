@@ -1189,7 +1189,16 @@ def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
     amy.form.tree.focus("127.0.0.1:%d" % one.port)
     amy.press(amy.form.tree, "<Down>")
     assert amy.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
+    for key, room in (("<Up>", one), ("<Down>", two), ("<Down>", two)):  # where she types
+        amy.press(amy.form.entries["name"], key)
+        assert amy.form.tree.selection() == ("127.0.0.1:%d" % room.port,)
     amy.press_enter(amy.form.tree)
+    # Lab 2 says it has a password: asked now, before any refusal.
+    assert "Lab 2 needs a password" in amy.problem() and amy.window.session is None
+    amy.root.update()
+    assert amy.root.focus_get() is amy.form.entries["password"]
+    amy.fill(password="from the board")
+    amy.press_enter(amy.form.entries["password"])
     amy.pump(amy.joined, "the join")
     assert two.room.users() == ["amy"] and one.room.users() == []
 
@@ -1200,8 +1209,11 @@ def test_no_room_found_gives_a_hint_and_other_address_still_joins(gui, server, t
     amy.pump(lambda: search.searches >= 1 and "No room" in amy.form.intro.cget("text"),
              "the hint that no room answered")
     assert "Other address" in amy.form.intro.cget("text")
+    amy.press_enter(amy.form.entries["name"])
+    assert amy.problem().startswith("No room is listed yet. Press Other address")
     amy.form.other_button.invoke()
     amy.root.update()
+    assert amy.problem() == ""  # the advice about the list is gone with the list
     assert amy.form.entries["host"].winfo_ismapped()
     assert amy.root.focus_lastfor() is amy.form.entries["host"]
     amy.fill(host="%s:%d" % (LOOPBACK, server.port))

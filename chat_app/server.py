@@ -412,10 +412,11 @@ def banner(server, options, teacher_commands=False):
     shown_port = None if port == DEFAULT_PORT else port  # students type HOST, or HOST:PORT
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
     if server.responder is not None:
-        lines.append("Room: %s (students find it with 'python chat.pyz find', or by starting "
-                     "the client without an address)" % server.room.name)
+        lines.append("Room: %s (listed in students' windows: they double-click chat.pyz or "
+                     "run 'python chat.pyz client', and choose it)" % server.room.name)
     else:
-        lines.append("Room: %s (not findable: %s; students type the address)"
+        lines.append("Room: %s (not listed in students' windows: %s; give them the "
+                     "address below)"
                      % (server.room.name, server.discovery_off))
     if options.password is not None:
         lines.append("Password: set (students are asked for it)")

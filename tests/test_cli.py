@@ -159,7 +159,7 @@ def test_banner_says_how_to_connect(pyz):
         out = server.out
         assert "chat_app 0.1 server listening on port %d" % server.port in out
         # Its room: the computer's name, findable on this computer only (--host 127.0.0.1).
-        assert "\nRoom: chat on %s (students find it with" % socket.gethostname() in out
+        assert "\nRoom: chat on %s (listed in students' windows" % socket.gethostname() in out
         assert "python chat.pyz client 127.0.0.1:%d" % server.port in out
         assert "nc 127.0.0.1 %d" % server.port in out
         # Started without a terminal (as with nohup): how to stop it from elsewhere.
@@ -228,7 +228,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
         responder = object()  # answering discovery
 
     text = server_module.banner(Server(), Options())
-    assert "\nRoom: Lab 3 (students find it with 'python chat.pyz find', " in text
+    assert "\nRoom: Lab 3 (listed in students' windows: they double-click" in text
     assert "python chat.pyz client 192.0.2.7\n" in text
     assert "or:  python chat.pyz client 2001:db8::7\n" in text
     assert "nc 192.0.2.7 1234" in text

@@ -270,7 +270,8 @@ def test_no_discovery_starts_no_responder_and_the_banner_says_so(make_server):
     start_discovery(server.server, Console(server.out, server.err))
     assert server.server.responder is None
     text = server_module.banner(server.server, server.options)
-    assert "\nRoom: Lab 3 (not findable: --no-discovery; students type the address)\n" in text
+    assert ("\nRoom: Lab 3 (not listed in students' windows: --no-discovery; give them the "
+            "address below)\n" in text)
 
 
 def test_a_taken_udp_port_turns_discovery_off_with_words_for_the_teacher(make_server):
@@ -285,14 +286,16 @@ def test_a_taken_udp_port_turns_discovery_off_with_words_for_the_teacher(make_se
     assert ("discovery is off: UDP port %d cannot be used" % server.port) in server.err.text
     assert "students type the address printed below" in server.err.text
     text = server_module.banner(server.server, server.options)
-    assert "Room: Lab 3 (not findable: UDP port %d is taken;" % server.port in text
+    assert "Room: Lab 3 (not listed in students' windows: UDP port %d is taken;" % (
+        server.port) in text
 
 
 def test_the_banner_names_a_findable_room(make_server):
     server = discovering(make_server, "--room", "Lab 3")
     text = server_module.banner(server.server, server.options)
-    assert text.splitlines()[1] == ("Room: Lab 3 (students find it with 'python chat.pyz find', "
-                                    "or by starting the client without an address)")
+    assert text.splitlines()[1] == ("Room: Lab 3 (listed in students' windows: they "
+                                    "double-click chat.pyz or run 'python chat.pyz client', "
+                                    "and choose it)")
 
 
 

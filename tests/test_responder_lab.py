@@ -65,7 +65,7 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
         local = start(lab, pyz, tmp_path, "local", host="127.0.0.1")
         chosen = start(lab, pyz, tmp_path, "chosen", host=teacher)
         try:
-            assert "\nRoom: Lab 3 (students find it with" in found.out
+            assert "\nRoom: Lab 3 (listed in students' windows" in found.out
             for to in (teacher, "198.18.0.255", "255.255.255.255"):
                 got = answered(lab, "student", to, found.port)
                 assert got["count"] == 1, (to, got)
@@ -78,7 +78,7 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
             # --no-discovery: silence, and the room is there all the same.
             assert query(lab, "student", teacher, quiet.port)["count"] == 0
             assert query(lab, "student", "198.18.0.255", quiet.port)["count"] == 0
-            assert "not findable: --no-discovery" in quiet.out
+            assert "not listed in students' windows: --no-discovery" in quiet.out
             nothing = lab.run("student", [sys.executable, pyz, "find", "--timeout", "1",
                                           "--port", str(quiet.port)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -27,7 +27,7 @@ from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .room_search import RoomSearch, preselect, room_key, room_row
-from .tls import ClientTls, TlsError
+from .tls import ClientTls, TlsError, parse_fingerprint
 from .text_format import clock
 
 # How often the window looks for network events, and how many it handles
@@ -61,6 +61,13 @@ CHOOSE_ROOM = ("Choose your room in the list (Up and Down keys), or press %s to 
                "the server address." % OTHER_ADDRESS)
 NO_ROOM_TO_CHOOSE = ("No room is listed yet. Press %s and type the address from the board."
                      % OTHER_ADDRESS)
+# The refusal of a plain connection by an encrypted room, and what the form asks then.
+TLS_REQUIRED = "tls_required"
+ENCRYPTED_ROOM_WORDS = ("This room is encrypted. Type the fingerprint from the board (at least "
+                        "its first 16 digits, for example C71A 9210 44B3 0F2E) in the "
+                        "Fingerprint field, then press Enter.")
+FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on the board: at "
+                     "least the first 16, spaces allowed, for example C71A 9210 44B3 0F2E.")
 NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then press "
                   "Enter.")
 ROOM_COLUMNS = ("room", "people", "locks", "address")
@@ -147,7 +154,7 @@ class JoinForm:
         self.found = {}  # the list's rows: room_key -> found room
         self.frame = ttk.Frame(parent, padding=24)
         self.vars = {key: tkinter.StringVar(parent, value=values.get(key, ""))
-                     for key in ("host", "port", "name", "password")}
+                     for key in ("host", "port", "fingerprint", "name", "password")}
         self.create_widgets()
 
     def create_widgets(self):
@@ -163,6 +170,7 @@ class JoinForm:
         if self.searching:
             row = self.create_list(row)
         rows = [("Server address", "host", {}), ("Port", "port", {"width": 8}),
+                ("Fingerprint (encrypted rooms)", "fingerprint", {}),
                 ("Your name", "name", {}), ("Password (if the room has one)", "password",
                                             {"show": "\u2022"})]
         self.entries = {}
@@ -180,10 +188,11 @@ class JoinForm:
                 entry.bind("<Down>", lambda event: self.move_choice(1))
             self.entries[key] = entry
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
-        self.button.grid(row=row + 4, column=1, sticky="e", pady=(12, 0))
+        self.button.grid(row=row + len(rows), column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
         self.message = ttk.Label(frame, text="", wraplength=420, justify="left")
-        self.message.grid(row=row + 5, column=0, columnspan=2, sticky="ew", pady=(12, 0))
+        self.message.grid(row=row + len(rows) + 1, column=0, columnspan=2, sticky="ew",
+                          pady=(12, 0))
         frame.columnconfigure(1, weight=1)
         if not self.other:
             self.show_address(False)
@@ -204,8 +213,8 @@ class JoinForm:
         return row + 2
 
     def show_address(self, shown):
-        """Show or hide the address and port fields."""
-        for key in ("host", "port"):
+        """Show or hide the fields of a typed address (address, port, fingerprint)."""
+        for key in ("host", "port", "fingerprint"):
             for widget in (self.labels[key], self.entries[key]):
                 if shown:
                     widget.grid()
@@ -363,8 +372,14 @@ def check_join(values):
     except ProtocolError as error:
         return fix_field("name", error.message)
     password = values.get("password") or None
+    fingerprint = values.get("fingerprint", "").strip() or None
+    if fingerprint:
+        try:
+            fingerprint = parse_fingerprint(fingerprint)
+        except TlsError:
+            return fix_field("fingerprint", FINGERPRINT_WORDS)
     return JoinCheck(None, None, {"host": host, "port": port, "name": name,
-                                  "password": password})
+                                  "password": password, "fingerprint": fingerprint})
 
 
 class ChatView:
@@ -827,9 +842,13 @@ class ChatWindow:
 
     def join(self, request):
         found = request["found"]
-        try:  # a room found: pin the whole fingerprint it announced
-            self.tls = (ClientTls(pin=found.fingerprint) if found is not None and found.tls
-                        else self.given_tls)
+        try:  # a room found: pin the whole fingerprint it announced; else what was typed
+            if found is not None and found.tls:
+                self.tls = ClientTls(pin=found.fingerprint)
+            elif found is None and request.get("fingerprint"):
+                self.tls = ClientTls(pin=request["fingerprint"])
+            else:
+                self.tls = self.given_tls
         except TlsError as exc:
             self.form.problem(str(exc))
             return
@@ -1024,7 +1043,9 @@ class ChatWindow:
             self.on_kicked()
             return
         problem = join_problem(code, message)
-        if self.state is None:
+        if self.state is None and code == TLS_REQUIRED and self.form.other:
+            self.form.problem(ENCRYPTED_ROOM_WORDS, "fingerprint")  # the field is right here
+        elif self.state is None:
             self.form.problem(problem, "name" if code in NAME_REFUSALS else None)
         else:
             self.chat.hide_bar()  # a password being checked, if one was: the join is over

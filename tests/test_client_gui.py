@@ -192,7 +192,7 @@ def test_fields_remember_the_last_successful_join(gui, server):
     first.close()
     again = gui(settings="remembered.json")
     assert again.form.values() == {"host": LOOPBACK, "port": str(server.port),
-                                   "name": "amy", "password": ""}
+                                   "fingerprint": "", "name": "amy", "password": ""}
 
 
 def test_a_broken_settings_file_is_harmless(gui, tmp_path):
@@ -1279,6 +1279,25 @@ def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server)
     amy.press_enter(amy.form.entries["name"])
     amy.pump(lambda: "fingerprint" in amy.problem(), "the pin to refuse the server")
     assert amy.window.state is None and server.room.users() == []
+
+
+def test_an_encrypted_room_by_address_asks_for_its_fingerprint_in_the_form(gui, make_server):
+    from test_tls import CERT, KEY, expected_fingerprint
+    from chat_app.client_gui import ENCRYPTED_ROOM_WORDS, FINGERPRINT_WORDS
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    digits = expected_fingerprint().replace(":", "")
+    amy = gui()  # an address given: the form's fields, the fingerprint among them
+    amy.fill(host=LOOPBACK, port=str(server.port), name="amy")
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: amy.problem() == ENCRYPTED_ROOM_WORDS, "the form to ask for it")
+    assert amy.root.focus_get() is amy.form.entries["fingerprint"]
+    amy.fill(fingerprint="C71A 92")  # too few digits: the form says what it takes
+    amy.press_enter(amy.form.entries["fingerprint"])
+    assert amy.problem() == FINGERPRINT_WORDS and amy.window.session is None
+    amy.fill(fingerprint="%s %s %s %s" % (digits[:4], digits[4:8], digits[8:12], digits[12:16]))
+    amy.press_enter(amy.form.entries["fingerprint"])
+    amy.pump(amy.joined, "the join")
+    assert server.room.users() == ["amy"] and "encrypted" in amy.chat.status.cget("text")
 
 
 def welcoming_server(welcome):

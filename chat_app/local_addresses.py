@@ -1,35 +1,18 @@
 """Find the addresses other machines can use to reach this one.
 
-Only local look-ups: the host name's addresses, and on Linux each network
-interface's IPv4 address.  No packet is sent anywhere.
+Only local look-ups: the host name's addresses, and each network
+interface's IPv4 address (interfaces.py).  No packet is sent anywhere.
 """
 
 import ipaddress
 import socket
-import struct
-import sys
 
-SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
+from .interfaces import local_interfaces
 
 
-def _linux_interface_addresses():
-    try:
-        import fcntl
-    except ImportError:
-        return []
-    found = []
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        for _, ifname in socket.if_nameindex():
-            request = struct.pack("256s", ifname.encode("utf-8")[:15])
-            try:
-                reply = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)
-            except OSError:
-                continue  # the interface has no IPv4 address
-            found.append(socket.inet_ntoa(reply[20:24]))
-    finally:
-        probe.close()
-    return found
+def _interface_addresses():
+    """Return the IPv4 address of each network interface (interfaces.py asks the system)."""
+    return [interface.address for interface in local_interfaces()]
 
 
 def _host_name_addresses():
@@ -49,9 +32,7 @@ def host_port(host, port):
 
 def reachable_addresses():
     """Return this machine's non-loopback addresses, IPv4 first."""
-    candidates = _host_name_addresses()
-    if sys.platform.startswith("linux"):
-        candidates += _linux_interface_addresses()
+    candidates = _host_name_addresses() + _interface_addresses()
     seen, result = set(), []
     for text in candidates:
         try:

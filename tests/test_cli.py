@@ -247,9 +247,8 @@ def test_reachable_addresses_leave_out_loopback(monkeypatch):
     from chat_app import local_addresses
     monkeypatch.setattr(local_addresses, "_host_name_addresses", lambda: [
         "127.0.1.1", "::1", "fe80::1%eth0", "2001:db8::5", "192.0.2.5", "0.0.0.0"])
-    monkeypatch.setattr(local_addresses, "_linux_interface_addresses",
+    monkeypatch.setattr(local_addresses, "_interface_addresses",
                         lambda: ["127.0.0.1", "198.18.0.2", "192.0.2.5"])
-    monkeypatch.setattr(local_addresses.sys, "platform", "linux")
     assert local_addresses.reachable_addresses() == ["192.0.2.5", "198.18.0.2", "2001:db8::5"]
 
 

@@ -255,7 +255,7 @@ def ports_words(ports):
 
 def describe(found):
     """Return the lines that show one found room to a student."""
-    people = "1 person" if found.users == 1 else "%d people" % found.users
+    people = text_format.people(found.users)
     encryption = "encrypted (TLS)" if found.tls else "not encrypted"
     password = "password needed" if found.password else "no password"
     lines = ["%s  (%s)" % (text_format.safe_line(found.room), people),

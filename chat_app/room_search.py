@@ -13,6 +13,7 @@ what to show and which to choose.
 
 import threading
 
+from . import text_format
 from .discovery import SEARCH_PORTS
 from .finder import FIND_SECONDS, FINGERPRINT_SHOWN, find_rooms, report, search_ports
 from .local_addresses import host_port
@@ -78,7 +79,7 @@ def room_key(found):
 
 def people(found):
     """Return how many have joined, in words."""
-    return "1 person" if found.users == 1 else "%d people" % found.users
+    return text_format.people(found.users)
 
 
 def locks(found):

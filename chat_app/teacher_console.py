@@ -17,6 +17,7 @@ are read, as from any stream.
 import threading
 import time
 
+from . import text_format
 from .line_editor import END_OF_INPUT, columns
 from .protocol import ProtocolError, clean_text
 from .terminal import Keyboard, hang_up_watch, retry_in_background
@@ -164,7 +165,7 @@ class TeacherConsole:
             return
         count = self.room.announce(text)
         self.console.info("announced to %s (kept in history for late joiners): %s"
-                          % (_people(count), text))
+                          % (text_format.people(count), text))
 
     def quit(self, rest):
         self.console.info("stopping the server (/quit)")
@@ -172,10 +173,6 @@ class TeacherConsole:
 
     def help(self, rest):
         self.console.info(HELP)
-
-
-def _people(count):
-    return "1 person" if count == 1 else "%d people" % count
 
 
 def _duration(seconds):

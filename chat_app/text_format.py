@@ -58,6 +58,11 @@ def safe_line(text):
     return safe(text).replace("\n", " ")
 
 
+def people(count):
+    """Return a number of people in words: 1 person, 14 people."""
+    return "1 person" if count == 1 else "%d people" % count
+
+
 def clock(when):
     """Return a Unix time as local HH:MM."""
     try:

@@ -159,6 +159,8 @@ class Stream:
         which a connection calls when it ends: a waiter then stops early
         once `give_up()` is true (its own connection was cut off).
         """
+        if self._total - self._trimmed <= self._max_bytes:
+            return  # the usual case, seen without the lock: a frame more or less is no matter
         with self._lock:
             while (not self._closed and self._total - self._trimmed > self._max_bytes
                    and not give_up()):
@@ -197,7 +199,7 @@ class Outbox:
         self._until = None  # the stream position after which it gets no room frames (bye)
         self._own = collections.deque()  # (stream position, bytes) for this connection only
         self._own_bytes = 0
-        self._partial = None  # memoryview of what the socket took only part of
+        self._partial = None  # the bytes to send next: prepared, or what the socket took only part of
         self.blocked = False
         self._closed = False
         self.round = 0  # the writer's round that last served this outbox
@@ -288,22 +290,23 @@ class Outbox:
             waiting += self._stream.bytes_between(cursor, end)
         return waiting > self.limit
 
-    def write(self, chunks, base, end, joined):
-        """Send what is due, up to stream position `end`; return True if blocked.
+    def prepare(self, chunks, base, end, joined):
+        """Take what is due, up to stream position `end`, as the next bytes to send.
 
         Called by the writer alone, with `chunks` and `base` from the stream
         and `end` where its held frames begin: an own frame queued after
         one of them waits for it too.  At most MAX_SEND_BYTES of room
-        frames go at once; the cursor then stops short of `end`, and the
-        writer comes back for the rest.  `joined` maps a cursor to (bytes,
-        stop), shared by the members at that cursor (usually all of them).
+        frames are taken at once; the cursor then stops short of `end`, and
+        the writer comes back for the rest.  `joined` maps a cursor to
+        (bytes, stop), shared by the members at that cursor (usually all
+        of them).  What the socket has not yet taken goes first, alone.
+        Return True if there is something to send (see send_out()).
         """
         with self._lock:
             if self._closed:
                 return False
             if self._partial is not None:
-                if not self._send(self._partial):
-                    return True
+                return True
             released = end
             end = self._room_end(end)
             cursor = self.cursor
@@ -318,7 +321,8 @@ class Outbox:
                     if shared:
                         joined[cursor] = batch
                 self.cursor = batch[1]
-                return not self._send(batch[0])
+                self._partial = batch[0]
+                return True
             if cursor is not None and cursor < end:
                 end = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
             parts = []
@@ -336,10 +340,24 @@ class Outbox:
             self.cursor = cursor
             if not parts:
                 return False
-            return not self._send(parts[0] if len(parts) == 1 else b"".join(parts))
+            self._partial = parts[0] if len(parts) == 1 else b"".join(parts)
+            return True
+
+    def send_out(self):
+        """Send what prepare() took, as far as the socket takes it; return True if blocked.
+
+        The writer prepares every connection of a round first and then
+        sends to them one after another, so that the sends of a round
+        follow each other closely: a receiver woken by the first finds
+        the others' bytes there too.
+        """
+        with self._lock:
+            if self._closed or self._partial is None:
+                return False
+            return not self._send(self._partial)
 
     def _send(self, data):
-        """Send as much as the socket takes; return True if it took it all."""
+        """Send as much of the outgoing bytes as the socket takes; return True if it took them all."""
         try:
             sent = self.sock.send(data)
         except WOULD_BLOCK:
@@ -490,7 +508,12 @@ class Writer:
                 self._round(writable)
 
     def _round(self, writable):
-        """Give every connection what is due for it, without waiting on any."""
+        """Give every connection what is due for it, without waiting on any.
+
+        First every connection's bytes are prepared, then sent one after
+        another: the Python work of a round stays out of the gaps between
+        its send() calls.
+        """
         stream = self.stream
         self._rounds += 1
         number = self._rounds
@@ -499,17 +522,28 @@ class Writer:
         with self._lock:
             dirty, self._dirty = self._dirty, set()
         self._again = False
-        blocked, again, held = [], [], []
+        ready, blocked, held = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
         if serve_members:
             self._last_end = end
             for outbox in members:
-                self._serve(outbox, number, chunks, base, end, joined, blocked, again, held)
+                self._prepare(outbox, number, chunks, base, end, joined, ready, blocked, held)
         for group in (writable, dirty):
             for outbox in group:
                 if outbox.round != number:
-                    self._serve(outbox, number, chunks, base, end, joined, blocked, again, held)
+                    self._prepare(outbox, number, chunks, base, end, joined, ready, blocked, held)
+        again = []
+        for outbox in ready:
+            if outbox.send_out():
+                blocked.append(outbox)
+                with self._lock:
+                    if not outbox.closed:
+                        self._watch(outbox)
+            elif outbox.cursor is not None and outbox.cursor < end:
+                again.append(outbox)
+            elif outbox.held:
+                held.append(outbox)
         retained = stream.retained()
         if serve_members or retained > MAX_BACKLOG_BYTES:
             # Members that were behind may have caught up: drop what all have.
@@ -543,20 +577,16 @@ class Writer:
             if outbox.over_limit(furthest):
                 outbox.on_overflow()
 
-    def _serve(self, outbox, number, chunks, base, end, joined, blocked, again, held):
+    @staticmethod
+    def _prepare(outbox, number, chunks, base, end, joined, ready, blocked, held):
+        """Sort an outbox for this round: bytes ready to send, blocked, or waiting on the log."""
         outbox.round = number
-        if not outbox.blocked:
-            if not outbox.write(chunks, base, end, joined):
-                cursor = outbox.cursor
-                if cursor is not None and cursor < end:
-                    again.append(outbox)
-                elif outbox.held:
-                    held.append(outbox)
-                return
-            with self._lock:
-                if not outbox.closed:
-                    self._watch(outbox)
-        blocked.append(outbox)
+        if outbox.blocked:
+            blocked.append(outbox)
+        elif outbox.prepare(chunks, base, end, joined):
+            ready.append(outbox)
+        elif outbox.held:
+            held.append(outbox)
 
     def _watch(self, outbox):
         try:

@@ -525,6 +525,16 @@ def catch_stop_signals(handler):
     return previous
 
 
+# How long a thread may keep Python's interpreter lock while another waits
+# for it, before it is made to hand it over (Python's default: 5 ms).  The
+# server's threads each run briefly and then wait on a socket, handing the
+# lock over by themselves; a forced hand-over mostly caught a reader in the
+# middle of a room update, holding the room's lock, and the other readers
+# then queued behind it, one thread switch each.  docs/benchmarks.md has
+# the measurements.
+SWITCH_INTERVAL = 0.02
+
+
 def run(options, out=None, err=None, commands=None):
     """Run the server until Ctrl+C, a stop signal, /quit or its terminal closes; return the status.
 
@@ -537,6 +547,7 @@ def run(options, out=None, err=None, commands=None):
     if commands is None and sys.stdin is not None and sys.stdin.isatty():
         commands = sys.stdin
     console = Console(out, err)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         server = start_server(options, console)
     except StartError as exc:

@@ -35,6 +35,17 @@ PROMPT_DELAY = 1.0
 DRIP_BYTES = 512
 DRIP_PAUSE = 0.005
 
+# A member whose lines come back to back (a script, or a class pasting at
+# once) is read in gulps: a read that ends a line within BURST_GAP of the
+# read before makes the next read wait BURST_PAUSE, so that the lines that
+# arrive meanwhile are taken in one wake-up of the thread rather than one
+# each.  At W2's 1,600 lines a second per member that is four lines a read
+# instead of one.  A person never sends two lines 5 ms apart (a paste
+# arrives in one read), so people wait for nothing; a script's line waits
+# at most 2 ms more.
+BURST_GAP = 0.005
+BURST_PAUSE = 0.002
+
 PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
 PROMPT_ANOTHER_NAME = "Type another name and press Enter:"
 PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
@@ -136,7 +147,7 @@ class Session:
 
     __slots__ = ("state", "wire", "first", "tls", "refusal", "join_timeout", "ping_interval",
                  "ping_timeout", "timers", "_lines", "_next", "limiter", "holding",
-                 "_splitter", "_dripping", "_actions")  # a thousand connections: no dict each
+                 "_splitter", "_pause", "_last_line_at", "_actions")  # a thousand connections: no dict each
 
     def __init__(self, now, join_timeout, ping_interval=0.0, ping_timeout=0.0,
                  rate=0.0, burst=DEFAULT_BURST, tls=False, refusal=None,
@@ -155,7 +166,8 @@ class Session:
         self.limiter = RateLimiter(rate, burst, now=now)
         self.holding = False  # in a held-back episode: its notice is sent
         self._splitter = LineSplitter()
-        self._dripping = False  # the last read was small and ended no line
+        self._pause = 0.0  # how long the next read waits: a drip, or a burst of lines
+        self._last_line_at = None  # when the last read that ended a line came
         self._actions = []
 
     # --- what the handler asks ------------------------------------------
@@ -264,7 +276,7 @@ class Session:
                 return self._take()
         try:
             lines = self._splitter.feed(data)
-            self._dripping = len(data) < DRIP_BYTES and not lines
+            self._pace(data, lines, now)
             if self.queued:
                 self._lines.extend(lines)
             else:
@@ -278,9 +290,17 @@ class Session:
         return self._take()
 
     def pause_before_read(self):
-        """Return how long to let bytes gather before the next read (once per drip)."""
-        pause, self._dripping = (DRIP_PAUSE if self._dripping else 0.0), False
+        """Return how long to let bytes gather before the next read (once per read)."""
+        pause, self._pause = self._pause, 0.0
         return pause
+
+    def _pace(self, data, lines, now):
+        """Set the pause before the next read: a drip's, a burst's, or none."""
+        if not lines:
+            self._pause = DRIP_PAUSE if len(data) < DRIP_BYTES else 0.0
+            return
+        last, self._last_line_at = self._last_line_at, now
+        self._pause = BURST_PAUSE if last is not None and now - last < BURST_GAP else 0.0
 
     def password_asked(self, now):
         """A person gave a name for a room with a password: ask for it."""

@@ -249,3 +249,20 @@ def test_a_drip_pauses_the_next_read_once_and_a_line_does_not():
     assert session.pause_before_read() == 0.0
     session.received(b"x" * life.DRIP_BYTES, 0.4)  # a big piece of a long line
     assert session.pause_before_read() == 0.0
+
+
+def test_lines_back_to_back_are_read_in_gulps_and_a_person_never_waits():
+    session = new(rate=0)
+    logged_in(session, now=0.0)
+    say = b'{"type":"say","text":"hi"}\n'
+    session.received(say, 1.0)
+    assert session.pause_before_read() == 0.0  # the first line of a while
+    session.received(say, 1.0 + life.BURST_GAP / 4)  # a script: the next line at once
+    assert session.pause_before_read() == life.BURST_PAUSE
+    assert session.pause_before_read() == 0.0  # once per read
+    session.received(say * 3, 1.0 + life.BURST_GAP / 2)
+    assert session.pause_before_read() == life.BURST_PAUSE
+    session.received(say, 2.0)  # a person typing: seconds apart
+    assert session.pause_before_read() == 0.0
+    session.received(say, 2.0 + life.BURST_GAP * 2)
+    assert session.pause_before_read() == 0.0

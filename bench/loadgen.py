@@ -17,7 +17,10 @@ The generator also says how well it kept its own schedule: `sent_late`
 counts the messages it queued LATE_SECONDS or more after their time, or
 never, because its loop was busy or it had no core; `sent_held` those the
 server's fault (it stopped reading, so the sender was paused); and
-`loadgen_wait` is the share of the time it waited for a CPU while ready.
+while sending, `loadgen_cpu` is its share of one core and `loadgen_wait`
+the share of the time it waited for a CPU while ready to run.  Its CPU
+share over the drain as well (`loadgen_cpu_with_drain`, what this column
+used to be) is lower by the drain's quiet second, not by any headroom.
 """
 
 import array
@@ -83,6 +86,19 @@ def run_queue_seconds(path="/proc/self/schedstat"):
             return int(stat.read().split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return None
+
+
+def usage():
+    """Return this process's CPU seconds, seconds waited for a CPU, and the clock, now."""
+    return {"cpu": time.process_time(), "wait": run_queue_seconds(), "wall": time.monotonic()}
+
+
+def share(before, after, what):
+    """Return the share of the wall time between two usage() readings spent on `what`."""
+    wall = after["wall"] - before["wall"]
+    if before[what] is None or after[what] is None or wall <= 0:
+        return None
+    return (after[what] - before[what]) / wall
 
 
 class ChatAppWire:
@@ -241,19 +257,15 @@ class Load:
         join_seconds = time.monotonic() - started
         self.settle()
         on_phase("send")
-        cpu_before = time.process_time()
-        wait_before = run_queue_seconds()
-        wall_before = time.monotonic()
+        before = usage()
         self.send_phase()
+        sent = usage()
         self.drain()
         on_phase("done")
-        cpu = time.process_time() - cpu_before
-        wall = time.monotonic() - wall_before
-        waited = run_queue_seconds()
-        waited = (waited - wait_before if waited is not None and wait_before is not None
-                  else None)
-        figures = self.figures(join_seconds, cpu / wall if wall else 0.0)
-        figures["loadgen_wait"] = waited / wall if waited is not None and wall else None
+        done = usage()
+        figures = self.figures(join_seconds, share(before, sent, "cpu"))
+        figures["loadgen_cpu_with_drain"] = share(before, done, "cpu")
+        figures["loadgen_wait"] = share(before, sent, "wait")
         return figures
 
     def join_all(self):

@@ -20,7 +20,7 @@ from helpers import ROOT
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from knee import climb, judge, knee_summary, ladder, outcome, outcome_words  # noqa: E402
-from loadgen import ChatAppWire, IrcWire, Load, due_by  # noqa: E402
+from loadgen import ChatAppWire, IrcWire, Load, due_by, share  # noqa: E402
 from run import print_table  # noqa: E402
 from summary import cpu_model, describe_machine, format_spread, rotation, spread_table  # noqa: E402
 
@@ -310,3 +310,11 @@ def test_lateness_is_the_generators_unless_the_server_stopped_reading():
     busy.sent = 3
     load.count_late(busy, 3)  # nothing new behind
     assert load.late == 3
+
+
+def test_the_generators_shares_are_of_the_wall_time_between_two_readings():
+    before = {"cpu": 1.0, "wait": None, "wall": 10.0}
+    after = {"cpu": 1.9, "wait": 0.5, "wall": 11.0}
+    assert abs(share(before, after, "cpu") - 0.9) < 1e-9
+    assert share(before, after, "wait") is None  # no /proc/self/schedstat: unknown, not 0
+    assert share(before, before, "cpu") is None

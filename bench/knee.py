@@ -224,12 +224,17 @@ def knee_summary(outcomes, names):
         limited = sum(1 for r in results if r["generator_rate"] is not None)
         failed = [r["failed_rate"] for r in results if r["failed_rate"] is not None
                   and r["generator_rate"] is None]
-        line = "%s: sustained %s msg/s over %d repetitions" % (
-            name, format_spread("{:,.0f}", rates), len(results))
+        line = "%s: sustained %s msg/s over %d repetition%s" % (
+            name, format_spread("{:,.0f}", rates), len(results), "" if len(results) == 1 else "s")
         if failed:
             line += "; first failure at %s msg/s" % format_spread("{:,.0f}", failed)
         if limited:
             line += ("; in %d of %d the load generator was the limit, not %s: "
                      "there its knee is at least the figure shown" % (limited, len(results), name))
+        unfailed = sum(1 for r in results
+                       if r["failed_rate"] is None and r["generator_rate"] is None)
+        if unfailed:
+            line += ("; in %d of %d the climb ended before it failed: its knee is higher"
+                     % (unfailed, len(results)))
         lines.append(line)
     return lines

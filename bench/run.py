@@ -195,7 +195,8 @@ def run_noted(name, workload, options, notes, label):
         notes.append("%s: the server process died during the run" % label)
     limit = knee.generator_limit(row)
     if limit:
-        notes.append("%s: %s: it may be the bottleneck" % (label, limit))
+        notes.append("%s: %s; these figures measure the generator as much as %s"
+                     % (label, limit, name))
     return row
 
 

@@ -192,12 +192,14 @@ STEP_COLUMNS = [
      else "{:.0%}".format(f["loadgen_cpu"])),
     ("loadgen wait", lambda v, f: "-" if f.get("loadgen_wait") is None
      else "{:.0%}".format(f["loadgen_wait"])),
+    ("sent", lambda v, f: "-" if not f.get("scheduled")
+     else "{:.1%}".format(float(f.get("sent", 0)) / f["scheduled"])),
     ("late", lambda v, f: "-" if not f.get("scheduled")
      else "{:.1%}".format(float(f.get("sent_late", 0)) / f["scheduled"])),
     ("verdict", lambda v, f: ("sustained" if v["sustained"] else "NOT: " + ", ".join(v["why"]))
      + ("; generator-limited" if v["generator"] else "")),
 ]
-STEP_WIDTHS = [10, 15, 8, 11, 9, 9, 12, 11, 12, 6, 0]
+STEP_WIDTHS = [10, 15, 8, 11, 9, 9, 12, 11, 12, 6, 6, 0]
 
 
 def step_header():

@@ -19,7 +19,8 @@ from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from knee import climb, judge, knee_summary, ladder, outcome, outcome_words  # noqa: E402
+from knee import (climb, judge, knee_summary, ladder, outcome, outcome_words,  # noqa: E402
+                  step_header, step_line)
 from loadgen import ChatAppWire, IrcWire, Load, due_by, share  # noqa: E402
 from run import print_table  # noqa: E402
 from summary import cpu_model, describe_machine, format_spread, rotation, spread_table  # noqa: E402
@@ -230,6 +231,15 @@ def test_the_generator_is_the_limit_at_90_percent_cpu_or_one_percent_late():
     assert late["sustained"] and late["generator"] == (
         "the load generator queued 1.0% of the messages late or never; "
         "it waited for a CPU 25% of the time: the machine was busy")
+
+
+def test_a_step_line_shows_the_generators_share_sent_and_late():
+    figures = step(server="ngircd", sent=5990, sent_late=61, loadgen_cpu=0.4)
+    words = step_line(judge(figures, 2000, 50), figures).split()
+    assert words[:3] == ["2,000", "98,000", "ngircd"]
+    assert words[7:] == ["40%", "0%", "99.8%", "1.0%", "sustained;", "generator-limited"]
+    headings = re.split(r"\s{2,}", step_header().strip())
+    assert headings[7:11] == ["loadgen CPU", "loadgen wait", "sent", "late"]
 
 
 def test_the_ladder_is_geometric_and_bounded_in_rate_and_steps():

@@ -140,7 +140,7 @@ def outcome(steps, clients):
     sustained = [step for step in steps if step["sustained"]]
     best = sustained[-1]["rate"] if sustained else None
     last = steps[-1] if steps else None
-    result = {"sustained_rate": best,
+    result = {"steps": len(steps), "sustained_rate": best,
               "sustained_deliveries": offered_deliveries(best, clients) if best else None,
               "failed_rate": None, "failed_why": [], "generator_rate": None,
               "generator_why": None}
@@ -217,11 +217,12 @@ def knee_summary(outcomes, names):
     """Return lines: per server, the sustained rate over repetitions as median [min–max].
 
     `outcomes` is a list (one per repetition) of {name: outcome}.  A server
-    that sustained nothing counts as 0 msg/s in that repetition.
+    that sustained nothing counts as 0 msg/s in that repetition; one that
+    ran no step there (the time budget was spent) does not count.
     """
     lines = []
     for name in names:
-        results = [rep[name] for rep in outcomes if name in rep]
+        results = [rep[name] for rep in outcomes if rep.get(name, {}).get("steps", 1)]
         rates = [r["sustained_rate"] or 0 for r in results]
         limited = sum(1 for r in results if r["generator_rate"] is not None)
         failed = [r["failed_rate"] for r in results if r["failed_rate"] is not None

@@ -286,6 +286,10 @@ def run_knee(names, options, parser):
 
     outcomes, record = [], []
     for turn in range(options.repeat):
+        if time.monotonic() > deadline:
+            print("\nnote: --max-minutes %g spent: repetitions %d to %d were not run"
+                  % (options.max_minutes, turn + 1, options.repeat))
+            break
         order = rotation(present, turn)
         print("\nrepetition %d of %d, first order: %s" % (turn + 1, options.repeat,
                                                          ", ".join(order)))
@@ -298,8 +302,8 @@ def run_knee(names, options, parser):
             print("  " + knee.outcome_words(name, results[name], rates[0], stopped))
         record.append({"order": order, "stopped": stopped, "outcomes": results,
                        "steps": {name: steps[name] for name in order}})
-    if options.repeat > 1:
-        print("\nknee over %d repetitions, median [min%smax]:" % (options.repeat, RANGE_DASH))
+    if len(outcomes) > 1:
+        print("\nknee over %d repetitions, median [min%smax]:" % (len(outcomes), RANGE_DASH))
         for line in knee.knee_summary(outcomes, present):
             print("  " + line)
     if options.json:

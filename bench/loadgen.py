@@ -12,10 +12,20 @@ the per-delivery cost here stays a few Python operations.  Per receiver and
 sender the next expected SEQ is kept: a delivery that matches it is in
 order; one past it leaves a gap (lost, unless it arrives later, then it is
 counted as out of order); one below it is a duplicate or a late arrival.
+
+The generator also says how well it kept its own schedule: `sent_late`
+counts the messages it queued LATE_SECONDS or more after their time, or
+never, because its loop was busy or it had no core; `sent_held` those the
+server's fault (it stopped reading, so the sender was paused); and
+while sending, `loadgen_cpu` is its share of one core and `loadgen_wait`
+the share of the time it waited for a CPU while ready to run.  Its CPU
+share over the drain as well (`loadgen_cpu_with_drain`, what this column
+used to be) is lower by the drain's quiet second, not by any headroom.
 """
 
 import array
 import errno
+import math
 import re
 import selectors
 import socket
@@ -45,9 +55,50 @@ DRAIN_MAX_SECONDS = 30.0
 # costs an mmap and page faults each time, and slowed this process 2.5 times.
 READ_SIZE = 256 * 1024
 
+# A message queued this long after its time counts as late (`sent_late`):
+# the generator's own loop was busy, or the machine gave it no core.  Far
+# above one loop turn at W2 (a few ms), far below the knee's p99 bound.
+LATE_SECONDS = 0.010
+
 
 def now_micros():
     return time.perf_counter_ns() // 1000
+
+
+def due_by(seconds, per_sender, offset):
+    """Return how many messages a sender is due to have queued `seconds` after the start.
+
+    Its message n (from 1) is due at (n - 1 + offset) / per_sender seconds.
+    """
+    if seconds * per_sender < offset:
+        return 0
+    return int(seconds * per_sender - offset) + 1
+
+
+def run_queue_seconds(path="/proc/self/schedstat"):
+    """Return the seconds this process has waited for a CPU while ready to run, or None.
+
+    The second field of /proc/self/schedstat (Linux, nanoseconds): a
+    generator that waits here is short of a core, however low its CPU.
+    """
+    try:
+        with open(path) as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def usage():
+    """Return this process's CPU seconds, seconds waited for a CPU, and the clock, now."""
+    return {"cpu": time.process_time(), "wait": run_queue_seconds(), "wall": time.monotonic()}
+
+
+def share(before, after, what):
+    """Return the share of the wall time between two usage() readings spent on `what`."""
+    wall = after["wall"] - before["wall"]
+    if before[what] is None or after[what] is None or wall <= 0:
+        return None
+    return (after[what] - before[what]) / wall
 
 
 class ChatAppWire:
@@ -149,7 +200,7 @@ class Client:
     """One connection of the load: its socket, buffers and counters."""
 
     __slots__ = ("index", "name", "sock", "wire", "state", "inbuf", "outbuf",
-                 "next_seq", "missing", "sent", "stalled")
+                 "next_seq", "missing", "sent", "stalled", "held")
 
     def __init__(self, index, wire, senders):
         self.index = index
@@ -163,6 +214,7 @@ class Client:
         self.missing = None  # per sender: set of SEQs skipped over, once any are
         self.sent = 0
         self.stalled = False
+        self.held = False  # paused: the server stopped reading its messages
 
 
 class Load:
@@ -192,7 +244,9 @@ class Load:
         self.first_send = None
         self.last_delivery = None
         self.errors = []
-        self.late = 0  # messages sent after their time because the loop was busy
+        self.late = 0  # messages queued late (or never) because this process was busy
+        self.held = 0  # messages queued late (or never) because the server was not reading
+        self.scheduled = 0  # messages the schedule called for
 
     # --- the phases ---------------------------------------------------
 
@@ -203,14 +257,16 @@ class Load:
         join_seconds = time.monotonic() - started
         self.settle()
         on_phase("send")
-        cpu_before = time.process_time()
-        wall_before = time.monotonic()
+        before = usage()
         self.send_phase()
+        sent = usage()
         self.drain()
         on_phase("done")
-        cpu = time.process_time() - cpu_before
-        wall = time.monotonic() - wall_before
-        return self.figures(join_seconds, cpu / wall if wall else 0.0)
+        done = usage()
+        figures = self.figures(join_seconds, share(before, sent, "cpu"))
+        figures["loadgen_cpu_with_drain"] = share(before, done, "cpu")
+        figures["loadgen_wait"] = share(before, sent, "wait")
+        return figures
 
     def join_all(self):
         pending = list(reversed(self.clients))
@@ -260,15 +316,15 @@ class Load:
             now = time.monotonic()
             if now >= end:
                 break
-            elapsed = (now - start) * per_sender
             for number, client in enumerate(senders):
-                if elapsed < offsets[number]:
+                due = due_by(now - start, per_sender, offsets[number])
+                if client.sent >= due:
                     continue
-                due = int(elapsed - offsets[number]) + 1
-                if client.sent >= due or len(client.outbuf) > MAX_SENDER_BACKLOG:
+                if len(client.outbuf) > MAX_SENDER_BACKLOG:
+                    client.held = True
                     continue
-                if due - client.sent > 1:  # the loop came late for this one
-                    self.late += due - client.sent - 1
+                self.count_late(client, due_by(now - start - LATE_SECONDS, per_sender,
+                                               offsets[number]))
                 stamp = now_micros()
                 client.outbuf += b"".join([
                     say(b"bench %d %d %d %s" % (number, seq, stamp, pad))
@@ -277,7 +333,26 @@ class Load:
                 self.write(client)
             next_tick = start + (int((now - start) * self.rate) + 1) / float(self.rate)
             self.poll(max(0.0, min(next_tick, end) - time.monotonic()))
+        for number, client in enumerate(senders):  # what the schedule wanted but never got
+            # due strictly before the end: the loop stops at the end itself
+            scheduled = max(0, math.ceil(self.duration * per_sender - offsets[number]))
+            self.scheduled += scheduled
+            client.held = client.held or len(client.outbuf) > MAX_SENDER_BACKLOG
+            self.count_late(client, scheduled)
         self.sent = sum(c.sent for c in senders)
+
+    def count_late(self, client, overdue):
+        """Count the messages due before `overdue` that this sender has not sent yet.
+
+        They are the server's doing if the sender was paused because the
+        server stopped reading (`held`), else this process's (`late`).
+        """
+        behind = max(0, overdue - client.sent)
+        if client.held:
+            self.held += behind
+            client.held = False
+        else:
+            self.late += behind
 
     def drain(self):
         deadline = time.monotonic() + DRAIN_MAX_SECONDS
@@ -484,7 +559,9 @@ class Load:
             "join_seconds": join_seconds,
             "sent": self.sent,
             "expected": sum(sent_by) * (len(healthy) - 1),
+            "scheduled": self.scheduled,
             "sent_late": self.late,
+            "sent_held": self.held,
             "deliveries": self.deliveries,
             "deliveries_per_second": self.deliveries / span if span else 0.0,
             "p50_ms": percentile(0.50),

@@ -4,9 +4,13 @@
     python3 bench/run.py all                # W1 to W5, one table each
     python3 bench/run.py W2 --servers chat_app,ngircd
     python3 bench/run.py W3 --python ~/.pyenv/versions/3.8.20/bin/python
+    python3 bench/run.py W2 --repeat 3      # 3 runs, order turning; median [min-max]
+    python3 bench/run.py knee               # the W2 shape at rising rates: who keeps up
 
-Every server is started fresh on 127.0.0.1 for each workload and stopped
-after it; see bench/README.md for what each column means.
+Every server is started fresh on 127.0.0.1 for each run and stopped after
+it; with --repeat the order of the servers turns by one each repetition.
+The output starts with the command and the machine, so a pasted report
+says where it came from; see bench/README.md for what each column means.
 """
 
 import argparse
@@ -14,11 +18,15 @@ import json
 import os
 import resource
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import knee  # noqa: E402
 from loadgen import WIRES, Load  # noqa: E402
 from servers import SERVERS  # noqa: E402
+from summary import (RANGE_DASH, command_line, describe_machine, rotation,  # noqa: E402
+                     spread_table, summarise)
 
 WORKLOADS = {
     "W1": dict(clients=50, senders=10, rate=200, duration=10,
@@ -35,24 +43,35 @@ WORKLOADS = {
                   about="a few clients for a second: does the generator work"),
 }
 
+# The knee climbs with this workload's shape; only the rate and duration change.
+KNEE_SHAPE = "W2"
+# Repetitions: each is a full run of every server; past this is a mistyped number.
+MAX_REPEAT = 20
+# How the command line names this script when main() is called with arguments.
+RUN_PY = "bench/run.py"
+
+# (heading, figure, format of one value): the single-run table's columns,
+# and the lines of the repeated runs' table.
 COLUMNS = [
-    ("server", "{server}"),
-    ("join s", "{join_seconds:.2f}"),
-    ("sent", "{sent}"),
-    ("delivered", "{deliveries}"),
-    ("deliv/s", "{deliveries_per_second:,.0f}"),
-    ("p50 ms", "{p50_ms:.2f}"),
-    ("p90 ms", "{p90_ms:.2f}"),
-    ("p99 ms", "{p99_ms:.2f}"),
-    ("max ms", "{max_ms:.1f}"),
-    ("lost", "{lost}"),
-    ("dup", "{duplicated}"),
-    ("reord", "{reordered}"),
-    ("CPU us/deliv", "{cpu_us_per_delivery:.2f}"),
-    ("peak RSS MiB", "{peak_rss_mib:.1f}"),
-    ("loadgen CPU", "{loadgen_cpu:.0%}"),
+    ("server", "server", "{}"),
+    ("join s", "join_seconds", "{:.2f}"),
+    ("sent", "sent", "{}"),
+    ("delivered", "deliveries", "{}"),
+    ("deliv/s", "deliveries_per_second", "{:,.0f}"),
+    ("p50 ms", "p50_ms", "{:.2f}"),
+    ("p90 ms", "p90_ms", "{:.2f}"),
+    ("p99 ms", "p99_ms", "{:.2f}"),
+    ("max ms", "max_ms", "{:.1f}"),
+    ("lost", "lost", "{}"),
+    ("dup", "duplicated", "{}"),
+    ("reord", "reordered", "{}"),
+    ("CPU us/deliv", "cpu_us_per_delivery", "{:.2f}"),
+    ("peak RSS MiB", "peak_rss_mib", "{:.1f}"),
+    ("loadgen CPU", "loadgen_cpu", "{:.0%}"),
 ]
 
+# Figures summarised over repetitions in the JSON (the table's, and the generator's own).
+SUMMARY_KEYS = [key for _, key, _ in COLUMNS[1:]] + ["loadgen_wait", "sent_late", "sent_held"]
 
 def run_one(server_class, workload, python, log):
     server = server_class(python)
@@ -84,16 +103,16 @@ def run_one(server_class, workload, python, log):
         server.stop()
 
 
-def cell(template, figures):
+def cell(key, spec, figures):
     try:
-        return template.format(**figures)
+        return spec.format(figures[key])
     except (TypeError, ValueError, KeyError):
         return "-"
 
 
 def print_table(rows, out=sys.stdout):
-    header = [name for name, _ in COLUMNS]
-    body = [[cell(template, row) for _, template in COLUMNS] for row in rows]
+    header = [name for name, _, _ in COLUMNS]
+    body = [[cell(key, spec, row) for _, key, spec in COLUMNS] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
               for i, h in enumerate(header)]
     line = "  ".join(h.rjust(w) for h, w in zip(header, widths))
@@ -103,70 +122,196 @@ def print_table(rows, out=sys.stdout):
 
 
 def main(argv=None):
+    script = sys.argv[0] if argv is None else RUN_PY
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["all"])
+    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["all", "knee"],
+                        help="a workload, all of W1 to W5, or knee (the W2 shape at rising rates)")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help="comma-separated, from: %s" % ", ".join(SERVERS))
     parser.add_argument("--python", default=None,
                         help="the Python that runs chat_app's server (default: this one)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run everything N times, the servers' order turning each time; "
+                             "report median [min-max] (default 1)")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the figures as JSON ({workload} in FILE: one file each)")
+    knee_options = parser.add_argument_group("knee")
+    knee_options.add_argument("--start", type=int, default=knee.DEFAULT_START, metavar="RATE",
+                              help="first rate, msg/s (default %(default)s)")
+    knee_options.add_argument("--factor", type=float, default=knee.DEFAULT_FACTOR,
+                              help="each rate is the last times this (default %(default)s)")
+    knee_options.add_argument("--max-rate", type=int, default=knee.DEFAULT_MAX_RATE,
+                              metavar="RATE", help="highest rate tried, msg/s (default %(default)s)")
+    knee_options.add_argument("--max-steps", type=int, default=knee.DEFAULT_MAX_STEPS,
+                              metavar="N", help="most rates tried (default %(default)s)")
+    knee_options.add_argument("--step-seconds", type=float, default=knee.DEFAULT_STEP_SECONDS,
+                              metavar="S", help="sending time of a step (default %(default)s)")
+    knee_options.add_argument("--max-minutes", type=float, default=knee.DEFAULT_MAX_MINUTES,
+                              metavar="M", help="the climb stops after this long, finished "
+                                                "or not (default %(default)s)")
     options = parser.parse_args(argv)
     names = [name.strip() for name in options.servers.split(",") if name.strip()]
     unknown = [name for name in names if name not in SERVERS]
     if unknown:
         parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(SERVERS)))
+    if not 1 <= options.repeat <= MAX_REPEAT:
+        parser.error("--repeat takes 1 to %d" % MAX_REPEAT)
+    options.command = command_line([script] + argv, sys.executable)
+    options.machine = describe_machine()
+    print("command: " + options.command)
+    print("machine: " + options.machine)
+    if options.workload == "knee":
+        return run_knee(names, options, parser)
     if options.workload != "all":
         return run_workload(options.workload, names, options)
     results = [run_workload(name, names, options) for name in ("W1", "W2", "W3", "W4", "W5")]
     return max(results)
 
 
-def run_workload(name, names, options):
-    """Run one workload against each named server; print its table."""
-    workload = WORKLOADS[name]
+def raise_file_limit(workload):
+    """Let this process hold two descriptors per client (its end, and a spare) and some."""
     need = 2 * workload["clients"] + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+
+
+def run_noted(name, workload, options, notes, label):
+    """Run one server once; add what went wrong to `notes`; return its row or None."""
+    try:
+        row = run_one(SERVERS[name], workload, options.python, print)
+    except (OSError, RuntimeError) as error:
+        notes.append("%s failed: %s" % (label, error))
+        return None
+    if row["stalled_left"]:
+        notes.append("%s: the stalled client was disconnected; the others were told: %s"
+                     % (label, ", ".join(row["stalled_left"])))
+    elif workload.get("stalled"):
+        notes.append("%s: the stalled client was NOT disconnected" % label)
+    if row["errors"]:
+        notes.append("%s: %s" % (label, "; ".join(row["errors"])))
+    if not row["alive"]:
+        notes.append("%s: the server process died during the run" % label)
+    limit = knee.generator_limit(row)
+    if limit:
+        notes.append("%s: %s; these figures measure the generator as much as %s"
+                     % (label, limit, name))
+    return row
+
+
+def run_workload(name, names, options):
+    """Run one workload against each named server, --repeat times; print its table."""
+    workload = WORKLOADS[name]
+    raise_file_limit(workload)
     print("\n%s: %d clients, %d senders, %d msg/s offered for %g s (%s)" % (
         name, workload["clients"], workload["senders"], workload["rate"],
         workload["duration"], workload["about"]))
-    rows, notes = [], []
-    for name in names:
-        why = SERVERS[name].missing()
+    notes = []
+    present = []
+    for server in names:
+        why = SERVERS[server].missing()
         if why:
-            notes.append("%s skipped: %s" % (name, why))
-            continue
-        print("  running %s ..." % name, flush=True)
-        try:
-            row = run_one(SERVERS[name], workload, options.python, print)
-        except (OSError, RuntimeError) as error:
-            notes.append("%s failed: %s" % (name, error))
-            continue
-        rows.append(row)
-        if row["stalled_left"]:
-            notes.append("%s: the stalled client was disconnected; the others were told: %s"
-                         % (name, ", ".join(row["stalled_left"])))
-        elif workload.get("stalled"):
-            notes.append("%s: the stalled client was NOT disconnected" % name)
-        if row["errors"]:
-            notes.append("%s: %s" % (name, "; ".join(row["errors"])))
-        if not row["alive"]:
-            notes.append("%s: the server process died during the run" % name)
-        if row["loadgen_cpu"] > 0.9:
-            notes.append("%s: the load generator used %.0f%% of a core: it may be the bottleneck"
-                         % (name, 100 * row["loadgen_cpu"]))
+            notes.append("%s skipped: %s" % (server, why))
+        else:
+            present.append(server)
+    rows, orders = [], []
+    for turn in range(options.repeat):
+        order = rotation(present, turn)
+        orders.append(order)
+        if options.repeat > 1:
+            print("  repetition %d of %d: %s" % (turn + 1, options.repeat, ", ".join(order)))
+        for server in order:
+            print("  running %s ..." % server, flush=True)
+            label = server if options.repeat == 1 else "%s (repetition %d)" % (server, turn + 1)
+            row = run_noted(server, workload, options, notes, label)
+            if row is not None:
+                row["repetition"] = turn + 1
+                rows.append(row)
     print()
-    print_table(rows)
+    if options.repeat == 1:
+        print_table(rows)
+    else:
+        print("median [min%smax] over %d repetitions; one figure where all agree"
+              % (RANGE_DASH, options.repeat))
+        for line in spread_table(rows, COLUMNS, present, options.repeat):
+            print(line)
     for note in notes:
         print("note: " + note)
     if options.json:
         path = options.json.replace("{workload}", name)
         with open(path, "w") as out:
-            json.dump({"workload": name, "settings": workload, "rows": rows,
+            json.dump({"workload": name, "settings": workload, "command": options.command,
+                       "machine": options.machine, "repeat": options.repeat, "orders": orders,
+                       "rows": rows, "summary": summarise(rows, SUMMARY_KEYS),
                        "notes": notes}, out, indent=1)
     return 0 if rows else 1
+
+
+def run_knee(names, options, parser):
+    """Climb the knee ladder --repeat times; print each step and each server's knee."""
+    shape = dict(WORKLOADS[KNEE_SHAPE], duration=options.step_seconds)
+    raise_file_limit(shape)
+    try:
+        rates = knee.ladder(options.start, options.factor, options.max_rate, options.max_steps)
+    except ValueError as error:
+        parser.error(str(error))
+    clients = shape["clients"]
+    present = [name for name in names if not SERVERS[name].missing()]
+    for name in names:
+        if name not in present:
+            print("note: %s skipped: %s" % (name, SERVERS[name].missing()))
+    print("\nknee: the %s shape (%d clients, %d senders, %d-byte messages), %g s a step, "
+          "each on a fresh server;" % (KNEE_SHAPE, clients, shape["senders"],
+                                      shape.get("size", 64), options.step_seconds))
+    print("rates %s msg/s (x %g, at most %s msg/s and %d steps)" % (
+        ", ".join("{:,}".format(rate) for rate in rates), options.factor,
+        "{:,}".format(options.max_rate), options.max_steps))
+    print("sustained = nothing lost, p99 <= %g ms, deliveries/s >= %.0f%% of rate x %d; the "
+          "generator is the limit at >= %.0f%% of a core or > %.0f%% of messages late"
+          % (knee.P99_LIMIT_MS, 100 * knee.THROUGHPUT_SHARE, clients - 1,
+             100 * knee.GENERATOR_CPU_LIMIT, 100 * knee.GENERATOR_LATE_LIMIT))
+    deadline = time.monotonic() + 60 * options.max_minutes
+
+    def run_step(name, rate):
+        step = dict(shape, rate=rate)
+        try:
+            figures = run_one(SERVERS[name], step, options.python, print)
+        except (OSError, RuntimeError) as error:
+            figures = {"server": name, "error": "the run failed: %s" % error}
+        return figures
+
+    def report(name, verdict, figures):
+        print(knee.step_line(verdict, figures), flush=True)
+
+    outcomes, record = [], []
+    for turn in range(options.repeat):
+        if time.monotonic() > deadline:
+            print("\nnote: --max-minutes %g spent: repetitions %d to %d were not run"
+                  % (options.max_minutes, turn + 1, options.repeat))
+            break
+        order = rotation(present, turn)
+        print("\nrepetition %d of %d, first order: %s" % (turn + 1, options.repeat,
+                                                         ", ".join(order)))
+        print(knee.step_header())
+        steps, stopped = knee.climb(order, rates, run_step, clients, report, deadline)
+        results = {name: knee.outcome(steps[name], clients) for name in order}
+        outcomes.append(results)
+        print("stopped: " + stopped)
+        for name in present:
+            print("  " + knee.outcome_words(name, results[name], rates[0], stopped))
+        record.append({"order": order, "stopped": stopped, "outcomes": results,
+                       "steps": {name: steps[name] for name in order}})
+    if len(outcomes) > 1:
+        print("\nknee over %d repetitions, median [min%smax]:" % (len(outcomes), RANGE_DASH))
+        for line in knee.knee_summary(outcomes, present):
+            print("  " + line)
+    if options.json:
+        with open(options.json.replace("{workload}", "knee"), "w") as out:
+            json.dump({"workload": "knee", "settings": shape, "rates": rates,
+                       "command": options.command, "machine": options.machine,
+                       "repeat": options.repeat, "repetitions": record}, out, indent=1)
+    return 0 if present else 1
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
-"""The benchmark's load generator: a short real run, and its accounting.
+"""The benchmark: the load generator's accounting, repeated runs and the knee.
 
 No timing is asserted here (docs/benchmarks.md has the figures); these
-tests check that the generator runs and counts losses, duplicates and
-reordering correctly, so that a clean table means a clean run.
+tests check that the generator runs and counts losses, duplicates,
+reordering and its own lateness correctly, so that a clean table means a
+clean run; that repeated runs turn the servers' order and report medians
+with min and max; and that the knee decides sustained, not sustained and
+generator-limited as bench/README.md says, from made-up figures.
 """
 
+import io
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,7 +19,11 @@ from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from loadgen import ChatAppWire, IrcWire, Load  # noqa: E402
+from knee import (climb, judge, knee_summary, ladder, outcome, outcome_words,  # noqa: E402
+                  step_header, step_line)
+from loadgen import ChatAppWire, IrcWire, Load, due_by, share  # noqa: E402
+from run import print_table  # noqa: E402
+from summary import cpu_model, describe_machine, format_spread, rotation, spread_table  # noqa: E402
 
 
 def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
@@ -101,12 +111,225 @@ def test_irc_wire_joins_answers_pings_and_sees_quits():
         raise AssertionError("a refused nick must stop the run")
 
 
-def test_run_prints_a_table_for_chat_app(tmp_path):
+def test_run_repeats_and_prints_medians_for_chat_app(tmp_path):
     out = tmp_path / "figures.json"
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "bench", "run.py"), "smoke",
-         "--servers", "chat_app", "--json", str(out)],
+         "--servers", "chat_app", "--repeat", "2", "--json", str(out)],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "deliv/s" in result.stdout and "chat_app" in result.stdout
-    assert '"lost": 0' in out.read_text()
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("bench/run.py smoke --servers chat_app --repeat 2 --json "
+                             + str(out))
+    assert lines[1].startswith("machine: ") and "cores (nproc)" in lines[1]
+    assert "repetition 2 of 2: chat_app" in result.stdout
+    assert re.search(r"^runs +2 of 2$", result.stdout, re.M)
+    assert re.search(r"^lost +0$", result.stdout, re.M)  # every repetition lost nothing
+    figures = json.loads(out.read_text())
+    assert [row["repetition"] for row in figures["rows"]] == [1, 2]
+    assert figures["summary"]["chat_app"]["lost"] == {"median": 0, "min": 0, "max": 0, "runs": 2}
+    assert figures["summary"]["chat_app"]["repetitions"] == 2
+
+
+def test_knee_climbs_against_chat_app_and_says_what_it_sustained(tmp_path):
+    out = tmp_path / "knee.json"
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "run.py"), "knee", "--servers",
+         "chat_app", "--start", "100", "--max-steps", "1", "--step-seconds", "0.5",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rates 100 msg/s" in result.stdout
+    steps = json.loads(out.read_text())["repetitions"][0]["steps"]["chat_app"]
+    assert [step["rate"] for step in steps] == [100]
+    assert steps[0]["figures"]["lost"] == 0
+    assert "chat_app: sustained 100 msg/s (4,900 deliveries/s)" in result.stdout \
+        or "chat_app: sustained nothing" in result.stdout  # a busy machine may miss p99
+
+
+# --- repeated runs: order and figures (pure) -------------------------------
+
+def test_the_order_turns_so_no_server_always_goes_first():
+    names = ["chat_app", "ngircd", "miniircd"]
+    assert [rotation(names, turn) for turn in range(4)] == [
+        ["chat_app", "ngircd", "miniircd"], ["ngircd", "miniircd", "chat_app"],
+        ["miniircd", "chat_app", "ngircd"], ["chat_app", "ngircd", "miniircd"]]
+    assert rotation([], 2) == []
+
+
+def test_a_figure_is_its_median_with_min_and_max_beside_it():
+    assert format_spread("{:,.0f}", [790100, 770012, 783881]) == "783,881 [770,012–790,100]"
+    assert format_spread("{}", [0, 0, 0]) == "0"  # all agree: one figure
+    assert format_spread("{}", [0, 12, 0]) == "0 [0–12]"  # one loss shows as the max
+    assert format_spread("{}", [80000, 79999]) == "79999.5 [79999–80000]"
+    assert format_spread("{:.2f}", [None, 1.0, float("nan"), 3.0]) == "2.00 [1.00–3.00]"
+    assert format_spread("{:.2f}", [None]) == "-"
+    assert format_spread("{:.0%}", [0.5, 0.55, 0.6]) == "55% [50%–60%]"
+
+
+def test_the_repeated_table_has_a_line_per_figure_and_a_column_per_server():
+    rows = [dict(server="chat_app", lost=0, deliveries_per_second=783881.2),
+            dict(server="chat_app", lost=0, deliveries_per_second=770012.0),
+            dict(server="chat_app", lost=3, deliveries_per_second=790100.0),
+            dict(server="ngircd", lost=0, deliveries_per_second=777417.0)]
+    columns = [("server", "server", "{}"), ("deliv/s", "deliveries_per_second", "{:,.0f}"),
+               ("lost", "lost", "{}")]
+    lines = spread_table(rows, columns, ["chat_app", "ngircd", "miniircd"], repeat=3)
+    assert lines[0].split() == ["figure", "chat_app", "ngircd"]  # miniircd gave nothing
+    assert lines[2].split() == ["runs", "3", "of", "3", "1", "of", "3"]
+    assert lines[3].split() == ["deliv/s", "783,881", "[770,012–790,100]", "777,417"]
+    assert lines[4].split() == ["lost", "0", "[0–3]", "0"]
+
+
+def test_the_single_run_table_keeps_its_columns():
+    out = io.StringIO()
+    print_table([dict(server="chat_app", deliveries_per_second=783881.4, lost=0,
+                      loadgen_cpu=0.55)], out)
+    header, rule, line = out.getvalue().splitlines()
+    assert header.split()[:4] == ["server", "join", "s", "sent"]
+    assert line.split()[0] == "chat_app" and "783,881" in line.split() and "55%" in line
+
+
+def test_the_machine_line_names_the_cpu_model():
+    assert cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n") == "AMD EPYC 7B13"
+    assert cpu_model("Hardware\t: BCM2835\n") == "BCM2835"
+    line = describe_machine(read=lambda path: "model name : Test CPU\n")
+    assert "Test CPU" in line and "Python" in line and "UTC" in line
+
+
+# --- the knee's decisions (pure) -------------------------------------------
+
+def step(**changes):
+    """Figures of a clean W2-shaped step at 2000 msg/s, changed as asked."""
+    figures = dict(server="chat_app", lost=0, p99_ms=5.0, deliveries_per_second=97000.0,
+                   loadgen_cpu=0.40, loadgen_wait=0.0, scheduled=6000, sent_late=0)
+    figures.update(changes)
+    return figures
+
+
+def test_a_step_is_sustained_only_without_loss_slow_p99_or_missing_throughput():
+    assert judge(step(), 2000, 50)["sustained"]
+    assert judge(step(p99_ms=100.0), 2000, 50)["sustained"]  # the bound itself holds
+    assert judge(step(deliveries_per_second=0.95 * 98000), 2000, 50)["sustained"]
+    assert judge(step(lost=12), 2000, 50)["why"] == ["lost 12"]
+    assert judge(step(p99_ms=289.4), 2000, 50)["why"] == ["p99 289 ms > 100 ms"]
+    assert judge(step(deliveries_per_second=90000.0), 2000, 50)["why"] == [
+        "throughput 90,000/s < 95% of 98,000/s offered"]
+    assert judge(step(p99_ms=None, deliveries_per_second=0.0), 2000, 50)["why"][0] == \
+        "nothing delivered"
+    failed = judge({"server": "miniircd", "error": "the run failed: refused"}, 2000, 50)
+    assert (failed["sustained"], failed["why"], failed["generator"]) == (
+        False, ["the run failed: refused"], None)
+
+
+def test_the_generator_is_the_limit_at_90_percent_cpu_or_one_percent_late():
+    assert judge(step(), 2000, 50)["generator"] is None
+    assert judge(step(loadgen_cpu=0.89, sent_late=60), 2000, 50)["generator"] is None
+    assert judge(step(loadgen_cpu=0.90), 2000, 50)["generator"] == \
+        "the load generator used 90% of a core"
+    late = judge(step(sent_late=61, loadgen_wait=0.25), 2000, 50)
+    assert late["sustained"] and late["generator"] == (
+        "the load generator queued 1.0% of the messages late or never; "
+        "it waited for a CPU 25% of the time: the machine was busy")
+
+
+def test_a_step_line_shows_the_generators_share_sent_and_late():
+    figures = step(server="ngircd", sent=5990, sent_late=61, loadgen_cpu=0.4)
+    words = step_line(judge(figures, 2000, 50), figures).split()
+    assert words[:3] == ["2,000", "98,000", "ngircd"]
+    assert words[7:] == ["40%", "0%", "99.8%", "1.0%", "sustained;", "generator-limited"]
+    headings = re.split(r"\s{2,}", step_header().strip())
+    assert headings[7:11] == ["loadgen CPU", "loadgen wait", "sent", "late"]
+
+
+def test_the_ladder_is_geometric_and_bounded_in_rate_and_steps():
+    assert ladder(2000, 1.25, 5000, 10) == [2000, 2500, 3125, 3906, 4883]
+    assert ladder(2000, 1.25, 10 ** 9, 4) == [2000, 2500, 3125, 3906]
+    assert ladder(1, 1.1, 3, 10) == [1, 2, 3]  # rounding never repeats a rate
+    for start, factor in ((2000, 1.0), (0, 2.0)):
+        try:
+            ladder(start, factor, 5000, 10)
+        except ValueError:
+            continue
+        raise AssertionError("a ladder that never climbs must be refused")
+
+
+def test_the_climb_alternates_drops_servers_and_credits_no_one_for_the_generator():
+    calls = []
+
+    def run_step(name, rate):
+        calls.append((rate, name))
+        if name == "chat_app" and rate >= 4000:
+            return step(server=name, p99_ms=289.0, deliveries_per_second=rate * 49.0)
+        if name == "ngircd" and rate >= 3000:
+            return step(server=name, deliveries_per_second=rate * 49.0, loadgen_cpu=0.94)
+        return step(server=name, deliveries_per_second=rate * 49.0)
+
+    names = ["chat_app", "ngircd", "miniircd"]
+    steps, stopped = climb(names, [2000, 3000, 4000, 5000], run_step, clients=50)
+    assert calls == [(2000, "chat_app"), (2000, "ngircd"), (2000, "miniircd"),
+                     (3000, "ngircd"), (3000, "miniircd"), (3000, "chat_app"),
+                     (4000, "chat_app"), (4000, "miniircd"),
+                     (5000, "miniircd")]
+    assert stopped == "the ladder ended at 5,000 msg/s"
+    chat_app, ngircd, miniircd = (outcome(steps[name], 50) for name in names)
+    assert (chat_app["sustained_rate"], chat_app["failed_rate"]) == (3000, 4000)
+    assert outcome_words("chat_app", chat_app, 2000, stopped) == (
+        "chat_app: sustained 3,000 msg/s (147,000 deliveries/s); "
+        "first failed at 4,000 msg/s: p99 289 ms > 100 ms")
+    assert (ngircd["sustained_rate"], ngircd["generator_rate"]) == (3000, 3000)
+    assert "at ≥ 3,000 msg/s the load generator was the limit, not ngircd: the load " \
+        "generator used 94% of a core" in outcome_words("ngircd", ngircd, 2000, stopped)
+    assert outcome_words("miniircd", miniircd, 2000, stopped).endswith(
+        "never failed: the ladder ended at 5,000 msg/s, so its knee is higher")
+
+
+def test_the_climb_stops_when_its_time_is_up():
+    ticks = iter(range(100))
+    steps, stopped = climb(["chat_app", "ngircd"], [2000, 3000],
+                           lambda name, rate: step(server=name, deliveries_per_second=rate * 49.0),
+                           clients=50, deadline=2, clock=lambda: next(ticks))
+    assert stopped == "the time budget ran out at 3,000 msg/s"
+    assert [len(steps[name]) for name in ("ngircd", "chat_app")] == [2, 1]  # ngircd led at 3,000
+
+
+def test_the_knee_over_repetitions_is_a_median_with_min_and_max():
+    def result(rate, failed=None, generator=None):
+        return dict(sustained_rate=rate, failed_rate=failed, generator_rate=generator)
+
+    outcomes = [{"chat_app": result(3906, failed=4883), "ngircd": result(24414, generator=24414)},
+                {"chat_app": result(3125, failed=3906), "ngircd": result(19531, failed=24414)},
+                {"chat_app": result(None, failed=2000), "ngircd": result(24414, generator=24414)}]
+    chat_app, ngircd = knee_summary(outcomes, ["chat_app", "ngircd"])
+    assert chat_app == ("chat_app: sustained 3,125 [0–3,906] msg/s over 3 repetitions; "
+                        "first failure at 3,906 [2,000–4,883] msg/s")
+    assert ngircd.startswith("ngircd: sustained 24,414 [19,531–24,414] msg/s")
+    assert "in 2 of 3 the load generator was the limit, not ngircd" in ngircd
+    assert "climb ended" not in ngircd
+    unrun = dict(result(None), steps=0)  # the time budget was spent before its turn
+    (miniircd,) = knee_summary([{"miniircd": result(56843)}, {"miniircd": unrun}], ["miniircd"])
+    assert miniircd == ("miniircd: sustained 56,843 msg/s over 1 repetition; in 1 of 1 "
+                        "the climb ended before it failed: its knee is higher")
+
+
+# --- the generator's own lateness (pure) -------------------------------------
+
+def test_lateness_is_the_generators_unless_the_server_stopped_reading():
+    load = Load(ChatAppWire(), ("127.0.0.1", 9), clients=3, senders=2, rate=10, duration=1)
+    assert [due_by(t, 5.0, 0.5) for t in (0.0, 0.099, 0.1, 0.3, 0.31)] == [0, 0, 1, 2, 2]
+    busy, paused = load.clients[:2]
+    load.count_late(busy, 3)
+    paused.held = True
+    load.count_late(paused, 2)
+    assert (load.late, load.held, paused.held) == (3, 2, False)
+    busy.sent = 3
+    load.count_late(busy, 3)  # nothing new behind
+    assert load.late == 3
+
+
+def test_the_generators_shares_are_of_the_wall_time_between_two_readings():
+    before = {"cpu": 1.0, "wait": None, "wall": 10.0}
+    after = {"cpu": 1.9, "wait": 0.5, "wall": 11.0}
+    assert abs(share(before, after, "cpu") - 0.9) < 1e-9
+    assert share(before, after, "wait") is None  # no /proc/self/schedstat: unknown, not 0
+    assert share(before, before, "cpu") is None

@@ -23,6 +23,7 @@ docs/benchmarks.md has the measurements behind this design.
 
 import bisect
 import collections
+import itertools
 import selectors
 import socket
 import threading
@@ -303,45 +304,48 @@ class Outbox:
         Return True if there is something to send (see send_out()).
         """
         with self._lock:
-            if self._closed:
-                return False
-            if self._partial is not None:
-                return True
-            released = end
-            end = self._room_end(end)
+            if self._partial is not None or self._closed:
+                return not self._closed
             cursor = self.cursor
-            if not self._own:  # the usual case: only room frames are due
+            if not self._own and self._until is None:  # the usual case: the room's frames only
                 if cursor is None or cursor >= end:
                     return False
-                shared = self._until is None  # a batch for `end` may reach past _until
-                batch = joined.get(cursor) if shared else None
+                batch = joined.get(cursor)
                 if batch is None:
                     stop = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
-                    batch = (b"".join(chunks[cursor - base:stop - base]), stop)
-                    if shared:
-                        joined[cursor] = batch
+                    batch = joined[cursor] = (b"".join(chunks[cursor - base:stop - base]), stop)
                 self.cursor = batch[1]
                 self._partial = batch[0]
                 return True
-            if cursor is not None and cursor < end:
-                end = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
-            parts = []
-            own = self._own
-            while True:
-                while own and own[0][0] <= released and (cursor is None or own[0][0] <= cursor):
-                    data = own.popleft()[1]
-                    self._own_bytes -= len(data)
-                    parts.append(data)
-                if cursor is None or cursor >= end:
-                    break
-                stop = min(end, own[0][0]) if own else end
-                parts.extend(chunks[cursor - base:stop - base])
-                cursor = stop
-            self.cursor = cursor
-            if not parts:
-                return False
-            self._partial = parts[0] if len(parts) == 1 else b"".join(parts)
-            return True
+            return self._take_own_frames(chunks, base, end)
+
+    def _take_own_frames(self, chunks, base, released):
+        """prepare() with frames of its own queued, or after its last room frame is set (lock held).
+
+        Its own frames go in their places among the room's; nothing is
+        shared with other members.
+        """
+        end = self._room_end(released)
+        cursor = self.cursor
+        if cursor is not None and cursor < end:
+            end = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
+        parts = []
+        own = self._own
+        while True:
+            while own and own[0][0] <= released and (cursor is None or own[0][0] <= cursor):
+                data = own.popleft()[1]
+                self._own_bytes -= len(data)
+                parts.append(data)
+            if cursor is None or cursor >= end:
+                break
+            stop = min(end, own[0][0]) if own else end
+            parts.extend(chunks[cursor - base:stop - base])
+            cursor = stop
+        self.cursor = cursor
+        if not parts:
+            return False
+        self._partial = parts[0] if len(parts) == 1 else b"".join(parts)
+        return True
 
     def send_out(self):
         """Send what prepare() took, as far as the socket takes it; return True if blocked.
@@ -352,29 +356,27 @@ class Outbox:
         the others' bytes there too.
         """
         with self._lock:
-            if self._closed or self._partial is None:
+            data = self._partial
+            if data is None or self._closed:
                 return False
-            return not self._send(self._partial)
-
-    def _send(self, data):
-        """Send as much of the outgoing bytes as the socket takes; return True if it took them all."""
-        try:
-            sent = self.sock.send(data)
-        except WOULD_BLOCK:
-            sent = 0
-        except OSError:
-            # The peer is gone (reset, broken pipe).  Wake its reader,
-            # which ends the connection and tells the room.
-            self._drop()
-            shutdown_quietly(self.sock)
+            try:
+                sent = self.sock.send(data)
+            except WOULD_BLOCK:
+                sent = 0
+            except OSError:
+                # The peer is gone (reset, broken pipe).  Wake its reader,
+                # which ends the connection and tells the room.
+                self._drop()
+                shutdown_quietly(self.sock)
+                return False
+            if sent == len(data):
+                self._partial = None
+                if self._drain_waiters:
+                    self._drained.notify_all()
+                return False
+            self._partial = memoryview(data)[sent:]
+            self.blocked = True
             return True
-        if sent == len(data):
-            self._partial = None
-            self._notify_drained()
-            return True
-        self._partial = memoryview(data)[sent:]
-        self.blocked = True
-        return False
 
     def _drop(self):
         self._closed = True
@@ -527,12 +529,16 @@ class Writer:
         serve_members = end != self._last_end  # new room frames: every member has some due
         if serve_members:
             self._last_end = end
-            for outbox in members:
-                self._prepare(outbox, number, chunks, base, end, joined, ready, blocked, held)
-        for group in (writable, dirty):
-            for outbox in group:
-                if outbox.round != number:
-                    self._prepare(outbox, number, chunks, base, end, joined, ready, blocked, held)
+        for outbox in itertools.chain(members if serve_members else (), writable, dirty):
+            if outbox.round == number:
+                continue  # served already (a member that was also writable or dirty)
+            outbox.round = number
+            if outbox.blocked:
+                blocked.append(outbox)
+            elif outbox.prepare(chunks, base, end, joined):
+                ready.append(outbox)
+            elif outbox.held:
+                held.append(outbox)  # its own frames follow a frame the log still holds
         again = []
         for outbox in ready:
             if outbox.send_out():
@@ -576,17 +582,6 @@ class Writer:
         for outbox in blocked:
             if outbox.over_limit(furthest):
                 outbox.on_overflow()
-
-    @staticmethod
-    def _prepare(outbox, number, chunks, base, end, joined, ready, blocked, held):
-        """Sort an outbox for this round: bytes ready to send, blocked, or waiting on the log."""
-        outbox.round = number
-        if outbox.blocked:
-            blocked.append(outbox)
-        elif outbox.prepare(chunks, base, end, joined):
-            ready.append(outbox)
-        elif outbox.held:
-            held.append(outbox)
 
     def _watch(self, outbox):
         try:

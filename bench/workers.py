@@ -2,9 +2,10 @@
 
 One Python process counting every delivery tops out at about 700–750k
 deliveries a second on a 2-core machine, below W2's offer.  Here the
-clients are dealt round-robin by index to N forked processes (each a
+clients are dealt round-robin by index to N processes (each a
 `Load` of its share, so senders and receivers spread evenly and every
-sender keeps its number and its schedule), and the bench moves them
+sender keeps its number and its schedule; see start_method() for how
+they are started), and the bench moves them
 through the phases together over a pipe each:
 
     worker                          bench
@@ -23,6 +24,7 @@ named, and at the end every worker is ended by its PID.
 
 import multiprocessing
 import multiprocessing.connection
+import threading
 import time
 
 from loadgen import DRAIN_MAX_SECONDS, MAX_JOINING, SETTLE_MAX_SECONDS, WIRES, Load
@@ -106,11 +108,21 @@ def await_start(load, start):
         left = start - time.monotonic()
 
 
+def start_method():
+    """Return "fork" in a process of one thread (bench/run.py), else "spawn".
+
+    A fork is quick and inherits everything, but a forked copy of a
+    process with other threads (a test running a server in threads) may
+    find a lock held forever; spawn starts a fresh interpreter instead.
+    """
+    return "fork" if threading.active_count() == 1 else "spawn"
+
+
 class Workers:
     """The generator's processes, seen from the bench: start, step through phases, end."""
 
     def __init__(self, processes, wire_name, address, settings):
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context(start_method())
         self.members = []  # (process, the bench's end of its pipe)
         for part, joins in enumerate(joins_in_flight(processes)):
             mine, theirs = context.Pipe()

@@ -17,6 +17,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -27,7 +29,7 @@ from loadgen import ChatAppWire, IrcWire, Load, due_by, share  # noqa: E402
 from merge import merge  # noqa: E402
 from run import print_table  # noqa: E402
 from summary import cpu_model, describe_machine, format_spread, rotation, spread_table  # noqa: E402
-from workers import Workers, joins_in_flight  # noqa: E402
+from workers import Workers, joins_in_flight, run_split  # noqa: E402
 
 SHARES = {"cpu": 0.0, "cpu_with_drain": 0.0, "wait": None}
 
@@ -48,14 +50,19 @@ def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
     assert figures["p50_ms"] is not None and figures["p50_ms"] <= figures["max_ms"]
 
 
-def test_a_stalled_client_is_reported_as_cut_off(make_server):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_stalled_client_is_reported_as_cut_off(make_server, processes):
     server = make_server("--rate-limit", "0")
-    load = Load(ChatAppWire(), ("127.0.0.1", server.port), clients=3, senders=1,
-                rate=1000, duration=2.5, size=3900, stalled=1)
-    try:
-        figures = load.run()
-    finally:
-        load.close_all()
+    settings = dict(clients=3, senders=1, rate=1000, duration=2.5, size=3900, stalled=1)
+    if processes == 2:  # the stalled client u2 is in the first process, its sender too
+        figures = run_split(2, "chat_app", ("127.0.0.1", server.port), settings)
+        assert figures["loadgen_processes"] == 2
+    else:
+        load = Load(ChatAppWire(), ("127.0.0.1", server.port), **settings)
+        try:
+            figures = load.run()
+        finally:
+            load.close_all()
     assert figures["stalled_left"] == ["too_slow"]
     assert figures["errors"] == []
     assert (figures["lost"], figures["duplicated"], figures["reordered"]) == (0, 0, 0)

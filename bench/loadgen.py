@@ -1,7 +1,10 @@
-"""The load generator: N clients in one room, S of them sending, in one process.
+"""The load generator: N clients in one room, S of them sending.
 
 Every client is a non-blocking socket in one `selectors` loop, so the
-generator needs no threads and can hold thousands of connections.  A wire
+generator needs no threads and can hold thousands of connections.  One
+`Load` may run a share of the clients only (`part` of `parts`, by index):
+bench/workers.py runs the shares in several processes, and
+bench/merge.py adds their figures up into one run's.  A wire
 (`ChatAppWire` or `IrcWire`) knows how to join and say things in one
 protocol; everything else is the same for every server measured.
 
@@ -21,15 +24,24 @@ while sending, `loadgen_cpu` is its share of one core and `loadgen_wait`
 the share of the time it waited for a CPU while ready to run.  Its CPU
 share over the drain as well (`loadgen_cpu_with_drain`, what this column
 used to be) is lower by the drain's quiet second, not by any headroom.
+
+The clock of the message stamps, time.perf_counter_ns(), is
+CLOCK_MONOTONIC on Linux as time.monotonic() is: one clock for every
+process of the machine, so a stamp taken in one generator process and a
+reading taken in another give a true latency.
 """
 
 import array
 import errno
+import itertools
 import math
+import operator
 import re
 import selectors
 import socket
 import time
+
+from merge import merge
 
 # Every message carries this marker, so receivers can find the figures.
 MESSAGE_RE = re.compile(rb"bench (\d+) (\d+) (\d+) ")
@@ -50,6 +62,8 @@ DRAIN_QUIET_SECONDS = 1.0
 # stopped accepting, like miniircd past select()'s 1024 descriptors).
 JOIN_STALL_SECONDS = 20.0
 DRAIN_MAX_SECONDS = 30.0
+# Settling (the notices of everyone joining) gives up waiting for quiet after this.
+SETTLE_MAX_SECONDS = 30.0
 
 # Reads go into one reused buffer: a fresh 256 KiB bytes object per recv()
 # costs an mmap and page faults each time, and slowed this process 2.5 times.
@@ -218,10 +232,18 @@ class Client:
 
 
 class Load:
-    """Run one workload against one server and return its figures."""
+    """Run one workload (or one share of its clients) against one server; return its figures.
+
+    With `parts` above 1 this Load holds the clients whose index modulo
+    `parts` is `part`: senders keep their index as their number, and so
+    their schedule, whichever share they are in.
+    """
 
     def __init__(self, wire, address, clients, senders, rate, duration,
-                 size=64, stalled=0, join_timeout=120.0, log=print):
+                 size=64, stalled=0, join_timeout=120.0, log=print,
+                 part=0, parts=1, max_joining=MAX_JOINING):
+        if senders > clients - stalled:
+            raise RuntimeError("not enough healthy clients to send")
         self.wire = wire
         self.address = address
         self.senders = senders
@@ -230,9 +252,11 @@ class Load:
         self.size = size
         self.join_timeout = join_timeout
         self.log = log
-        self.clients = [Client(i, wire, senders) for i in range(clients)]
-        for client in self.clients[clients - stalled:]:
-            client.stalled = True
+        self.max_joining = max_joining
+        self.clients = [Client(i, wire, senders) for i in range(part, clients, parts)]
+        for client in self.clients:
+            client.stalled = client.index >= clients - stalled
+        self.sender_clients = [c for c in self.clients if c.index < senders]
         self.selector = selectors.DefaultSelector()
         self.buffer = bytearray(READ_SIZE)
         self.view = memoryview(self.buffer)
@@ -247,6 +271,7 @@ class Load:
         self.late = 0  # messages queued late (or never) because this process was busy
         self.held = 0  # messages queued late (or never) because the server was not reading
         self.scheduled = 0  # messages the schedule called for
+        self.sent = 0
 
     # --- the phases ---------------------------------------------------
 
@@ -257,16 +282,23 @@ class Load:
         join_seconds = time.monotonic() - started
         self.settle()
         on_phase("send")
+        shares = self.send_and_drain()
+        on_phase("done")
+        return merge([self.tally(join_seconds, shares)])
+
+    def send_and_drain(self, start=None):
+        """Send from `start` (time.monotonic(); now if None), drain; return this process's shares.
+
+        The shares (see usage()) are of the wall time: "cpu" and "wait"
+        while sending, "cpu_with_drain" over the drain as well.
+        """
         before = usage()
-        self.send_phase()
+        self.send_phase(start)
         sent = usage()
         self.drain()
-        on_phase("done")
         done = usage()
-        figures = self.figures(join_seconds, share(before, sent, "cpu"))
-        figures["loadgen_cpu_with_drain"] = share(before, done, "cpu")
-        figures["loadgen_wait"] = share(before, sent, "wait")
-        return figures
+        return {"cpu": share(before, sent, "cpu"), "cpu_with_drain": share(before, done, "cpu"),
+                "wait": share(before, sent, "wait")}
 
     def join_all(self):
         pending = list(reversed(self.clients))
@@ -275,7 +307,7 @@ class Load:
         joined = 0
         progress = time.monotonic()
         while joined < len(self.clients):
-            while pending and joining < MAX_JOINING:
+            while pending and joining < self.max_joining:
                 self.connect(pending.pop())
                 joining += 1
             now = time.monotonic()
@@ -292,31 +324,30 @@ class Load:
     def settle(self):
         """Let the notices of everyone joining pass before measuring."""
         quiet_since = time.monotonic()
-        deadline = quiet_since + 30.0
+        deadline = quiet_since + SETTLE_MAX_SECONDS
         while time.monotonic() < deadline:
             if self.poll(0.05, count=False):
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since > 0.3:
                 return
 
-    def send_phase(self):
-        senders = [c for c in self.clients if not c.stalled][:self.senders]
-        if len(senders) < self.senders:
-            raise RuntimeError("not enough healthy clients to send")
-        self.sender_clients = senders
+    def send_phase(self, start=None):
+        """Send on the schedule from `start` (time.monotonic(); now if None) for the duration."""
+        senders = [(client.index, client) for client in self.sender_clients]
         per_sender = self.rate / float(self.senders)
         # Sender k sends at times (n + k/S) / per_sender: spread evenly, not in bursts.
         offsets = [number / float(self.senders) for number in range(self.senders)]
         pad = b"x" * max(0, self.size - 30)
         say = self.wire.say
-        start = time.monotonic()
+        if start is None:
+            start = time.monotonic()
         self.first_send = now_micros()
         end = start + self.duration
         while True:
             now = time.monotonic()
             if now >= end:
                 break
-            for number, client in enumerate(senders):
+            for number, client in senders:
                 due = due_by(now - start, per_sender, offsets[number])
                 if client.sent >= due:
                     continue
@@ -333,13 +364,13 @@ class Load:
                 self.write(client)
             next_tick = start + (int((now - start) * self.rate) + 1) / float(self.rate)
             self.poll(max(0.0, min(next_tick, end) - time.monotonic()))
-        for number, client in enumerate(senders):  # what the schedule wanted but never got
+        for number, client in senders:  # what the schedule wanted but never got
             # due strictly before the end: the loop stops at the end itself
             scheduled = max(0, math.ceil(self.duration * per_sender - offsets[number]))
             self.scheduled += scheduled
             client.held = client.held or len(client.outbuf) > MAX_SENDER_BACKLOG
             self.count_late(client, scheduled)
-        self.sent = sum(c.sent for c in senders)
+        self.sent = sum(client.sent for _, client in senders)
 
     def count_late(self, client, overdue):
         """Count the messages due before `overdue` that this sender has not sent yet.
@@ -495,29 +526,31 @@ class Load:
                 self.errors.append("%s got %s" % (client.name, problem[:200]))
 
     def count(self, client, chunk, received):
-        """Account for every message delivery in a chunk of complete lines."""
+        """Account for every message delivery in a chunk of complete lines.
+
+        Numbers are parsed and latencies taken by map() and array.extend()
+        in C; only the check of each sender's SEQ is a Python loop.  This
+        is the generator's cost per delivery, and so its ceiling.
+        """
         found = MESSAGE_RE.findall(chunk)
         if not found:
             return
-        own = client.index if client.index < self.senders else -1  # own echo, if any
+        if client.index < self.senders:  # chat_app echoes a sender's own messages: not deliveries
+            own = b"%d" % client.index
+            found = [message for message in found if message[0] != own]
+            if not found:
+                return
+        senders, seqs, stamps = zip(*found)
+        self.latencies.extend(map(operator.sub, itertools.repeat(received), map(int, stamps)))
         expected = client.next_seq
-        latencies = self.latencies.append
-        delivered = 0
-        for sender, seq, stamp in found:
-            sender = int(sender)
-            if sender == own:
-                continue
-            seq = int(seq)
-            latencies(received - int(stamp))
-            delivered += 1
+        for sender, seq in zip(map(int, senders), map(int, seqs)):
             want = expected[sender]
             if seq == want:
                 expected[sender] = seq + 1
             else:
                 self.irregular(client, sender, seq, want)
-        self.deliveries += delivered
-        if delivered:
-            self.last_delivery = received
+        self.deliveries += len(found)
+        self.last_delivery = received
 
     def irregular(self, client, sender, seq, want):
         if client.missing is None:
@@ -534,49 +567,37 @@ class Load:
 
     # --- results ------------------------------------------------------
 
-    def figures(self, join_seconds, cpu_share):
-        sent_by = [c.sent for c in self.sender_clients]
-        lost = 0
-        healthy = [c for c in self.clients if not c.stalled]
-        for client in healthy:
-            for number, total in enumerate(sent_by):
-                if number == client.index:
-                    continue  # a sender is not a receiver of its own messages
-                gaps = len(client.missing[number]) if client.missing else 0
-                lost += gaps + max(0, total - (client.next_seq[number] - 1))
-        ordered = sorted(self.latencies)
+    def tally(self, join_seconds, shares):
+        """Return this share's raw counts, for merge.merge() to add up with the others'.
 
-        def percentile(p):
-            if not ordered:
-                return None
-            return ordered[min(len(ordered) - 1, int(p * len(ordered)))] / 1000.0
-
-        span = ((self.last_delivery - self.first_send) / 1e6
-                if self.last_delivery and self.first_send else 0.0)
-        stalled = {c.name for c in self.clients if c.stalled}
+        Losses cannot be counted here: a receiver's gaps must be held
+        against what each sender sent, and the sender may be in another
+        process.  So each healthy receiver's next expected SEQ and count
+        of gaps per sender travel as they are.
+        """
+        receivers = [(c.index, list(c.next_seq),
+                      [len(gaps) for gaps in c.missing] if c.missing else None)
+                     for c in self.clients if not c.stalled]
         return {
             "clients": len(self.clients),
             "join_seconds": join_seconds,
-            "sent": self.sent,
-            "expected": sum(sent_by) * (len(healthy) - 1),
+            "sent_by": {c.index: c.sent for c in self.sender_clients},
+            "receivers": receivers,
+            "stalled": [c.name for c in self.clients if c.stalled],
             "scheduled": self.scheduled,
             "sent_late": self.late,
             "sent_held": self.held,
             "deliveries": self.deliveries,
-            "deliveries_per_second": self.deliveries / span if span else 0.0,
-            "p50_ms": percentile(0.50),
-            "p90_ms": percentile(0.90),
-            "p99_ms": percentile(0.99),
-            "max_ms": ordered[-1] / 1000.0 if ordered else None,
-            "lost": lost,
+            "latencies": self.latencies,
             "duplicated": self.duplicates,
             "reordered": self.reordered,
-            "stalled_left": sorted({reason for name, reason in self.departures
-                                    if name in stalled}),
-            "others_left": sorted({"%s: %s" % d for d in self.departures
-                                   if d[0] not in stalled}),
-            "errors": self.errors[:5],
-            "loadgen_cpu": cpu_share,
+            "departures": self.departures,
+            "errors": self.errors,
+            "first_send": self.first_send,
+            "last_delivery": self.last_delivery,
+            "cpu": shares["cpu"],
+            "cpu_with_drain": shares["cpu_with_drain"],
+            "wait": shares["wait"],
         }
 
     def close_all(self):

@@ -6,6 +6,7 @@
     python3 bench/run.py W3 --python ~/.pyenv/versions/3.8.20/bin/python
     python3 bench/run.py W2 --repeat 3      # 3 runs, order turning; median [min-max]
     python3 bench/run.py knee               # the W2 shape at rising rates: who keeps up
+    python3 bench/run.py W2 --processes 1   # the load generator in one process, not two
 
 Every server is started fresh on 127.0.0.1 for each run and stopped after
 it; with --repeat the order of the servers turns by one each repetition.
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import knee  # noqa: E402
 from loadgen import WIRES, Load  # noqa: E402
 from servers import SERVERS  # noqa: E402
+from workers import MAX_PROCESSES, run_split  # noqa: E402
 from summary import (RANGE_DASH, command_line, describe_machine, rotation,  # noqa: E402
                      spread_table, summarise)
 
@@ -49,6 +51,10 @@ KNEE_SHAPE = "W2"
 MAX_REPEAT = 20
 # How the command line names this script when main() is called with arguments.
 RUN_PY = "bench/run.py"
+# The load generator's processes.  One tops out at about 700-750k
+# deliveries/s on a 2-core machine, below W2's 784k; two deliver W2 in
+# full (bench/README.md, "Is the generator the bottleneck?").
+DEFAULT_PROCESSES = 2
 
 # (heading, figure, format of one value): the single-run table's columns,
 # and the lines of the repeated runs' table.
@@ -68,26 +74,33 @@ COLUMNS = [
     ("CPU us/deliv", "cpu_us_per_delivery", "{:.2f}"),
     ("peak RSS MiB", "peak_rss_mib", "{:.1f}"),
     ("loadgen CPU", "loadgen_cpu", "{:.0%}"),
+    ("loadgen max", "loadgen_cpu_max", "{:.0%}"),
 ]
 
 # Figures summarised over repetitions in the JSON (the table's, and the generator's own).
 SUMMARY_KEYS = [key for _, key, _ in COLUMNS[1:]] + ["loadgen_wait", "sent_late", "sent_held"]
 
-def run_one(server_class, workload, python, log):
+def run_one(server_class, workload, python, log, processes=1):
+    """Run a workload once on a fresh server, the load in `processes` processes; return figures."""
     server = server_class(python)
     server.start()
     load = None
     try:
-        load = Load(WIRES[server.wire](), ("127.0.0.1", server.port),
-                    clients=workload["clients"], senders=workload["senders"],
-                    rate=workload["rate"], duration=workload["duration"],
-                    size=workload.get("size", 64), stalled=workload.get("stalled", 0))
+        settings = dict(clients=workload["clients"], senders=workload["senders"],
+                        rate=workload["rate"], duration=workload["duration"],
+                        size=workload.get("size", 64), stalled=workload.get("stalled", 0))
+        address = ("127.0.0.1", server.port)
         marks = {}
 
         def on_phase(phase):
             marks[phase] = server.cpu_seconds()
 
-        figures = load.run(on_phase)
+        processes = min(processes, settings["clients"])
+        if processes > 1:
+            figures = run_split(processes, server.wire, address, settings, on_phase)
+        else:
+            load = Load(WIRES[server.wire](), address, **settings)
+            figures = load.run(on_phase)
         figures["server"] = server.name
         cpu = marks["done"] - marks["send"]
         figures["server_cpu_seconds"] = cpu
@@ -134,6 +147,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run everything N times, the servers' order turning each time; "
                              "report median [min-max] (default 1)")
+    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
+                        help="run the load generator's clients in N processes, 1 to %d "
+                             "(default %%(default)s)" % MAX_PROCESSES)
     parser.add_argument("--json", metavar="FILE",
                         help="also write the figures as JSON ({workload} in FILE: one file each)")
     knee_options = parser.add_argument_group("knee")
@@ -157,6 +173,8 @@ def main(argv=None):
         parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(SERVERS)))
     if not 1 <= options.repeat <= MAX_REPEAT:
         parser.error("--repeat takes 1 to %d" % MAX_REPEAT)
+    if not 1 <= options.processes <= MAX_PROCESSES:
+        parser.error("--processes takes 1 to %d" % MAX_PROCESSES)
     options.command = command_line([script] + argv, sys.executable)
     options.machine = describe_machine()
     print("command: " + options.command)
@@ -167,6 +185,10 @@ def main(argv=None):
         return run_workload(options.workload, names, options)
     results = [run_workload(name, names, options) for name in ("W1", "W2", "W3", "W4", "W5")]
     return max(results)
+
+
+def generator_words(processes):
+    return "load generator in %d process%s" % (processes, "" if processes == 1 else "es")
 
 
 def raise_file_limit(workload):
@@ -180,7 +202,7 @@ def raise_file_limit(workload):
 def run_noted(name, workload, options, notes, label):
     """Run one server once; add what went wrong to `notes`; return its row or None."""
     try:
-        row = run_one(SERVERS[name], workload, options.python, print)
+        row = run_one(SERVERS[name], workload, options.python, print, options.processes)
     except (OSError, RuntimeError) as error:
         notes.append("%s failed: %s" % (label, error))
         return None
@@ -204,9 +226,9 @@ def run_workload(name, names, options):
     """Run one workload against each named server, --repeat times; print its table."""
     workload = WORKLOADS[name]
     raise_file_limit(workload)
-    print("\n%s: %d clients, %d senders, %d msg/s offered for %g s (%s)" % (
+    print("\n%s: %d clients, %d senders, %d msg/s offered for %g s (%s); %s" % (
         name, workload["clients"], workload["senders"], workload["rate"],
-        workload["duration"], workload["about"]))
+        workload["duration"], workload["about"], generator_words(options.processes)))
     notes = []
     present = []
     for server in names:
@@ -268,15 +290,17 @@ def run_knee(names, options, parser):
         ", ".join("{:,}".format(rate) for rate in rates), options.factor,
         "{:,}".format(options.max_rate), options.max_steps))
     print("sustained = nothing lost, p99 <= %g ms, deliveries/s >= %.0f%% of rate x %d; the "
-          "generator is the limit at >= %.0f%% of a core or > %.0f%% of messages late"
+          "generator (%s) is the limit when one of its processes uses >= %.0f%% of a core "
+          "or > %.0f%% of messages go late"
           % (knee.P99_LIMIT_MS, 100 * knee.THROUGHPUT_SHARE, clients - 1,
-             100 * knee.GENERATOR_CPU_LIMIT, 100 * knee.GENERATOR_LATE_LIMIT))
+             generator_words(options.processes), 100 * knee.GENERATOR_CPU_LIMIT,
+             100 * knee.GENERATOR_LATE_LIMIT))
     deadline = time.monotonic() + 60 * options.max_minutes
 
     def run_step(name, rate):
         step = dict(shape, rate=rate)
         try:
-            figures = run_one(SERVERS[name], step, options.python, print)
+            figures = run_one(SERVERS[name], step, options.python, print, options.processes)
         except (OSError, RuntimeError) as error:
             figures = {"server": name, "error": "the run failed: %s" % error}
         return figures

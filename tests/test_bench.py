@@ -3,7 +3,8 @@
 No timing is asserted here (docs/benchmarks.md has the figures); these
 tests check that the generator runs and counts losses, duplicates,
 reordering and its own lateness correctly, so that a clean table means a
-clean run; that repeated runs turn the servers' order and report medians
+clean run; that the figures of several generator processes merge into
+the figures of one run; that repeated runs turn the servers' order and report medians
 with min and max; and that the knee decides sustained, not sustained and
 generator-limited as bench/README.md says, from made-up figures.
 """
@@ -12,8 +13,11 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+
+import pytest
 
 from helpers import ROOT
 
@@ -22,8 +26,12 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 from knee import (climb, judge, knee_summary, ladder, outcome, outcome_words,  # noqa: E402
                   step_header, step_line)
 from loadgen import ChatAppWire, IrcWire, Load, due_by, share  # noqa: E402
+from merge import merge  # noqa: E402
 from run import print_table  # noqa: E402
 from summary import cpu_model, describe_machine, format_spread, rotation, spread_table  # noqa: E402
+from workers import Workers, joins_in_flight, run_split  # noqa: E402
+
+SHARES = {"cpu": 0.0, "cpu_with_drain": 0.0, "wait": None}
 
 
 def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
@@ -42,14 +50,19 @@ def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
     assert figures["p50_ms"] is not None and figures["p50_ms"] <= figures["max_ms"]
 
 
-def test_a_stalled_client_is_reported_as_cut_off(make_server):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_stalled_client_is_reported_as_cut_off(make_server, processes):
     server = make_server("--rate-limit", "0")
-    load = Load(ChatAppWire(), ("127.0.0.1", server.port), clients=3, senders=1,
-                rate=1000, duration=2.5, size=3900, stalled=1)
-    try:
-        figures = load.run()
-    finally:
-        load.close_all()
+    settings = dict(clients=3, senders=1, rate=1000, duration=2.5, size=3900, stalled=1)
+    if processes == 2:  # the stalled client u2 is in the first process, its sender too
+        figures = run_split(2, "chat_app", ("127.0.0.1", server.port), settings)
+        assert figures["loadgen_processes"] == 2
+    else:
+        load = Load(ChatAppWire(), ("127.0.0.1", server.port), **settings)
+        try:
+            figures = load.run()
+        finally:
+            load.close_all()
     assert figures["stalled_left"] == ["too_slow"]
     assert figures["errors"] == []
     assert (figures["lost"], figures["duplicated"], figures["reordered"]) == (0, 0, 0)
@@ -63,9 +76,8 @@ def counted(*seqs):
     """Feed the receiver messages from the sender with these SEQs; return the figures."""
     load = Load(ChatAppWire(), ("127.0.0.1", 9), clients=2, senders=1, rate=1, duration=1)
     load.count(load.clients[1], b"".join(message(0, seq) for seq in seqs), 10 ** 6)
-    load.sender_clients = [load.clients[0]]
-    load.sent = load.clients[0].sent = 5
-    return load.figures(0.0, 0.0)
+    load.clients[0].sent = 5
+    return merge([load.tally(0.0, SHARES)])
 
 
 def test_the_generator_counts_what_a_faulty_server_would_do():
@@ -111,13 +123,17 @@ def test_irc_wire_joins_answers_pings_and_sees_quits():
         raise AssertionError("a refused nick must stop the run")
 
 
+def run_bench(*args):
+    """Run bench/run.py with these arguments; return its result, failing if it failed."""
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py")] + list(args),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def test_run_repeats_and_prints_medians_for_chat_app(tmp_path):
     out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "bench", "run.py"), "smoke",
-         "--servers", "chat_app", "--repeat", "2", "--json", str(out)],
-        capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_bench("smoke", "--servers", "chat_app", "--repeat", "2", "--json", str(out))
     lines = result.stdout.splitlines()
     assert lines[0].endswith("bench/run.py smoke --servers chat_app --repeat 2 --json "
                              + str(out))
@@ -133,12 +149,8 @@ def test_run_repeats_and_prints_medians_for_chat_app(tmp_path):
 
 def test_knee_climbs_against_chat_app_and_says_what_it_sustained(tmp_path):
     out = tmp_path / "knee.json"
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "bench", "run.py"), "knee", "--servers",
-         "chat_app", "--start", "100", "--max-steps", "1", "--step-seconds", "0.5",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_bench("knee", "--servers", "chat_app", "--start", "100", "--max-steps", "1",
+                       "--step-seconds", "0.5", "--json", str(out))
     assert "rates 100 msg/s" in result.stdout
     steps = json.loads(out.read_text())["repetitions"][0]["steps"]["chat_app"]
     assert [step["rate"] for step in steps] == [100]
@@ -227,6 +239,10 @@ def test_the_generator_is_the_limit_at_90_percent_cpu_or_one_percent_late():
     assert judge(step(loadgen_cpu=0.89, sent_late=60), 2000, 50)["generator"] is None
     assert judge(step(loadgen_cpu=0.90), 2000, 50)["generator"] == \
         "the load generator used 90% of a core"
+    two = dict(loadgen_processes=2, loadgen_cpu=1.5)  # 150 % of a core in all is not the rule
+    assert judge(step(loadgen_cpu_max=0.89, **two), 2000, 50)["generator"] is None
+    assert judge(step(loadgen_cpu_max=0.92, **two), 2000, 50)["generator"] == \
+        "a load generator process used 92% of a core (its 2 processes 150%)"
     late = judge(step(sent_late=61, loadgen_wait=0.25), 2000, 50)
     assert late["sustained"] and late["generator"] == (
         "the load generator queued 1.0% of the messages late or never; "
@@ -234,12 +250,13 @@ def test_the_generator_is_the_limit_at_90_percent_cpu_or_one_percent_late():
 
 
 def test_a_step_line_shows_the_generators_share_sent_and_late():
-    figures = step(server="ngircd", sent=5990, sent_late=61, loadgen_cpu=0.4)
+    figures = step(server="ngircd", sent=5990, sent_late=61, loadgen_cpu=0.7,
+                   loadgen_cpu_max=0.4)
     words = step_line(judge(figures, 2000, 50), figures).split()
     assert words[:3] == ["2,000", "98,000", "ngircd"]
-    assert words[7:] == ["40%", "0%", "99.8%", "1.0%", "sustained;", "generator-limited"]
+    assert words[7:] == ["70%", "40%", "0%", "99.8%", "1.0%", "sustained;", "generator-limited"]
     headings = re.split(r"\s{2,}", step_header().strip())
-    assert headings[7:11] == ["loadgen CPU", "loadgen wait", "sent", "late"]
+    assert headings[7:12] == ["loadgen CPU", "busiest", "loadgen wait", "sent", "late"]
 
 
 def test_the_ladder_is_geometric_and_bounded_in_rate_and_steps():
@@ -333,3 +350,100 @@ def test_the_generators_shares_are_of_the_wall_time_between_two_readings():
     assert abs(share(before, after, "cpu") - 0.9) < 1e-9
     assert share(before, after, "wait") is None  # no /proc/self/schedstat: unknown, not 0
     assert share(before, before, "cpu") is None
+
+
+# --- the generator in several processes --------------------------------------
+
+def tally(**changes):
+    """A process's tally of nothing much, changed as asked."""
+    counts = dict(clients=0, join_seconds=0.5, sent_by={}, receivers=[], stalled=[],
+                  scheduled=0, sent_late=0, sent_held=0, deliveries=0, latencies=[],
+                  duplicated=0, reordered=0, departures=[], errors=[], first_send=None,
+                  last_delivery=None, cpu=0.5, cpu_with_drain=0.4, wait=0.0)
+    counts.update(changes)
+    return counts
+
+
+def test_losses_are_counted_against_what_the_sender_sent_in_another_process():
+    # 4 clients, senders 0 and 1; process 0 holds clients 0 and 2, process 1 clients 1 and 3.
+    # Sender 0 sent 5, sender 1 sent 4.  Client 2 got all of 0's and 1's first three;
+    # client 3 missed 0's SEQ 2 (a gap) and 1's last two; client 0 got 1's 1..4;
+    # client 1 got 0's 1..5.
+    first = tally(clients=2, join_seconds=0.75, sent_by={0: 5},
+                  receivers=[(0, [1, 5], None), (2, [6, 4], None)],
+                  scheduled=5, sent_late=1, deliveries=12, latencies=[1000] * 12,
+                  duplicated=1, first_send=10 * 10 ** 6, last_delivery=11 * 10 ** 6,
+                  departures=[("u3", "too_slow")], errors=["u2: closed by the server"],
+                  cpu=0.60, cpu_with_drain=0.5, wait=0.02)
+    second = tally(clients=2, stalled=[], sent_by={1: 4},
+                   receivers=[(1, [6, 1], None), (3, [6, 3], [1, 0])],
+                   scheduled=5, sent_held=1, deliveries=10, latencies=[3000] * 10,
+                   reordered=2, first_send=10 * 10 ** 6 + 300, last_delivery=12 * 10 ** 6,
+                   cpu=0.95, cpu_with_drain=0.8, wait=0.25)
+    figures = merge([first, second])
+    assert (figures["sent"], figures["scheduled"], figures["sent_late"],
+            figures["sent_held"]) == (9, 10, 1, 1)
+    assert figures["lost"] == 1 + 1 + 2  # client 2: 1's 4th; client 3: a gap, 1's 3rd and 4th
+    assert figures["expected"] == 9 * 3
+    assert (figures["deliveries"], figures["duplicated"], figures["reordered"]) == (22, 1, 2)
+    assert figures["deliveries_per_second"] == 22 / 2.0  # first send to last delivery
+    assert (figures["p50_ms"], figures["p99_ms"], figures["max_ms"]) == (1.0, 3.0, 3.0)
+    assert figures["join_seconds"] == 0.75
+    assert figures["others_left"] == ["u3: too_slow"] and figures["stalled_left"] == []
+    assert figures["errors"] == ["u2: closed by the server"]
+    assert figures["loadgen_processes"] == 2
+    assert abs(figures["loadgen_cpu"] - 1.55) < 1e-9 and figures["loadgen_cpu_max"] == 0.95
+    assert figures["loadgen_wait"] == 0.25  # the process that waited most
+    assert abs(figures["loadgen_cpu_with_drain"] - 1.3) < 1e-9
+
+
+def test_one_process_merges_to_its_own_figures_and_the_stalled_departure_is_named():
+    lone = tally(clients=3, sent_by={0: 2}, stalled=["u2"], receivers=[(0, [1], None),
+                                                                       (1, [3], None)],
+                 departures=[("u2", "too_slow")], cpu=None, wait=None)
+    figures = merge([lone])
+    assert (figures["lost"], figures["expected"], figures["p99_ms"]) == (0, 2, None)
+    assert figures["stalled_left"] == ["too_slow"] and figures["others_left"] == []
+    assert (figures["loadgen_cpu"], figures["loadgen_cpu_max"]) == (None, None)
+
+
+def test_shares_of_the_clients_keep_every_senders_number_and_split_the_joins():
+    shares = [Load(ChatAppWire(), ("127.0.0.1", 9), clients=21, senders=10, rate=1000,
+                   duration=1, stalled=1, part=part, parts=2) for part in range(2)]
+    assert [c.index for c in shares[0].sender_clients] == [0, 2, 4, 6, 8]
+    assert [c.index for c in shares[1].sender_clients] == [1, 3, 5, 7, 9]
+    assert [c.name for c in shares[0].clients if c.stalled] == ["u20"]
+    assert sum(len(load.clients) for load in shares) == 21
+    assert joins_in_flight(2) == [4, 4] and joins_in_flight(3) == [3, 3, 2]
+
+
+def test_run_with_two_generator_processes_against_chat_app(tmp_path):
+    out = tmp_path / "smoke.json"
+    result = run_bench("smoke", "--servers", "chat_app", "--processes", "2", "--json", str(out))
+    assert "load generator in 2 processes" in result.stdout
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["loadgen_processes"] == 2 and len(row["loadgen_cpu_each"]) == 2
+    assert row["sent"] >= 40 and row["deliveries"] == row["expected"] == row["sent"] * 4
+    assert (row["lost"], row["duplicated"], row["reordered"], row["errors"]) == (0, 0, 0, [])
+
+
+def test_a_generator_process_that_hangs_or_dies_is_named_and_ended(tmp_path):
+    silent = socket.socket()  # accepts (in its backlog) and never answers: joining hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    settings = dict(clients=4, senders=1, rate=10, duration=1)
+    try:
+        for wire, word in (("chat_app", "sent no 'joined' within 0 s"),
+                           ("no such wire", "ended before 'joined' (exit code 1)")):
+            workers = Workers(2, wire, silent.getsockname(), settings)
+            try:
+                workers.gather("joined", 0.3 if wire == "chat_app" else 10)
+            except RuntimeError as error:
+                assert word in str(error) and "(PID %d)" % workers.members[0][0].pid in str(error)
+            else:
+                raise AssertionError("a worker that never joined must stop the run")
+            finally:
+                workers.end(0.0)
+            assert not any(process.is_alive() for process, _ in workers.members)
+    finally:
+        silent.close()

@@ -6,11 +6,11 @@ member's Outbox holds only a cursor into it, plus the few frames meant for
 that connection alone (its welcome, errors, pongs), each tagged with the
 stream position it must follow, so every member sees one order.
 
-One Writer thread does every send.  Woken after something is queued, it
-makes a round over the connections and gives each socket everything due
-for it in one non-blocking send() (at most MAX_SEND_BYTES of room frames).
-Under load, messages gather while a round runs, so one send carries many
-of them; at rest a message leaves within one thread wake-up.  A socket that
+A round gives each socket everything due for it in one non-blocking
+send() (at most MAX_SEND_BYTES of room frames).  In a quiet room the
+thread that added a frame runs the round itself; otherwise one Writer
+thread, woken after something is queued, runs them.  Under load, messages
+gather while a round runs, so one send carries many of them.  A socket that
 takes less than it is offered is "blocked": the writer skips it until
 `selectors` says it is writable, so a stalled reader costs the others
 nothing.  A blocked connection more than its limit behind the furthest
@@ -27,6 +27,7 @@ import itertools
 import selectors
 import socket
 import threading
+import time
 
 from .nonblocking import WOULD_BLOCK, shutdown_quietly, ssl
 
@@ -47,6 +48,14 @@ MAX_SEND_BYTES = 256 * 1024
 # The writer drops sent frames from the stream in steps of this many,
 # so that trimming (a list copy under the stream's lock) stays rare.
 TRIM_STEP = 512
+
+# A frame added to a quiet room is sent by the thread that added it, in a
+# round of its own, rather than by waking the writer thread: at a
+# classroom's pace every message is a round anyway, and handing it to
+# another thread cost a thread wake-up and a hand-over of the interpreter
+# lock for each.  "Quiet" is no round for this long; in a busier room the
+# writer thread takes the rounds, and the frames gather while it sends.
+QUIET_SECONDS = 0.002
 
 
 class Stream:
@@ -427,7 +436,11 @@ class Outbox:
 
 
 class Writer:
-    """The one thread that sends, for every connection of the server."""
+    """The thread that sends, for every connection of the server.
+
+    In a quiet room the thread that adds a frame sends its round itself
+    (deliver()); the two never run a round at once.
+    """
 
     def __init__(self, stream):
         self.stream = stream
@@ -442,6 +455,8 @@ class Writer:
         self._again = False  # some members have more due than one send offers
         self._members = ()  # outboxes following the stream (set by the room)
         self._rounds = 0
+        self._round_lock = threading.Lock()  # held by whichever thread runs a round
+        self._round_ended = 0.0  # time.monotonic() when the last round ended
         self._last_end = 0  # the stream's end when the members were last served
         self._running = True
         self._thread = threading.Thread(target=self._run, name="chat-fanout", daemon=True)
@@ -464,6 +479,27 @@ class Writer:
             self._wake_w.send(b"\0")
         except OSError:
             pass  # the wake-up socket is full (a wake-up is pending) or closed
+
+    def deliver(self):
+        """Send the frames just added to the stream: now, in this thread, if the room is quiet.
+
+        Otherwise (a round is running or due, or one ended moments ago)
+        the writer thread is woken and takes them in its next round.
+        What this round leaves over (a member with more due, a blocked
+        socket) is the writer thread's too.
+        """
+        if (self._woken or not self._running
+                or time.monotonic() - self._round_ended < QUIET_SECONDS
+                or not self._round_lock.acquire(blocking=False)):
+            self.wake()
+            return
+        try:
+            self._round(())
+            left_over = self._again or self._dirty
+        finally:
+            self._round_lock.release()
+        if left_over:
+            self.wake()
 
     def forget(self, outbox):
         """Stop watching an outbox; call before its socket is closed."""
@@ -507,7 +543,8 @@ class Writer:
             for outbox in writable:
                 outbox.blocked = False
             if self._running:
-                self._round(writable)
+                with self._round_lock:
+                    self._round(writable)
 
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
@@ -566,6 +603,7 @@ class Writer:
                 self._dirty.update(held)
         if blocked:
             self._cut_off_laggards(blocked, end)
+        self._round_ended = time.monotonic()
 
     def _cut_off_laggards(self, blocked, end):
         """Cut off the blocked connections too far behind the others.

@@ -467,7 +467,7 @@ class Room:
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()
-        self._writer.wake()
+        self._writer.deliver()
         for peer in overflowed.values():
             peer.outbox.on_overflow()
 

@@ -243,3 +243,39 @@ def test_held_frames_and_own_frames_after_them_wait_until_released(writer):
     finally:
         amy.close()
         person.close()
+
+
+def test_a_frame_added_to_a_quiet_room_is_sent_by_the_thread_that_added_it(writer):
+    amy, bob = Member(writer), Member(writer)
+    writer.set_members((amy.outbox, bob.outbox))
+    woken = []
+    writer.wake = lambda outbox=None: woken.append(outbox)  # the writer thread stays asleep
+    try:
+        writer.stream.append(b'{"n":1}\n')
+        writer._round_ended = time.monotonic() - 1.0  # nothing sent for a second
+        writer.deliver()
+        for member in (amy, bob):  # already there when deliver() returns: no other thread sent it
+            assert select.select([member.client_end], [], [], 0)[0]
+            assert member.read_lines(1) == [b'{"n":1}']
+        assert woken == []
+    finally:
+        del writer.wake
+        amy.close()
+        bob.close()
+
+
+def test_in_a_busy_room_the_writer_thread_takes_the_round(writer):
+    amy = Member(writer)
+    writer.set_members((amy.outbox,))
+    woken = []
+    real_wake = writer.wake
+    writer.wake = lambda outbox=None: (woken.append(outbox), real_wake(outbox))
+    try:
+        writer.stream.append(b'{"n":1}\n')
+        writer._round_ended = time.monotonic()  # a round just ended: frames are coming fast
+        writer.deliver()
+        assert woken == [None]
+        assert amy.read_lines(1) == [b'{"n":1}']  # the writer thread sent it
+    finally:
+        del writer.wake
+        amy.close()

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from .nonblocking import WOULD_BLOCK
+from . import nonblocking
 from .protocol import MAX_SERVER_FRAME_BYTES, ProtocolError, encode, parse_object
 from .tls import TlsError
 
@@ -185,7 +185,7 @@ class TlsServerConnection(ServerConnection):
             with self._send_lock:
                 try:
                     sent = self._sock.send(view)
-                except WOULD_BLOCK:
+                except nonblocking.WOULD_BLOCK:
                     sent = 0
                 except OSError:
                     return False
@@ -217,7 +217,7 @@ class TlsServerConnection(ServerConnection):
             with self._send_lock:
                 try:
                     chunk = self._sock.recv(65536)
-                except WOULD_BLOCK:
+                except nonblocking.WOULD_BLOCK:
                     continue
             if not chunk:
                 line = bytes(self._buffer)  # the end: a last line without "\n", or b""

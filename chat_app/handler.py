@@ -21,7 +21,8 @@ from . import text_format
 from .access import PASSWORD_NOT_CHECKED_MESSAGE
 from .commands import HELP_TEXT, CommandError, parse_line
 from .console_digest import NO_TLS, REFUSED
-from .nonblocking import WOULD_BLOCK, shutdown_quietly, wait_readable
+from . import nonblocking
+from .nonblocking import shutdown_quietly, wait_readable
 from .outbox import Outbox
 from .protocol import (
     LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text,
@@ -276,7 +277,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         """Run a non-blocking read: its bytes, None if none came yet, b"" at the end."""
         try:
             data = read()
-        except WOULD_BLOCK:
+        except nonblocking.WOULD_BLOCK:
             return None
         except OSError:
             data = b""  # reset by the peer: the same as a close
@@ -390,7 +391,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 break
             try:
                 data = self.discard(min(budget, 65536))
-            except WOULD_BLOCK:
+            except nonblocking.WOULD_BLOCK:
                 continue
             except OSError:
                 break

@@ -1,7 +1,7 @@
 """What both ends need to use non-blocking sockets, plain or TLS.
 
 `WOULD_BLOCK` is what a non-blocking send() or recv() raises when it would
-have to wait; `wait_readable` waits for input without reading it.
+have to wait (use_tls() adds what TLS sockets raise); `wait_readable` waits for input without reading it.
 `shutdown_quietly` shuts a socket down without touching its TLS layer:
 ssl.SSLSocket.shutdown() throws the TLS state away, so whatever is sent
 afterwards (a kicked user's `bye`) would go out unencrypted.
@@ -10,15 +10,36 @@ afterwards (a kicked user's `bye`) would go out unencrypted.
 import math
 import select
 import socket
+import sys
 
-try:
-    import ssl
-except ImportError:  # a Python built without OpenSSL: no TLS connections either
-    ssl = None
+# What a non-blocking plain socket raises.  A TLS socket can also want to
+# read while writing and the other way round: use_tls() adds ssl's errors
+# when encryption is first used.  Read it as nonblocking.WOULD_BLOCK at the
+# moment of the `except`, so that it is the current one.
+WOULD_BLOCK = (BlockingIOError, InterruptedError)
 
-# A TLS socket can want to read while writing and the other way round.
-WOULD_BLOCK = (BlockingIOError, InterruptedError) + (
-    (ssl.SSLWantReadError, ssl.SSLWantWriteError) if ssl else ())
+
+def use_tls():
+    """Import ssl (encryption is about to be used); return it, or None without OpenSSL.
+
+    Only then: loading OpenSSL costs a process 4.7 MiB of memory, which a
+    server without --tls-cert (nearly all of them) keeps for nothing.
+    From now on WOULD_BLOCK covers TLS sockets too.
+    """
+    global WOULD_BLOCK
+    try:
+        import ssl
+    except ImportError:  # a Python built without OpenSSL: no TLS connections either
+        return None
+    WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                   ssl.SSLWantWriteError)
+    return ssl
+
+
+def is_tls(sock):
+    """Tell whether a socket is a TLS socket (none can be before ssl is imported)."""
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(sock, ssl.SSLSocket)
 
 
 def shutdown_quietly(sock, how=socket.SHUT_RDWR):

@@ -29,7 +29,8 @@ import socket
 import threading
 import time
 
-from .nonblocking import WOULD_BLOCK, shutdown_quietly, ssl
+from . import nonblocking
+from .nonblocking import shutdown_quietly
 
 # A client that falls this far behind is disconnected as too_slow.  About
 # a thousand ordinary messages: far more than a healthy client ever lags.
@@ -56,6 +57,10 @@ TRIM_STEP = 512
 # lock for each.  "Quiet" is no round for this long; in a busier room the
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
+
+
+# What an Outbox holds while it has no frame of its own queued (nearly always).
+NO_OWN_FRAMES = ()
 
 
 class Stream:
@@ -196,6 +201,12 @@ class Outbox:
     never waits.
     """
 
+    # A thousand connections: no __dict__ each, and the Condition and the
+    # queue of own frames are made only when needed.
+    __slots__ = ("sock", "limit", "on_overflow", "_writer", "_stream", "_lock", "_drained",
+                 "_drain_waiters", "cursor", "_until", "_own", "_own_bytes", "_partial",
+                 "blocked", "_closed", "round")
+
     def __init__(self, sock, writer, on_overflow, limit=MAX_BACKLOG_BYTES):
         self.sock = sock
         self.limit = limit
@@ -203,11 +214,11 @@ class Outbox:
         self._writer = writer
         self._stream = writer.stream
         self._lock = threading.Lock()
-        self._drained = threading.Condition(self._lock)  # notified when nothing waits
+        self._drained = None  # a Condition, notified when nothing waits; made by wait_drained()
         self._drain_waiters = 0  # threads in wait_drained(): only then notify
         self.cursor = None  # next stream position to send; None: not following the room
         self._until = None  # the stream position after which it gets no room frames (bye)
-        self._own = collections.deque()  # (stream position, bytes) for this connection only
+        self._own = NO_OWN_FRAMES  # (stream position, bytes) for this connection only
         self._own_bytes = 0
         self._partial = None  # the bytes to send next: prepared, or what the socket took only part of
         self.blocked = False
@@ -240,6 +251,8 @@ class Outbox:
             waiting = self._own_bytes + (len(self._partial) if self._partial else 0)
             if waiting + len(data) > self.limit:
                 return False
+            if not self._own:
+                self._own = collections.deque()
             self._own.append((position, data))
             self._own_bytes += len(data)
             return True
@@ -275,6 +288,8 @@ class Outbox:
         with self._lock:
             self._drain_waiters += 1
             try:
+                if self._drained is None:
+                    self._drained = threading.Condition(self._lock)
                 return self._drained.wait_for(lambda: not self._pending(), timeout)
             finally:
                 self._drain_waiters -= 1
@@ -351,6 +366,8 @@ class Outbox:
             parts.extend(chunks[cursor - base:stop - base])
             cursor = stop
         self.cursor = cursor
+        if not own:
+            self._own = NO_OWN_FRAMES  # the deque goes until it is needed again
         if not parts:
             return False
         self._partial = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -370,7 +387,7 @@ class Outbox:
                 return False
             try:
                 sent = self.sock.send(data)
-            except WOULD_BLOCK:
+            except nonblocking.WOULD_BLOCK:
                 sent = 0
             except OSError:
                 # The peer is gone (reset, broken pipe).  Wake its reader,
@@ -389,7 +406,7 @@ class Outbox:
 
     def _drop(self):
         self._closed = True
-        self._own.clear()
+        self._own = NO_OWN_FRAMES
         self._own_bytes = 0
         self._partial = None
         self.cursor = None
@@ -408,7 +425,7 @@ class Outbox:
         the peer's own close_notify has not come yet), so nothing after
         it could go out unencrypted.
         """
-        if ssl is None or not isinstance(self.sock, ssl.SSLSocket):
+        if not nonblocking.is_tls(self.sock):
             return
         with self._lock:
             try:

@@ -16,7 +16,8 @@ import selectors
 import socket
 import time
 
-from .nonblocking import WOULD_BLOCK
+from . import nonblocking
+
 
 # A selector that needs no file descriptor of its own (epoll does): a
 # waiting try must not fail for want of one when descriptors run short.
@@ -42,7 +43,7 @@ def _socket_says_ended(sock, seconds):
                 return False  # the time passed, nothing happened
             # Peek below any TLS layer: only the end of the stream matters here.
             return socket.socket.recv(sock, 1, socket.MSG_PEEK) == b""
-    except WOULD_BLOCK:
+    except nonblocking.WOULD_BLOCK:
         return False  # woken without data after all: the peer's end decides
     except (OSError, ValueError):
         return True  # reset, or already closed

@@ -8,13 +8,9 @@ CA file (--tls-ca) or the system's CAs.  A mismatch is a refusal, never a
 warning.
 """
 
-import hashlib
 import re
 
-try:
-    import ssl
-except ImportError:  # a Python built without OpenSSL
-    ssl = None
+from .nonblocking import use_tls
 
 # The first byte of a TLS record carrying a handshake: every ClientHello.
 TLS_HANDSHAKE_BYTE = 0x16
@@ -41,6 +37,7 @@ class TlsError(Exception):
 
 def fingerprint(der):
     """Return a certificate's SHA-256 fingerprint as AB:CD:... (upper case, as openssl shows it)."""
+    import hashlib  # here: it loads OpenSSL, which a plain server never needs
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
@@ -77,10 +74,17 @@ def pin_matches(pin, seen):
     return _hex_digits(seen).startswith(_hex_digits(pin))
 
 
-def server_context(cert_file, key_file):
-    """Return (SSLContext, fingerprint) for the server; raise TlsError if unusable."""
+def _ssl():
+    """Return the ssl module, imported now (see nonblocking.use_tls); raise TlsError without it."""
+    ssl = use_tls()
     if ssl is None:
         raise TlsError(NO_SSL)
+    return ssl
+
+
+def server_context(cert_file, key_file):
+    """Return (SSLContext, fingerprint) for the server; raise TlsError if unusable."""
+    ssl = _ssl()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
@@ -105,8 +109,7 @@ class ClientTls:
     """How a client checks the server: a pinned fingerprint, or CA verification."""
 
     def __init__(self, ca_file=None, pin=None):
-        if ssl is None:
-            raise TlsError(NO_SSL)
+        ssl = _ssl()
         self.pin = parse_fingerprint(pin) if pin else None
         if self.pin:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -126,6 +129,7 @@ class ClientTls:
         Raise TlsError with words for a person when the server is not the
         one expected, or does not speak TLS.
         """
+        ssl = _ssl()
         where = "%s port %d" % (host, port)
         try:
             tls = self.context.wrap_socket(sock, server_hostname=host)

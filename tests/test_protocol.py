@@ -9,8 +9,8 @@ import pytest
 import helpers  # noqa: F401  (puts the project on sys.path)
 from chat_app import protocol
 from chat_app.protocol import (
-    MAX_FRAME_BYTES, LineSplitter, ProtocolError, check_name, clean_text,
-    decode_client_frame, encode, name_key, welcome_bytes,
+    MAX_FRAME_BYTES, MAX_NESTING, LineSplitter, ProtocolError, check_name, clean_text,
+    decode_client_frame, encode, name_key, nesting, parse_object, welcome_bytes,
 )
 
 
@@ -286,3 +286,16 @@ def test_welcome_keeps_the_newest_history_that_fits():
     assert [item["id"] for item in with_limits["history"]] == [98, 99]
     empty = json.loads(welcome_bytes("bob", ["bob"], []).decode("utf-8"))
     assert empty["history"] == []
+
+
+def test_deep_nesting_is_refused_before_it_is_decoded_and_brackets_in_text_do_not_count():
+    with pytest.raises(ProtocolError) as refused:
+        parse_object(b"[" * 60000)
+    assert refused.value.code == "bad_frame" and "nested too deeply" in refused.value.message
+    deepest_allowed = b'{"x":' + b"[" * (MAX_NESTING - 1) + b"]" * (MAX_NESTING - 1) + b"}"
+    assert parse_object(deepest_allowed)["x"]
+    with pytest.raises(ProtocolError):
+        parse_object(b'{"x":' + b"[" * MAX_NESTING + b"]" * MAX_NESTING + b"}")
+    code = b'{"type":"say","text":"if (a) { b[c[d[e]]] } \\" {{{{' + b"{[" * 2000 + b'"}'
+    assert parse_object(code)["type"] == "say"
+    assert nesting('{"a":"[[[["}') == 1 and nesting("") == 0

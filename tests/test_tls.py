@@ -12,6 +12,7 @@ import os
 import queue
 import socket
 import ssl
+import subprocess
 import sys
 
 import pytest
@@ -259,3 +260,16 @@ def test_refused_connections_beyond_the_goodbyes_get_no_handshake(make_server, m
     received = b""
     while b'"still here"' not in received:
         received += member.recv(65536)
+
+
+def test_a_plain_server_does_not_load_openssl():
+    # Loading OpenSSL (ssl, or hashlib and hmac through _hashlib) costs a
+    # process some 5 MiB; a server without --tls-cert and --password never
+    # needs it.
+    code = ("import sys; import chat_app.cli, chat_app.server, chat_app.handler, chat_app.outbox; "
+            "from chat_app import tls; loaded = lambda: '_ssl' in sys.modules or "
+            "'_hashlib' in sys.modules; print(loaded()); "
+            "tls.ClientTls(pin='AB' * 32); print(loaded())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=WAIT)
+    assert result.stdout.split() == [b"False", b"True"], result.stderr

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import knee  # noqa: E402
 from loadgen import WIRES, Load  # noqa: E402
-from servers import SERVERS  # noqa: E402
+from servers import SERVERS, chat_app_from  # noqa: E402
 from workers import MAX_PROCESSES, run_split  # noqa: E402
 from summary import (RANGE_DASH, command_line, describe_machine, rotation,  # noqa: E402
                      spread_table, summarise)
@@ -142,6 +142,9 @@ def main(argv=None):
                         help="a workload, all of W1 to W5, or knee (the W2 shape at rising rates)")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help="comma-separated, from: %s" % ", ".join(SERVERS))
+    parser.add_argument("--before", metavar="DIR",
+                        help="also run chat_app's server from the tree in DIR (the commit "
+                             "before a change), as the server 'before', in turn with the others")
     parser.add_argument("--python", default=None,
                         help="the Python that runs chat_app's server (default: this one)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
@@ -171,6 +174,9 @@ def main(argv=None):
     unknown = [name for name in names if name not in SERVERS]
     if unknown:
         parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(SERVERS)))
+    if options.before:
+        SERVERS["before"] = chat_app_from(options.before)
+        names.append("before")
     if not 1 <= options.repeat <= MAX_REPEAT:
         parser.error("--repeat takes 1 to %d" % MAX_REPEAT)
     if not 1 <= options.processes <= MAX_PROCESSES:

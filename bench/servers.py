@@ -133,6 +133,7 @@ class Server:
 class ChatApp(Server):
     name = "chat_app"
     wire = "chat_app"
+    repo = REPO  # the tree whose chat_app package runs
 
     def command(self):
         return [self.python, "-m", "chat_app", "server", "--host", LOOPBACK,
@@ -141,8 +142,29 @@ class ChatApp(Server):
 
     def environment(self):
         env = dict(os.environ)
-        env["PYTHONPATH"] = REPO
+        env["PYTHONPATH"] = self.repo
         return env
+
+
+def chat_app_from(directory):
+    """Return a server class for chat_app's server from another tree, named "before".
+
+    For a change's before and after in the same run, alternating like the
+    peers: the tree of the commit before it, e.g. from `git worktree add`.
+    """
+    directory = os.path.abspath(directory)
+
+    class Before(ChatApp):
+        name = "before"
+        repo = directory
+
+        @classmethod
+        def missing(cls):
+            if os.path.isfile(os.path.join(directory, "chat_app", "__main__.py")):
+                return None
+            return "%s holds no chat_app package" % directory
+
+    return Before
 
 
 class Ngircd(Server):

@@ -111,10 +111,11 @@ class ConnectionThread(threading.Thread):
     (7.2 of 8 KiB measured on 3.11 and 3.12; three pages with them).
 
     The stack's size (threading.stack_size) is left as it is: only touched
-    pages cost memory, so a smaller one saves nothing, and a line of nested
-    JSON brackets takes the json module's C parser 1.3 MiB deep on 3.13
-    (130-200 KiB on 3.8-3.12) before it gives up: on a smaller stack that
-    would crash the server rather than refuse the line.
+    pages cost memory, so a smaller one saves nothing, and it would have to
+    be proved big enough for every path on every Python (the json module's
+    C parser went 1.3 MiB deep on 3.13 for a line of nested brackets, before
+    protocol.MAX_NESTING refused such lines undecoded): too small a stack
+    crashes the server.
     """
 
     def __init__(self, server, request, client_address, peer, refusal, why):

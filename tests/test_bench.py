@@ -447,3 +447,18 @@ def test_a_generator_process_that_hangs_or_dies_is_named_and_ended(tmp_path):
             assert not any(process.is_alive() for process, _ in workers.members)
     finally:
         silent.close()
+
+
+def test_before_runs_chat_app_from_another_tree(tmp_path):
+    from servers import chat_app_from
+    missing = chat_app_from(str(tmp_path))
+    assert missing.name == "before" and "no chat_app package" in missing.missing()
+    (tmp_path / "chat_app").mkdir()
+    (tmp_path / "chat_app" / "__main__.py").write_text("")
+    before = chat_app_from(str(tmp_path))
+    assert before.missing() is None
+    server = before()
+    try:
+        assert server.environment()["PYTHONPATH"] == str(tmp_path)
+    finally:
+        os.rmdir(server.dir)  # made for the server's files; never started

@@ -462,3 +462,12 @@ def test_before_runs_chat_app_from_another_tree(tmp_path):
         assert server.environment()["PYTHONPATH"] == str(tmp_path)
     finally:
         os.rmdir(server.dir)  # made for the server's files; never started
+
+
+def test_markdown_table_shows_what_the_run_printed():
+    from markdown import markdown_table
+    rows = [dict(server="chat_app", p99_ms=value, lost=0) for value in (2.0, 3.0, 9.0)]
+    table = markdown_table({"rows": rows, "summary": {"chat_app": {}}, "repeat": 3})
+    lines = table.splitlines()
+    assert lines[0] == "| figure | chat_app |" and "| runs | 3 of 3 |" in lines
+    assert "| p99 ms | 3.00 [2.00–9.00] |" in lines and "| lost | 0 |" in lines

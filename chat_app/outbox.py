@@ -58,14 +58,6 @@ TRIM_STEP = 512
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
 
-# In a busy room (the writer thread's rounds come back to back) a round
-# starts at most this often, so that the frames of that time go to each
-# member in one send(): a round costs a send() per member however few
-# frames it carries.  A frame waits at most this much longer; a
-# classroom's messages (W1) come further apart and are sent at once
-# (QUIET_SECONDS).
-ROUND_SECONDS = 0.004
-
 
 # What an Outbox holds while it has no frame of its own queued (nearly always).
 NO_OWN_FRAMES = ()
@@ -482,8 +474,6 @@ class Writer:
         self._rounds = 0
         self._round_lock = threading.Lock()  # held by whichever thread runs a round
         self._round_ended = 0.0  # time.monotonic() when the last round ended
-        self._writer_round_ended = 0.0  # ... the last round this thread ran
-        self._pacing = False  # this thread waits for the next round's frames to gather
         self._last_end = 0  # the stream's end when the members were last served
         self._running = True
         self._thread = threading.Thread(target=self._run, name="chat-fanout", daemon=True)
@@ -515,7 +505,7 @@ class Writer:
         What this round leaves over (a member with more due, a blocked
         socket) is the writer thread's too.
         """
-        if (self._woken or self._pacing or not self._running
+        if (self._woken or not self._running
                 or time.monotonic() - self._round_ended < QUIET_SECONDS
                 or not self._round_lock.acquire(blocking=False)):
             self.wake()
@@ -570,20 +560,8 @@ class Writer:
             for outbox in writable:
                 outbox.blocked = False
             if self._running:
-                started = time.monotonic()
-                busy = started - self._writer_round_ended < ROUND_SECONDS  # rounds back to back
                 with self._round_lock:
                     self._round(writable)
-                self._writer_round_ended = time.monotonic()
-                if busy:
-                    self._pace(started + ROUND_SECONDS - self._writer_round_ended)
-
-    def _pace(self, seconds):
-        """Let the frames of the next round gather; deliver() leaves them to this thread meanwhile."""
-        if seconds > 0 and self._running:
-            self._pacing = True
-            time.sleep(seconds)
-            self._pacing = False
 
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.

@@ -274,8 +274,8 @@ def nesting(text):
     if text.count("[") + text.count("{") <= MAX_NESTING:
         return 0 if "[" not in text and "{" not in text else 1
     depth = deepest = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):  # stops early: no list
+        depth += 1 if bracket.group() in "[{" else -1
         if depth > deepest:
             deepest = depth
             if deepest > MAX_NESTING:

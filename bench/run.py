@@ -51,9 +51,8 @@ KNEE_SHAPE = "W2"
 MAX_REPEAT = 20
 # How the command line names this script when main() is called with arguments.
 RUN_PY = "bench/run.py"
-# The load generator's processes.  One tops out at about 700-750k
-# deliveries/s on a 2-core machine, below W2's 784k; two deliver W2 in
-# full (bench/README.md, "Is the generator the bottleneck?").
+# The load generator's processes.  At W2 it needs more than one core
+# (bench/README.md, "The generator in several processes").
 DEFAULT_PROCESSES = 2
 
 # (heading, figure, format of one value): the single-run table's columns,

@@ -74,8 +74,8 @@ _CONTROLS = re.compile(
 # nest a little.  json's decoder recurses once per level, up to Python's
 # recursion limit (1,000), and the stack pages a deep line touches stay with
 # the connection's thread: 200 connections sending one line of 60,000 "["
-# each held 40 MiB more (Python 3.11) to 273 MiB more (3.13).  Deeper lines
-# are refused before they are decoded.
+# each held 42.2 MiB more, against 18.8 MiB for as many flat lines (Python
+# 3.11).  Deeper lines are refused before they are decoded.
 MAX_NESTING = 32
 
 # A JSON string (its escapes included), and a bracket: for measuring nesting.

@@ -268,7 +268,7 @@ class Room:
         """
         if self._password is None:
             return
-        import hmac  # here: it loads OpenSSL (4 MiB), which a room without a password never needs
+        import hmac  # here: it loads OpenSSL (see nonblocking.use_tls), unneeded without a password
         if not password:  # nothing to guess with: not counted as a wrong try
             raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
         expected = self._password.encode("utf-8")

@@ -37,7 +37,7 @@ class TlsError(Exception):
 
 def fingerprint(der):
     """Return a certificate's SHA-256 fingerprint as AB:CD:... (upper case, as openssl shows it)."""
-    import hashlib  # here: it loads OpenSSL, which a plain server never needs
+    import hashlib  # here: it loads OpenSSL (see nonblocking.use_tls), unneeded without TLS
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 

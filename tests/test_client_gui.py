@@ -1457,10 +1457,12 @@ def test_the_hooks_a_teachers_window_builds_on(gui, scripted):
     ann.window.on_joined_hooks.append(welcomes.append)
     hands = []
     ann.window.extra_frames["hand"] = hands.append
+    ann.window.join_fields = lambda host, port: {"teacher_token": "%s:%d" % (host, port)}
     assert ann.window.role is None
     ann.press_enter(ann.form.entries["name"])
     ann.pump(ann.joined, "the join")
     assert ann.window.role == "teacher" and welcomes[0]["role"] == "teacher"
+    assert server.joins[0]["teacher_token"] == "%s:%d" % (LOOPBACK, server.port)
     ann.root.update()
     assert ann.chat.message_at(*point_of(ann, 7)) == 7
     assert ann.chat.message_at(*point_of(ann, 8)) == 8
@@ -1475,3 +1477,158 @@ def test_the_hooks_a_teachers_window_builds_on(gui, scripted):
     assert hands[0]["name"] == "bob"
     assert ann.window.send_frame({"type": "control", "action": "lock"})
     assert server.expect("control") == {"type": "control", "action": "lock"}
+
+
+def joined_to(gui, server, name="amy"):
+    amy = gui(host=LOOPBACK, port=server.port, name=name)
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+    return amy
+
+
+def test_a_student_raises_and_lowers_a_hand_with_the_button_and_typed(gui, scripted):
+    server = scripted(role="student", teachers=["ann"], users=["ann", "amy"], hand=False)
+    amy = joined_to(gui, server)
+    button = amy.chat.hand_button
+    amy.pump(button.winfo_ismapped, "the hand button")
+    assert button.cget("text") == "Raise hand"
+    button.invoke()
+    assert server.expect("hand") == {"type": "hand", "up": True}
+    assert button.cget("text") == "Raise hand"  # until the server says the hand is up
+    server.send({"type": "hand", "name": "amy", "up": True, "time": 1764410001.0})
+    amy.pump(lambda: button.cget("text") == "Lower hand", "the hand shown up")
+    amy.wait_log("Your hand is up")
+    amy.type("/hand down")
+    amy.press_enter(amy.chat.input)
+    assert server.expect("hand") == {"type": "hand", "up": False} and amy.chat.typed() == ""
+    server.send({"type": "hand", "name": "amy", "up": False, "time": 1764410002.0})
+    amy.pump(lambda: button.cget("text") == "Raise hand", "the hand shown down")
+    amy.enter("/hand sideways", "Usage: /hand")
+    assert amy.chat.typed() == "/hand sideways"
+
+
+def test_a_hand_up_at_the_join_shows_on_the_button(gui, scripted):
+    amy = joined_to(gui, scripted(role="student", hand=True, users=["amy"]))
+    amy.pump(lambda: amy.chat.hand_button.cget("text") == "Lower hand", "the hand up")
+
+
+def test_the_teacher_is_marked_in_the_list_and_on_messages(gui, scripted):
+    server = scripted(role="student", teachers=["ann"], users=["bob", "ann", "amy"],
+                      history=[said(3, "ann", "welcome all", teacher=True)])
+    amy = joined_to(gui, server)
+    assert amy.users() == ["ann (teacher)", "amy", "bob"]
+    assert amy.chat.people.itemcget(0, "foreground") == client_gui().COLORS["teacher"]
+    amy.wait_log("ann (teacher): welcome all")
+    server.send({"type": "joined", "name": "tom", "teacher": True, "time": 1764410005.0},
+                said(4, "tom", "hello", teacher=True), said(5, "bob", "hi"))
+    amy.wait_log("bob: hi")
+    assert "tom joined (teacher)" in amy.log() and "tom (teacher): hello" in amy.log()
+    assert amy.users() == ["ann (teacher)", "tom (teacher)", "amy", "bob"]
+    log = amy.chat.log
+    assert "teacher" in log.tag_names(log.search("tom (teacher)", "1.0"))
+    assert "teacher" not in log.tag_names(log.search("bob: hi", "1.0"))
+
+
+@pytest.mark.parametrize("code, words", [
+    ("muted", "The teacher has muted you in this room."),
+    ("locked", "The teacher has locked the room: only the teacher writes now."),
+    ("private_off", "The teacher has turned off private messages between students."),
+])
+def test_the_rules_refusals_keep_the_text_and_say_why(gui, scripted, code, words):
+    server = scripted(role="student", users=["amy", "bob"])
+    amy = joined_to(gui, server)
+    amy.type("may I ask something?")
+    amy.press_enter(amy.chat.input)
+    assert server.expect("say")["text"] == "may I ask something?"
+    amy.pump(lambda: amy.chat.typed() == "", "the box emptied while the say goes")
+    server.send({"type": "error", "code": code, "message": words})
+    amy.wait_log(words)
+    assert amy.chat.typed() == "may I ask something?"
+
+
+def rules_line(amy):
+    return amy.chat.rules_line.cget("text") if amy.chat.rules_line.winfo_ismapped() else ""
+
+
+def test_slow_mode_counts_down_beside_the_send_button_and_keeps_the_text(gui, scripted):
+    server = scripted(role="student", users=["amy"], state={"slow": 30, "locked": False,
+                                                              "private": True, "muted": []})
+    amy = joined_to(gui, server)
+    amy.pump(lambda: rules_line(amy) == "Slow mode: one message to the room every 30 s.",
+             "the slow mode's rule")
+    amy.enter("first", "")
+    server.expect("say")
+    server.send(said(11, "amy", "first"))
+    amy.pump(lambda: "again in 30 s" in rules_line(amy) or "again in 29 s" in rules_line(amy),
+             "the countdown")
+    amy.type("second")
+    amy.press_enter(amy.chat.input)
+    server.expect("say")
+    server.send({"type": "error", "code": "slow_mode", "seconds": 2,
+                 "message": "Slow mode: wait 2 seconds before your next message."})
+    amy.wait_log("wait 2 seconds")
+    assert amy.chat.typed() == "second"
+    amy.pump(lambda: "again in 2 s" in rules_line(amy), "the countdown the server corrected")
+    amy.pump(lambda: rules_line(amy) == "Slow mode: one message to the room every 30 s.",
+             "the end of the countdown")
+    assert amy.chat.typed() == "second"
+
+
+def test_a_deleted_message_disappears_and_a_cleared_room_empties(gui, scripted):
+    server = scripted(role="student", users=["amy", "bob"],
+                      history=[said(7, "bob", "rude words"), said(8, "bob", "sorry")])
+    amy = joined_to(gui, server)
+    amy.wait_log("bob: sorry")
+    server.send({"type": "deleted", "id": 7, "time": 1764410010.0},
+                {"type": "notice", "about": "delete", "id": 9, "time": 1764410010.0,
+                 "text": "The teacher deleted a message of bob's."})
+    amy.wait_log("The teacher deleted a message")
+    assert "rude words" not in amy.log() and "bob: sorry" in amy.log()
+    log = amy.chat.log
+    assert "event" in log.tag_names(log.search("The teacher deleted", "1.0"))
+    server.send(said(10, "bob", "new line"), {"type": "cleared", "time": 1764410011.0},
+                {"type": "notice", "about": "clear", "time": 1764410011.0,
+                 "text": "The teacher cleared the room's history."})
+    amy.wait_log("The teacher cleared the room's history.")
+    assert amy.log().strip().splitlines() == [
+        clock_of(1764410011.0) + " The teacher cleared the room's history."]
+    server.send(said(12, "bob", "after"))
+    amy.wait_log("bob: after")
+
+
+def clock_of(when):
+    from chat_app.text_format import clock
+    return clock(when)
+
+
+def test_a_recorded_room_says_so_at_the_top_after_the_welcome(gui, scripted):
+    amy = joined_to(gui, scripted(role="student", users=["amy"], logged=True,
+                                  history=[said(2, "bob", "old")]))
+    first = amy.log().splitlines()[0]
+    assert first.endswith("This room is recorded: the teacher keeps a log of what is said.")
+
+
+def test_the_join_form_says_a_typed_rooms_address_is_recorded(gui, scripted):
+    server = scripted(info={"type": "info", "room": "Lab 3", "logged": True,
+                            "password": False, "version": "test"})
+    amy = gui(name="amy")
+    amy.fill(host=LOOPBACK, port=str(server.port))
+    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line")
+    assert server.infos == 1  # one probe, once the typing paused
+    amy.fill(port=str(free_port()))
+    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "the line gone for another port")
+
+
+def test_the_join_form_says_a_found_room_is_recorded(gui, server):
+    import collections
+    from fake_finder import FoundRoom
+    Logged = collections.namedtuple("Logged", FoundRoom._fields + ("logged",))
+    search = FakeSearch(Logged(*found("Lab 3", server.port), logged=True),
+                        Logged(*found("Lab 4", server.port + 1), logged=False))
+    amy = gui(search=search, name="amy")
+    listed(amy, 2)
+    assert not amy.form.recorded.winfo_ismapped()  # no room chosen yet
+    amy.press(amy.form.entries["name"], "<Down>")
+    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line for Lab 3")
+    amy.press(amy.form.entries["name"], "<Down>")
+    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "no line for Lab 4")

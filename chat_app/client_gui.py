@@ -21,7 +21,7 @@ from tkinter import font as tkfont
 from tkinter import messagebox
 from tkinter import ttk
 
-from . import settings
+from . import settings, teacher_id
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, ChatState,
                          entry, hand_line, hand_wanted, join_problem, password_problem, split_text, title)
 from .client_session import Session
@@ -973,8 +973,10 @@ class ChatWindow:
       types it needs ("hand", "room_state", ...);
     - `on_joined_hooks`: a list of callables(welcome), called after each
       join and rejoin has been drawn;
-    - `join_fields`: a callable(host, port) -> dict of extra fields for the
-      join frame (a teacher's proof); the default adds none;
+    - `join_fields`: a callable(host, port) -> dict of extra fields for each
+      join frame (a teacher's proof), called in the network thread at every
+      (re)join; the default, teacher_id.join_fields, sends this computer's
+      teacher token to a server on this computer started by this user;
     - `chat`: the ChatView, with its own hooks (people, user_at, message_at).
     """
 
@@ -996,7 +998,7 @@ class ChatWindow:
         self.closed = False
         self.extra_frames = {}
         self.on_joined_hooks = []
-        self.join_fields = lambda host, port: {}
+        self.join_fields = teacher_id.join_fields
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
@@ -1064,7 +1066,7 @@ class ChatWindow:
         self.session = Session(request["host"], request["port"], request["name"],
                                request["password"], self.events, tls=self.tls,
                                rejoining=self.state is not None,
-                               join_fields=self.join_fields(request["host"], request["port"]))
+                               join_fields=self.join_fields)
         self.session.start()
 
     @property

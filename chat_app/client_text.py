@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from . import settings, text_format
+from . import settings, teacher_id, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
                          ChatState, hand_line, hand_wanted, password_problem, split_text)
 from .client_session import Session
@@ -248,7 +248,8 @@ class TerminalClient:
 
     def connect(self, name):
         self.session = Session(self.host, self.port, name, self.password, self.events,
-                               tls=self.tls, rejoining=self.state is not None)
+                               tls=self.tls, rejoining=self.state is not None,
+                               join_fields=teacher_id.join_fields)
         self.session.start()
 
     # --- network events ----------------------------------------------------

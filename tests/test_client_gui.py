@@ -1545,3 +1545,16 @@ def test_the_join_form_says_a_found_room_is_recorded(gui, server):
     amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line for Lab 3")
     amy.press(amy.form.entries["name"], "<Down>")
     amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "no line for Lab 4")
+
+
+def test_a_window_on_the_servers_computer_sends_its_teacher_token(gui, scripted, tmp_path,
+                                                                  monkeypatch):
+    from chat_app import teacher_id
+    monkeypatch.setenv(teacher_id.HOME_VARIABLE, str(tmp_path / "home"))
+    server = scripted(role="teacher", users=["ann"])
+    token = teacher_id.write_token(server.port)[1]
+    ann = joined_to(gui, server, "ann")
+    assert server.joins[0]["teacher_token"] == token and ann.window.role == "teacher"
+    another = scripted(role="student", users=["amy"])  # no token file for its port
+    joined_to(gui, another)
+    assert "teacher_token" not in another.joins[0]

@@ -774,6 +774,7 @@ class ChatView:
         """Grey the user list while it is out of date (why: a few words), or not (None)."""
         self.stale = why
         self.people.configure(foreground=COLORS["stale"] if why else self.user_color)
+        self.hand_button.state(["disabled" if why else "!disabled"])  # no teacher to tell
         self.show_count()
 
     def show_count(self):

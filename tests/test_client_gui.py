@@ -967,10 +967,12 @@ def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server,
     server.close()
     amy.pump(lambda: "(disconnected)" in chat.count.cget("text"), "the greyed list")
     assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.hand_button.instate(["disabled"])  # no teacher to tell
     make_server("--port", str(port))
     amy.pump(lambda: chat.count.cget("text") == "1 person here", "the rejoin",
              timeout=WAIT * 2)
     assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
+    assert not chat.hand_button.instate(["disabled"])
 
 
 def client_gui():

@@ -39,12 +39,17 @@ def options(**given):
 class Gui:
     """One ChatWindow in this process, with a pump for its event loop."""
 
-    def __init__(self, settings_path, search=None, **given):
+    def __init__(self, settings_path, search=None, teacher=False, **given):
+        """`teacher`: keep the window's own join_fields, which sends this computer's
+        teacher token; else the window is a student's, as on a student's computer
+        (the test's server writes its token where this process would find it)."""
         from chat_app.client_gui import ChatWindow
         self.errors = []
         self.root = tkinter.Tk()
         self.root.report_callback_exception = self._record
         self.window = ChatWindow(self.root, options(**given), settings_path, search)
+        if not teacher:
+            self.window.join_fields = lambda host, port: {}
         self.form, self.chat = self.window.form, self.window.chat
 
     def _record(self, kind, value, trace):
@@ -1394,8 +1399,8 @@ def test_the_hooks_a_teachers_window_builds_on(gui, scripted):
     assert server.expect("control") == {"type": "control", "action": "lock"}
 
 
-def joined_to(gui, server, name="amy"):
-    amy = gui(host=LOOPBACK, port=server.port, name=name)
+def joined_to(gui, server, name="amy", **given):
+    amy = gui(host=LOOPBACK, port=server.port, name=name, **given)
     amy.press_enter(amy.form.entries["name"])
     amy.pump(amy.joined, "the join")
     return amy
@@ -1555,8 +1560,8 @@ def test_a_window_on_the_servers_computer_sends_its_teacher_token(gui, scripted,
     monkeypatch.setenv(teacher_id.HOME_VARIABLE, str(tmp_path / "home"))
     server = scripted(role="teacher", users=["ann"])
     token = teacher_id.write_token(server.port)[1]
-    ann = joined_to(gui, server, "ann")
+    ann = joined_to(gui, server, "ann", teacher=True)
     assert server.joins[0]["teacher_token"] == token and ann.window.role == "teacher"
     another = scripted(role="student", users=["amy"])  # no token file for its port
-    joined_to(gui, another)
+    joined_to(gui, another, teacher=True)
     assert "teacher_token" not in another.joins[0]

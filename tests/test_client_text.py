@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 
@@ -16,6 +17,17 @@ from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
 from scripted_server import said, scripted  # noqa: F401  (a fixture)
 
 
+# Where the clients look for a teacher token: an empty directory, as on a
+# student's computer.  (The tests' servers write theirs in the tests' home,
+# where a client run by the same user would otherwise find it and be the teacher.)
+STUDENTS_HOME = tempfile.mkdtemp(prefix="chat_app-student-")
+
+
+def as_student(env=None):
+    """Return the environment of a client run on a student's computer."""
+    return dict(env or os.environ, CHAT_APP_HOME=STUDENTS_HOME)
+
+
 class TerminalClient:
     """The terminal client in a subprocess, its input a pipe."""
 
@@ -23,7 +35,8 @@ class TerminalClient:
         self.process = subprocess.Popen(
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
             + list(args),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=as_student())
         self.lines = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -239,7 +252,7 @@ class PtyClient:
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
             + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
             start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-            **popen)
+            env=as_student(popen.pop("env", None)), **popen)
         self.output = b""
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()

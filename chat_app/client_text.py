@@ -292,7 +292,8 @@ class TerminalClient:
 
     def show_room_roles(self):
         """Say who teaches, this person's role and hand, and what the rules mean for them."""
-        teachers = [name for name in self.state.users if self.state.is_teacher(name)]
+        teachers = [name for name in self.state.users
+                    if self.state.is_teacher(name) and name != self.state.name]
         if teachers:
             self.show("* %s: %s." % ("Teachers" if len(teachers) > 1 else "Teacher",
                                      ", ".join(teachers)))

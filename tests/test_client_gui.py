@@ -22,7 +22,7 @@ import pytest
 
 from fake_finder import FakeSearch, found
 from helpers import LOOPBACK, WAIT, Client, require, wait_until
-from scripted_server import said, scripted  # noqa: F401  (a fixture)
+from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
 
 try:
     import tkinter
@@ -665,7 +665,7 @@ def test_closing_with_nothing_unsent_does_not_ask(gui, server, monkeypatch):
 # --- the real program ----------------------------------------------------------
 
 def test_without_a_display_the_terminal_client_takes_over(pyz, server, tmp_path):
-    env = dict(os.environ)
+    env = as_student()
     env.pop("DISPLAY", None)
     result = subprocess.run(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
@@ -681,7 +681,7 @@ def test_without_tk_the_terminal_client_takes_over(pyz, server, tmp_path):
     fake = tmp_path / "no_tk" / "tkinter"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named _tkinter')\n")
-    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    env = as_student(dict(os.environ, PYTHONPATH=str(fake.parent)))
     result = subprocess.run(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
          "--name", "amy"], input=b"no tk here\n", env=env, capture_output=True, timeout=30)
@@ -699,7 +699,7 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
     client = subprocess.Popen(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
          "--name", "amy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=dict(os.environ, HOME=str(tmp_path)))
+        env=as_student(dict(os.environ, HOME=str(tmp_path))))
     try:
         window = wait_for_window(xdotool, client)
         xdo(xdotool, "windowfocus", "--sync", window)

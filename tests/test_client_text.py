@@ -6,7 +6,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 
@@ -14,18 +13,7 @@ import pytest
 
 from fake_finder import found
 from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
-from scripted_server import said, scripted  # noqa: F401  (a fixture)
-
-
-# Where the clients look for a teacher token: an empty directory, as on a
-# student's computer.  (The tests' servers write theirs in the tests' home,
-# where a client run by the same user would otherwise find it and be the teacher.)
-STUDENTS_HOME = tempfile.mkdtemp(prefix="chat_app-student-")
-
-
-def as_student(env=None):
-    """Return the environment of a client run on a student's computer."""
-    return dict(env or os.environ, CHAT_APP_HOME=STUDENTS_HOME)
+from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
 
 
 class TerminalClient:

@@ -78,7 +78,7 @@ ROOM_WORDS = {
     "logged": "This room is recorded: the teacher keeps a log of what is said.",
     "teacher_mark": "(teacher)",
     "hand_up": "Your hand is up: the teacher sees it in the list of raised hands. "
-               "Press Lower hand (or type /hand down) when you no longer need help.",
+               "Lower it (/hand down) when you no longer need help.",
     "hand_down": "Your hand is down.",
     "slow_wait": "Slow mode: you can write to the room again in %d s.",
     "slow_rule": "Slow mode: one message to the room every %d s.",

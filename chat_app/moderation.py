@@ -50,9 +50,10 @@ class Rules:
         """Return the raised hands, oldest first: [{"name": ..., "time": ...}]."""
         return [{"name": name, "time": when} for name, when in self._hands.values()]
 
-    def hand_of(self, name):
-        """Tell whether this student's hand is up."""
-        return name_key(name) in self._hands
+    def raised_at(self, name):
+        """Return when this student's hand went up, or None if it is down."""
+        hand = self._hands.get(name_key(name))
+        return None if hand is None else hand[1]
 
     def is_muted(self, name):
         return name_key(name) in self._muted

@@ -17,7 +17,7 @@ def records(path):
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def test_messages_joins_and_leaves_are_logged_but_not_private_ones(make_server, tmp_path):
+def test_messages_joins_leaves_and_private_messages_are_logged(make_server, tmp_path):
     path = str(tmp_path / "room.jsonl")
     server = make_server("--log", path)
     amy = server.client()
@@ -29,8 +29,9 @@ def test_messages_joins_and_leaves_are_logged_but_not_private_ones(make_server, 
     bob.expect("message", text="secret")
     bob.send({"type": "leave"})
     amy.expect("left")
-    kinds = [(r["type"], r.get("name") or r.get("text")) for r in records(path)]
-    assert kinds == [("joined", "amy"), ("joined", "bob"), ("message", "hello"), ("left", "bob")]
+    kinds = [(r["type"], r.get("name") or r.get("text"), r.get("to")) for r in records(path)]
+    assert kinds == [("joined", "amy", None), ("joined", "bob", None), ("message", "hello", None),
+                     ("message", "secret", "bob"), ("left", "bob", None)]
 
 
 def test_history_and_ids_survive_a_restart(tmp_path):

@@ -111,7 +111,7 @@ def test_saved_state_restores_everything_and_survives_garbage():
     again = Rules()
     again.restore(record)
     assert again.saved_state(10.0) == record
-    assert again.is_muted("BOB") and again.hand_of("amy")
+    assert again.is_muted("BOB") and again.raised_at("amy") == 3.5
     broken = Rules()
     broken.restore({"type": "saved_state", "slow": 99999, "muted": "bob", "hands": [1, {}]})
     assert broken.state() == Rules().state() and broken.hands() == []

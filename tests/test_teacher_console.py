@@ -117,6 +117,16 @@ def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
         amy.join("amy")
         os.write(master, b"/say Hello class\n")
         assert amy.expect("notice")["text"] == "Hello class"
+        amy.send({"type": "say", "text": "hello"})
+        said = amy.expect("message")
+        server.wait_for(r"#%d \[\d\d:\d\d\] <amy> hello" % said["id"])  # the id, for /delete
+        os.write(master, b"/lock\n")
+        amy.expect("notice", about="lock")
+        server.wait_for("The teacher locked the room")
+        amy.send({"type": "say", "text": "still there?"})
+        amy.expect_error("locked")
+        os.write(master, ("/delete %d\n" % said["id"]).encode())
+        assert amy.expect("deleted")["id"] == said["id"]
         os.write(master, b"/quit\n")
         assert server.process.wait(WAIT) == 0
         assert amy.expect("bye")["reason"] == "The server is shutting down."
@@ -487,29 +497,3 @@ def test_delete_clear_hands_and_lower(server, teacher):
     teacher.handle("/lower bob")
     assert "Not done: bob's hand is not up." in teacher.out.text
 
-
-def test_the_rules_through_the_servers_terminal(pyz, tmp_path):
-    require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
-    master, slave = os.openpty()
-    server = ServerProcess(pyenv_python("3.11") or sys.executable, pyz, cwd=str(tmp_path),
-                           stdin=slave)
-    os.close(slave)
-    try:
-        server.wait_for(r"Type /help here for the teacher's commands")
-        amy = Client(server.port)
-        amy.join("amy")
-        amy.send({"type": "say", "text": "hello"})
-        said = amy.expect("message")
-        server.wait_for(r"#%d \[\d\d:\d\d\] <amy> hello" % said["id"])
-        os.write(master, b"/lock\n")
-        amy.expect("notice", about="lock")
-        server.wait_for("The teacher locked the room")
-        amy.send({"type": "say", "text": "still there?"})
-        amy.expect_error("locked")
-        os.write(master, ("/delete %d\n" % said["id"]).encode())
-        assert amy.expect("deleted")["id"] == said["id"]
-        os.write(master, b"/quit\n")
-        assert server.process.wait(WAIT) == 0
-    finally:
-        server.kill()
-        os.close(master)

@@ -100,8 +100,13 @@ def parse_line(line):
 def run_line(line, handlers):
     """Parse a typed line and call handlers[kind](command); return what it returns.
 
-    `handlers` maps every kind in KINDS to a function of the Command.  A
-    line that cannot be understood raises CommandError.
+    `handlers` maps the kinds in KINDS to functions of the Command.  A
+    line that cannot be understood, or a kind the client has no handler
+    for, raises CommandError.
     """
     command = parse_line(line)
-    return handlers[command.kind](command)
+    handler = handlers.get(command.kind)
+    if handler is None:  # a client older than the command
+        raise CommandError("This program cannot do /%s; type /help for what it can do."
+                           % command.kind)
+    return handler(command)

@@ -16,7 +16,7 @@ rejoin and a restart.  Tests drive it with a fake clock
 import collections
 import math
 
-from .protocol import MAX_SLOW_SECONDS, ProtocolError, name_key, slow_mode_error
+from .protocol import MAX_SLOW_SECONDS, ProtocolError, name_key, slow_mode_error, slow_rule
 
 # What a kick from a control or the console says when no reason is given.
 DEFAULT_KICK_REASON = "no reason given"
@@ -152,8 +152,7 @@ class Rules:
         if not seconds:
             return Change("slow", "The teacher turned slow mode off: write as often as you "
                                   "like.")
-        return Change("slow", "The teacher turned slow mode on: each student may send one "
-                              "message to the room every %d seconds." % seconds)
+        return Change("slow", "The teacher turned slow mode on: %s." % slow_rule(seconds))
 
     def _private(self, frame, member):
         allowed = frame["allowed"]

@@ -102,9 +102,11 @@ MAX_SLOW_SECONDS = 3600
 # What every refusal of a say to the room adds: the way that stays open.
 STILL_TO_TEACHER = "You can still send the teacher a private message."
 
-# slow_mode's words, with room for the slow seconds and the seconds left.
-SLOW_MODE_WORDS = ("Slow mode is on: each student may send one message to the room every "
-                   "%d seconds. Wait %d more second(s), then send it again.")
+# Slow mode's rule in words, with room for how long (seconds_words).
+SLOW_RULE_WORDS = "each student may send one message to the room every %s"
+
+# slow_mode's words, with room for the rule and how long is left to wait.
+SLOW_MODE_WORDS = "Slow mode is on: %s. Wait %s, then send it again."
 
 # The words of join_timeout and rate_limited, with room for the numbers
 # (join_timeout_message, held_back_message).
@@ -628,9 +630,20 @@ def info_frame(room, logged, password, version):
             "version": version}
 
 
+def seconds_words(count):
+    """Return a whole number of seconds in words: 1 second, 30 seconds."""
+    return "1 second" if count == 1 else "%d seconds" % count
+
+
+def slow_rule(seconds):
+    """Return slow mode's rule in words: each student may send one message ... every 30 seconds."""
+    return SLOW_RULE_WORDS % seconds_words(seconds)
+
+
 def slow_mode_error(every, left):
     """Return slow_mode's ProtocolError: one room message each `every` seconds, `left` to wait."""
-    return ProtocolError("slow_mode", SLOW_MODE_WORDS % (every, left), seconds=left)
+    return ProtocolError("slow_mode", SLOW_MODE_WORDS % (slow_rule(every), seconds_words(left)),
+                         seconds=left)
 
 
 def password_wait_frame(seconds):

@@ -9,7 +9,9 @@ become line breaks indented like any other line of the message.
 
 import time
 
-from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, strip_controls
+from .protocol import (
+    DIRECTION_MARKS, LINE_SEPARATORS, STILL_TO_TEACHER, is_action, slow_rule, strip_controls,
+)
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
@@ -47,9 +49,8 @@ HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
 
 # What a welcome says of the room's rules, when they are not the usual ones.
 RECORDED_WORDS = "* This room is recorded: the teacher keeps a log of what is said."
-LOCKED_WORDS = ("* The room is locked: only the teacher writes to the room now. You can "
-                "still send the teacher a private message.")
-SLOW_WORDS = "* Slow mode is on: each student may send one message to the room every %d seconds."
+LOCKED_WORDS = "* The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
+SLOW_WORDS = "* Slow mode is on: %s."
 PRIVATE_OFF_WORDS = "* Private messages between students are off; the teacher can still be messaged."
 CLOSED_WORDS = "the server closed the connection: %s"
 
@@ -120,7 +121,7 @@ def render_rules(frame):
     if state.get("locked") is True:
         lines.append(LOCKED_WORDS)
     if isinstance(state.get("slow"), int) and state["slow"] > 0:
-        lines.append(SLOW_WORDS % state["slow"])
+        lines.append(SLOW_WORDS % slow_rule(state["slow"]))
     if state.get("private") is False:
         lines.append(PRIVATE_OFF_WORDS)
     if frame.get("hand") is True:

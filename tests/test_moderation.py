@@ -63,8 +63,9 @@ def test_slow_mode_counts_from_each_students_last_room_message():
     rules.said("bob", False, 100.0)
     error = refusal(rules, "bob", now=110.2)
     assert error.code == "slow_mode" and error.fields == {"seconds": 20}
-    assert "every 30 seconds" in error.message and "20 more second" in error.message
-    assert refusal(rules, "bob", now=129.99).fields == {"seconds": 1}
+    assert "every 30 seconds" in error.message and "Wait 20 seconds" in error.message
+    last = refusal(rules, "bob", now=129.99)
+    assert last.fields == {"seconds": 1} and "Wait 1 second," in last.message
     rules.check_say("bob", False, 130.0)
     rules.check_say("amy", False, 110.0)  # each student has their own time
     rules.said("Mr_T", True, 110.0)

@@ -324,3 +324,25 @@ def test_a_person_at_nc_is_told_it_is_recorded_sees_notices_and_raises_a_hand(ma
     assert read_until(carl, "hand")[-1] == "* Your hand is down."
     wait_until(lambda: server.room.hands() == [], what="carl's hand to be down")
     assert lines  # the welcome came
+
+
+def test_terminals_read_the_rules_the_teacher_mark_and_nothing_for_bare_events():
+    from chat_app import text_format
+    welcome = {"type": "welcome", "name": "amy", "users": ["ms_lee", "amy"], "history": [],
+               "logged": True, "hand": True,
+               "state": {"locked": True, "slow": 1, "private": False, "muted": []}}
+    lines = text_format.render(welcome).split("\n")
+    assert lines[2:] == [
+        "* This room is recorded: the teacher keeps a log of what is said.",
+        "* The room is locked: only the teacher writes to the room now. You can still send "
+        "the teacher a private message.",
+        "* Slow mode is on: each student may send one message to the room every 1 second.",
+        "* Private messages between students are off; the teacher can still be messaged.",
+        "* Your hand is up: the teacher can see it."]
+    message = {"type": "message", "id": 1, "from": "ms_lee", "text": "hi", "time": 0,
+               "teacher": True}
+    assert text_format.render(message).endswith("<ms_lee (teacher)> hi")
+    for frame in ({"type": "deleted", "id": 1, "time": 0}, {"type": "cleared", "time": 0},
+                  {"type": "room_state", "locked": True, "slow": 0, "private": True,
+                   "muted": [], "time": 0}):
+        assert text_format.render(frame) is None

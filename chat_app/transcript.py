@@ -21,7 +21,7 @@ from .history_log import rotated_path
 from .transcript_formats import render_csv, render_md, render_txt
 from .transcript_html import render_html
 from .transcript_lesson import Lesson
-from .transcript_records import read_log
+from .transcript_records import iter_log, read_log
 
 __all__ = ["FORMATS", "EXTENSIONS", "read_log", "render", "save", "format_for", "run"]
 
@@ -135,16 +135,22 @@ def _warn_skipped(warnings):
         _say("... and %d more lines were skipped." % (len(warnings) - MAX_WARNINGS_SHOWN))
 
 
-def _read(path):
-    """Return a log's records, having said what was skipped; None (after saying why) if none."""
+def _read(options):
+    """Return the Lesson in the log, having said what was skipped; None (after saying why) if none.
+
+    The log is read as it goes, never held whole: a term's log of 100 MB
+    becomes a transcript without a record list beside the lesson.
+    """
+    path, warnings = options.log, []
     try:
-        records, warnings = read_log(path)
+        lesson = Lesson(iter_log(path, warnings), options.private,
+                        "Chat transcript: %s" % os.path.basename(path))
     except OSError as exc:
         _say("cannot read the log %s (%s). Give the file the server was started with, as in "
              "'python chat.pyz server --log FILE'." % (path, exc.strerror or exc))
         return None
     _warn_skipped(warnings)
-    if not records:
+    if not lesson.records:
         why = ("none of its %d lines is a chat record" % len(warnings) if warnings
                else "it is empty")
         _say("%s holds nothing to make a transcript of: %s. Give the file that "
@@ -154,7 +160,7 @@ def _read(path):
         _say("%s holds the part of this log written before it (the server starts a new file "
              "at --log-max-size): make a transcript of it too for what came earlier."
              % rotated_path(path, 1))
-    return records
+    return lesson
 
 
 def _is_the_log(output, log):
@@ -198,12 +204,10 @@ def _write(options, fmt, how, lesson):
 
 def run(options):
     """Run `chat.pyz transcript`; return the exit status."""
-    records = _read(options.log)
-    if records is None:
+    lesson = _read(options)
+    if lesson is None:
         return 1
     fmt, how = _chosen_format(options)
-    title = "Chat transcript: %s" % os.path.basename(options.log)
-    lesson = Lesson(records, options.private, title)
     if options.output is None:
         text = FORMATS[fmt].render(lesson)
         sys.stdout.write(text.replace("\r\n", "\n"))  # the console makes its own line ends

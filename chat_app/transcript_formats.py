@@ -12,7 +12,7 @@ import csv
 import io
 
 from .text_format import INDENT, clock, safe, safe_line
-from .transcript_lesson import stamp
+from .transcript_lesson import counted, stamp
 
 TEACHER_MARK = " (teacher)"
 PRIVATE_MARK = "(private to %s) "
@@ -21,11 +21,6 @@ PRIVATE_MARK = "(private to %s) "
 def name_label(entry_or_person):
     """Return a name with its teacher mark, as one-line text."""
     return entry_or_person.name + (TEACHER_MARK if entry_or_person.teacher else "")
-
-
-def counted(count, thing):
-    """Return a count in words: 1 message, 3 messages."""
-    return "%d %s%s" % (count, thing, "" if count == 1 else "s")
 
 
 def person_words(lesson, person):
@@ -46,8 +41,12 @@ def _txt_lines(prefix, text):
     return "\n".join([prefix + first] + [INDENT + line for line in rest])
 
 
+def _txt_mark(entry):
+    return "[%s] " % entry.deleted_mark if entry.deleted is not None else ""
+
+
 def _txt_message(entry):
-    mark = "[%s] " % entry.deleted_mark if entry.deleted is not None else ""
+    mark = _txt_mark(entry)
     private = PRIVATE_MARK % safe_line(entry.to) if entry.to is not None else ""
     name = safe_line(name_label(entry))
     who = "* %s " % name if entry.action else "<%s> " % name
@@ -63,7 +62,7 @@ def _txt_room(entry):
 
 
 def _txt_announcement(entry):
-    return _txt_lines("[%s] *** " % clock(entry.time), entry.text)
+    return _txt_lines("[%s] *** " % clock(entry.time), _txt_mark(entry) + entry.text)
 
 
 def _txt_day(entry):
@@ -92,8 +91,6 @@ def render_txt(lesson):
         lines += ["", "Who wrote:"]
         lines += ["  %s: %s" % (safe_line(name_label(person)), person_words(lesson, person))
                   for person in people]
-    if lesson.announcements:
-        lines.append("  The teacher's announcements: %d" % lesson.announcements)
     lines.append("")
     lines += [TXT_LINES[entry.kind](entry) for entry in lesson.entries]
     return "\n".join(lines) + "\n"
@@ -120,13 +117,18 @@ def _md_name(who):
     return md(who.name) + (" *(teacher)*" if who.teacher else "")
 
 
+def _md_marked(entry, text):
+    """Return a cell's text after the deleted mark, if the teacher deleted it."""
+    if entry.deleted is None:
+        return text
+    return "**(%s)** %s" % (md(entry.deleted_mark), text)
+
+
 def _md_message(entry):
     text = md(entry.text)
     if entry.action:
         text = "\\* %s %s" % (md(entry.name), text)
-    if entry.deleted is not None:
-        text = "**(%s)** %s" % (md(entry.deleted_mark), text)
-    return _md_name(entry), text
+    return _md_name(entry), _md_marked(entry, text)
 
 
 def _md_event(entry):
@@ -142,7 +144,7 @@ def _md_bold(entry):
 
 
 def _md_announcement(entry):
-    return "", "**Announcement:** %s" % md(entry.text)
+    return "", _md_marked(entry, "**Announcement:** %s" % md(entry.text))
 
 
 MARKDOWN_CELLS = {
@@ -178,8 +180,6 @@ def render_md(lesson):
     lines += [md(note) + "  " for note in lesson.notes()]
     if lesson.summary():
         lines += ["", "## Who wrote", ""] + _md_summary(lesson)
-    if lesson.announcements:
-        lines += ["", "The teacher's announcements: %d" % lesson.announcements]
     heads = ["Time", "Name"] + (["To"] if lesson.private else []) + ["Text"]
     lines += ["", "## The conversation", "", _md_row(heads), _md_row(["---"] * len(heads))]
     for entry in lesson.entries:

@@ -13,7 +13,7 @@ log might hold are already removed (transcript_lesson.clean).
 from html import escape
 
 from .text_format import clock
-from .transcript_formats import counted, person_words
+from .transcript_formats import person_words
 from .transcript_lesson import iso_time
 
 # Nothing may load or run: only the inline style below.
@@ -31,7 +31,8 @@ th { background: #f3f3f3; }
 td.time { white-space: nowrap; color: #666; font-variant-numeric: tabular-nums; }
 td.name { white-space: nowrap; font-weight: 600; }
 td.text { white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: isolate; width: 100%; }
-td.number { text-align: end; font-variant-numeric: tabular-nums; }
+table.summary { width: auto; min-width: 30em; }
+th.number, td.number { text-align: end; font-variant-numeric: tabular-nums; }
 .teacher { font-weight: normal; font-size: .8em; color: #fff; background: #2a6f3f;
            border-radius: .6em; padding: 0 .45em; margin-inline-start: .3em; }
 .private { color: #6a3fa0; font-style: italic; }
@@ -56,21 +57,31 @@ def _name_cell(entry):
     return '<td class="name" dir="auto"><bdi>%s</bdi>%s</td>' % (escape(entry.name), badge)
 
 
+def _mark(entry):
+    """Return the deleted mark of an entry the teacher deleted, or nothing."""
+    if entry.deleted is None:
+        return ""
+    return '<span class="mark">%s</span>' % escape(entry.deleted_mark.capitalize())
+
+
+def _row_class(entry, row_class):
+    return row_class + (" deleted" if entry.deleted is not None else "")
+
+
 def _message(entry):
-    parts = []
-    if entry.deleted is not None:
-        parts.append('<span class="mark">%s</span>' % escape(entry.deleted_mark.capitalize()))
+    parts = [_mark(entry)]
     if entry.to is not None:
         parts.append('<span class="private">private to <bdi>%s</bdi>:</span> ' % escape(entry.to))
     if entry.action:
         parts.append("* <bdi>%s</bdi> " % escape(entry.name))
     parts.append('<span class="said">%s</span>' % escape(entry.text))
-    return "message" + (" deleted" if entry.deleted is not None else ""), "".join(parts)
+    return _row_class(entry, "message"), "".join(parts)
 
 
 def _plain(row_class):
     def layout(entry):
-        return row_class or entry.kind, '<span class="said">%s</span>' % escape(entry.text)
+        return (_row_class(entry, row_class or entry.kind),
+                _mark(entry) + '<span class="said">%s</span>' % escape(entry.text))
     return layout
 
 
@@ -100,8 +111,10 @@ def _row(lesson, entry):
 
 
 def _summary(lesson):
-    heads = ["Name", "Messages"] + (["Private"] if lesson.private else []) + ["First", "Last"]
-    rows = ["<tr>%s</tr>" % "".join("<th>%s</th>" % head for head in heads)]
+    numbers = ["Messages"] + (["Private"] if lesson.private else [])
+    heads = (["<th>Name</th>"] + ['<th class="number">%s</th>' % head for head in numbers]
+             + ["<th>First</th>", "<th>Last</th>"])
+    rows = ["<tr>%s</tr>" % "".join(heads)]
     for person in lesson.summary():
         numbers = [person.messages] + ([person.private] if lesson.private else [])
         cells = [_name_cell(person)]
@@ -133,9 +146,6 @@ def render_html(lesson):
     parts += ['<p class="note">%s</p>' % escape(note) for note in lesson.notes()]
     if lesson.summary():
         parts += ["<h2>Who wrote</h2>", _summary(lesson)]
-    if lesson.announcements:
-        parts.append('<p class="note">The teacher made %s.</p>'
-                     % counted(lesson.announcements, "announcement"))
     heads = ["Time", "Name"] + (["To"] if lesson.private else []) + ["Text"]
     parts += ["<h2>The conversation</h2>", '<table class="conversation">',
               "<tr>%s</tr>" % "".join("<th>%s</th>" % head for head in heads)]

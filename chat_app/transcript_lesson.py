@@ -88,6 +88,11 @@ def duration_words(seconds):
     return " ".join(parts) or "under a minute"
 
 
+def counted(count, thing):
+    """Return a count in words: 1 message, 3 messages."""
+    return "%d %s%s" % (count, thing, "" if count == 1 else "s")
+
+
 class Entry:
     """One line of the conversation: `kind` is a key of the formats' layout tables.
 
@@ -142,6 +147,7 @@ class Lesson:
     """The lines and the summary of a transcript, from records in the order written."""
 
     def __init__(self, records, private=False, title=None):
+        """Read records (any iterable: a log is read as it goes); see RECORD_READERS."""
         self.title = clean_name(title) if title else "Chat transcript"
         self.private = private
         self.entries = []
@@ -152,24 +158,19 @@ class Lesson:
         self.deletions = 0
         self._by_id = {}  # id -> the Entry of a message or announcement shown
         self._seen = set()  # every message and notice id read
+        self.records = 0  # records read, shown or not
         for record in records:
-            if problem(record) is None and record["type"] in RECORD_READERS:
-                RECORD_READERS[record["type"]](self, record)
+            if problem(record) is None:
+                self.records += 1
+                if record["type"] in RECORD_READERS:
+                    RECORD_READERS[record["type"]](self, record)
+        times = [entry.time for entry in self.entries]
+        self.first = min(times) if times else None
+        self.last = max(times) if times else None
+        self.one_day = not times or local_day(self.first) == local_day(self.last)
         self._mark_days()
 
     # --- the summary ---------------------------------------------------------
-
-    @property
-    def first(self):
-        return min(entry.time for entry in self.entries) if self.entries else None
-
-    @property
-    def last(self):
-        return max(entry.time for entry in self.entries) if self.entries else None
-
-    @property
-    def one_day(self):
-        return not self.entries or local_day(self.first) == local_day(self.last)
 
     def when(self, moment):
         """Return a time as the summary shows it: HH:MM, with the date when days differ."""
@@ -200,6 +201,8 @@ class Lesson:
         elif self.private:
             notes.append("Private messages are included (%d), each marked with whom it went to."
                          % self.private_shown)
+        if self.announcements:
+            notes.append("The teacher made %s." % counted(self.announcements, "announcement"))
         if self.deletions:
             notes.append("Messages the teacher deleted are kept in this record, marked as "
                          "deleted.")

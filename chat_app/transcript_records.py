@@ -10,9 +10,6 @@ never costs the rest of the lesson.  Nothing here prints: warnings are
 returned as sentences for the caller to show.
 """
 
-import math
-import time
-
 from .protocol import MAX_FRAME_BYTES, ProtocolError, parse_object
 
 # The longest line read as a record.  The server writes no logged frame
@@ -25,6 +22,11 @@ MAX_RECORD_BYTES = MAX_FRAME_BYTES
 SKIP_CHUNK_BYTES = 64 * 1024
 
 NUMBER = (int, float)
+
+# The Unix times a record may have: from 1970 (Windows shows no earlier
+# local time) to the year 3000 (nor any later one); a time outside is no
+# server's clock.
+SHOWN_TIMES = (0, 32503680000)
 
 # Why an unreadable last line without a line end was skipped.
 TORN_WORDS = "it was cut off (the server stopped while writing it)"
@@ -57,14 +59,8 @@ def _kind_ok(value, kind):
 
 
 def _time_ok(value):
-    """Tell whether a record's time is one this computer can show as a date."""
-    if not math.isfinite(value):
-        return False
-    try:
-        time.localtime(value)
-    except (OverflowError, OSError, ValueError):
-        return False
-    return True
+    """Tell whether a record's time is one every computer can show as a local date."""
+    return SHOWN_TIMES[0] <= value < SHOWN_TIMES[1]  # NaN is neither
 
 
 def problem(record):
@@ -118,14 +114,13 @@ def _parse(line):
     return (None, why) if why else (record, None)
 
 
-def read_log(path):
-    """Return (records, warnings) from a --log file, records in the order written.
+def iter_log(path, warnings):
+    """Yield the records of a --log file as they are read, in the order written.
 
-    `warnings` say, for each line skipped, the file, its line number and
-    why.  Blank lines are passed over silently.  Raise OSError when the
-    file cannot be opened or read.
+    For each line skipped, a sentence naming the file, the line number and
+    why is appended to `warnings`; blank lines are passed over silently.
+    Raise OSError when the file cannot be opened or read.
     """
-    records, warnings = [], []
     with open(path, "rb") as handle:
         for number, line in _lines(handle):
             if line is not None and not line.strip():
@@ -135,5 +130,10 @@ def read_log(path):
                 warnings.append("%s, line %d, was skipped: %s%s."
                                 % (path, number, why[:1].upper(), why[1:]))
             else:
-                records.append(record)
-    return records, warnings
+                yield record
+
+
+def read_log(path):
+    """Return (records, warnings) from a --log file: see iter_log."""
+    warnings = []
+    return list(iter_log(path, warnings)), warnings

@@ -321,7 +321,7 @@ def test_summary_figures_are_the_log_s(log):
     assert rows == expected
     assert expected[1][1:3] == ["7", "1"] and expected[3][1] == "0"
     assert "(1 hour 1 minute)" in text  # START to START + 3700
-    assert "The teacher's announcements: 1" in text
+    assert "The teacher made 1 announcement." in text
 
 
 def test_a_lesson_over_midnight_shows_each_date():
@@ -432,3 +432,42 @@ def test_a_log_written_by_a_real_server(make_server, tmp_path):
     assert [row[1:5] for row in rows if row[4] in ("joined", "left")] == [
         ["amy", "", "joined", "joined"], ["bob", "", "joined", "joined"],
         ["bob", "", "left", "left"], ["amy", "", "left", "left"]]
+
+
+def test_a_deleted_announcement_is_marked_in_every_format():
+    records = [{"type": "notice", "id": 1, "text": "Quiz at ten", "time": START},
+               {"type": "deleted", "id": 1, "time": START + 60},
+               {"type": "deleted", "id": 7, "time": START + 70}]
+    mark = "deleted by the teacher at %s" % time.strftime("%H:%M", time.localtime(START + 60))
+    for fmt in ("txt", "md", "html"):
+        text = transcript.render(records, fmt)
+        assert re.search(re.escape(mark) + r".{0,60}Quiz at ten", text, re.I | re.S), fmt
+        assert "The teacher deleted message 7, which is not in this log." in text
+    row = list(csv.reader(io.StringIO(transcript.render(records, "csv"), newline="")))[1]
+    assert row[3:5] == ["Quiz at ten", "announcement"]
+    assert row[6] == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(START + 60))
+
+
+def test_an_unknown_output_name_gives_plain_text_and_says_so(log, tmp_path):
+    out = tmp_path / "lesson.doc"
+    result = run_module(log, "-o", str(out))
+    assert result.returncode == 0 and b"so plain text; --format chooses another" in result.stderr
+    assert out.read_text(encoding="utf-8").startswith("Chat transcript: lesson.log\n")
+
+
+def test_an_output_folder_that_does_not_exist_is_a_clear_refusal(log, tmp_path):
+    result = run_module(log, "-o", str(tmp_path / "nowhere" / "lesson.html"))
+    assert result.returncode == 1
+    assert b"cannot write the transcript to" in result.stderr
+    assert b"Choose a folder you can write to" in result.stderr
+
+
+@pytest.mark.parametrize("when", [-1, 1e20, float("nan"), "09:00", True])
+def test_a_record_whose_time_is_no_date_is_skipped(tmp_path, when):
+    path = str(tmp_path / "lesson.log")
+    with open(path, "w") as handle:
+        handle.write('{"type":"joined","name":"amy","time":%s}\n' % json.dumps(when))
+        handle.write('{"type":"joined","name":"bob","time":%d}\n' % START)
+    records, warnings = transcript.read_log(path)
+    assert [record["name"] for record in records] == ["bob"]
+    assert len(warnings) == 1 and "line 1, was skipped" in warnings[0]

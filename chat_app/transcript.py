@@ -13,7 +13,6 @@ lays it out (transcript_formats.py, transcript_html.py), chosen from FORMATS.
 
 import collections
 import os
-import secrets
 import stat
 import sys
 
@@ -80,8 +79,8 @@ def _temporary_file(target):
     another (O_EXCL).
     """
     directory, base = os.path.split(target)
-    for _ in range(TEMP_NAME_TRIES):
-        temp = os.path.join(directory, ".%s.%s.tmp" % (base, secrets.token_hex(4)))
+    for _ in range(TEMP_NAME_TRIES):  # os.urandom, not secrets: that loads OpenSSL
+        temp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(4).hex()))
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             return temp, os.open(temp, flags, 0o666)

@@ -449,7 +449,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         The server's TeacherKeys (teacher_id.py) checks the token or
         password; a server without one takes no join for a teacher's.
         """
-        keys = getattr(self.server, "teacher_keys", None)
+        keys = self.server.teacher_keys
         if keys is not None:
             return keys.check(frame, self.peer.address, self.peer) is True
         if any(field in frame for field in TEACHER_FIELDS):

@@ -91,8 +91,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 FATAL_ERRORS = frozenset(
-    ["name_taken", "bad_name", "bad_password", "server_full",
-     "frame_too_long", "join_timeout", "tls_required", "tls_unavailable", "bad_teacher"]
+    ["name_taken", "bad_name", "bad_password", "bad_teacher", "server_full",
+     "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
 )
 
 # The longest slow mode a teacher may set (a control's `seconds`): an hour,
@@ -124,6 +124,9 @@ ERROR_MESSAGES = {
         "spaces." % MAX_NAME_CHARS
     ),
     "bad_password": "Wrong password for this room. Ask the teacher for the password.",
+    "bad_teacher": ("That join did not prove you are the teacher. Students join without "
+                    "teacher fields; teachers join from the server's computer or with the "
+                    "teacher password."),
     "server_full": (
         "The chat room is full, so you cannot join now. Try again in a few minutes, "
         "or ask the teacher to raise --max-clients."
@@ -149,8 +152,6 @@ ERROR_MESSAGES = {
     "empty_text": "Empty messages are not sent.",
     "no_such_user": "Nobody of that name is in the room.",
     "rate_limited": RATE_LIMITED_WORDS % "",
-    "bad_teacher": ("The teacher token or teacher password in the join was not accepted. "
-                    "Join without it as a student, or ask the person running the server."),
     "muted": ("The teacher has muted you: your messages to the room are not sent. "
               + STILL_TO_TEACHER),
     "locked": ("The teacher has locked the room: only the teacher writes to the room now. "

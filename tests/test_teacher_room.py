@@ -5,34 +5,21 @@ import json
 import pytest
 
 from helpers import RunningServer, wait_until
-from chat_app.protocol import ProtocolError
+from chat_app import teacher_id
 from chat_app.session import PROMPT_NAME_LOGGED
 from test_text_sessions import read_until
 
-TOKEN = "0123456789abcdef" * 2
-
-
-class TeacherKeysDouble:
-    """Stands for teacher_id.TeacherKeys: one good token, anything else proves nothing."""
-
-    def check(self, frame, address, peer):
-        token, password = frame.get("teacher_token"), frame.get("teacher_password")
-        if token is None and password is None:
-            return False
-        if token == TOKEN:
-            return True
-        raise ProtocolError("bad_teacher", "That teacher token was not written by this server.")
-
-
 def teaching(server):
-    server.server.teacher_keys = TeacherKeysDouble()
+    """Note the token the server wrote for its teacher (teacher_id.py), as the clients read it."""
+    server.token = teacher_id.read_token(server.port)
+    assert server.token, "the server wrote no teacher token"
     return server
 
 
 def join_all(server, teacher="ms_lee", students=("amy", "bob")):
     """Join a teacher (with the token) and students; return (teacher, [students])."""
     lee = server.client()
-    assert lee.join(teacher, teacher_token=TOKEN)["role"] == "teacher"
+    assert lee.join(teacher, teacher_token=server.token)["role"] == "teacher"
     clients = []
     for name in students:
         client = server.client()
@@ -72,7 +59,7 @@ def changed(client, about):
 def test_welcome_tells_roles_teachers_rules_and_marks_the_teacher(make_server):
     server = teaching(make_server())
     lee = server.client()
-    welcome = lee.join("ms_lee", teacher_token=TOKEN)
+    welcome = lee.join("ms_lee", teacher_token=server.token)
     assert (welcome["role"], welcome["teachers"], welcome["hands"], welcome["logged"]) == (
         "teacher", ["ms_lee"], [], False)
     assert welcome["state"] == {"locked": False, "slow": 0, "private": True, "muted": []}
@@ -187,7 +174,7 @@ def test_hands_go_to_teachers_in_order_and_to_each_student_alone(room):
     amy.expect("hand", name="amy")
     assert [f["name"] for f in (lee.expect("hand"), lee.expect("hand"))] == ["amy", "bob"]
     second = server.client()
-    hands = second.join("mr_k", teacher_token=TOKEN)["hands"]
+    hands = second.join("mr_k", teacher_token=server.token)["hands"]
     assert [hand["name"] for hand in hands] == ["amy", "bob"] and hands[0]["time"] <= hands[1]["time"]
     control(lee, "lower", name="amy")
     assert amy.expect("hand")["up"] is False
@@ -209,12 +196,15 @@ def test_a_student_can_never_become_teacher(room):
     amy.expect_error("not_teacher")
     control(amy, "no_such_action")
     amy.expect_error("not_teacher")
-    amy.send({"type": "join", "name": "amy", "teacher_token": TOKEN})
+    amy.send({"type": "join", "name": "amy", "teacher_token": server.token})
     amy.expect_error("already_joined")
     forger = server.client()
     forger.send({"type": "join", "name": "eve", "teacher_token": "f" * 32})
     forger.expect_error("bad_teacher")
     forger.assert_closed()
+    guesser = server.client()
+    guesser.send({"type": "join", "name": "eve", "teacher_password": "let me in"})
+    assert "teacher password" in guesser.expect_error("bad_teacher")["message"]
     early = server.client()
     control(early, "lock")
     early.expect_error("not_joined")
@@ -241,7 +231,7 @@ def test_the_teachers_mistakes_are_told(room):
     control(lee, "mute")
     lee.expect_error("bad_frame")
     second = server.client()
-    second.join("mr_k", teacher_token=TOKEN)
+    second.join("mr_k", teacher_token=server.token)
     control(lee, "mute", name="mr_k")
     lee.expect_error("bad_control")
 
@@ -293,7 +283,7 @@ def test_a_restart_keeps_rules_hands_and_deletions(tmp_path):
         assert welcome["hand"] is True and welcome["logged"] is True
         assert [m["text"] for m in welcome["history"]] == ["keep"]
         lee = second.client()
-        assert [h["name"] for h in lee.join("ms_lee", teacher_token=TOKEN)["hands"]] == ["amy"]
+        assert [h["name"] for h in lee.join("ms_lee", teacher_token=second.token)["hands"]] == ["amy"]
         bob = second.client()
         bob.join("bob")
         say(bob, "still muted?")

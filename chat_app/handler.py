@@ -444,7 +444,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.run(self.session.joined(time.monotonic()))
 
     def is_teacher(self, frame):
-        """Decide from the join alone whether it is a teacher's; raise bad_teacher if it proves nothing.
+        """Tell from the join alone whether it is a teacher's; bad_teacher if it proves nothing.
 
         The server's TeacherKeys (teacher_id.py) checks the token or
         password; a server without one takes no join for a teacher's.

@@ -151,7 +151,8 @@ class Session:
 
     __slots__ = ("state", "wire", "first", "tls", "refusal", "join_timeout", "ping_interval",
                  "ping_timeout", "timers", "_lines", "_next", "limiter", "holding",
-                 "_splitter", "_pause", "_last_line_at", "_actions", "prompt_name")  # a thousand connections: no dict each
+                 "_splitter", "_pause", "_last_line_at", "_actions",
+                 "prompt_name")  # a thousand connections: no dict each
 
     def __init__(self, now, join_timeout, ping_interval=0.0, ping_timeout=0.0,
                  rate=0.0, burst=DEFAULT_BURST, tls=False, refusal=None,

@@ -51,7 +51,8 @@ HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
 RECORDED_WORDS = "* This room is recorded: the teacher keeps a log of what is said."
 LOCKED_WORDS = "* The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
 SLOW_WORDS = "* Slow mode is on: %s."
-PRIVATE_OFF_WORDS = "* Private messages between students are off; the teacher can still be messaged."
+PRIVATE_OFF_WORDS = ("* Private messages between students are off; the teacher can still be "
+                     "messaged.")
 CLOSED_WORDS = "the server closed the connection: %s"
 
 

@@ -453,10 +453,11 @@ class Room:
             self.watch(message.frame)
 
     def announce(self, text):
-        """Send the teacher's announcement to every member; return how many got it.
+        """Send the teacher's announcement to every member; return (its id, how many got it).
 
         Like a room message it is numbered, kept in history and logged, so
-        late joiners and a restarted server still have it.
+        late joiners and a restarted server still have it (and /delete ID
+        can remove it).
         """
         with self._lock:
             self._last_id += 1
@@ -465,9 +466,9 @@ class Room:
             overflowed = self._broadcast(notice, flush)
             self._history.append((self._last_id, notice.json_bytes()[:-1]))
             log_error = self._append_log(notice)
-            count = len(self._members)
+            announced = (self._last_id, len(self._members))
         self._after(overflowed, log_error, flush)
-        return count
+        return announced
 
     # --- the teacher's room -------------------------------------------
 
@@ -590,8 +591,8 @@ class Room:
 
     def _announce_by_control(self, frame):
         text = clean_text(frame["text"], self._limits["max_text"])
-        count = self.announce(text)
-        return "The teacher announced to %s: %s" % (text_format.people(count), text)
+        id_, count = self.announce(text)
+        return "The teacher announced #%d to %s: %s" % (id_, text_format.people(count), text)
 
     def _room_notice(self, words, about, now):
         """Return a numbered notice of a change of the room (lock held); not history."""

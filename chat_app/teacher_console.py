@@ -222,9 +222,9 @@ class TeacherConsole:
         except ProtocolError as error:
             self.console.info("Not sent: %s Usage: /say TEXT" % error.message)
             return
-        count = self.room.announce(text)
-        self.console.info("announced to %s (kept in history for late joiners): %s"
-                          % (text_format.people(count), text))
+        id_, count = self.room.announce(text)
+        self.console.info("announced to %s as #%d (kept in history for late joiners): %s"
+                          % (text_format.people(count), id_, text))
 
     def quit(self, rest):
         self.console.info("stopping the server (/quit)")

@@ -52,7 +52,8 @@ def test_say_reaches_programs_and_people_prominently(server, teacher):
     assert notice["text"] == "Pens down in 5 minutes" and isinstance(notice["time"], float)
     assert isinstance(notice["id"], int)
     assert read_until(carl, r"\*\*\*")[-1].endswith("*** Pens down in 5 minutes")
-    assert "announced to 2 people (kept in history for late joiners): Pens down in 5 minutes" \
+    assert ("announced to 2 people as #%d (kept in history for late joiners): Pens down in 5 "
+            "minutes" % notice["id"]) \
         in teacher.out.text
     teacher.handle("/say   ")
     assert "Not sent:" in teacher.out.text

@@ -291,7 +291,7 @@ class JoinForm:
         if self.tree.selection():
             self.other = False
             self.show_address(False)
-            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
+            self.show_recorded(is_recorded(self.chosen()))
 
     def set_rooms(self, rooms, remembered, problem=None):
         """Show the rooms of the newest search, keeping the choice made; preselect one."""
@@ -312,7 +312,7 @@ class JoinForm:
             self.tree.focus(room_key(chosen))
             self.tree.see(room_key(chosen))
         if not self.other:  # the chosen room's answer may have changed
-            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
+            self.show_recorded(is_recorded(self.chosen()))
 
     def chosen(self):
         """Return the found room chosen in the list, or None."""
@@ -365,6 +365,11 @@ class JoinForm:
             entry.focus_set()
             entry.select_range(0, "end")
             entry.icursor("end")
+
+
+def is_recorded(found):
+    """Tell whether a found room (or None) answered that it is recorded."""
+    return found is not None and found.logged is True
 
 
 def rooms_words(count, problem=None):

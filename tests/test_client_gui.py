@@ -1538,11 +1538,8 @@ def test_the_join_form_says_a_typed_rooms_address_is_recorded(gui, scripted):
 
 
 def test_the_join_form_says_a_found_room_is_recorded(gui, server):
-    import collections
-    from fake_finder import FoundRoom
-    Logged = collections.namedtuple("Logged", FoundRoom._fields + ("logged",))
-    search = FakeSearch(Logged(*found("Lab 3", server.port), logged=True),
-                        Logged(*found("Lab 4", server.port + 1), logged=False))
+    search = FakeSearch(found("Lab 3", server.port, logged=True),
+                        found("Lab 4", server.port + 1))
     amy = gui(search=search, name="amy")
     listed(amy, 2)
     assert not amy.form.recorded.winfo_ismapped()  # no room chosen yet

@@ -1148,7 +1148,7 @@ class ChatWindow:
             host, port, tls)))), name="chat-info", daemon=True).start()
 
     def on_info(self, answer):
-        """A probe answered: say whether the room is recorded, if the form still shows that address."""
+        """A probe answered: say whether its room is recorded, if the form still shows it."""
         typed, info = answer
         if (self.state is None and self.form.other and typed == probe_key(self.form.values())
                 and info is not None):

@@ -21,8 +21,8 @@ import traceback
 import pytest
 
 from fake_finder import FakeSearch, found
-from helpers import LOOPBACK, WAIT, Client, require, wait_until
-from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
+from helpers import LOOPBACK, WAIT, Client, as_student, require, wait_until
+from scripted_server import said, scripted  # noqa: F401  (a fixture)
 
 try:
     import tkinter

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from fake_finder import found
-from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
-from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
+from helpers import LOOPBACK, WAIT, Client, as_student, screen, wait_rows, wait_until
+from scripted_server import said, scripted  # noqa: F401  (a fixture)
 
 
 class TerminalClient:

@@ -129,6 +129,12 @@ class BannerPanel:
         return self.text.get("1.0", "end-1c")
 
 
+def ask_to_stop(root):
+    """Ask whether closing the window may stop the room; return True for yes."""
+    from tkinter import messagebox
+    return messagebox.askyesno(STOP_TITLE, STOP_QUESTION, icon="warning", parent=root)
+
+
 class Teach:
     """One `teach` run: the server serving in a thread, the window on this one."""
 
@@ -152,15 +158,13 @@ class Teach:
 
     def close_asked(self):
         """Close the window, if the teacher says the room may stop."""
-        from tkinter import messagebox
-        if self.window.closed:
-            return
-        if messagebox.askyesno(STOP_TITLE, STOP_QUESTION, icon="warning", parent=self.root):
+        if not self.window.closed and ask_to_stop(self.root):
             self.window.close()
 
     def stop_soon(self, signum=None, frame=None):
         """A stop signal or Ctrl+C: close the window from the event loop, without asking."""
-        self.root.after(0, self.close_now)
+        if not self.window.closed:
+            self.root.after(0, self.close_now)
 
     def close_now(self):
         if not self.window.closed:
@@ -174,15 +178,19 @@ class Teach:
             self.start()
             self.root.mainloop()
         finally:
-            self.close_now()
-            if self.thread.ident is not None:  # else shutdown() would wait for ever
-                self.server.shutdown()
-            closed = self.server.stop()
-            self.console.info("server stopped (%d connection(s) closed)" % closed)
+            self.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, signal.SIG_DFL if handler is None else handler)
             signal.signal(signal.SIGINT, previous_int)
         return 0
+
+    def stop(self):
+        """Close the window if it is open, and stop the server: everyone gets bye."""
+        self.close_now()
+        if self.thread.ident is not None:  # else shutdown() would wait for ever
+            self.server.shutdown()
+        closed = self.server.stop()
+        self.console.info("server stopped (%d connection(s) closed)" % closed)
 
 
 def run(options, out=None, err=None):

@@ -169,6 +169,10 @@ def add_server_options(server):
                         help="TCP port to listen on (0 picks a free one)")
     server.add_argument("--password", metavar="TEXT", default=None,
                         help="password people must give to join (default: none)")
+    server.add_argument("--teacher-password", metavar="TEXT", default=None,
+                        help="password that makes whoever joins with it a teacher, for a "
+                             "teacher on another computer (on this computer the client "
+                             "started by the server's user is the teacher without it)")
     server.add_argument("--history", metavar="N", type=_ranged(int, 0, what="a whole number"),
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")

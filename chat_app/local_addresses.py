@@ -45,3 +45,32 @@ def reachable_addresses():
             seen.add(text)
             result.append(text)
     return sorted(result, key=lambda text: ":" in text)
+
+
+def _addresses_of(host):
+    """Return the addresses `host` (a name or an address) stands for; none if unknown."""
+    try:
+        infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [info[4][0].split("%")[0] for info in infos]
+
+
+def is_this_computer(host):
+    """Tell whether `host` is this computer: a loopback name or address, or one of its own."""
+    addresses = _addresses_of(host)
+    if not addresses:
+        return False
+    own = None
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        if address.is_loopback:
+            continue
+        if own is None:
+            own = set(_host_name_addresses() + _interface_addresses())
+        if text not in own:
+            return False
+    return True

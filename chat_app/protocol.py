@@ -91,7 +91,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 FATAL_ERRORS = frozenset(
-    ["name_taken", "bad_name", "bad_password", "server_full",
+    ["name_taken", "bad_name", "bad_password", "bad_teacher", "server_full",
      "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
 )
 
@@ -111,6 +111,9 @@ ERROR_MESSAGES = {
         "spaces." % MAX_NAME_CHARS
     ),
     "bad_password": "Wrong password for this room. Ask the teacher for the password.",
+    "bad_teacher": ("That join did not prove you are the teacher. Students join without "
+                    "teacher fields; teachers join from the server's computer or with the "
+                    "teacher password."),
     "server_full": (
         "The chat room is full, so you cannot join now. Try again in a few minutes, "
         "or ask the teacher to raise --max-clients."

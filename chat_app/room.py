@@ -268,20 +268,27 @@ class Room:
         """
         if self._password is None:
             return
-        import hmac  # here: it loads OpenSSL (see nonblocking.use_tls), unneeded without a password
         if not password:  # nothing to guess with: not counted as a wrong try
             raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
-        expected = self._password.encode("utf-8")
+        if not self.compare_slowly(password, self._password, address, peer):
+            raise ProtocolError("bad_password")
+
+    def compare_slowly(self, given, expected, address, peer):
+        """Return whether `given` is the secret `expected`, checked in its address's line.
+
+        Room and teacher passwords share one line per address, so guessing
+        either counts against both (access.PasswordGuard).
+        """
+        import hmac  # here: it loads OpenSSL (see nonblocking.use_tls), unneeded without a password
         waiter = PasswordTryWait(peer, lambda seconds: self._tell(
             peer, Rendered(password_wait_frame(seconds))))
         try:
-            right = self._guard.attempt(
-                address, lambda: hmac.compare_digest(password.encode("utf-8"), expected),
+            return self._guard.attempt(
+                address, lambda: hmac.compare_digest(given.encode("utf-8"),
+                                                     expected.encode("utf-8")),
                 waiter, slowed=lambda address: self._report(SLOWDOWN_WORDS % address))
         except PasswordTryAbandoned:
             raise ProtocolError("bad_password", PASSWORD_NOT_CHECKED_MESSAGE)
-        if not right:
-            raise ProtocolError("bad_password")
 
     @staticmethod
     def _tell(peer, rendered):

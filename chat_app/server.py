@@ -9,6 +9,7 @@ exits within two seconds.
 """
 
 import errno
+import getpass
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from .rate_limit import DEFAULT_BURST
 from .responder import Decider, Responder, reach_of
 from .room import Room
 from .teacher_console import TeacherConsole
+from .teacher_id import TeacherKeys
 from .terminal import Printer
 from .tls import MIN_PIN_DIGITS, TlsError, grouped, server_context
 
@@ -145,6 +147,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
     tls = None  # an ssl.SSLContext when the server encrypts (--tls-cert)
     tls_fingerprint = None
     responder = None  # the discovery Responder while it runs (responder.py)
+    teacher_keys = None  # what proves a teacher at join (teacher_id.TeacherKeys)
     discovery_off = "--no-discovery"  # why there is no responder, for the banner
     block_on_close = False
     request_queue_size = LISTEN_BACKLOG
@@ -263,6 +266,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.room.wait_empty(SHUTDOWN_CLOSE_SECONDS)  # the last connection's release notifies
         self.writer.stop()
         self.room.close_log()
+        if self.teacher_keys is not None:
+            self.teacher_keys.remove()
         return len(peers)
 
 
@@ -453,6 +458,7 @@ def banner(server, options, teacher_commands=False):
         lines.append("Password: set (students are asked for it)")
     else:
         lines.append("Password: none")
+    lines.extend(teacher_lines(server.teacher_keys, options))
     if options.log:
         lines.append("Log: %s (history reloads after a restart)" % options.log)
     else:
@@ -492,6 +498,28 @@ def banner(server, options, teacher_commands=False):
     return "\n".join(lines)
 
 
+def teacher_lines(keys, options):
+    """Return the banner's lines on who joins as the teacher, and how."""
+    lines = []
+    if keys is not None and keys.has_token:
+        lines.append("Teacher: you, when you start the client on this computer as %s "
+                     "(nothing to type)" % _user_name())
+    if getattr(options, "teacher_password", None) is not None:
+        lines.append("Teacher password: set (from another computer, type it in the join "
+                     "form's teacher field)")
+    else:
+        lines.append("Teacher password: none (to be the teacher from another computer, "
+                     "start with --teacher-password)")
+    return lines
+
+
+def _user_name():
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no user name to be had (varies by version)
+        return "the user who started this server"
+
+
 def open_tls(options):
     """Return (context, fingerprint) for --tls-cert/--tls-key, or (None, None)."""
     cert, key = getattr(options, "tls_cert", None), getattr(options, "tls_key", None)
@@ -525,6 +553,9 @@ def start_server(options, console):
         room.close_log()
         raise
     server.tls, server.tls_fingerprint = context, fingerprint
+    server.teacher_keys = TeacherKeys.start(server.server_address[1],
+                                            getattr(options, "teacher_password", None),
+                                            room, console.error)
     return server
 
 

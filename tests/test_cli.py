@@ -226,6 +226,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
         tls_fingerprint = None
         room = Room()
         responder = object()  # answering discovery
+        teacher_keys = None  # no token file: the banner says only the teacher password
 
     text = server_module.banner(Server(), Options())
     assert "\nRoom: Lab 3 (listed in students' windows: they double-click" in text

@@ -210,8 +210,10 @@ class Writer:
 class Session:
     """One person's presence in the room, kept up across connection losses."""
 
-    def __init__(self, host, port, name, password, events, tls=None, rejoining=False):
+    def __init__(self, host, port, name, password, events, tls=None, rejoining=False,
+                 join_fields=None):
         self.host, self.port, self.name, self.password = host, port, name, password
+        self.join_fields = dict(join_fields or {})  # added to each join (a teacher's proof)
         self.tls = tls  # a tls.ClientTls to encrypt with, or None
         self.events = events
         self._stop = threading.Event()
@@ -310,7 +312,8 @@ class Session:
         except ConnectError as error:
             return self._failed(str(error))
         try:
-            welcome = connection.join(self.name, self.password, self._password_waits)
+            welcome = connection.join(self.name, self.password, self._password_waits,
+                                      self.join_fields)
         except JoinRefused as refusal:
             connection.close()
             return self._refused(refusal)

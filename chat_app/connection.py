@@ -76,14 +76,15 @@ class ServerConnection:
         except OSError as exc:
             raise ConnectError(describe_connect_error(host, port, exc))
 
-    def join(self, name, password=None, waiting=None):
+    def join(self, name, password=None, waiting=None, fields=None):
         """Send join and return the welcome; raise JoinRefused or ConnectError.
 
         A password that must wait its turn (password_wait) makes the answer
         wait longer, by the seconds the server names; `waiting(message,
-        seconds)` is told so.
+        seconds)` is told so.  `fields`: more fields for the join frame (a
+        teacher's teacher_token).
         """
-        frame = {"type": "join", "name": name}
+        frame = dict(fields or {}, type="join", name=name)
         if password is not None:
             frame["password"] = password
         self.send(frame)

@@ -95,7 +95,7 @@ class Gui:
         self.wait_log(shows)
 
     def users(self):
-        return list(self.chat.users.get(0, "end"))
+        return list(self.chat.people.get(0, "end"))
 
     def problem(self):
         return self.form.message.cget("text")
@@ -354,11 +354,11 @@ def test_double_click_starts_a_private_message(gui, server):
     cy.join("cy")
     amy.pump(lambda: "bob" in amy.users(), "bob in the list")
     index = amy.users().index("bob")
-    amy.chat.users.selection_set(index)
-    bbox = amy.chat.users.bbox(index)
+    amy.chat.people.selection_set(index)
+    bbox = amy.chat.people.bbox(index)
     for _ in range(2):  # two quick clicks make Tk's double click
         for event in ("<ButtonPress-1>", "<ButtonRelease-1>"):
-            amy.chat.users.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
+            amy.chat.people.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
     amy.root.update()
     assert amy.chat.typed() == "/msg bob "
     assert amy.root.focus_lastfor() is amy.chat.input
@@ -946,14 +946,14 @@ def test_a_kicked_user_sees_the_reason_and_can_rejoin(gui, server):
     assert "too many emoji" in chat.bar_words.cget("text")
     assert chat.bar_button.cget("text") == "Rejoin"
     assert not chat.bar_password.winfo_ismapped()
-    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
     assert "not in the room" in chat.count.cget("text")
     assert bob.expect("left", name="amy")["reason"] == "kicked"
     chat.bar_button.invoke()
     amy.pump(lambda: amy.joined() and "(" not in chat.count.cget("text"), "the rejoin")
     assert bob.expect("joined")["name"] == "amy"
     assert not chat.bar.winfo_ismapped() and "not in the room" not in chat.count.cget("text")
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
 
 
 def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server, gui):
@@ -962,14 +962,14 @@ def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server,
     amy = gui()
     amy.join(port, "amy")
     chat = amy.chat
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
     server.close()
     amy.pump(lambda: "(disconnected)" in chat.count.cget("text"), "the greyed list")
-    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
     make_server("--port", str(port))
     amy.pump(lambda: chat.count.cget("text") == "1 person here", "the rejoin",
              timeout=WAIT * 2)
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
 
 
 def client_gui():
@@ -1343,3 +1343,135 @@ def test_a_form_given_an_address_does_not_search(gui, server):
     assert amy.window.search is None and not amy.form.searching
     assert amy.form.entries["host"].winfo_manager() == "grid"
     assert amy.form.intro.cget("text") == "Your teacher gives you the server address."
+
+
+# --- the teacher's room ------------------------------------------------------
+
+class ScriptedServer:
+    """A stand-in server on 127.0.0.1 that speaks the teacher's room as the test says.
+
+    Each connection's first frame decides: an `info` is answered with
+    `info` and closed; a `join` is answered with `welcome` (the join is kept
+    in `joins`), and the test then sends frames with send() and reads what
+    the window sent with expect().  Until the server side of the teacher's
+    room is merged, this is how the window meets its frames.
+    """
+
+    def __init__(self, welcome, info=None):
+        import queue
+        self.welcome = dict({"type": "welcome", "users": [], "history": []}, **welcome)
+        self.info = info
+        self.joins = []
+        self.infos = 0
+        self.frames = queue.Queue()
+        self.conn = None
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # closed by stop()
+            reader = conn.makefile("rb")
+            first = json.loads(reader.readline() or b"{}")
+            if first.get("type") == "info":
+                self.infos += 1
+                if self.info is not None:
+                    conn.sendall(json.dumps(self.info).encode() + b"\n")
+                conn.close()
+                continue
+            self.joins.append(first)
+            conn.sendall(json.dumps(dict(self.welcome, name=first.get("name"))).encode()
+                         + b"\n")
+            self.conn = conn
+            try:
+                for line in reader:
+                    self.frames.put(json.loads(line))
+            except OSError:
+                return  # stop() shut it
+
+    def send(self, *frames):
+        for frame in frames:
+            self.conn.sendall(json.dumps(frame).encode() + b"\n")
+
+    def expect(self, kind):
+        deadline = time.monotonic() + WAIT
+        while True:
+            frame = self.frames.get(timeout=max(0.01, deadline - time.monotonic()))
+            if frame.get("type") == kind:
+                return frame
+
+    def stop(self):
+        for sock in (self.listener, self.conn):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes accept() and readline()
+                except OSError:
+                    pass  # the window closed it first
+                sock.close()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def scripted():
+    made = []
+
+    def make(**welcome):
+        made.append(ScriptedServer(welcome, info=welcome.pop("info", None)))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.stop()
+
+
+def said(number, sender, text, **extra):
+    return dict({"type": "message", "id": number, "from": sender, "text": text,
+                 "time": 1764410000.0 + number}, **extra)
+
+
+def point_of(amy, number):
+    """Return a pixel (x, y) of `log` inside message `number`'s text."""
+    from chat_app.client_gui import message_tag
+    first = amy.chat.log.tag_ranges(message_tag(number))[0]
+    x, y, width, height = amy.chat.log.bbox(first)
+    return x + 2, y + height // 2
+
+
+def row_y(amy, name):
+    """Return a pixel y of `people` inside the row that names `name`."""
+    index = amy.chat.listed.index(name)
+    return amy.chat.people.bbox(index)[1] + 2
+
+
+def test_the_hooks_a_teachers_window_builds_on(gui, scripted):
+    server = scripted(role="teacher", teachers=["ann"], users=["ann", "bob", "amy"],
+                      history=[said(7, "bob", "first"), said(8, "amy", "second")])
+    welcomes = []
+    ann = gui(host=LOOPBACK, port=server.port, name="ann")
+    ann.window.on_joined_hooks.append(welcomes.append)
+    hands = []
+    ann.window.extra_frames["hand"] = hands.append
+    assert ann.window.role is None
+    ann.press_enter(ann.form.entries["name"])
+    ann.pump(ann.joined, "the join")
+    assert ann.window.role == "teacher" and welcomes[0]["role"] == "teacher"
+    ann.root.update()
+    assert ann.chat.message_at(*point_of(ann, 7)) == 7
+    assert ann.chat.message_at(*point_of(ann, 8)) == 8
+    assert ann.chat.message_at(2, ann.chat.log.winfo_height() - 2) is None  # below the lines
+    assert ann.users() == ["ann (teacher)", "amy", "bob"]
+    assert [ann.chat.user_at(row_y(ann, name)) for name in ("ann", "amy", "bob")] == [
+        "ann", "amy", "bob"]
+    assert ann.chat.user_at(ann.chat.people.winfo_height() - 2) is None
+    assert not ann.chat.hand_button.winfo_ismapped()  # a teacher raises no hand
+    server.send({"type": "hand", "name": "bob", "up": True, "time": 1764410001.0})
+    ann.pump(lambda: hands, "the hand frame for the hook")
+    assert hands[0]["name"] == "bob"
+    assert ann.window.send_frame({"type": "control", "action": "lock"})
+    assert server.expect("control") == {"type": "control", "action": "lock"}

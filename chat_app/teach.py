@@ -19,7 +19,8 @@ import threading
 import time
 
 from .server import (SWITCH_INTERVAL, Console, StartError, banner, catch_stop_signals,
-                     start_discovery, start_server)
+                     start_discovery, start_server, teacher_lines)
+from .teacher_id import read_token_at
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "
@@ -75,17 +76,35 @@ def _ipv6_only(sock):
 def window_options(server, options):
     """Return the client options of the teacher's window joining `server`."""
     from .tls import ClientTls
-    keys = getattr(server, "teacher_keys", None)
     return argparse.Namespace(
         host=own_address(server), port=server.server_address[1], name=options.name,
         password=options.password, text=False,
-        tls_settings=ClientTls(pin=server.tls_fingerprint) if server.tls_fingerprint else None,
-        teacher_token=getattr(keys, "token", None))
+        tls_settings=ClientTls(pin=server.tls_fingerprint) if server.tls_fingerprint else None)
+
+
+def teacher_proof(server):
+    """Return the join fields that make the window the teacher: this run's own token.
+
+    Read from the file this server wrote, by its path: no address or user
+    check is needed in the process that holds the server.
+    """
+    keys = server.teacher_keys
+    token = read_token_at(keys.path) if keys is not None and keys.path else None
+    return {"teacher_token": token} if token else {}
 
 
 def banner_lines(server, options):
-    """Return the banner's lines as the window shows them."""
-    return banner(server, options).split("\n") + [BANNER_CLOSING]
+    """Return the banner's lines as the window shows them.
+
+    Left out: how to stop the server (its last line: here, the window stops
+    it) and how to be the teacher on this computer (the window is).
+    """
+    lines = banner(server, options).split("\n")[:-1]
+    keys = server.teacher_keys
+    if keys is not None and keys.has_token:
+        token_line = teacher_lines(keys, options)[0]
+        lines = [line for line in lines if line != token_line]
+    return lines + [BANNER_CLOSING]
 
 
 class BannerPanel:
@@ -146,11 +165,27 @@ class Teach:
         home = os.path.expanduser("~")
         self.window = client_gui.ChatWindow(root, window_options(server, options),
                                             os.path.join(home, TEACH_SETTINGS))
+        proof = teacher_proof(server)
+        self.window.join_fields = lambda host, port: proof
         self.panel = teacher_window.install(self.window, log_path=options.log, since=since)
         self.banner = BannerPanel(self.window.chat, banner_lines(server, options))
+        self.window.on_joined_hooks.append(self.make_room)
+        self.made_room = False
         root.protocol("WM_DELETE_WINDOW", self.close_asked)
         root.bind_all("<Control-q>", lambda event: self.close_asked())
         self.window.commands["quit"] = lambda command: self.close_asked()
+
+    def make_room(self, welcome):
+        """At the first join, grow the window by the banner's height, as the screen allows."""
+        from .client_gui import SCREEN_MARGIN, chat_geometry
+        if self.made_room:
+            return
+        self.made_room = True
+        self.root.update_idletasks()
+        width, height = map(int, chat_geometry(self.root).split("x"))
+        height = min(height + self.banner.frame.winfo_reqheight(),
+                     self.root.winfo_screenheight() - SCREEN_MARGIN[1])
+        self.root.geometry("%dx%d" % (width, height))
 
     def start(self):
         self.thread.start()

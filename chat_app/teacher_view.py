@@ -92,6 +92,16 @@ class Rules:
         return any(name_key(muted) == key for muted in self.muted)
 
 
+def rules_summary(rules):
+    """Return the rules in force in a line for the teacher ("" when none is)."""
+    said = [words for present, words in (
+        (rules.locked, "Room locked."),
+        (rules.slow, "Slow mode: %s." % slow_words(rules.slow)),
+        (not rules.private, "Private messages between students: off."),
+        (rules.muted, "Muted: %s." % ", ".join(rules.muted))) if present]
+    return " ".join(said)
+
+
 class Hands:
     """The raised hands, in the order they went up, each with its time."""
 

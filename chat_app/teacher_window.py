@@ -17,8 +17,10 @@ import tkinter
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from .chat_state import entry
-from .teacher_view import (MAX_SLOW_SECONDS, SUGGESTED_SLOW_SECONDS, Lesson, TeacherView,
-                           control, log_records, format_for, slow_frame)
+from .client_gui import wrap_to_width
+from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
+                           TeacherView, control, format_for, log_records, rules_summary,
+                           slow_frame)
 
 TEACHER = "teacher"  # welcome.role of a teacher
 
@@ -138,6 +140,10 @@ class TeacherPanel:
         self.hands_rows = ttk.Frame(self.hands_frame)
         self.hands_rows.pack(side="top", fill="x")
         self.hand_buttons = {}  # name -> its Lower button
+        self.rules_label = ttk.Label(self.hands_frame, text="", style="Rules.TLabel",
+                                     justify="left")
+        self.rules_label.pack(side="top", fill="x", anchor="w", pady=(6, 0))
+        wrap_to_width(self.rules_label)
 
     def fill_menu(self, menu, items):
         """Put `items` (teacher_view.MenuItem) in `menu`, replacing what it had."""
@@ -157,7 +163,9 @@ class TeacherPanel:
                                      state=state)
 
     def fill_room_menu(self):
+        """Show the rules in force: the Room menu's entries, and the line under the hands."""
         self.fill_menu(self.room_menu, self.view.room_menu())
+        self.rules_label.configure(text=rules_summary(self.view.rules))
 
     def fill_hands(self):
         for row in self.hands_rows.winfo_children():
@@ -319,8 +327,6 @@ def install(window, **panel_options):
 
     Return a function giving its TeacherPanel (None until it has one).
     `panel_options` go to TeacherPanel (teach passes the log and start time).
-    The panel sees every frame the window handles, before the window does:
-    the transcript needs them all, and room_state is the window's too.
     """
     panels = []
 
@@ -328,16 +334,14 @@ def install(window, **panel_options):
         if welcome.get("role") != TEACHER:
             return
         if not panels:
-            panel = TeacherPanel(window, **panel_options)
-            panels.append(panel)
-            shown = window.handlers["frame"]
-
-            def on_frame(frame):
-                panel.on_frame(frame)
-                return shown(frame)
-
-            window.handlers["frame"] = on_frame
+            panels.append(TeacherPanel(window, **panel_options))
+            window.extra_frames.update(dict.fromkeys(OBSERVED, panels[0].on_frame))
         panels[0].welcome(welcome)
 
     window.on_joined_hooks.append(joined)
     return lambda: panels[0] if panels else None
+
+
+# The frames the panel follows (after the window has drawn them): the rules and
+# hands it shows, and everything a transcript is made of.
+OBSERVED = ("room_state",) + RECORDED

@@ -3,7 +3,8 @@
 import pytest
 
 from chat_app.teacher_view import (MAX_SLOW_SECONDS, Hands, Lesson, Rules, TeacherView,
-                                   control, format_for, log_records, slow_frame)
+                                   control, format_for, log_records, rules_summary,
+                                   slow_frame)
 
 
 def labels(items):
@@ -194,3 +195,11 @@ def test_the_logs_records_start_at_the_lesson():
                                        ("a.csv", "csv"), ("a.txt", "txt"), ("lesson", "txt")])
 def test_the_file_name_chooses_the_format(path, fmt):
     assert format_for(path) == fmt
+
+
+def test_the_rules_in_force_in_one_line():
+    assert rules_summary(Rules({})) == ""
+    line = rules_summary(Rules({"locked": True, "slow": 30, "private": False,
+                                "muted": ["bob", "cat"]}))
+    assert line == ("Room locked. Slow mode: one message per 30 s. Private messages between "
+                    "students: off. Muted: bob, cat.")

@@ -114,7 +114,7 @@ class TeacherPanel:
     def create_widgets(self):
         root = self.root
         current = root.cget("menu")
-        self.menubar = root.nametowidget(current) if current else tkinter.Menu(root)
+        self.menubar = root.nametowidget(current) if current else tkinter.Menu(root, tearoff=False)
         self.room_menu = tkinter.Menu(self.menubar, tearoff=False)
         self.menubar.add_cascade(label="Room", menu=self.room_menu, underline=0)
         root.configure(menu=self.menubar)

@@ -54,6 +54,8 @@ WORDS = {
     "hands_title": "Hands up (%d)",
     "hands_none": "Hands up: none",
     "lower": "Lower",
+    "hint": ("Right-click a name, or a message, for what a teacher can do; double-click a "
+             "name for a private message."),
 }
 
 # The mouse button that opens a context menu: the right one (Tk on macOS numbers it 2).
@@ -127,6 +129,7 @@ class TeacherPanel:
             self.chat.people.bind(button, self.user_clicked, add="+")
             self.chat.log.bind(button, self.message_clicked, add="+")
         self.chat.people.bind("<Key-Menu>", self.user_key, add="+")
+        self.chat.hint.configure(text=WORDS["hint"])
         self.fill_room_menu()
 
     def create_hands(self):

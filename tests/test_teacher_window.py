@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from helpers import LOOPBACK, ROOT, WAIT, Client, RunningServer, Lines, require, wait_until
-from test_client_gui import Gui, gui  # noqa: F401  (gui: the fixture making windows)
+from helpers import LOOPBACK, ROOT, WAIT, Client, Lines, require, wait_until
+from test_client_gui import gui  # noqa: F401  (the fixture making windows)
 
 try:
     import tkinter
@@ -91,7 +91,15 @@ class Teacher:
         return client
 
     def user_menu(self, name, start):
-        invoke(self.panel.fill_user_menu(name), start)
+        """Right-click `name` in the user list, and choose the entry starting with `start`."""
+        chat, posted = self.gui.chat, []
+        self.panel.popup = lambda menu, *where: posted.append(menu)
+        self.gui.root.update()
+        x, y, _, height = chat.people.bbox(chat.listed.index(name))
+        chat.people.event_generate("<Button-3>", x=x + 2, y=y + height // 2)
+        self.gui.root.update()
+        assert posted, "no menu for %s" % name
+        invoke(posted[0], start)
 
     def room(self, start):
         invoke(self.panel.room_menu, start)
@@ -244,20 +252,20 @@ def test_right_click_a_message_to_delete_it(teacher):
     amy, bob = teacher.student("amy"), teacher.student("bob")
     say(amy, "an unkind word")
     number = bob.expect("message")["id"]
-    gui = teacher.gui
-    gui.wait_log("amy: an unkind word")
-    log = gui.chat.log
-    gui.root.update()
+    window = teacher.gui
+    window.wait_log("amy: an unkind word")
+    log = window.chat.log
+    window.root.update()
     x, y, _, height = log.bbox(log.search("an unkind word", "1.0"))
     posted = []
     teacher.panel.popup = lambda menu, *where: posted.append(menu)
     log.event_generate("<Button-3>", x=x + 2, y=y + height // 2)
-    gui.root.update()
+    window.root.update()
     assert posted and labels(posted[0]) == [
         "Delete message %d (from every window and the history)" % number]
     invoke(posted[0], "Delete message")
     assert bob.expect("deleted")["id"] == number
-    gui.pump(lambda: "an unkind word" not in gui.log(), "the message to leave the window")
+    window.pump(lambda: "an unkind word" not in window.log(), "the message to leave the window")
 
 
 def test_a_refused_control_shows_the_servers_words(teacher):
@@ -309,24 +317,33 @@ def test_save_transcript_says_when_the_file_cannot_be_written(teacher, tmp_path)
 # --- teach ---------------------------------------------------------------------------
 
 @pytest.fixture
-def teach(display, tmp_path, monkeypatch):
-    """A `teach` run in this process (its server, its window), not yet started."""
+def make_teach(display, tmp_path, monkeypatch):
+    """Make `teach` runs in this process (a server, its window), not yet started."""
     require(tkinter is not None, "tkinter for the GUI tests")
     from chat_app import teach as teach_module
     from helpers import server_options
     monkeypatch.setenv("CHAT_APP_HOME", str(tmp_path))
-    options = server_options("--no-discovery", "--room", "Lab 3")
-    options.name = "Teacher"
-    out, err = Lines(), Lines()
-    console = teach_module.Console(out, err)
-    server = teach_module.start_server(options, console)
-    root = tkinter.Tk()
-    errors = []
-    root.report_callback_exception = lambda *exc: errors.append(exc)
-    run = teach_module.Teach(root, server, options, console, since=0.0)
-    yield run
-    run.stop()
+    made, errors = [], []
+
+    def make(*args):
+        options = server_options("--no-discovery", "--room", "Lab 3", *args)
+        options.name = "Teacher"
+        console = teach_module.Console(Lines(), Lines())
+        server = teach_module.start_server(options, console)
+        root = tkinter.Tk()
+        root.report_callback_exception = lambda *exc: errors.append(exc)
+        made.append(teach_module.Teach(root, server, options, console, since=0.0))
+        return made[-1]
+
+    yield make
+    for run in made:
+        run.stop()
     assert not errors
+
+
+@pytest.fixture
+def teach(make_teach):
+    return make_teach()
 
 
 def pump(root, until, what):
@@ -347,6 +364,17 @@ def test_teach_joins_as_the_teacher_and_shows_how_students_join(teach):
     assert "Closing this window stops the room for everyone." in words
     assert "Stop the server with Ctrl+C" not in words
     assert teach.panel() is not None
+
+
+def test_teach_joins_an_encrypted_room_with_its_password(make_teach):
+    from chat_app.tls import grouped
+    data = os.path.join(ROOT, "tests", "data")
+    teach = make_teach("--tls-cert", os.path.join(data, "server.crt"),
+                       "--tls-key", os.path.join(data, "server.key"), "--password", "lab7")
+    teach.start()
+    pump(teach.root, lambda: teach.window.role == "teacher", "the teacher's encrypted join")
+    assert grouped(teach.server.tls_fingerprint) in teach.banner.words()
+    assert "encrypted" in teach.window.chat.status.cget("text")
 
 
 def test_closing_asks_and_then_stops_the_room_for_everyone(teach, monkeypatch):

@@ -285,6 +285,29 @@ def _add_find(subparsers):
     find.set_defaults(run=_run_find)
 
 
+def _add_transcript(subparsers):
+    from .transcript import EXTENSIONS, FORMATS
+    transcript = subparsers.add_parser(
+        "transcript", help="turn a --log file into a readable record of the lesson",
+        description="Turn the log a server kept (server --log FILE) into a record of the "
+                    "lesson: a web page, Markdown, a spreadsheet table or plain text, with a "
+                    "summary of who wrote how much and when.",
+        formatter_class=HelpFormatter,
+    )
+    transcript.add_argument("log", metavar="LOG", help="the file given to server --log")
+    transcript.add_argument("--format", choices=list(FORMATS), default=None,
+                            help="html (one web page), md (Markdown), csv (spreadsheets) or "
+                                 "txt (default: from the -o file's name, %s; else txt)"
+                                 % " ".join(sorted(EXTENSIONS)))
+    transcript.add_argument("-o", "--output", metavar="FILE", default=None,
+                            help="write the transcript to FILE, replacing it if it exists "
+                                 "(default: print it)")
+    transcript.add_argument("--private", action="store_true",
+                            help="include private messages (the log keeps them; left out "
+                                 "unless this is given)")
+    transcript.set_defaults(run=_run_transcript)
+
+
 def build_parser():
     parser = Parser(prog="chat.pyz", description=DESCRIPTION,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,6 +317,7 @@ def build_parser():
     _add_teach(subparsers)
     _add_client(subparsers)
     _add_find(subparsers)
+    _add_transcript(subparsers)
     return parser
 
 
@@ -310,6 +334,11 @@ def _run_teach(options):
 def _run_find(options):
     from . import finder
     return finder.run(options)
+
+
+def _run_transcript(options):
+    from . import transcript
+    return transcript.run(options)
 
 
 def _client_tls(options):

@@ -8,7 +8,6 @@ Lesson keeps the frames a window received, for a transcript made without
 the server's log.  teacher_window.py draws all this with Tk.
 """
 
-import os
 from collections import namedtuple
 
 from .protocol import name_key
@@ -28,10 +27,6 @@ MAX_RECORDS = 100000
 # The frames a transcript is made of (transcript.py shows these, and skips others).
 RECORDED = ("message", "notice", "joined", "left", "deleted", "cleared", "hand")
 NUMBERED = ("message", "notice")  # numbered by the server: the same id is the same frame
-
-# Save transcript...: the formats transcript.render writes, by file extension.
-FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".csv": "csv", ".txt": "txt"}
-DEFAULT_FORMAT = "txt"  # a file named without one of FORMATS' extensions
 
 # One entry of a menu.  action: a control action, or one of ASKED (the
 # teacher is asked first) or "private_to" (start a private message);
@@ -67,11 +62,6 @@ def slow_frame(seconds):
 def slow_words(seconds):
     """Return how the Room menu says the slow mode in force."""
     return "off" if not seconds else "one message per %d s" % seconds
-
-
-def format_for(path):
-    """Return the transcript format a file name asks for (txt for any other)."""
-    return FORMATS.get(os.path.splitext(path)[1].lower(), DEFAULT_FORMAT)
 
 
 class Rules:

@@ -19,12 +19,12 @@ from tkinter import filedialog, messagebox, simpledialog, ttk
 from .chat_state import entry
 from .client_gui import wrap_to_width
 from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
-                           TeacherView, control, format_for, log_records, rules_summary,
+                           TeacherView, control, log_records, rules_summary,
                            slow_frame)
 
 TEACHER = "teacher"  # welcome.role of a teacher
 
-# The file types Save transcript... offers (teacher_view.FORMATS reads the extension).
+# The file types Save transcript... offers (transcript.format_for reads the extension).
 FILE_TYPES = (("Web page", "*.html"), ("Markdown", "*.md"),
               ("Spreadsheet (CSV)", "*.csv"), ("Plain text", "*.txt"))
 FIRST_FILE_TYPE = ".html"  # one self-contained page: opens anywhere, prints well
@@ -296,7 +296,7 @@ class TeacherPanel:
 
     def save_transcript(self, choice=None):
         """Ask where and whether with private messages; write the lesson there."""
-        from . import transcript
+        from . import transcript  # here: a student's window never needs it
         room = self.window.room or "chat_app"
         name = "%s %s" % (room, time.strftime("%Y-%m-%d"))
         path = self.ask.save_path(WORDS["save_title"], name + FIRST_FILE_TYPE)
@@ -305,16 +305,15 @@ class TeacherPanel:
         private = self.ask.yes_no_cancel(WORDS["private_title"], WORDS["private_question"])
         if private is None:
             return
+        fmt = transcript.format_for(path) or transcript.DEFAULT_FORMAT
         skipped = 0
         try:
             if self.log_path is not None:
                 records, skipped = log_records(transcript.read_log, self.log_path, self.since)
             else:
                 records = self.lesson.records()
-            text = transcript.render(records, format_for(path), private=bool(private),
-                                     title=name)
-            with open(path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            transcript.save(path, transcript.render(records, fmt, private=bool(private),
+                                                    title=name), fmt)
         except OSError as exc:
             self.chat.add([entry("error", WORDS["not_saved"] % (exc.strerror or exc),
                                  time.time())])

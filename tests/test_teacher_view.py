@@ -3,7 +3,7 @@
 import pytest
 
 from chat_app.teacher_view import (MAX_SLOW_SECONDS, Hands, Lesson, Rules, TeacherView,
-                                   control, format_for, log_records, rules_summary,
+                                   control, log_records, rules_summary,
                                    slow_frame)
 
 
@@ -189,12 +189,6 @@ def test_the_logs_records_start_at_the_lesson():
     records, skipped = log_records(read_log, "room.log", 10.0)
     assert records == [{"type": "message", "time": 15.0}, {"type": "cleared"}]
     assert skipped == 1
-
-
-@pytest.mark.parametrize("path, fmt", [("a.html", "html"), ("A.HTM", "html"), ("a.md", "md"),
-                                       ("a.csv", "csv"), ("a.txt", "txt"), ("lesson", "txt")])
-def test_the_file_name_chooses_the_format(path, fmt):
-    assert format_for(path) == fmt
 
 
 def test_the_rules_in_force_in_one_line():

@@ -325,14 +325,14 @@ def make_teach(display, tmp_path, monkeypatch):
     monkeypatch.setenv("CHAT_APP_HOME", str(tmp_path))
     made, errors = [], []
 
-    def make(*args):
+    def make(*args, since=0.0):
         options = server_options("--no-discovery", "--room", "Lab 3", *args)
         options.name = "Teacher"
         console = teach_module.Console(Lines(), Lines())
         server = teach_module.start_server(options, console)
         root = tkinter.Tk()
         root.report_callback_exception = lambda *exc: errors.append(exc)
-        made.append(teach_module.Teach(root, server, options, console, since=0.0))
+        made.append(teach_module.Teach(root, server, options, console, since))
         return made[-1]
 
     yield make
@@ -375,6 +375,36 @@ def test_teach_joins_an_encrypted_room_with_its_password(make_teach):
     pump(teach.root, lambda: teach.window.role == "teacher", "the teacher's encrypted join")
     assert grouped(teach.server.tls_fingerprint) in teach.banner.words()
     assert "encrypted" in teach.window.chat.status.cget("text")
+
+
+def test_teach_with_a_log_saves_this_lessons_transcript_from_it(make_teach, tmp_path):
+    import time
+    from helpers import RunningServer
+    log = str(tmp_path / "room.log")
+    earlier = RunningServer("--log", log)
+    Client(earlier.port).join("amy")
+    earlier.room.announce("last week's lesson")
+    earlier.close()
+    teach = make_teach("--log", log, since=time.time())
+    teach.start()
+    pump(teach.root, lambda: teach.panel() is not None, "the teacher's controls")
+    panel, answers = teach.panel(), Answers()
+    panel.ask = answers
+    amy, bob = Client(teach.server.server_address[1]), Client(teach.server.server_address[1])
+    amy.join("amy")
+    bob.join("bob")
+    say(amy, "today's question")
+    say(amy, "between us", to="bob")
+    bob.expect("message", text="between us")
+    wait_until(lambda: "between us" in open(log, encoding="utf-8").read(), WAIT,
+               "the private message in the log")  # its writer runs behind the room
+    for private, path in ((False, tmp_path / "room.txt"), (True, tmp_path / "private.md")):
+        answers.answer("save_path", str(path))
+        answers.answer("yes_no_cancel", private)
+        panel.choose(panel.view.room_menu()[-1])  # Save transcript...
+        saved = path.read_text(encoding="utf-8")
+        assert "today's question" in saved and "last week" not in saved
+        assert ("between us" in saved) is private
 
 
 def test_closing_asks_and_then_stops_the_room_for_everyone(teach, monkeypatch):

@@ -29,6 +29,10 @@ FILE_TYPES = (("Web page", "*.html"), ("Markdown", "*.md"),
               ("Spreadsheet (CSV)", "*.csv"), ("Plain text", "*.txt"))
 FIRST_FILE_TYPE = ".html"  # one self-contained page: opens anywhere, prints well
 
+# Hands listed with their Lower button; more would push the user list out of
+# the window.  The first ones up are the ones to answer: the rest are counted.
+MAX_HANDS_SHOWN = 8
+
 # What the teacher is asked, and told.
 WORDS = {
     "kick_title": "Remove %s",
@@ -53,6 +57,7 @@ WORDS = {
                  "window says it is connected."),
     "hands_title": "Hands up (%d)",
     "hands_none": "Hands up: none",
+    "hands_more": "\u2026 and %d more (lower the first ones to see them)",
     "lower": "Lower",
     "hint": ("Right-click a name, or a message, for what a teacher can do; double-click a "
              "name for a private message."),
@@ -177,7 +182,7 @@ class TeacherPanel:
         rows = self.view.hands.rows()
         self.hands_title.configure(
             text=WORDS["hands_title"] % len(rows) if rows else WORDS["hands_none"])
-        for number, (name, when) in enumerate(rows, 1):
+        for number, (name, when) in enumerate(rows[:MAX_HANDS_SHOWN], 1):
             row = ttk.Frame(self.hands_rows)
             row.pack(side="top", fill="x", pady=1)
             button = ttk.Button(row, text=WORDS["lower"], width=6,
@@ -186,6 +191,9 @@ class TeacherPanel:
             ttk.Label(row, text="%d. %s  %s" % (number, name, when)).pack(
                 side="left", fill="x", expand=True, anchor="w")
             self.hand_buttons[name] = button
+        if len(rows) > MAX_HANDS_SHOWN:
+            ttk.Label(self.hands_rows, text=WORDS["hands_more"] % (len(rows) - MAX_HANDS_SHOWN)
+                      ).pack(side="top", anchor="w")
 
     # --- what arrives ----------------------------------------------------
 

@@ -289,6 +289,17 @@ def test_hands_show_in_order_and_one_click_lowers_one(teacher):
     teacher.gui.pump(lambda: list(panel.hand_buttons) == ["amy"], "bob's hand down")
 
 
+def test_a_long_queue_of_hands_shows_the_first_ones_and_counts_the_rest(teacher):
+    from chat_app.teacher_window import MAX_HANDS_SHOWN
+    panel = teacher.panel
+    for number in range(MAX_HANDS_SHOWN + 3):
+        panel.on_frame({"type": "hand", "name": "s%d" % number, "up": True, "time": 1.0})
+    assert list(panel.hand_buttons) == ["s%d" % number for number in range(MAX_HANDS_SHOWN)]
+    texts = [widget.cget("text") for widget in panel.hands_rows.winfo_children()
+             if widget.winfo_class() == "TLabel"]
+    assert texts[-1].startswith("\u2026 and 3 more")
+
+
 # --- the transcript ----------------------------------------------------------------------
 
 def test_save_transcript_of_what_the_window_received(teacher, tmp_path):
@@ -364,6 +375,10 @@ def test_teach_joins_as_the_teacher_and_shows_how_students_join(teach):
     assert "Closing this window stops the room for everyone." in words
     assert "Stop the server with Ctrl+C" not in words
     assert teach.panel() is not None
+    teach.banner.toggle()
+    teach.root.update()
+    assert not teach.banner.text.winfo_ismapped()
+    assert teach.banner.button.cget("text") == "Show how students join"
 
 
 def test_teach_joins_an_encrypted_room_with_its_password(make_teach):

@@ -6,6 +6,7 @@ buttons pressed, its right-click bindings fired) joined to a real server on
 The dialogs are replaced by Answers, which answers as the teacher would.
 """
 
+import gc
 import os
 import signal
 import subprocess
@@ -113,7 +114,9 @@ class Teacher:
 @pytest.fixture
 def teacher(gui, make_server):  # noqa: F811  (gui is the imported fixture)
     server = make_server("--teacher-password", TEACHER_PASSWORD, "--no-discovery")
-    return Teacher(gui, server)
+    made = Teacher(gui, server)
+    yield made
+    made.gui = made.panel = None  # freed with the window, on the Tk thread (see gui)
 
 
 def say(client, text, to=None):
@@ -347,9 +350,14 @@ def make_teach(display, tmp_path, monkeypatch):
         return made[-1]
 
     yield make
-    for run in made:
-        run.stop()
-    assert not errors
+    try:
+        for run in made:
+            run.stop()
+        assert not errors
+    finally:
+        # Tk objects must be freed on the Tk thread, as the gui fixture does.
+        del made[:]
+        gc.collect()
 
 
 @pytest.fixture

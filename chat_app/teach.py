@@ -35,6 +35,14 @@ NO_DISPLAY = (
     "teacher's commands (/help) in its terminal."
 )
 
+# Said in the window if the server did not take it for the teacher's: its
+# token file could not be written (the terminal says why) and there is no
+# teacher password.
+NOT_TEACHER = ("This window joined as a student, without the teacher's controls: the server "
+               "could not write its teacher token file (its terminal says why). Close the "
+               "window and start teach again with --teacher-password PASSWORD, which makes "
+               "this window the teacher's even so.")
+
 STOP_TITLE = "Stop the room?"
 STOP_QUESTION = "Closing this window stops the chat for everyone in the room. Stop the room?"
 
@@ -82,15 +90,20 @@ def window_options(server, options):
         tls_settings=ClientTls(pin=server.tls_fingerprint) if server.tls_fingerprint else None)
 
 
-def teacher_proof(server):
-    """Return the join fields that make the window the teacher: this run's own token.
+def teacher_proof(server, options):
+    """Return the join fields that make the window the teacher.
 
-    Read from the file this server wrote, by its path: no address or user
-    check is needed in the process that holds the server.
+    This run's own token, read from the file this server wrote, by its
+    path (no address or user check is needed in the process that holds the
+    server); without one (the file could not be written), the teacher
+    password, if the room has one; else none.
     """
     keys = server.teacher_keys
     token = read_token_at(keys.path) if keys is not None and keys.path else None
-    return {"teacher_token": token} if token else {}
+    if token:
+        return {"teacher_token": token}
+    password = getattr(options, "teacher_password", None)
+    return {"teacher_password": password} if password is not None else {}
 
 
 def banner_lines(server, options):
@@ -165,7 +178,7 @@ class Teach:
         home = os.path.expanduser("~")
         self.window = client_gui.ChatWindow(root, window_options(server, options),
                                             os.path.join(home, TEACH_SETTINGS))
-        proof = teacher_proof(server)
+        proof = teacher_proof(server, options)
         self.window.join_fields = lambda host, port: proof
         self.panel = teacher_window.install(self.window, log_path=options.log, since=since)
         self.banner = BannerPanel(self.window.chat, banner_lines(server, options))
@@ -176,11 +189,17 @@ class Teach:
         self.window.commands["quit"] = lambda command: self.close_asked()
 
     def make_room(self, welcome):
-        """At the first join, grow the window by the banner's height, as the screen allows."""
-        from .client_gui import SCREEN_MARGIN, chat_geometry
+        """At the first join, grow the window by the banner's height, as the screen allows.
+
+        A window that is not the teacher's says why, and what to do.
+        """
+        from .client_gui import SCREEN_MARGIN, chat_geometry, notice
+        from .teacher_window import TEACHER
         if self.made_room:
             return
         self.made_room = True
+        if self.window.role != TEACHER:
+            self.window.chat.add([notice(NOT_TEACHER, "error")])
         self.root.update_idletasks()
         width, height = map(int, chat_geometry(self.root).split("x"))
         height = min(height + self.banner.frame.winfo_reqheight(),

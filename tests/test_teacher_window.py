@@ -430,6 +430,26 @@ def test_teach_with_a_log_saves_this_lessons_transcript_from_it(make_teach, tmp_
         assert ("between us" in saved) is private
 
 
+@pytest.mark.parametrize("teacher_password", [None, "sesame"])
+def test_without_its_token_file_teach_uses_the_teacher_password_or_says_why_not(
+        make_teach, monkeypatch, tmp_path, teacher_password):
+    from chat_app.teach import NOT_TEACHER
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.setenv("CHAT_APP_HOME", str(blocked / "chat_app"))  # cannot be made
+    args = ("--teacher-password", teacher_password) if teacher_password else ()
+    teach = make_teach(*args)
+    teach.start()
+    pump(teach.root, lambda: teach.window.role is not None, "the window's join")
+    if teacher_password:
+        assert teach.window.role == "teacher" and NOT_TEACHER not in teach.window.chat.log.get(
+            "1.0", "end")
+    else:
+        assert teach.window.role == "student"
+        pump(teach.root, lambda: NOT_TEACHER in teach.window.chat.log.get("1.0", "end"),
+             "the window to say why it is not the teacher's")
+
+
 def test_closing_asks_and_then_stops_the_room_for_everyone(teach, monkeypatch):
     from chat_app import teach as teach_module
     teach.start()

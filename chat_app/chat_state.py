@@ -78,14 +78,14 @@ ROOM_WORDS = {
     "logged": "This room is recorded: the teacher keeps a log of what is said.",
     "teacher_mark": "(teacher)",
     "hand_up": "Your hand is up: the teacher sees it in the list of raised hands. "
-               "Press Lower hand (or type /hand down) when you no longer need help.",
+               "Lower it (/hand down) when you no longer need help.",
     "hand_down": "Your hand is down.",
     "slow_wait": "Slow mode: you can write to the room again in %d s.",
     "slow_rule": "Slow mode: one message to the room every %d s.",
     "locked": "The room is locked: only the teacher writes to it. You may still message "
-              "the teacher privately (double-click their name).",
+              "the teacher privately.",
     "muted": "The teacher has muted you: your messages to the room are not sent. You may "
-             "still message the teacher privately (double-click their name).",
+             "still message the teacher privately.",
     "hand_usage": "Usage: /hand to raise your hand, /hand down to lower it.",
     "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
 }

@@ -13,6 +13,7 @@ import re
 from argparse import ArgumentTypeError
 from collections import namedtuple
 import sys
+import threading
 import time
 
 import tkinter
@@ -20,10 +21,11 @@ from tkinter import font as tkfont
 from tkinter import messagebox
 from tkinter import ttk
 
-from . import settings
+from . import settings, teacher_id
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, ChatState,
                          entry, hand_line, hand_wanted, join_problem, password_problem, split_text, title)
 from .client_session import Session
+from .connection import probe_info
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
@@ -74,6 +76,13 @@ NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then
 ROOM_COLUMNS = ("room", "people", "locks", "address")
 ROOM_HEADINGS = (("Room", 160), ("People", 80), ("Locks", 170), ("Address", 150))
 ROOM_ROWS = 5  # rows shown; more scroll
+
+# The join form asks a typed address's server whether it is recorded once
+# the typing has paused this long, so a probe does not go out per key.
+PROBE_PAUSE_MS = 600
+
+# Frames that take lines out of the log: the lines before them must be in it.
+TAKES_LINES_AWAY = ("deleted", "cleared")
 
 # The password bar's words while the server checks the password typed in it.
 CHECKING_PASSWORD = "Checking the password\u2026"
@@ -160,6 +169,7 @@ def apply_theme(root):
     style.configure("Bar.TFrame", background=COLORS["bar_bg"])
     style.configure("Bar.TLabel", background=COLORS["bar_bg"])
     style.configure("Rules.TLabel", foreground=COLORS["rules"], padding=(0, 0))
+    style.configure("Recorded.TLabel", foreground=COLORS["event"], font="ChatItalic")
 
 
 class JoinForm:
@@ -209,6 +219,12 @@ class JoinForm:
                 entry.bind("<Up>", lambda event: self.move_choice(-1))
                 entry.bind("<Down>", lambda event: self.move_choice(1))
             self.entries[key] = entry
+        self.recorded = ttk.Label(frame, text=ROOM_WORDS["logged"], style="Recorded.TLabel",
+                                  wraplength=420, justify="left")
+        self.recorded.grid(row=row + len(rows), column=0, columnspan=2, sticky="w",
+                           pady=(8, 0))
+        self.recorded.grid_remove()  # until the room chosen or typed is known to be recorded
+        row += 1
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
         self.button.grid(row=row + len(rows), column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
@@ -243,9 +259,17 @@ class JoinForm:
                 else:
                     widget.grid_remove()
 
+    def show_recorded(self, recorded):
+        """Say, or stop saying, that the room chosen or typed is recorded."""
+        if recorded:
+            self.recorded.grid()
+        else:
+            self.recorded.grid_remove()
+
     def type_address(self):
         """"Other address...": leave the list, and type the address instead."""
         self.other = True
+        self.show_recorded(False)  # until a probe of the typed address says so
         self.tree.selection_set(())
         self.message.configure(text="")  # advice about the list is stale now
         self.show_address(True)
@@ -267,6 +291,7 @@ class JoinForm:
         if self.tree.selection():
             self.other = False
             self.show_address(False)
+            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
 
     def set_rooms(self, rooms, remembered, problem=None):
         """Show the rooms of the newest search, keeping the choice made; preselect one."""
@@ -286,6 +311,8 @@ class JoinForm:
             self.tree.selection_set(room_key(chosen))
             self.tree.focus(room_key(chosen))
             self.tree.see(room_key(chosen))
+        if not self.other:  # the chosen room's answer may have changed
+            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
 
     def chosen(self):
         """Return the found room chosen in the list, or None."""
@@ -362,7 +389,27 @@ def fix_field(field, text):
 
 
 def check_join(values):
-    """Check the join form; return a JoinCheck.
+    """Check the join form; return a JoinCheck."""
+    check = check_address(values)
+    if check.problem:
+        return check
+    try:
+        name = check_name(values.get("name", "").strip())
+    except ProtocolError as error:
+        return fix_field("name", error.message)
+    password = values.get("password") or None
+    fingerprint = values.get("fingerprint", "").strip() or None
+    if fingerprint:
+        try:
+            fingerprint = parse_fingerprint(fingerprint)
+        except TlsError:
+            return fix_field("fingerprint", FINGERPRINT_WORDS)
+    return JoinCheck(None, None, dict(check.request, name=name, password=password,
+                                      fingerprint=fingerprint))
+
+
+def check_address(values):
+    """Check the form's address and port; return a JoinCheck whose request has host and port.
 
     The address may carry its port, as the server prints it for the board
     (192.168.1.23:1235, [2001:db8::7]:1235); that port wins over the Port field.
@@ -389,19 +436,7 @@ def check_join(values):
     if not 1 <= port <= 65535:
         return fix_field("port", "The port is a number from 1 to 65535 (usually %d)."
                                % DEFAULT_PORT)
-    try:
-        name = check_name(values.get("name", "").strip())
-    except ProtocolError as error:
-        return fix_field("name", error.message)
-    password = values.get("password") or None
-    fingerprint = values.get("fingerprint", "").strip() or None
-    if fingerprint:
-        try:
-            fingerprint = parse_fingerprint(fingerprint)
-        except TlsError:
-            return fix_field("fingerprint", FINGERPRINT_WORDS)
-    return JoinCheck(None, None, {"host": host, "port": port, "name": name,
-                                  "password": password, "fingerprint": fingerprint})
+    return JoinCheck(None, None, {"host": host, "port": port})
 
 
 class ChatView:
@@ -739,6 +774,7 @@ class ChatView:
         """Grey the user list while it is out of date (why: a few words), or not (None)."""
         self.stale = why
         self.people.configure(foreground=COLORS["stale"] if why else self.user_color)
+        self.hand_button.state(["disabled" if why else "!disabled"])  # no teacher to tell
         self.show_count()
 
     def show_count(self):
@@ -938,8 +974,10 @@ class ChatWindow:
       types it needs ("hand", "room_state", ...);
     - `on_joined_hooks`: a list of callables(welcome), called after each
       join and rejoin has been drawn;
-    - `join_fields`: a callable(host, port) -> dict of extra fields for the
-      join frame (a teacher's proof); the default adds none;
+    - `join_fields`: a callable(host, port) -> dict of extra fields for each
+      join frame (a teacher's proof), called in the network thread at every
+      (re)join; the default, teacher_id.join_fields, sends this computer's
+      teacher token to a server on this computer started by this user;
     - `chat`: the ChatView, with its own hooks (people, user_at, message_at).
     """
 
@@ -961,13 +999,13 @@ class ChatWindow:
         self.closed = False
         self.extra_frames = {}
         self.on_joined_hooks = []
-        self.join_fields = lambda host, port: {}
+        self.join_fields = teacher_id.join_fields
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
-            "rooms": self.on_rooms,
+            "rooms": self.on_rooms, "info": self.on_info,
         }
         # What each typed command does here; each returns True once the box may empty.
         self.commands = {
@@ -997,7 +1035,11 @@ class ChatWindow:
                 ("rooms", (rooms, problem))))
             self.search.start()
         self.chat = ChatView(root, self.send, self.start_private, self.hand_pressed)
+        self._probe_id = None  # the info probe waiting for the typing to pause
+        for key in ("host", "port", "fingerprint"):
+            self.form.vars[key].trace_add("write", self.address_typed)
         self.form.show()
+        self.address_typed()
         root.bind("<FocusIn>", self.focus_changed, add="+")
         root.bind("<FocusOut>", self.focus_changed, add="+")
         self._poll_id = root.after(POLL_MS, self.poll)
@@ -1025,7 +1067,7 @@ class ChatWindow:
         self.session = Session(request["host"], request["port"], request["name"],
                                request["password"], self.events, tls=self.tls,
                                rejoining=self.state is not None,
-                               join_fields=self.join_fields(request["host"], request["port"]))
+                               join_fields=self.join_fields)
         self.session.start()
 
     @property
@@ -1073,6 +1115,39 @@ class ChatWindow:
         if self.state is None and not self.closed:
             rooms, problem = result
             self.form.set_rooms(rooms, self.remembered, problem)
+
+    def address_typed(self, *unused):
+        """The address typed changed: ask its server, once the typing pauses, if it is recorded."""
+        self.form.show_recorded(False)
+        if self._probe_id is not None:
+            self.root.after_cancel(self._probe_id)
+        self._probe_id = self.root.after(PROBE_PAUSE_MS, self.probe_address)
+
+    def probe_address(self):
+        """Ask the typed address's server for its info, in a thread of its own."""
+        self._probe_id = None
+        if self.state is not None or not self.form.other:
+            return
+        check = check_address(self.form.values())
+        if check.problem:
+            return
+        typed = probe_key(self.form.values())
+        host, port = check.request["host"], check.request["port"]
+        try:
+            fingerprint = self.form.values()["fingerprint"].strip()
+            tls = ClientTls(pin=parse_fingerprint(fingerprint)) if fingerprint else self.given_tls
+        except TlsError:
+            return  # the form says what is wrong with it when Join is pressed
+        events = self.events  # the probe's thread holds the queue, never a Tk object
+        threading.Thread(target=lambda: events.put(("info", (typed, probe_info(
+            host, port, tls)))), name="chat-info", daemon=True).start()
+
+    def on_info(self, answer):
+        """A probe answered: say whether the room is recorded, if the form still shows that address."""
+        typed, info = answer
+        if (self.state is None and self.form.other and typed == probe_key(self.form.values())
+                and info is not None):
+            self.form.show_recorded(info.get("logged") is True)
 
     def stop_search(self):
         if self.search is not None:
@@ -1206,8 +1281,8 @@ class ChatWindow:
                 kind, value = self.events.get_nowait()
             except queue.Empty:
                 break
-            if entries and kind != "frame":
-                self.chat.add(entries)
+            if entries and (kind != "frame" or value.get("type") in TAKES_LINES_AWAY):
+                self.chat.add(entries)  # drawn before anything else happens to the log
                 entries = []
             entries.extend(self.handlers[kind](value) or [])
         if entries:
@@ -1373,10 +1448,17 @@ class ChatWindow:
             return
         self.closed = True
         self.stop_search()
+        if self._probe_id is not None:
+            self.root.after_cancel(self._probe_id)
         self.root.after_cancel(self._poll_id)
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def probe_key(values):
+    """Return what an info probe asked about: the address, port and fingerprint typed."""
+    return tuple(values.get(key, "").strip() for key in ("host", "port", "fingerprint"))
 
 
 def waiting_words(count):

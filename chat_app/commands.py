@@ -9,9 +9,9 @@ does I/O.
 
 from collections import namedtuple
 
-# kind is one of KINDS; text and target may be empty.
+# kind is one of KINDS; text and target may be empty (a hand's text is "up" or "down").
 Command = namedtuple("Command", "kind target text")
-KINDS = ("say", "msg", "who", "help", "quit")
+KINDS = ("say", "msg", "who", "help", "quit", "hand")
 
 HELP_TEXT = """\
 Commands:
@@ -19,6 +19,7 @@ Commands:
   /me waves        send an action, shown as: * yourname waves
   /msg NAME text   send a private message that only NAME sees
   /who             list who is in the room
+  /hand            raise your hand: the teacher sees it (/hand down lowers it)
   /help            show this help
   /quit            leave the room
   //text           send a line that starts with '/'"""
@@ -41,6 +42,24 @@ def _action(rest):
     return Command("say", "", "/me " + rest.strip())
 
 
+HAND_USAGE = "Usage: /hand to raise your hand, /hand down to lower it"
+
+# What may follow /hand, and the hand's position it asks for.
+HAND_WORDS = {"": "up", "up": "up", "down": "down"}
+
+
+def _hand(rest):
+    position = HAND_WORDS.get(rest.strip().lower())
+    if position is None:
+        raise CommandError(HAND_USAGE)
+    return Command("hand", "", position)
+
+
+def hand_frame(command):
+    """Return the hand frame for a hand Command."""
+    return {"type": "hand", "up": command.text == "up"}
+
+
 def _no_argument(kind):
     return lambda rest: Command(kind, "", "")
 
@@ -51,6 +70,7 @@ COMMANDS = {
     "/who": _no_argument("who"),
     "/help": _no_argument("help"),
     "/quit": _no_argument("quit"),
+    "/hand": _hand,
 }
 
 
@@ -80,8 +100,13 @@ def parse_line(line):
 def run_line(line, handlers):
     """Parse a typed line and call handlers[kind](command); return what it returns.
 
-    `handlers` maps every kind in KINDS to a function of the Command.  A
-    line that cannot be understood raises CommandError.
+    `handlers` maps the kinds in KINDS to functions of the Command.  A
+    line that cannot be understood, or a kind the client has no handler
+    for, raises CommandError.
     """
     command = parse_line(line)
-    return handlers[command.kind](command)
+    handler = handlers.get(command.kind)
+    if handler is None:  # a client older than the command
+        raise CommandError("This program cannot do /%s; type /help for what it can do."
+                           % command.kind)
+    return handler(command)

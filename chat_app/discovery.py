@@ -36,17 +36,21 @@ ANSWER_FIELDS = (
     ("password", bool), ("users", int), ("version", str),
 )
 
+# Fields newer servers add, and what an answer without them means: `logged`
+# (the server keeps a log, --log) is False from an older server.
+OPTIONAL_ANSWER_FIELDS = (("logged", bool, False),)
+
 
 def is_query(data):
     """Tell whether a received datagram is a discovery query."""
     return _object_of_type(data, MAX_QUERY_BYTES, QUERY_TYPE) is not None
 
 
-def answer_bytes(room, port, tls, fingerprint, password, users, version):
+def answer_bytes(room, port, tls, fingerprint, password, users, version, logged=False):
     """Return the answer datagram, the room's name cut short if it must be."""
     fields = {"type": ANSWER_TYPE, "room": room, "port": port, "tls": tls,
               "fingerprint": fingerprint, "password": password, "users": users,
-              "version": version}
+              "version": version, "logged": logged}
     data = _encode(fields)
     while len(data) > MAX_ANSWER_BYTES and fields["room"]:
         over = len(data) - MAX_ANSWER_BYTES
@@ -66,7 +70,11 @@ def parse_answer(data):
             return None
     if not 0 < obj["port"] < 65536 or obj["users"] < 0:
         return None
-    return {key: obj[key] for key, _ in ANSWER_FIELDS}
+    answer = {key: obj[key] for key, _ in ANSWER_FIELDS}
+    for key, kind, missing in OPTIONAL_ANSWER_FIELDS:
+        value = obj.get(key, missing)
+        answer[key] = value if isinstance(value, kind) else missing
+    return answer
 
 
 def _object_of_type(data, limit, kind):

@@ -25,7 +25,8 @@ from .local_addresses import host_port
 from .protocol import DEFAULT_PORT
 
 FoundRoom = collections.namedtuple(
-    "FoundRoom", "room address port tls fingerprint password users version")
+    "FoundRoom", "room address port tls fingerprint password users version logged",
+    defaults=(False,))  # logged: the server keeps a log (False from older servers)
 FoundRoom.__doc__ = "A room that answered: its answer's fields, and the address it answered from."
 
 # How long `find` listens: answers on a LAN come within milliseconds; this

@@ -16,6 +16,7 @@ import socket
 import socketserver
 import time
 
+from . import __version__
 from . import session as life
 from . import text_format
 from .access import PASSWORD_NOT_CHECKED_MESSAGE
@@ -26,7 +27,7 @@ from .nonblocking import shutdown_quietly, wait_readable
 from .outbox import Outbox
 from .protocol import (
     LEFT_REASONS, PASSWORD_MISSING_MESSAGE, ProtocolError, check_name, clean_text,
-    decode_client_frame, encode, is_blank,
+    decode_client_frame, encode, info_frame, is_blank,
 )
 from .rate_limit import DEFAULT_BURST
 from .room import Peer
@@ -57,7 +58,13 @@ REFUSALS_FOR_THE_TEACHER = {
     "bad_name": "not a valid name",
     "join_timeout": "it did not join in time (see --join-timeout)",
     "frame_too_long": "it sent a line longer than 64 KiB",
+    "bad_teacher": "its teacher token or teacher password proved nothing",
 }
+
+# The join's fields that claim a teacher; a server that checks none refuses them.
+TEACHER_FIELDS = ("teacher_token", "teacher_password")
+NO_TEACHER_CHECK = ("This server checks no teacher token or teacher password, so the join "
+                    "was refused. Join without them, as a student.")
 
 # Refusals that share a code but not a cause, told apart by the error's own words.
 REFUSALS_BY_MESSAGE = {
@@ -146,15 +153,17 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     # bound methods per connection otherwise).
     login_handlers = {
         "join": "json_join", "say": "must_join", "ping": "answer_ping",
-        "pong": "nothing", "leave": "quit",
+        "pong": "nothing", "leave": "quit", "hand": "must_join", "control": "must_join",
+        "info": "answer_info",
     }
     chat_handlers = {
         "join": "already_joined", "say": "json_say", "ping": "answer_ping",
-        "pong": "nothing", "leave": "quit",
+        "pong": "nothing", "leave": "quit", "hand": "json_hand", "control": "json_control",
+        "info": "answer_info",
     }
     text_commands = {
         "say": "text_say", "msg": "text_say", "who": "text_who",
-        "help": "text_help", "quit": "text_quit",
+        "help": "text_help", "quit": "text_quit", "hand": "text_hand",
     }
 
     def __init__(self, request, client_address, server, peer, refusal=None, refused_why=None):
@@ -188,7 +197,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             time.monotonic(), self.options.join_timeout,
             ping_interval=self.options.ping_interval, ping_timeout=self.options.ping_timeout,
             rate=self.options.rate_limit, burst=DEFAULT_BURST,
-            tls=self.server.tls is not None, refusal=self.refusal)
+            tls=self.server.tls is not None, refusal=self.refusal,
+            prompt_name=life.PROMPT_NAME_LOGGED if self.room.logged else life.PROMPT_NAME)
         self.serve()
 
     def finish(self):
@@ -429,8 +439,33 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def json_join(self, frame):
         self.attempted_name = frame["name"]
-        self.room.join(self.peer, frame["name"], frame.get("password"))
+        teacher = self.is_teacher(frame)
+        self.room.join(self.peer, frame["name"], frame.get("password"), teacher=teacher)
         self.run(self.session.joined(time.monotonic()))
+
+    def is_teacher(self, frame):
+        """Tell from the join alone whether it is a teacher's; bad_teacher if it proves nothing.
+
+        The server's TeacherKeys (teacher_id.py) checks the token or
+        password; a server without one takes no join for a teacher's.
+        """
+        keys = self.server.teacher_keys
+        if keys is not None:
+            return keys.check(frame, self.peer.address, self.peer) is True
+        if any(field in frame for field in TEACHER_FIELDS):
+            raise ProtocolError("bad_teacher", NO_TEACHER_CHECK)
+        return False
+
+    def json_hand(self, frame):
+        self.room.hand(self.peer, frame["up"])
+
+    def json_control(self, frame):
+        self.room.control(self.peer, frame)
+
+    def answer_info(self, frame):
+        """Tell anyone who asks, joined or not, what the room is (info)."""
+        self.send(info_frame(self.room.name, self.room.logged, self.room.has_password,
+                             __version__))
 
     def must_join(self, frame):
         raise ProtocolError("not_joined", "Send a join frame before '%s'." % frame["type"])
@@ -477,7 +512,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         name = name.strip() if name is not None else None
         if not name:
             if name is not None:
-                self.write_text(life.PROMPT_NAME)
+                self.write_text(self.session.prompt_name)
             self.run(self.session.asked_again(time.monotonic()))
             return
         try:
@@ -526,6 +561,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def text_who(self, command):
         self.write_text(text_format.render_users(self.room.users()))
+
+    def text_hand(self, command):
+        self.room.hand(self.peer, command.text == "up")
 
     def text_help(self, command):
         self.write_text(HELP_TEXT)

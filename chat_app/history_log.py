@@ -12,7 +12,11 @@ write (one stat() per batch of lines) and a new one is started at PATH.
 
 At start the newest messages and announcements are read back from the end
 of PATH, block by block, and from PATH.1, PATH.2 ... while PATH alone has too
-few, so a log that has grown all term still loads at once.
+few, so a log that has grown all term still loads at once.  History stops at
+the newest `cleared` record and leaves out the ids `deleted` records name;
+the room's rules and hands come from the newest `saved_state` record, which
+is looked for further back, line starts only, once history is complete.
+Private messages (with "to") are logged but never history.
 """
 
 import errno
@@ -43,12 +47,17 @@ SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
 SIZE_PATTERN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", re.IGNORECASE)
 
 # The logged frames that belong in history, and the fields each must have.
-# Private messages (with "to") are never logged; joins and leaves are
-# logged but not part of history.
+# Private messages (with "to") and notices of a room change (with "about")
+# are logged but not history, nor are joins and leaves.
 HISTORY_FIELDS = {
     "message": (("id", int), ("from", str), ("text", str), ("time", (int, float))),
     "notice": (("id", int), ("text", str), ("time", (int, float))),
 }
+
+# How a saved_state line starts (the room encodes it compactly, `type`
+# first): past the history, only lines that start so are decoded, so a big
+# log with no saved_state is looked through quickly.
+SAVED_STATE_START = b'{"type":"saved_state"'
 
 # What the console says when the log file changed under the server's feet.
 REOPENED = {
@@ -82,7 +91,7 @@ def rotated_path(path, number):
 
 def _as_history_entry(record):
     """Return a logged room message or announcement fit for the welcome, or None."""
-    if not isinstance(record, dict) or "to" in record:
+    if not isinstance(record, dict) or "to" in record or "about" in record:
         return None
     fields = HISTORY_FIELDS.get(record.get("type"))
     if fields and all(isinstance(record.get(key), kind) for key, kind in fields):
@@ -107,14 +116,59 @@ def _tail_lines(handle, size):
         yield carry
 
 
+def _record_id(record):
+    """Return the id of a numbered record (a message or notice, private too), or None."""
+    id_ = record.get("id")
+    if record.get("type") in HISTORY_FIELDS and isinstance(id_, int) and not isinstance(id_, bool):
+        return id_
+    return None
+
+
 class _Reading:
-    """History gathered from the end of the log files, newest first."""
+    """History, the last id and the rules gathered from the end of the log files, newest first."""
 
     def __init__(self, wanted):
         self.wanted = wanted
         self.entries = []
         self.last_id = 0
+        self.numbered = False  # the newest numbered record was seen: last_id is known
+        self.cleared = False  # a cleared record was seen: older messages are not history
+        self.deleted = set()  # the ids deleted records name
+        self.saved_state = None  # the newest saved_state record
         self.warnings = []
+
+    @property
+    def history_done(self):
+        """Tell whether history and the last id need no older line."""
+        return (self.cleared or len(self.entries) >= self.wanted) and self.numbered
+
+    @property
+    def done(self):
+        return self.history_done and self.saved_state is not None
+
+    def take(self, record):
+        """Take one record, newer ones having been taken before."""
+        if not isinstance(record, dict):
+            return
+        kind = record.get("type")
+        if kind == "saved_state":
+            if self.saved_state is None:
+                self.saved_state = record
+            return
+        id_ = _record_id(record)
+        if id_ is not None:
+            self.last_id = max(self.last_id, id_)
+            self.numbered = True
+        if self.cleared or len(self.entries) >= self.wanted:
+            return
+        if kind == "cleared":
+            self.cleared = True
+        elif kind == "deleted" and isinstance(record.get("id"), int):
+            self.deleted.add(record["id"])
+        else:
+            entry = _as_history_entry(record)
+            if entry is not None and entry["id"] not in self.deleted:
+                self.entries.append(entry)
 
     def read(self, handle, path, cut_off):
         """Take entries from one file's end; `cut_off`: its last line was cut off."""
@@ -130,18 +184,15 @@ class _Reading:
                                  "writing it); it was skipped." % path)
         skipped = 0
         for line in lines:
-            if len(self.entries) >= self.wanted:
+            if self.done:
                 break
-            if not line.strip():
+            if not line.strip() or (self.history_done
+                                    and not line.startswith(SAVED_STATE_START)):
                 continue
             try:
-                record = _as_history_entry(json.loads(line.decode("utf-8")))
+                self.take(json.loads(line.decode("utf-8")))
             except (ValueError, UnicodeDecodeError):
                 skipped += 1
-                continue
-            if record is not None:
-                self.last_id = max(self.last_id, record["id"])
-                self.entries.append(record)
         if skipped:
             self.warnings.append("%d unreadable line(s) in %s were skipped." % (skipped, path))
 
@@ -169,6 +220,7 @@ class HistoryLog:
         self._report = report or (lambda text: None)
         self._warn = warn or self._report
         self._file = None
+        self.saved_state = None  # the newest saved_state record, once load() found one
         self._cut_off = self._open()
 
     def _open(self):
@@ -189,17 +241,19 @@ class HistoryLog:
     def load(self, count):
         """Return (entries, last_id, warnings) from the end of the log.
 
-        `entries` are the newest `count` room messages and announcements,
-        oldest first, read from PATH and then from PATH.1, PATH.2 ... while
-        there are too few; `last_id` is the highest id among them (both are
-        numbered from one counter; 0 for an empty log).  A cut-off last
+        `entries` are the newest `count` room messages and announcements
+        after the newest `cleared` record, less those deleted, oldest first,
+        read from PATH and then from PATH.1, PATH.2 ... while there are too
+        few; `last_id` is the highest id given (messages, private ones too,
+        and notices are numbered from one counter; 0 for an empty log).
+        The newest saved_state record is left in `self.saved_state`.  A cut-off last
         line (the server was killed mid-write) is skipped with a warning
         and the next append starts on a fresh line.
         """
         reading = _Reading(max(count, 1))  # one, to find the last id even for --history 0
         reading.read(self._file, self.path, self._cut_off)
         number = 1
-        while len(reading.entries) < reading.wanted and number <= ROTATED_LOGS_KEPT:
+        while not reading.done and number <= ROTATED_LOGS_KEPT:
             older = rotated_path(self.path, number)
             try:
                 with open(older, "rb") as handle:
@@ -209,6 +263,7 @@ class HistoryLog:
             number += 1
         entries = reading.entries[:count]
         entries.reverse()
+        self.saved_state = reading.saved_state
         return entries, reading.last_id, reading.warnings
 
     def write(self, lines):

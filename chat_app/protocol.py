@@ -95,6 +95,19 @@ FATAL_ERRORS = frozenset(
      "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
 )
 
+# The longest slow mode a teacher may set (a control's `seconds`): an hour,
+# a lesson; anything longer is a typo that would silence the room.
+MAX_SLOW_SECONDS = 3600
+
+# What every refusal of a say to the room adds: the way that stays open.
+STILL_TO_TEACHER = "You can still send the teacher a private message."
+
+# Slow mode's rule in words, with room for how long (seconds_words).
+SLOW_RULE_WORDS = "each student may send one message to the room every %s"
+
+# slow_mode's words, with room for the rule and how long is left to wait.
+SLOW_MODE_WORDS = "Slow mode is on: %s. Wait %s, then send it again."
+
 # The words of join_timeout and rate_limited, with room for the numbers
 # (join_timeout_message, held_back_message).
 JOIN_TIMEOUT_WORDS = ("Nothing was joined %s, so the connection is closed. "
@@ -139,6 +152,18 @@ ERROR_MESSAGES = {
     "empty_text": "Empty messages are not sent.",
     "no_such_user": "Nobody of that name is in the room.",
     "rate_limited": RATE_LIMITED_WORDS % "",
+    "muted": ("The teacher has muted you: your messages to the room are not sent. "
+              + STILL_TO_TEACHER),
+    "locked": ("The teacher has locked the room: only the teacher writes to the room now. "
+               + STILL_TO_TEACHER),
+    "slow_mode": "Slow mode is on: wait a little, then send your message again.",
+    "private_off": ("The teacher has turned off private messages between students, so it was "
+                    "not sent. " + STILL_TO_TEACHER),
+    "not_teacher": "Only a teacher can change the room's rules.",
+    "not_student": "Only students raise their hand; a teacher has no hand to raise.",
+    "no_such_message": ("There is no message with that number in the room's history: it may "
+                        "have been deleted or cleared already."),
+    "bad_control": "That room control was not understood.",
 }
 
 # bad_password when the join carried no password at all (ERROR_MESSAGES has
@@ -171,9 +196,10 @@ def join_timeout_message(seconds):
 class ProtocolError(Exception):
     """A frame broke the protocol; `code` is the error code to send back."""
 
-    def __init__(self, code, message=None):
+    def __init__(self, code, message=None, **fields):
         self.code = code
         self.message = message or ERROR_MESSAGES[code]
+        self.fields = fields  # more fields of the error frame (slow_mode's seconds)
         Exception.__init__(self, "%s: %s" % (code, self.message))
 
     @property
@@ -182,7 +208,9 @@ class ProtocolError(Exception):
 
     def frame(self):
         """Return the error frame that reports this error."""
-        return error_frame(self.code, self.message)
+        frame = error_frame(self.code, self.message)
+        frame.update(self.fields)
+        return frame
 
 
 class LineSplitter:
@@ -295,15 +323,27 @@ def looks_like_json_object(line):
     return True
 
 
+# How a field's type is named in bad_frame's words.
+TYPE_WORDS = {str: "a string", int: "an integer", bool: "a true/false"}
+
+
+def _frame_word(obj):
+    """Name a frame in bad_frame's words: its type, or a control's action."""
+    action = obj.get("action")
+    if obj["type"] == "control" and isinstance(action, str) and action in CONTROL_ACTIONS:
+        return action
+    return obj["type"]
+
+
 def _field(obj, key, kind, required=True):
     value = obj.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, kind) or isinstance(value, bool):
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
         raise ProtocolError(
             "bad_frame",
-            "'%s' frames need a %s field '%s'."
-            % (obj["type"], "string" if kind is str else "numeric", key),
+            "'%s' frames need %s field '%s'."
+            % (_frame_word(obj), TYPE_WORDS.get(kind, "a numeric"), key),
         )
     if isinstance(value, str) and _SURROGATE.search(value):
         raise ProtocolError("bad_frame", "Field '%s' holds an unpaired surrogate." % key)
@@ -330,11 +370,32 @@ def _check_token(obj):
 
 # What each client frame type carries: field name -> (type, required).
 CLIENT_FRAMES = {
-    "join": {"name": (str, True), "password": (str, False)},
+    "join": {"name": (str, True), "password": (str, False),
+             "teacher_token": (str, False), "teacher_password": (str, False)},
     "say": {"text": (str, True), "to": (str, False)},
     "ping": {},
     "pong": {},
     "leave": {},
+    "hand": {"up": (bool, True)},
+    "control": {"action": (str, True)},
+    "info": {},
+}
+
+# What each `control` action carries besides `action`: field -> (type, required).
+# An action not here is kept as it is: the room answers not_teacher to a
+# student and bad_control to a teacher.
+CONTROL_ACTIONS = {
+    "mute": {"name": (str, True)},
+    "unmute": {"name": (str, True)},
+    "lock": {},
+    "unlock": {},
+    "slow": {"seconds": (int, True)},
+    "private": {"allowed": (bool, True)},
+    "delete": {"id": (int, True)},
+    "clear": {},
+    "lower": {"name": (str, True)},
+    "kick": {"name": (str, True), "reason": (str, False)},
+    "announce": {"text": (str, True)},
 }
 
 
@@ -355,15 +416,22 @@ def decode_client_frame(line):
             % (kind[:40], ", ".join(sorted(CLIENT_FRAMES))),
         )
     frame = {"type": kind}
-    for key, (type_, required) in CLIENT_FRAMES[kind].items():
-        value = _field(obj, key, type_, required)
-        if value is not None:
-            frame[key] = value
+    _take_fields(obj, CLIENT_FRAMES[kind], frame)
+    if kind == "control":
+        _take_fields(obj, CONTROL_ACTIONS.get(frame["action"], {}), frame)
     if kind == "ping":
         token = _check_token(obj)
         if token is not None:
             frame["token"] = token
     return frame
+
+
+def _take_fields(obj, fields, frame):
+    """Copy the checked `fields` ({key: (type, required)}) of obj into frame."""
+    for key, (type_, required) in fields.items():
+        value = _field(obj, key, type_, required)
+        if value is not None:
+            frame[key] = value
 
 
 def encode(frame):
@@ -501,15 +569,20 @@ def error_frame(code, message=None):
     return {"type": "error", "code": code, "message": message or ERROR_MESSAGES[code]}
 
 
-def message_frame(id_, sender, text, time, to=None):
+def message_frame(id_, sender, text, time, to=None, teacher=False):
     frame = {"type": "message", "id": id_, "from": sender, "text": text, "time": time}
     if to is not None:
         frame["to"] = to
+    if teacher:
+        frame["teacher"] = True
     return frame
 
 
-def joined_frame(name, time):
-    return {"type": "joined", "name": name, "time": time}
+def joined_frame(name, time, teacher=False):
+    frame = {"type": "joined", "name": name, "time": time}
+    if teacher:
+        frame["teacher"] = True
+    return frame
 
 
 def left_frame(name, time, reason):
@@ -522,6 +595,56 @@ def notice_frame(id_, text, time):
     It is numbered from the same counter as messages and kept in history.
     """
     return {"type": "notice", "id": id_, "text": text, "time": time}
+
+
+def room_notice_frame(id_, text, time, about):
+    """A change of the room (`about`: mute, lock, delete ...), said in words to every member."""
+    frame = notice_frame(id_, text, time)
+    frame["about"] = about
+    return frame
+
+
+def room_state_frame(state, time):
+    """The room's rules (moderation.Rules.state()), sent to every member after a change."""
+    frame = {"type": "room_state"}
+    frame.update(state)
+    frame["time"] = time
+    return frame
+
+
+def deleted_frame(id_, time):
+    return {"type": "deleted", "id": id_, "time": time}
+
+
+def cleared_frame(time):
+    return {"type": "cleared", "time": time}
+
+
+def hand_frame(name, up, time):
+    """A student's hand went up or down: to every teacher and to that student."""
+    return {"type": "hand", "name": name, "up": up, "time": time}
+
+
+def info_frame(room, logged, password, version):
+    """The answer to `info`, which may come before the join."""
+    return {"type": "info", "room": room, "logged": logged, "password": password,
+            "version": version}
+
+
+def seconds_words(count):
+    """Return a whole number of seconds in words: 1 second, 30 seconds."""
+    return "1 second" if count == 1 else "%d seconds" % count
+
+
+def slow_rule(seconds):
+    """Return slow mode's rule in words: each student may send one message ... every 30 seconds."""
+    return SLOW_RULE_WORDS % seconds_words(seconds)
+
+
+def slow_mode_error(every, left):
+    """Return slow_mode's ProtocolError: one room message each `every` seconds, `left` to wait."""
+    return ProtocolError("slow_mode", SLOW_MODE_WORDS % (slow_rule(every), seconds_words(left)),
+                         seconds=left)
 
 
 def password_wait_frame(seconds):
@@ -547,25 +670,30 @@ def limits_field(rate, burst, max_text):
     return {"rate": rate, "burst": burst, "max_text": max_text}
 
 
-def welcome_frame(name, users, history, limits=None, room=None):
-    """Return a welcome frame (history is a list of frames, oldest first; it stays last)."""
+def welcome_frame(name, users, history, limits=None, room=None, extra=None):
+    """Return a welcome frame (history is a list of frames, oldest first; it stays last).
+
+    `extra` holds more fields (the teacher's room: role, teachers, state ...).
+    """
     frame = {"type": "welcome", "name": name, "users": users}
     if room is not None:
         frame["room"] = room
     if limits is not None:
         frame["limits"] = limits
+    if extra:
+        frame.update(extra)
     frame["history"] = history
     return frame
 
 
 def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FRAME_BYTES,
-                  room=None):
+                  room=None, extra=None):
     """Return the welcome line, keeping the newest history that fits the limit.
 
     `encoded_history` holds each history message already JSON-encoded
     (without line ending), oldest first, so the welcome costs no re-encoding.
     """
-    head = encode(welcome_frame(name, users, [], limits, room))
+    head = encode(welcome_frame(name, users, [], limits, room, extra))
     space = limit - len(head)
     kept = []
     for item in reversed(encoded_history):

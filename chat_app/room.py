@@ -6,7 +6,12 @@ member reads (people at a terminal get their own rendering in their
 outbox), so every member receives frames in the same order, and queues it
 for the log writer.  The room never sends: the writer thread does, after
 the lock is released, without ever waiting on a socket (see outbox.py), so
-a slow reader delays no one.  With a log, the stream holds each frame back
+a slow reader delays no one.  Frames for some members only (a private
+message, a raised hand, which only teachers and that student see) go to
+their outboxes alone, never into the stream.  The room's rules (mute, lock,
+slow mode, private messages, hands) are a moderation.Rules, asked and
+changed under the same lock; teachers change them with `control` frames
+(CONTROLS).  With a log, the stream holds each frame back
 until the log writer has written its line or given up on it (at most
 KEEP_UP_SECONDS: see log_writer.py), so no one receives an event that a
 server killed right after has not logged.
@@ -23,13 +28,15 @@ from .access import (
     PASSWORD_NOT_CHECKED_MESSAGE, SLOWDOWN_WORDS, PasswordGuard, PasswordTryAbandoned,
     is_loopback,
 )
+from .moderation import DEFAULT_KICK_REASON, Rules
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .peer_wait import PasswordTryWait
 from .protocol import (
-    DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError, bye_frame, check_name,
-    encode, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
-    password_wait_frame, welcome_bytes, welcome_frame,
+    CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError,
+    bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode, hand_frame,
+    joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
+    password_wait_frame, room_notice_frame, room_state_frame, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
 
@@ -48,6 +55,7 @@ class Peer:
         self.wire = "json"  # "text" once it is known to be a person at a terminal
         self.name = None
         self.key = None
+        self.teacher = False  # decided at the join, from what it proved; never changed after
         self.since = time.time()
         self.reason = None  # set once, when the server decides to end it
         self._reason_lock = threading.Lock()
@@ -104,6 +112,17 @@ class Peer:
         return True
 
 
+def deleted_words(frame):
+    """Return the notice for a deleted message or announcement, by whose and when it was.
+
+    Not by id: people never see ids, only the teacher's console does.
+    """
+    sent = time.strftime("%H:%M", time.localtime(frame["time"]))
+    if frame.get("type") == "message":
+        return "The teacher deleted a message from %s (sent at %s)." % (frame["from"], sent)
+    return "The teacher deleted an announcement (made at %s)." % sent
+
+
 class Rendered:
     """One frame, encoded at most once per wire format, whoever receives it."""
 
@@ -120,15 +139,25 @@ class Rendered:
         return self._json
 
     def bytes_for(self, peer):
+        """Return the frame's bytes for this peer's wire; b"" when a terminal shows nothing."""
         if peer.wire == "json":
             return self.json_bytes()
         if self._text is None:
-            self._text = (text_format.render_for_session(self.frame) + "\n").encode("utf-8")
+            text = text_format.render_for_session(self.frame)
+            self._text = b"" if text is None else (text + "\n").encode("utf-8")
         return self._text
 
 
 class Room:
     """The registry of connections and members, and the relay between them."""
+
+    # What carries out each `control` action (method names), teacher's only.
+    CONTROLS = {
+        "mute": "_change_rules", "unmute": "_change_rules", "lock": "_change_rules",
+        "unlock": "_change_rules", "slow": "_change_rules", "private": "_change_rules",
+        "lower": "_lower", "delete": "_delete", "clear": "_clear", "kick": "_kick_by_control",
+        "announce": "_announce_by_control",
+    }
 
     # Called with each room message frame (never a private one) after the lock
     # is released: the teacher's console shows the conversation with it.
@@ -144,6 +173,8 @@ class Room:
         self._max_per_ip = max_per_ip  # 0: no limit
         self._guard = password_guard or PasswordGuard()
         self._members = {}  # name key -> Peer, in join order
+        self._teachers = {}  # name key -> Peer, the teachers among them, in join order
+        self._rules = Rules()
         self._text_members = {}  # the members at a terminal, who get text, not the stream
         # The members' names and the JSON members' outboxes, by name key, kept
         # as members come and go: a join copies each at its exact size (at
@@ -153,7 +184,8 @@ class Room:
         self._readers = {}
         self.stream = Stream()
         self._writer = None
-        self._history = collections.deque(maxlen=history)  # encoded lines, no "\n"
+        # (id, encoded line without "\n") of each room message and announcement
+        self._history = collections.deque(maxlen=history)
         self._last_id = 0
         self._max_clients = max_clients
         self._password = password
@@ -170,12 +202,18 @@ class Room:
 
     # --- registry -----------------------------------------------------
 
-    def load_history(self, entries, last_id):
-        """Seed history and the message counter from a reloaded log (messages and notices)."""
+    def load_history(self, entries, last_id, saved_state=None):
+        """Seed history, the message counter and the rules from a reloaded log.
+
+        `entries` are messages and announcements; `saved_state` the newest
+        saved_state record, if any (moderation.Rules.restore).
+        """
         with self._lock:
             for frame in entries:
-                self._history.append(encode(frame)[:-1])
+                self._history.append((frame["id"], encode(frame)[:-1]))
             self._last_id = max(self._last_id, last_id)
+            if saved_state is not None:
+                self._rules.restore(saved_state)
 
     def attach_writer(self, writer):
         """Have this Writer send the room's frames from now on."""
@@ -208,6 +246,11 @@ class Room:
     @property
     def has_password(self):
         return self._password is not None
+
+    @property
+    def logged(self):
+        """Tell whether the room keeps a log (--log): what is said may end in a transcript."""
+        return self._log is not None
 
     def admit(self, peer):
         """Count a new connection in; return None, or why it is refused.
@@ -296,8 +339,13 @@ class Room:
         if peer.outbox.put(rendered.bytes_for(peer)):
             peer.outbox.flush()
 
-    def join(self, peer, raw_name, password=None):
-        """Add a peer under a name and welcome it; raise ProtocolError if refused."""
+    def join(self, peer, raw_name, password=None, teacher=False):
+        """Add a peer under a name and welcome it; raise ProtocolError if refused.
+
+        `teacher` is what the join proved (handler.py decides it); only a
+        JSON connection can be a teacher.
+        """
+        teacher = teacher and peer.wire == "json"
         name = check_name(raw_name)
         self.check_password(password, peer.address, peer)
         key = name_key(name)
@@ -311,22 +359,27 @@ class Room:
                 )
             users = list(self._names.values())
             users.append(name)
+            extra = self._welcome_fields(name, teacher)
             if peer.wire == "json":
-                welcome = Rendered(None, welcome_bytes(name, users, list(self._history),
-                                                       self._limits, room=self.name))
+                welcome = Rendered(None, welcome_bytes(
+                    name, users, [line for _, line in self._history], self._limits,
+                    room=self.name, extra=extra))
             else:
-                history = [json.loads(line.decode("utf-8")) for line in self._history]
-                welcome = Rendered(welcome_frame(name, users, history, self._limits, self.name))
+                history = [json.loads(line.decode("utf-8")) for _, line in self._history]
+                welcome = Rendered(welcome_frame(name, users, history, self._limits, self.name,
+                                                 extra))
             peer.since = self._clock()  # /who counts from the join, not the connection
-            notice = Rendered(joined_frame(name, peer.since))
+            notice = Rendered(joined_frame(name, peer.since, teacher))
             flush = [peer]
             overflowed = self._broadcast(notice, flush)
             # The newcomer's welcome comes first; the stream from after its own notice.
             data = welcome.bytes_for(peer)
             peer.outbox.limit = MAX_BACKLOG_BYTES + len(data)
             peer.outbox.put(data)
-            peer.name, peer.key = name, key
+            peer.name, peer.key, peer.teacher = name, key, teacher
             self._members[key] = peer
+            if teacher:
+                self._teachers[key] = peer
             self._names[key] = name
             if peer.wire == "json":
                 peer.outbox.follow(self.stream.end)
@@ -336,8 +389,20 @@ class Room:
                 self._text_members[key] = peer
             log_error = self._append_log(notice)
         self._after(overflowed, log_error, flush)
-        self._report("%s joined (%s)" % (name, peer.address))
+        self._report("%s joined (%s)%s" % (name, peer.address, " as a teacher" if teacher else ""))
         return name
+
+    def _welcome_fields(self, name, teacher):
+        """Return what a welcome says of the teacher's room (lock held)."""
+        teachers = [peer.name for peer in self._teachers.values()]
+        fields = {"role": "teacher" if teacher else "student", "teachers": teachers,
+                  "state": self._rules.state(), "logged": self._log is not None}
+        if teacher:
+            teachers.append(name)
+            fields["hands"] = self._rules.hands()
+        else:
+            fields["hand"] = self._rules.raised_at(name) is not None
+        return fields
 
     def leave(self, peer, reason):
         """Remove a member, if it had joined, and tell the others why."""
@@ -346,6 +411,7 @@ class Room:
                 return
             del self._members[peer.key]
             del self._names[peer.key]
+            self._teachers.pop(peer.key, None)
             if self._text_members.pop(peer.key, None) is None:
                 peer.outbox.follow(None)
                 del self._readers[peer.key]
@@ -369,6 +435,7 @@ class Room:
         if peer.reason is not None:
             return
         with self._lock:
+            now = self._clock()
             if to is not None:
                 target = self._members.get(name_key(to))
                 if target is None:
@@ -376,38 +443,201 @@ class Room:
                         "no_such_user",
                         "Nobody called %s is in the room; the message was not sent." % to[:40],
                     )
+                self._rules.check_say(peer.name, peer.teacher, now, to_teacher=target.teacher)
                 recipients = [peer] if target is peer else [peer, target]
                 to = target.name
+            else:
+                self._rules.check_say(peer.name, peer.teacher, now)
+                self._rules.said(peer.name, peer.teacher, now)
             self._last_id += 1
-            message = Rendered(message_frame(self._last_id, peer.name, text, self._clock(), to))
-            log_error = None
+            message = Rendered(message_frame(self._last_id, peer.name, text, now, to,
+                                             peer.teacher))
             if to is None:
                 recipients = []
                 overflowed = self._broadcast(message, recipients)
-                self._history.append(message.json_bytes()[:-1])
-                log_error = self._append_log(message)
+                self._history.append((self._last_id, message.json_bytes()[:-1]))
             else:
                 overflowed = self._put(message, recipients)
+            log_error = self._append_log(message)  # private ones too: the teacher's record
         self._after(overflowed, log_error, recipients)
         if to is None and self.watch is not None:
             self.watch(message.frame)
 
     def announce(self, text):
-        """Send the teacher's announcement to every member; return how many got it.
+        """Send the teacher's announcement to every member; return (its id, how many got it).
 
         Like a room message it is numbered, kept in history and logged, so
-        late joiners and a restarted server still have it.
+        late joiners and a restarted server still have it (and /delete ID
+        can remove it).
         """
         with self._lock:
             self._last_id += 1
             notice = Rendered(notice_frame(self._last_id, text, self._clock()))
             flush = []
             overflowed = self._broadcast(notice, flush)
-            self._history.append(notice.json_bytes()[:-1])
+            self._history.append((self._last_id, notice.json_bytes()[:-1]))
             log_error = self._append_log(notice)
-            count = len(self._members)
+            announced = (self._last_id, len(self._members))
         self._after(overflowed, log_error, flush)
-        return count
+        return announced
+
+    # --- the teacher's room -------------------------------------------
+
+    def hands(self):
+        """Return the raised hands, oldest first: [{"name": ..., "time": ...}]."""
+        with self._lock:
+            return self._rules.hands()
+
+    def rules(self):
+        """Return the room's rules as room_state carries them."""
+        with self._lock:
+            return self._rules.state()
+
+    def hand(self, peer, up):
+        """Raise or lower a student's hand; teachers and that student are told.
+
+        Raising a raised hand (or lowering a lowered one) changes nothing:
+        the student alone is told how it stands.
+        """
+        if peer.teacher:
+            raise ProtocolError("not_student")
+        with self._lock:
+            now = self._clock()
+            changed = (self._rules.raise_hand(peer.name, now) if up
+                       else self._rules.lower_hand(peer.name))
+            if changed:
+                overflowed, queued, recipients = self._hand_moved(peer.name, up, now)
+            else:
+                when = self._rules.raised_at(peer.name)
+                recipients = [peer]
+                overflowed = self._put(Rendered(hand_frame(peer.name, up, when or now)),
+                                       recipients)
+                queued = None
+        self._after(overflowed, queued, recipients)
+        if changed:
+            self._report("%s %s their hand" % (peer.name, "raised" if up else "lowered"))
+
+    def control(self, peer, frame):
+        """Carry out a teacher's `control` frame; a student's is refused (not_teacher)."""
+        if not peer.teacher:
+            raise ProtocolError("not_teacher")
+        return self.apply_control(frame)
+
+    def apply_control(self, frame):
+        """Carry out a control (from a teacher, or the console); return what was done in words.
+
+        None: it changed nothing.  Raises ProtocolError (bad_control,
+        no_such_user, no_such_message ...).
+        """
+        method = self.CONTROLS.get(frame["action"])
+        if method is None:
+            raise ProtocolError("bad_control", "Unknown room control %r; the controls are: %s."
+                                % (frame["action"][:40], ", ".join(sorted(CONTROL_ACTIONS))))
+        words = getattr(self, method)(frame)
+        if words is not None:
+            self._report(words)
+        return words
+
+    def _member(self, name):
+        """Return (name as joined, is a teacher) for a member, or None (lock held)."""
+        peer = self._members.get(name_key(name))
+        return None if peer is None else (peer.name, peer.teacher)
+
+    def _change_rules(self, frame):
+        with self._lock:
+            change = self._rules.apply(frame, self._member)
+            if change is None:
+                return None
+            now = self._clock()
+            overflowed, queued, flush = self._to_everyone(
+                [(self._room_notice(change.words, change.about, now), True),
+                 (Rendered(room_state_frame(self._rules.state(), now)), False)],
+                [self._rules.saved_state(now)])
+        self._after(overflowed, queued, flush)
+        return change.words
+
+    def _lower(self, frame):
+        with self._lock:
+            name = self._rules.lower(frame["name"], self._member)
+            overflowed, queued, recipients = self._hand_moved(name, False, self._clock())
+        self._after(overflowed, queued, recipients)
+        return "The teacher lowered %s's hand." % name
+
+    def _delete(self, frame):
+        wanted = frame["id"]
+        with self._lock:
+            place = next((index for index, (id_, _) in enumerate(self._history)
+                          if id_ == wanted), None)
+            if place is None:
+                raise ProtocolError("no_such_message", "There is no message #%d in the room's "
+                                    "history: it may have been deleted or cleared already."
+                                    % wanted)
+            gone = json.loads(self._history[place][1].decode("utf-8"))
+            del self._history[place]
+            now = self._clock()
+            words = deleted_words(gone)
+            overflowed, queued, flush = self._to_everyone(
+                [(Rendered(deleted_frame(wanted, now)), True),
+                 (self._room_notice(words, "delete", now), True)])
+        self._after(overflowed, queued, flush)
+        return words
+
+    def _clear(self, frame):
+        with self._lock:
+            self._history.clear()
+            now = self._clock()
+            words = "The teacher cleared the conversation: earlier messages are gone for everyone."
+            overflowed, queued, flush = self._to_everyone(
+                [(Rendered(cleared_frame(now)), True),
+                 (self._room_notice(words, "clear", now), True)])
+        self._after(overflowed, queued, flush)
+        return words
+
+    def _kick_by_control(self, frame):
+        reason = (frame.get("reason") or "").strip() or DEFAULT_KICK_REASON
+        name = self.kick(frame["name"], reason)
+        if name is None:
+            raise ProtocolError("no_such_user",
+                                "Nobody called %s is in the room." % frame["name"][:40])
+        return "The teacher removed %s from the room (%s)." % (name, reason)
+
+    def _announce_by_control(self, frame):
+        text = clean_text(frame["text"], self._limits["max_text"])
+        id_, count = self.announce(text)
+        return "The teacher announced #%d to %s: %s" % (id_, text_format.people(count), text)
+
+    def _room_notice(self, words, about, now):
+        """Return a numbered notice of a change of the room (lock held); not history."""
+        self._last_id += 1
+        return Rendered(room_notice_frame(self._last_id, words, now, about))
+
+    def _to_everyone(self, frames, records=()):
+        """Queue (Rendered, logged) pairs for every member and log records (lock held).
+
+        Return (overflowed, the log's answers, who to flush).
+        """
+        overflowed, queued, flush = {}, [], []
+        for rendered, logged in frames:
+            overflowed.update(self._broadcast(rendered, [] if flush else flush))
+            if logged:
+                queued.append(self._append_log(rendered))
+        queued.extend(self._append_log(Rendered(record)) for record in records)
+        return overflowed, queued, flush
+
+    def _hand_moved(self, name, up, now):
+        """Tell the teachers and the student that a hand moved; log it (lock held).
+
+        Return (overflowed, the log's answers, recipients).
+        """
+        recipients = list(self._teachers.values())
+        student = self._members.get(name_key(name))
+        if student is not None:
+            recipients.append(student)
+        rendered = Rendered(hand_frame(name, up, now))
+        overflowed = self._put(rendered, recipients)
+        queued = [self._append_log(rendered),
+                  self._append_log(Rendered(self._rules.saved_state(now)))]
+        return overflowed, queued, recipients
 
     def kick(self, name, reason):
         """End a member's connection with bye(reason); return its name, or None.
@@ -455,7 +685,8 @@ class Room:
         """Queue a frame for these peers alone (lock held); return those past their limit."""
         overflowed = {}
         for peer in peers:
-            if not peer.outbox.put(rendered.bytes_for(peer)):
+            data = rendered.bytes_for(peer)
+            if data and not peer.outbox.put(data):
                 overflowed[id(peer)] = peer
         return overflowed
 
@@ -473,15 +704,19 @@ class Room:
     def _after(self, overflowed, queued, recipients):
         """Do the I/O that must not happen under the lock.
 
-        `queued` is the log writer's answer for the frame: its warning goes
-        to the console, and the writer is woken once the frame's line is
-        written or given up on (at most KEEP_UP_SECONDS; see log_writer.py):
-        until then the stream holds the frame, and whatever follows it.
+        `queued` is the log writer's answer for the frame (or a list of
+        them, for frames logged in order): a warning goes to the console,
+        and the writer is woken once the last line is written or given up
+        on (at most KEEP_UP_SECONDS; see log_writer.py): until then the
+        stream holds the frames, and whatever follows them.
         """
-        if queued is not None:
-            if queued.warning:
-                self._warn(queued.warning)
-            queued.wait_released()
+        answers = [answer for answer in (queued if isinstance(queued, list) else [queued])
+                   if answer is not None]
+        for answer in answers:
+            if answer.warning:
+                self._warn(answer.warning)
+        if answers:
+            answers[-1].wait_released()
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()

@@ -295,7 +295,7 @@ def discovery_figures(server):
         return {"room": room.name, "port": server.server_address[1],
                 "tls": server.tls is not None, "fingerprint": server.tls_fingerprint,
                 "password": options.password is not None, "users": len(room.users()),
-                "version": __version__}
+                "version": __version__, "logged": room.logged}
     return figures
 
 
@@ -430,7 +430,7 @@ def open_history(options, room, console):
                          % (options.log, exc.strerror or exc))
     for warning in warnings:
         console.error("warning: " + warning)
-    room.load_history(entries, last_id)
+    room.load_history(entries, last_id, log.saved_state)
     if entries:
         console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
     else:
@@ -489,7 +489,8 @@ def banner(server, options, teacher_commands=False):
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
-        lines.append("Type /help here for the teacher's commands (/who, /kick, /say, /quit).")
+        lines.append("Type /help here for the teacher's commands "
+                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...).")
     if teacher_commands:
         lines.append("Press Ctrl+C to stop the server.")
     else:  # no terminal to type in (nohup, a service): it may run in the background

@@ -48,6 +48,9 @@ BURST_GAP = 0.001
 BURST_PAUSE = 0.002
 
 PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
+# ... and in a room with a log (--log): said before anyone writes a word.
+PROMPT_NAME_LOGGED = ("Welcome to chat_app. This room is recorded: the teacher keeps a log of "
+                      "what is said. Type your name and press Enter:")
 PROMPT_ANOTHER_NAME = "Type another name and press Enter:"
 PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
 
@@ -148,11 +151,12 @@ class Session:
 
     __slots__ = ("state", "wire", "first", "tls", "refusal", "join_timeout", "ping_interval",
                  "ping_timeout", "timers", "_lines", "_next", "limiter", "holding",
-                 "_splitter", "_pause", "_last_line_at", "_actions")  # a thousand connections: no dict each
+                 "_splitter", "_pause", "_last_line_at", "_actions",
+                 "prompt_name")  # a thousand connections: no dict each
 
     def __init__(self, now, join_timeout, ping_interval=0.0, ping_timeout=0.0,
                  rate=0.0, burst=DEFAULT_BURST, tls=False, refusal=None,
-                 prompt_delay=PROMPT_DELAY):
+                 prompt_delay=PROMPT_DELAY, prompt_name=PROMPT_NAME):
         self.state = CLASSIFYING
         self.wire = None  # JSON or TEXT once known
         self.first = None  # the first byte received
@@ -170,6 +174,7 @@ class Session:
         self._pause = 0.0  # how long the next read waits: a drip, or a burst of lines
         self._last_line_at = None  # when the last read that ended a line came
         self._actions = []
+        self.prompt_name = prompt_name  # what a person is asked first (PROMPT_NAME_LOGGED)
 
     # --- what the handler asks ------------------------------------------
 
@@ -373,7 +378,7 @@ class Session:
             self._refuse(REFUSED, refusal)
             return
         self._fire(SILENT)
-        self._act(PROMPT, PROMPT_NAME)
+        self._act(PROMPT, self.prompt_name)
 
     def _join_expired(self, now):
         if self.state == CLASSIFYING and (self.tls or self.refusal is not None):

@@ -1,7 +1,12 @@
 """The teacher's commands, typed into the terminal the server runs in.
 
-A daemon thread reads the server's standard input and runs /who, /kick,
-/say and /quit against the room; answers go to the server's console.  It
+A daemon thread reads the server's standard input and runs the teacher's
+commands (COMMANDS: /who, /kick, /say, the room's rules, hands, /quit)
+against the room; answers go to the server's console.  The rules change
+through the same controls a teacher's window sends (Room.apply_control),
+and the room prints each change on the console, whoever made it.  The
+conversation the console shows carries each message's id ("#42"), so
+/delete 42 can name it.  It
 starts only when standard input is a terminal, so a server started by a
 script or a service never waits on a keyboard.  When that terminal is
 closed (hung up: its window closed), the server stops as for SIGHUP;
@@ -14,12 +19,14 @@ teacher types at a prompt line that the console's printed lines never break
 are read, as from any stream.
 """
 
+import functools
 import threading
 import time
 
 from . import text_format
 from .line_editor import END_OF_INPUT, columns
-from .protocol import ProtocolError, clean_text
+from .moderation import DEFAULT_KICK_REASON
+from .protocol import MAX_SLOW_SECONDS, ProtocolError, clean_text
 from .terminal import Keyboard, hang_up_watch, retry_in_background
 
 # The teacher's commands: what /help shows, in this order.  The handlers
@@ -28,6 +35,16 @@ COMMANDS = (
     ("who", "/who", "who is connected, from where, since when"),
     ("kick", "/kick NAME [reason]", "remove someone from the room (they may join again)"),
     ("say", "/say TEXT", "an announcement, shown prominently to everyone and kept in history"),
+    ("mute", "/mute NAME", "refuse NAME's messages to the room (not to a teacher)"),
+    ("unmute", "/unmute NAME", "let NAME write to the room again"),
+    ("lock", "/lock", "only teachers write to the room, until /unlock"),
+    ("unlock", "/unlock", "everyone may write to the room again"),
+    ("slow", "/slow SECONDS|off", "one room message per student per SECONDS"),
+    ("private", "/private off|on", "private messages between students off or on"),
+    ("delete", "/delete ID", "remove message #ID from every window and history"),
+    ("clear", "/clear", "empty the conversation for everyone"),
+    ("hands", "/hands", "the raised hands, in order, with the time"),
+    ("lower", "/lower NAME", "lower NAME's raised hand"),
     ("quit", "/quit", "stop the server (the same as Ctrl+C)"),
     ("help", "/help", "this list"),
 )
@@ -41,7 +58,11 @@ def help_text(title, rows):
 
 HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in COMMANDS])
 
-DEFAULT_KICK_REASON = "no reason given"
+# What /slow and /private take besides a number: the control's value.
+SWITCH_WORDS = {"off": False, "on": True}
+
+# Said when a rule command changes nothing (locking a locked room).
+UNCHANGED = "Nothing to change: the room is already so (the room's rules now: %s)."
 
 # Ctrl+D at the prompt would end a shell; here it must not end the commands.
 END_OF_INPUT_HINT = "Ctrl+D does not stop the server: type /quit or press Ctrl+C."
@@ -60,9 +81,13 @@ class TeacherConsole:
         self.console = console
         self.stop = stop  # called for /quit (from the console thread)
         handlers = {"who": self.who, "kick": self.kick, "say": self.say,
-                    "quit": self.quit, "help": self.help}
+                    "quit": self.quit, "help": self.help, "hands": self.hands}
+        for name in CONTROL_COMMANDS:
+            handlers[name] = functools.partial(self.control, name)
         self.commands = {name: handlers[name] for name, _, _ in COMMANDS}
         self._keyboard = None
+        if self.room.watch is not None:  # the conversation, each message with its id
+            self.room.watch = self.show
 
     def start(self, stream):
         """Read commands from `stream` in a daemon thread until it ends; return the thread.
@@ -128,6 +153,40 @@ class TeacherConsole:
             return
         command(rest.strip())
 
+    def show(self, frame):
+        """Print a room message as a terminal shows it, its id first: #42 [10:02] <amy> hi."""
+        self.console.printer.write("#%s %s" % (frame.get("id"), text_format.render(frame)))
+
+    def control(self, name, rest):
+        """Run a rule command (/mute, /lock, /slow ...) as the room's `control` frames do."""
+        usage = USAGES[name]
+        try:
+            frame = dict(CONTROL_COMMANDS[name](rest), action=name)
+        except ValueError:
+            self.console.info("Usage: %s" % usage)
+            return
+        try:
+            words = self.room.apply_control(frame)
+        except ProtocolError as error:
+            self.console.info("Not done: %s (usage: %s)" % (error.message, usage))
+            return
+        if words is None:
+            self.console.info(UNCHANGED % describe_rules(self.room.rules()))
+
+    def hands(self, rest):
+        hands = self.room.hands()
+        if not hands:
+            self.console.info("No hand is up.")
+            return
+        now = time.time()
+        lines = ["%d hand(s) up, first raised first:" % len(hands)]
+        for number, hand in enumerate(hands, 1):
+            lines.append("  %d. %s  since %s (%s)" % (
+                number, hand["name"], time.strftime("%H:%M:%S", time.localtime(hand["time"])),
+                _duration(now - hand["time"])))
+        lines.append("Type /lower NAME once you have helped them.")
+        self.console.info("\n".join(lines))
+
     def who(self, rest):
         members = self.room.members()
         if not members:
@@ -163,9 +222,9 @@ class TeacherConsole:
         except ProtocolError as error:
             self.console.info("Not sent: %s Usage: /say TEXT" % error.message)
             return
-        count = self.room.announce(text)
-        self.console.info("announced to %s (kept in history for late joiners): %s"
-                          % (text_format.people(count), text))
+        id_, count = self.room.announce(text)
+        self.console.info("announced to %s as #%d (kept in history for late joiners): %s"
+                          % (text_format.people(count), id_, text))
 
     def quit(self, rest):
         self.console.info("stopping the server (/quit)")
@@ -182,3 +241,53 @@ def _duration(seconds):
     if minutes < 60:
         return "%d min" % minutes
     return "%d h %02d min" % (minutes // 60, minutes % 60)
+
+
+def _name(rest):
+    if not rest or " " in rest:
+        raise ValueError(rest)
+    return {"name": rest}
+
+
+def _nothing(rest):
+    if rest:
+        raise ValueError(rest)
+    return {}
+
+
+def _seconds(rest):
+    seconds = 0 if rest.lower() == "off" else int(rest)  # ValueError: the usage is shown
+    return {"seconds": seconds}
+
+
+def _switch(rest):
+    if rest.lower() not in SWITCH_WORDS:
+        raise ValueError(rest)
+    return {"allowed": SWITCH_WORDS[rest.lower()]}
+
+
+def _message_id(rest):
+    return {"id": int(rest.lstrip("#"))}
+
+
+# The rule commands: what each typed rest becomes in a control frame (the
+# action is the command's name); ValueError shows the command's usage.
+CONTROL_COMMANDS = {
+    "mute": _name, "unmute": _name, "lock": _nothing, "unlock": _nothing,
+    "slow": _seconds, "private": _switch, "delete": _message_id, "clear": _nothing,
+    "lower": _name,
+}
+
+USAGES = {name: usage for name, usage, _ in COMMANDS}
+USAGES["slow"] = "/slow SECONDS (0 to %d) or /slow off" % MAX_SLOW_SECONDS
+USAGES["private"] = "/private off or /private on"
+
+
+def describe_rules(state):
+    """Return the room's rules in words, for the console."""
+    words = ["locked" if state["locked"] else "open",
+             "slow mode %d s" % state["slow"] if state["slow"] else "no slow mode",
+             "private messages between students %s" % ("on" if state["private"] else "off")]
+    if state["muted"]:
+        words.append("muted: " + ", ".join(state["muted"]))
+    return "; ".join(words)

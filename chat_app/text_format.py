@@ -9,7 +9,9 @@ become line breaks indented like any other line of the message.
 
 import time
 
-from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, strip_controls
+from .protocol import (
+    DIRECTION_MARKS, LINE_SEPARATORS, STILL_TO_TEACHER, is_action, slow_rule, strip_controls,
+)
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
@@ -37,6 +39,20 @@ LEFT_WORDS = {
 
 # What a `bye` tells the person it ends: removed by the teacher, or the server closed.
 KICKED_WORDS = "The teacher removed you from the room (%s)."
+
+# How a teacher's name reads on their messages and in their join: "<ms_lee (teacher)>".
+TEACHER_MARK = " (teacher)"
+
+# What a student at a terminal reads of their own hand (`hand` frames, welcome.hand).
+HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
+              False: "* Your hand is down."}
+
+# What a welcome says of the room's rules, when they are not the usual ones.
+RECORDED_WORDS = "* This room is recorded: the teacher keeps a log of what is said."
+LOCKED_WORDS = "* The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
+SLOW_WORDS = "* Slow mode is on: %s."
+PRIVATE_OFF_WORDS = ("* Private messages between students are off; the teacher can still be "
+                     "messaged.")
 CLOSED_WORDS = "the server closed the connection: %s"
 
 
@@ -77,7 +93,7 @@ def _lines(prefix, text):
 
 
 def render_message(frame):
-    sender = safe_line(frame.get("from", "?"))
+    sender = safe_line(frame.get("from", "?")) + (TEACHER_MARK if frame.get("teacher") else "")
     text = str(frame.get("text", ""))
     to = frame.get("to")
     stamp = "[%s] " % clock(frame.get("time"))
@@ -89,7 +105,29 @@ def render_message(frame):
 
 
 def render_joined(frame):
-    return "[%s] * %s joined" % (clock(frame.get("time")), safe_line(frame.get("name", "?")))
+    mark = TEACHER_MARK if frame.get("teacher") else ""
+    return "[%s] * %s%s joined" % (clock(frame.get("time")), safe_line(frame.get("name", "?")),
+                                   mark)
+
+
+def render_hand(frame):
+    """Tell a student at a terminal where their own hand is (only they and teachers get it)."""
+    return HAND_WORDS[frame.get("up") is True]
+
+
+def render_rules(frame):
+    """Return a welcome's lines about the room: recorded, locked, slow, your hand ..."""
+    state = frame.get("state") if isinstance(frame.get("state"), dict) else {}
+    lines = [RECORDED_WORDS] if frame.get("logged") is True else []
+    if state.get("locked") is True:
+        lines.append(LOCKED_WORDS)
+    if isinstance(state.get("slow"), int) and state["slow"] > 0:
+        lines.append(SLOW_WORDS % slow_rule(state["slow"]))
+    if state.get("private") is False:
+        lines.append(PRIVATE_OFF_WORDS)
+    if frame.get("hand") is True:
+        lines.append(HAND_WORDS[True])
+    return lines
 
 
 def left_words(reason):
@@ -133,6 +171,7 @@ def render_welcome(frame):
         lines.append("* End of earlier messages.")
     lines.append("* Welcome, %s! Type /help for commands." % safe_line(frame.get("name", "")))
     lines.append(render_users(frame.get("users") or []))
+    lines.extend(render_rules(frame))
     return "\n".join(lines)
 
 
@@ -148,6 +187,8 @@ RENDERERS = {
     "password_wait": render_error,  # "! why the password waits, and how long at most"
     "bye": render_bye,
     "welcome": render_welcome,
+    "hand": render_hand,
+    # deleted, cleared and room_state show nothing of their own: their notice says it.
 }
 
 

@@ -35,10 +35,17 @@ def test_an_answer_carries_every_field_and_reads_back():
     data = answer()
     assert json.loads(data.decode("utf-8")) == {
         "type": "room", "room": "Lab 3", "port": 1234, "tls": True, "fingerprint": FINGERPRINT,
-        "password": False, "users": 14, "version": "0.1"}
+        "password": False, "users": 14, "version": "0.1", "logged": False}
     assert parse_answer(data) == {key: value for key, value in json.loads(data).items()
                                   if key != "type"}
     assert parse_answer(answer(tls=False, fingerprint=None))["fingerprint"] is None
+    assert parse_answer(answer(logged=True))["logged"] is True
+
+
+def test_an_older_servers_answer_without_logged_reads_as_not_logged():
+    older = dict(json.loads(answer().decode("utf-8")))
+    del older["logged"]
+    assert parse_answer(json.dumps(older).encode("utf-8"))["logged"] is False
 
 
 def test_a_long_room_name_is_cut_to_fit_512_bytes():

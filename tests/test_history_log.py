@@ -17,7 +17,7 @@ def records(path):
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def test_messages_joins_and_leaves_are_logged_but_not_private_ones(make_server, tmp_path):
+def test_messages_joins_leaves_and_private_messages_are_logged(make_server, tmp_path):
     path = str(tmp_path / "room.jsonl")
     server = make_server("--log", path)
     amy = server.client()
@@ -29,8 +29,9 @@ def test_messages_joins_and_leaves_are_logged_but_not_private_ones(make_server, 
     bob.expect("message", text="secret")
     bob.send({"type": "leave"})
     amy.expect("left")
-    kinds = [(r["type"], r.get("name") or r.get("text")) for r in records(path)]
-    assert kinds == [("joined", "amy"), ("joined", "bob"), ("message", "hello"), ("left", "bob")]
+    kinds = [(r["type"], r.get("name") or r.get("text"), r.get("to")) for r in records(path)]
+    assert kinds == [("joined", "amy", None), ("joined", "bob", None), ("message", "hello", None),
+                     ("message", "secret", "bob"), ("left", "bob", None)]
 
 
 def test_history_and_ids_survive_a_restart(tmp_path):
@@ -364,3 +365,44 @@ def test_a_log_deleted_or_moved_while_the_server_runs_is_written_again_whole(tmp
         assert second.client().join("bob")["history"] == [before, after]
     finally:
         second.close()
+
+
+def write_records(path, records):
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def message(id_, text, **more):
+    return dict({"type": "message", "id": id_, "from": "amy", "text": text, "time": 1.0}, **more)
+
+
+def test_reload_stops_at_the_newest_cleared_and_leaves_deleted_and_private_out(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    state = {"type": "saved_state", "locked": True, "slow": 0, "private": True, "muted": [],
+             "hands": [], "time": 1.0}
+    write_records(path, [
+        message(1, "before the clear"), {"type": "cleared", "time": 2.0},
+        message(2, "kept"), message(3, "deleted"), state,
+        {"type": "notice", "id": 4, "text": "The teacher deleted ...", "time": 3.0,
+         "about": "delete"},
+        {"type": "deleted", "id": 3, "time": 3.0}, message(5, "secret", to="bob")])
+    log = HistoryLog(path)
+    entries, last_id, warnings = log.load(10)
+    log.close()
+    assert [m["text"] for m in entries] == ["kept"] and warnings == []
+    assert last_id == 5  # a private message's id is taken: the next one is 6
+    assert log.saved_state == state
+
+
+def test_the_newest_saved_state_is_found_behind_a_long_history_and_in_an_older_file(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    old = {"type": "saved_state", "locked": False, "slow": 5, "private": False,
+           "muted": ["bob"], "hands": [{"name": "amy", "time": 1.0}], "time": 1.0}
+    write_records(path + ".1", [dict(old, slow=1), old])
+    write_records(path, [message(i, "m%d" % i) for i in range(1, 5001)])
+    log = HistoryLog(path)
+    entries, last_id, _ = log.load(3)
+    log.close()
+    assert [m["id"] for m in entries] == [4998, 4999, 5000] and last_id == 5000
+    assert log.saved_state == old

@@ -204,7 +204,8 @@ def test_fatal_codes():
 def test_every_error_code_has_a_message():
     codes = set(protocol.FATAL_ERRORS) | {
         "bad_frame", "unknown_type", "not_joined", "already_joined", "text_too_long",
-        "empty_text", "no_such_user", "rate_limited"}
+        "empty_text", "no_such_user", "rate_limited", "muted", "locked", "slow_mode",
+        "private_off", "not_teacher", "not_student", "no_such_message", "bad_control"}
     assert codes == set(protocol.ERROR_MESSAGES)
     for code in codes:
         assert ProtocolError(code).frame() == {

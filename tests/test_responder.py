@@ -50,7 +50,7 @@ def decider(reach=EVERYONE, network=None, figures=None):
 def test_a_query_from_a_private_address_gets_the_answer_with_the_live_figures():
     decide = decider()
     answer = decide.decide(QUERY, STUDENT)
-    assert discovery.parse_answer(answer) == FIGURES
+    assert discovery.parse_answer(answer) == dict(FIGURES, logged=False)
     assert json.loads(answer.decode())["type"] == "room"
     # Other keys are ignored.
     assert decide.decide(b'{"type": "discover", "from": "a newer finder"}', STUDENT) == answer
@@ -216,7 +216,7 @@ def test_a_loopback_query_is_answered_with_every_field(make_server):
     assert source == (LOOPBACK, server.port)
     assert discovery.parse_answer(data) == {
         "room": "Lab 3", "port": server.port, "tls": False, "fingerprint": None,
-        "password": True, "users": 1, "version": __version__}
+        "password": True, "users": 1, "version": __version__, "logged": False}
     sock.close()
     client.close()
 

@@ -74,7 +74,7 @@ def test_a_student_finds_the_room_by_unicast_and_both_broadcasts_and_only_when_i
                 assert discovery.parse_answer(text.encode()) == {
                     "room": "Lab 3", "port": found.port, "tls": True,
                     "fingerprint": expected_print, "password": True, "users": 0,
-                    "version": __version__}
+                    "version": __version__, "logged": False}
             # --no-discovery: silence, and the room is there all the same.
             assert query(lab, "student", teacher, quiet.port)["count"] == 0
             assert query(lab, "student", "198.18.0.255", quiet.port)["count"] == 0

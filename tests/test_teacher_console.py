@@ -52,7 +52,8 @@ def test_say_reaches_programs_and_people_prominently(server, teacher):
     assert notice["text"] == "Pens down in 5 minutes" and isinstance(notice["time"], float)
     assert isinstance(notice["id"], int)
     assert read_until(carl, r"\*\*\*")[-1].endswith("*** Pens down in 5 minutes")
-    assert "announced to 2 people (kept in history for late joiners): Pens down in 5 minutes" \
+    assert ("announced to 2 people as #%d (kept in history for late joiners): Pens down in 5 "
+            "minutes" % notice["id"]) \
         in teacher.out.text
     teacher.handle("/say   ")
     assert "Not sent:" in teacher.out.text
@@ -117,6 +118,16 @@ def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
         amy.join("amy")
         os.write(master, b"/say Hello class\n")
         assert amy.expect("notice")["text"] == "Hello class"
+        amy.send({"type": "say", "text": "hello"})
+        said = amy.expect("message")
+        server.wait_for(r"#%d \[\d\d:\d\d\] <amy> hello" % said["id"])  # the id, for /delete
+        os.write(master, b"/lock\n")
+        amy.expect("notice", about="lock")
+        server.wait_for("The teacher locked the room")
+        amy.send({"type": "say", "text": "still there?"})
+        amy.expect_error("locked")
+        os.write(master, ("/delete %d\n" % said["id"]).encode())
+        assert amy.expect("deleted")["id"] == said["id"]
         os.write(master, b"/quit\n")
         assert server.process.wait(WAIT) == 0
         assert amy.expect("bye")["reason"] == "The server is shutting down."
@@ -285,7 +296,7 @@ def test_the_console_shows_the_room_and_keeps_the_typed_line_whole(terminal_serv
     amy.send({"type": "say", "text": "secret", "to": "amy"})
     amy.expect("message", text="secret")
     amy.send({"type": "say", "text": "hello class"})
-    server.wait_rows(r"\[\d\d:\d\d\] <amy> hello class", r">")
+    server.wait_rows(r"#\d+ \[\d\d:\d\d\] <amy> hello class", r">")  # its id, for /delete
     assert "secret" not in server.raw  # private messages stay private
     server.type(b"/say Pens down")
     server.wait_rows(r"> /say Pens down")
@@ -326,10 +337,12 @@ def test_quiet_leaves_the_conversation_out_of_the_console(terminal_server):
 def test_help_lists_every_command_in_aligned_columns(server, teacher):
     teacher.handle("/help")
     rows = teacher.out.text.split("\n")[1:-1]
-    assert [row.split()[0] for row in rows] == ["/who", "/kick", "/say", "/quit", "/help"]
+    words = ["who", "kick", "say", "mute", "unmute", "lock", "unlock", "slow", "private",
+             "delete", "clear", "hands", "lower", "quit", "help"]
+    assert [row.split()[0] for row in rows] == ["/" + word for word in words]
     starts = {re.search(r"\S+( \S+)*? {2,}(\S)", row).start(2) for row in rows}
     assert len(starts) == 1, rows  # every meaning starts in the same column
-    assert set(teacher.commands) == {"who", "kick", "say", "quit", "help"}
+    assert set(teacher.commands) == set(words)
 
 
 def test_after_ctrl_z_and_fg_the_prompt_line_comes_back(terminal_server):
@@ -429,3 +442,59 @@ def test_only_a_terminal_can_be_hung_up(tmp_path):
         os.close(slave)
         if master is not None:
             os.close(master)
+
+
+# --- the room's rules and hands -----------------------------------------------
+
+def test_rule_commands_change_the_room_and_say_so(server, teacher):
+    amy, bob = joined(server, "amy", "bob")
+    teacher.handle("/mute Bob")
+    assert amy.expect("room_state")["muted"] == ["bob"]
+    server.out.wait_for("The teacher muted bob")  # every change is printed, whoever made it
+    teacher.handle("/mute bob")
+    assert "Nothing to change" in teacher.out.text and "muted: bob" in teacher.out.text
+    teacher.handle("/unmute bob")
+    teacher.handle("/lock")
+    assert amy.expect("room_state", locked=True)["muted"] == []
+    teacher.handle("/unlock")
+    teacher.handle("/slow 20")
+    assert amy.expect("room_state", locked=False, slow=20)
+    teacher.handle("/slow off")
+    amy.expect("room_state", slow=0)
+    teacher.handle("/private off")
+    amy.expect("room_state", private=False)
+    teacher.handle("/private maybe")
+    assert "Usage: /private off or /private on" in teacher.out.text
+    teacher.handle("/slow 7200")
+    assert "Not done: Slow mode takes 0 (off) to 3600 seconds" in teacher.out.text
+    teacher.handle("/mute nobody")
+    assert "Not done: Nobody called nobody is in the room." in teacher.out.text
+
+
+def test_delete_clear_hands_and_lower(server, teacher):
+    amy, bob = joined(server, "amy", "bob")
+    amy.send({"type": "say", "text": "oops"})
+    oops = bob.expect("message", text="oops")
+    teacher.out.wait_for(r"#%d \[\d\d:\d\d\] <amy> oops" % oops["id"])  # the id to delete
+    teacher.handle("/delete #%d" % oops["id"])
+    assert bob.expect("deleted")["id"] == oops["id"]
+    teacher.handle("/delete %d" % oops["id"])
+    assert "Not done: There is no message #%d" % oops["id"] in teacher.out.text
+    teacher.handle("/delete last")
+    assert "Usage: /delete ID" in teacher.out.text
+    teacher.handle("/clear")
+    bob.expect("cleared")
+    teacher.handle("/hands")
+    assert "No hand is up." in teacher.out.text
+    for student in (bob, amy):
+        student.send({"type": "hand", "up": True})
+        student.expect("hand")
+    wait_until(lambda: len(server.room.hands()) == 2, what="two hands up")
+    teacher.handle("/hands")
+    assert re.search(r"2 hand\(s\) up, first raised first:\n  1\. bob  since \d\d:\d\d:\d\d "
+                     r"\(just now\)\n  2\. amy  since", teacher.out.text)
+    teacher.handle("/lower bob")
+    assert bob.expect("hand")["up"] is False
+    teacher.handle("/lower bob")
+    assert "Not done: bob's hand is not up." in teacher.out.text
+

@@ -168,8 +168,12 @@ def test_the_server_writes_the_file_says_so_and_removes_it(pyz, tmp_path):
         wait_until(lambda: os.path.exists(path), WAIT, "the token file")
         assert "Teacher: you, when you start the client on this computer" in server.out
         assert "Teacher password: none" in server.out
+        student = Client(server.port)
+        student.join("amy")
+        server.wait_for("amy joined")  # serving: its signal handlers are in place
         status, _ = server.stop()
-        assert status == 0
+        student.close()
+        assert status == 0, server.err
         assert not os.path.exists(path)
     finally:
         server.kill()

@@ -1,0 +1,236 @@
+"""The room's rules and raised hands, with no I/O of its own.
+
+`Rules` holds what a teacher decided (muted names, a locked room, slow
+mode, private messages between students on or off) and the raised hands in
+the order they went up.  The room asks it, under the room's lock, whether a
+say may go (`check_say`, which raises the refusal), tells it when a
+student's room message went (`said`), and applies the rule-changing
+`control` actions through a table (`apply`), which answer with a `Change`:
+the notice's words, or None when nothing changed.  `saved_state()` is the
+log's record of it all, and `restore()` takes one back at start.  Names
+are compared by protocol.name_key, so muting lasts across leaving, a
+rejoin and a restart.  Tests drive it with a fake clock
+(tests/test_moderation.py); no socket, no thread.
+"""
+
+import collections
+import math
+
+from .protocol import MAX_SLOW_SECONDS, ProtocolError, name_key, slow_mode_error, slow_rule
+
+# What a kick from a control or the console says when no reason is given.
+DEFAULT_KICK_REASON = "no reason given"
+
+# How the room may be reached privately, in the notices that close a way.
+TO_TEACHER = "Private messages to and from the teacher still go."
+
+# A rule change's notice: `about` names it (mute, lock ...), `words` say it.
+Change = collections.namedtuple("Change", "about words")
+
+
+class Rules:
+    """The rules a teacher set, and the raised hands, of one room."""
+
+    def __init__(self):
+        self.locked = False
+        self.slow = 0  # seconds between one student's room messages; 0: off
+        self.private = True  # students may message each other privately
+        self._muted = collections.OrderedDict()  # name key -> name as muted, in that order
+        self._hands = collections.OrderedDict()  # name key -> (name, time), in order raised
+        self._last_said = {}  # name key -> when that student's last room message went
+
+    # --- what the room asks ------------------------------------------
+
+    def state(self):
+        """Return the rules as room_state and welcome.state carry them."""
+        return {"locked": self.locked, "slow": self.slow, "private": self.private,
+                "muted": list(self._muted.values())}
+
+    def hands(self):
+        """Return the raised hands, oldest first: [{"name": ..., "time": ...}]."""
+        return [{"name": name, "time": when} for name, when in self._hands.values()]
+
+    def raised_at(self, name):
+        """Return when this student's hand went up, or None if it is down."""
+        hand = self._hands.get(name_key(name))
+        return None if hand is None else hand[1]
+
+    def is_muted(self, name):
+        return name_key(name) in self._muted
+
+    def check_say(self, name, teacher, now, to_teacher=None):
+        """Raise the refusal of a say, if any.
+
+        `to_teacher` is None for a say to the room, else whether its
+        private recipient is a teacher.  Teachers' says always go.
+        """
+        if teacher:
+            return
+        if to_teacher is not None:
+            if not to_teacher and not self.private:
+                raise ProtocolError("private_off")
+            return
+        key = name_key(name)
+        if key in self._muted:
+            raise ProtocolError("muted")
+        if self.locked:
+            raise ProtocolError("locked")
+        last = self._last_said.get(key)
+        if self.slow and last is not None and now < last + self.slow:
+            raise slow_mode_error(self.slow, max(1, int(math.ceil(last + self.slow - now))))
+
+    def said(self, name, teacher, now):
+        """Note that a member's room message went (slow mode counts from it)."""
+        if not teacher:
+            self._last_said[name_key(name)] = now
+
+    def raise_hand(self, name, now):
+        """Raise a student's hand; return True if it was down (a raised hand keeps its place)."""
+        key = name_key(name)
+        if key in self._hands:
+            return False
+        self._hands[key] = (name, now)
+        return True
+
+    def lower_hand(self, name):
+        """Lower a student's hand; return True if it was up."""
+        return self._hands.pop(name_key(name), None) is not None
+
+    # --- the teacher's controls --------------------------------------
+
+    def apply(self, frame, member):
+        """Apply a rule-changing control; return its Change, or None if nothing changed.
+
+        `member(name)` returns (name as joined, is a teacher) for a member,
+        or None.  Raises ProtocolError (bad_control, no_such_user).
+        """
+        return RULE_ACTIONS[frame["action"]](self, frame, member)
+
+    def _mute(self, frame, member):
+        name = _present(frame["name"], member)
+        if member(name)[1]:
+            raise ProtocolError("bad_control", "%s is a teacher; teachers cannot be muted." % name)
+        key = name_key(name)
+        if key in self._muted:
+            return None
+        self._muted[key] = name
+        return Change("mute", "The teacher muted %s: %s's messages to the room are not sent "
+                              "until the teacher unmutes them." % (name, name))
+
+    def _unmute(self, frame, member):
+        key = name_key(frame["name"])
+        if key not in self._muted:  # a muted name may be unmuted while away
+            _present(frame["name"], member)
+            return None
+        name = self._muted.pop(key)
+        return Change("unmute", "The teacher unmuted %s: %s can write to the room again."
+                      % (name, name))
+
+    def _lock(self, frame, member):
+        return self._set_locked(True, Change(
+            "lock", "The teacher locked the room: only the teacher writes to the room now. "
+                    "Students can still send the teacher a private message."))
+
+    def _unlock(self, frame, member):
+        return self._set_locked(False, Change(
+            "unlock", "The teacher unlocked the room: everyone can write to the room again."))
+
+    def _set_locked(self, locked, change):
+        if self.locked == locked:
+            return None
+        self.locked = locked
+        return change
+
+    def _slow(self, frame, member):
+        seconds = frame["seconds"]
+        if not 0 <= seconds <= MAX_SLOW_SECONDS:
+            raise ProtocolError("bad_control", "Slow mode takes 0 (off) to %d seconds, not %d."
+                                % (MAX_SLOW_SECONDS, seconds))
+        if seconds == self.slow:
+            return None
+        self.slow = seconds
+        if not seconds:
+            return Change("slow", "The teacher turned slow mode off: write as often as you "
+                                  "like.")
+        return Change("slow", "The teacher turned slow mode on: %s." % slow_rule(seconds))
+
+    def _private(self, frame, member):
+        allowed = frame["allowed"]
+        if allowed == self.private:
+            return None
+        self.private = allowed
+        if allowed:
+            return Change("private", "The teacher turned private messages between students "
+                                     "back on.")
+        return Change("private", "The teacher turned private messages between students off. "
+                      + TO_TEACHER)
+
+    def lower(self, raw_name, member):
+        """Lower a raised hand for a teacher (control `lower`); return the student's name.
+
+        Raises bad_control when that hand is not up (no_such_user when
+        nobody has the name).
+        """
+        key = name_key(raw_name)
+        if key not in self._hands:
+            name = _present(raw_name, member)
+            raise ProtocolError("bad_control", "%s's hand is not up." % name)
+        return self._hands.pop(key)[0]
+
+    # --- the log ------------------------------------------------------
+
+    def saved_state(self, now):
+        """Return the log's saved_state record (`type` first: the reload looks for it so)."""
+        record = {"type": "saved_state"}
+        record.update(self.state())
+        record["hands"] = self.hands()
+        record["time"] = now
+        return record
+
+    def restore(self, record):
+        """Take the rules and hands back from a saved_state record; skip what is malformed."""
+        self.locked = record.get("locked") is True
+        self.private = record.get("private") is not False
+        slow = record.get("slow")
+        self.slow = slow if _is_int(slow) and 0 <= slow <= MAX_SLOW_SECONDS else 0
+        self._muted.clear()
+        for name in _list(record.get("muted")):
+            if isinstance(name, str):
+                self._muted[name_key(name)] = name
+        self._hands.clear()
+        for hand in _list(record.get("hands")):
+            if (isinstance(hand, dict) and isinstance(hand.get("name"), str)
+                    and _is_number(hand.get("time"))):
+                self._hands[name_key(hand["name"])] = (hand["name"], hand["time"])
+
+
+def _present(name, member):
+    """Return a member's name as joined; raise no_such_user if nobody has it."""
+    found = member(name)
+    if found is None:
+        raise ProtocolError("no_such_user", "Nobody called %s is in the room." % name[:40])
+    return found[0]
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _list(value):
+    return value if isinstance(value, list) else []
+
+
+# The control actions that change the rules (the room does the others:
+# lower, delete, clear, kick, announce).
+RULE_ACTIONS = {
+    "mute": Rules._mute,
+    "unmute": Rules._unmute,
+    "lock": Rules._lock,
+    "unlock": Rules._unlock,
+    "slow": Rules._slow,
+    "private": Rules._private,
+}

@@ -10,11 +10,9 @@ the server's log.  teacher_window.py draws all this with Tk.
 
 from collections import namedtuple
 
-from .protocol import name_key
+from .chat_state import rules_of
+from .protocol import MAX_SLOW_SECONDS, name_key
 from .text_format import clock, safe
-
-# The longest slow mode the server takes (the contract's `slow` range): an hour.
-MAX_SLOW_SECONDS = 3600
 
 # What the slow-mode dialog offers first when slow mode is off: a pause that
 # calms a flood without stopping a discussion.
@@ -28,8 +26,8 @@ MAX_RECORDS = 100000
 RECORDED = ("message", "notice", "joined", "left", "deleted", "cleared", "hand")
 NUMBERED = ("message", "notice")  # numbered by the server: the same id is the same frame
 
-# One entry of a menu.  action: a control action, or one of ASKED (the
-# teacher is asked first) or "private_to" (start a private message);
+# One entry of a menu.  action: a control action (some ask the teacher
+# first), or "private_to" or "save_transcript", which the window does itself;
 # fields: the control's fields so far; check: None for a command, else
 # whether the checkbutton is on; enabled: False greys it out.
 MenuItem = namedtuple("MenuItem", "label action fields check enabled")
@@ -65,17 +63,12 @@ def slow_words(seconds):
 
 
 class Rules:
-    """The room's rules as room_state and welcome.state give them."""
+    """The room's rules as room_state and welcome.state give them (chat_state.rules_of)."""
 
     def __init__(self, given=None):
-        given = given if isinstance(given, dict) else {}
-        self.locked = given.get("locked") is True
-        slow = given.get("slow")
-        self.slow = slow if isinstance(slow, int) and not isinstance(slow, bool) else 0
-        self.private = given.get("private") is not False  # allowed unless said otherwise
-        muted = given.get("muted")
-        self.muted = [safe(name) for name in muted if isinstance(name, str)] \
-            if isinstance(muted, list) else []
+        rules = rules_of(given)
+        self.locked, self.slow = rules["locked"], rules["slow"]
+        self.private, self.muted = rules["private"], rules["muted"]
 
     def is_muted(self, name):
         key = name_key(name)

@@ -17,7 +17,7 @@ import tkinter
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from .chat_state import entry
-from .client_gui import wrap_to_width
+from .client_gui import COLORS, wrap_to_width
 from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
                            TeacherView, control, log_records, rules_summary,
                            slow_frame)
@@ -32,6 +32,11 @@ FIRST_FILE_TYPE = ".html"  # one self-contained page: opens anywhere, prints wel
 # Hands listed with their Lower button; more would push the user list out of
 # the window.  The first ones up are the ones to answer: the rest are counted.
 MAX_HANDS_SHOWN = 8
+
+# The hands list asks for this many characters of width, so that its rows
+# ("1. Fatima  10:42  Lower") show whole beside a conversation that has the
+# rest of the window.
+HANDS_WIDTH_CHARS = 28
 
 # What the teacher is asked, and told.
 WORDS = {
@@ -134,7 +139,9 @@ class TeacherPanel:
             self.chat.people.bind(button, self.user_clicked, add="+")
             self.chat.log.bind(button, self.message_clicked, add="+")
         self.chat.people.bind("<Key-Menu>", self.user_key, add="+")
-        self.chat.hint.configure(text=WORDS["hint"])
+        # Wrapped to the list's width from the start: a long line would widen
+        # its pane, and squeeze the conversation, before it is first wrapped.
+        self.chat.hint.configure(text=WORDS["hint"], wraplength=self.hands_title.winfo_reqwidth())
         self.fill_room_menu()
 
     def create_hands(self):
@@ -142,16 +149,17 @@ class TeacherPanel:
         people = self.chat.people.master
         self.hands_frame = ttk.Frame(people, padding=(0, 6, 0, 0))
         self.hands_frame.pack(side="bottom", fill="x", before=self.chat.people)
+        ttk.Style(self.root).configure("Lower.TButton", padding=(4, 0))  # fits a narrow list
         self.hands_title = ttk.Label(self.hands_frame, text=WORDS["hands_none"],
-                                     font="ChatBold")
+                                     font="ChatBold", width=HANDS_WIDTH_CHARS)
         self.hands_title.pack(side="top", anchor="w")
         self.hands_rows = ttk.Frame(self.hands_frame)
         self.hands_rows.pack(side="top", fill="x")
         self.hand_buttons = {}  # name -> its Lower button
         self.rules_label = ttk.Label(self.hands_frame, text="", style="Rules.TLabel",
-                                     justify="left")
-        self.rules_label.pack(side="top", fill="x", anchor="w", pady=(6, 0))
-        wrap_to_width(self.rules_label)
+                                     justify="left",
+                                     wraplength=self.hands_title.winfo_reqwidth())
+        wrap_to_width(self.rules_label)  # packed while there are rules to show
 
     def fill_menu(self, menu, items):
         """Put `items` (teacher_view.MenuItem) in `menu`, replacing what it had."""
@@ -173,7 +181,12 @@ class TeacherPanel:
     def fill_room_menu(self):
         """Show the rules in force: the Room menu's entries, and the line under the hands."""
         self.fill_menu(self.room_menu, self.view.room_menu())
-        self.rules_label.configure(text=rules_summary(self.view.rules))
+        summary = rules_summary(self.view.rules)
+        self.rules_label.configure(text=summary)
+        if summary:
+            self.rules_label.pack(side="top", fill="x", anchor="w", pady=(6, 0))
+        else:
+            self.rules_label.pack_forget()
 
     def fill_hands(self):
         for row in self.hands_rows.winfo_children():
@@ -185,10 +198,13 @@ class TeacherPanel:
         for number, (name, when) in enumerate(rows[:MAX_HANDS_SHOWN], 1):
             row = ttk.Frame(self.hands_rows)
             row.pack(side="top", fill="x", pady=1)
-            button = ttk.Button(row, text=WORDS["lower"], width=6,
+            button = ttk.Button(row, text=WORDS["lower"], style="Lower.TButton",
+                                width=len(WORDS["lower"]),
                                 command=lambda name=name: self.send(control("lower", name=name)))
             button.pack(side="right")
-            ttk.Label(row, text="%d. %s  %s" % (number, name, when)).pack(
+            # The time is packed before the name, so a narrow list cuts the name, not the time.
+            ttk.Label(row, text=when, foreground=COLORS["time"]).pack(side="right", padx=4)
+            ttk.Label(row, text="%d. %s" % (number, name)).pack(
                 side="left", fill="x", expand=True, anchor="w")
             self.hand_buttons[name] = button
         if len(rows) > MAX_HANDS_SHOWN:

@@ -153,8 +153,11 @@ def test_mute_and_unmute_from_the_users_menu(teacher):
     amy.expect_error("muted")
     teacher.gui.pump(lambda: labels(teacher.panel.fill_user_menu("amy"))[0] == "Unmute amy",
                      "the menu to offer Unmute")
+    assert teacher.panel.rules_label.cget("text") == "Muted: amy."
     teacher.user_menu("amy", "Unmute amy")
     assert amy.expect("room_state")["muted"] == []
+    teacher.gui.pump(lambda: not teacher.panel.rules_label.winfo_ismapped(),
+                     "the rules line to go")
     say(amy, "thanks")
     assert amy.expect("message")["text"] == "thanks"
 

@@ -9,9 +9,12 @@ exercise it without a display.
 """
 
 import collections
+import math
 import re
+import time
 from collections import namedtuple
 
+from .commands import Command
 from .protocol import (DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError,
                        clean_text, is_action, is_blank, name_key)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
@@ -31,7 +34,12 @@ CONFIRM_WAIT = 2.0
 # Errors in reply to a say: the text was not relayed and goes back to the box.
 # (rate_limited is not one: the server holds over-rate lines back and relays
 # them later, so they must not be sent again.)
-SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user")
+# The teacher's rules refuse a say the same way: muted, locked, slow_mode, private_off.
+SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user",
+              "muted", "locked", "slow_mode", "private_off")
+
+# A slow_mode refusal's seconds are believed up to this: the longest slow mode.
+SLOW_MAX = 3600
 
 # Errors worth showing once per connection: the server holds over-rate
 # lines back and sends them on; one word about it is enough.
@@ -59,13 +67,77 @@ KICKED = "kicked"
 # Join refusals that another name can fix: both clients ask for one.
 NAME_REFUSALS = ("name_taken", "bad_name")
 
-# One line of the message log.  kind: message, join, leave, notice, error.
-Entry = namedtuple("Entry", "kind time sender text own private action history mention")
+# The roles a welcome names; an older server names none: everyone is a student.
+TEACHER, STUDENT = "teacher", "student"
+
+# The room's rules before a welcome says them (an older server says none).
+NO_RULES = {"locked": False, "slow": 0, "private": True, "muted": []}
+
+# What the clients say of the teacher's room, in their own words.
+ROOM_WORDS = {
+    "logged": "This room is recorded: the teacher keeps a log of what is said.",
+    "teacher_mark": "(teacher)",
+    "hand_up": "Your hand is up: the teacher sees it in the list of raised hands. "
+               "Lower it (/hand down) when you no longer need help.",
+    "hand_down": "Your hand is down.",
+    "slow_wait": "Slow mode: you can write to the room again in %d s.",
+    "slow_rule": "Slow mode: one message to the room every %d s.",
+    "locked": "The room is locked: only the teacher writes to it. You may still message "
+              "the teacher privately.",
+    "muted": "The teacher has muted you: your messages to the room are not sent. You may "
+             "still message the teacher privately.",
+    "hand_usage": "Usage: /hand to raise your hand, /hand down to lower it.",
+    "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
+}
+
+# One line of the message log.  kind: message, join, leave, notice, event (a
+# change of the room's rules), announcement, error, help.  id: the server's
+# message id (None for the client's own lines); teacher: sent by a teacher.
+Entry = namedtuple("Entry", "kind time sender text own private action history mention id teacher")
 
 
 def entry(kind, text, time=None, sender="", own=False, private=None, action=False,
-          history=False, mention=False):
-    return Entry(kind, time, sender, text, own, private, action, history, mention)
+          history=False, mention=False, id=None, teacher=False):
+    return Entry(kind, time, sender, text, own, private, action, history, mention, id, teacher)
+
+
+def message_id(frame):
+    """Return a frame's message id, or None when it has none (or an odd one)."""
+    value = frame.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def flag(frame, key):
+    """Tell whether a frame's field is true (JSON true only: an odd value is no)."""
+    return frame.get(key) is True
+
+
+def rules_of(value):
+    """Return the room's rules from a welcome's state or a room_state frame."""
+    value = value if isinstance(value, dict) else {}
+    rules = dict(NO_RULES)
+    for key, default in NO_RULES.items():
+        if type(value.get(key)) is type(default):  # exactly: True is no number of seconds
+            rules[key] = value[key]
+    rules["muted"] = [safe(name) for name in rules["muted"] if isinstance(name, str)]
+    rules["slow"] = max(0, rules["slow"])
+    return rules
+
+
+def hand_line(line):
+    """Return the Command for a typed "/hand" or "/hand down", else None.
+
+    Until commands.py parses /hand itself (kind "hand"), the clients ask
+    this first; the Command has the shape parse_line will give it.
+    """
+    word, _, rest = line.strip().partition(" ")
+    return Command("hand", "", rest.strip()) if word.lower() == "/hand" else None
+
+
+def hand_wanted(text):
+    """Return True for "/hand" ("up"), False for "/hand down", None for anything else typed."""
+    word = (text or "").strip().lower()
+    return {"": True, "up": True, "down": False}.get(word)
 
 
 def backoff_delays():
@@ -151,9 +223,16 @@ def split_text(text, max_chars):
 class ChatState:
     """The room as one client sees it."""
 
-    def __init__(self, name):
+    def __init__(self, name, clock=time.monotonic):
         self.name = name
         self.users = []
+        self.role = STUDENT
+        self.teachers = set()  # name_key of each teacher in the room
+        self.rules = dict(NO_RULES)
+        self.hand = False  # the student's own hand is up
+        self.logged = False  # the server keeps a log of what is said
+        self._clock = clock
+        self._slow_until = None  # clock time before which a room say is refused
         self.unread = 0
         self.focused = True
         self._seen = set()  # ids of messages on screen, to skip them in history
@@ -179,6 +258,12 @@ class ChatState:
         self._noted.clear()
         self.removed = None
         self.users = [safe(user) for user in frame.get("users") or []]
+        self.role = TEACHER if frame.get("role") == TEACHER else STUDENT
+        self.teachers = {name_key(safe(name)) for name in frame.get("teachers") or []
+                         if isinstance(name, str)}
+        self.rules = rules_of(frame.get("state"))
+        self.hand = flag(frame, "hand")
+        self.logged = flag(frame, "logged")
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
         if not ids or max(ids) < self._last_room_id:
@@ -209,6 +294,8 @@ class ChatState:
     def _on_message(self, frame):
         if frame.get("from") == self.name and self._pending:
             self._answer()
+        if frame.get("from") == self.name and "to" not in frame and self.rules["slow"]:
+            self._slow_until = self._clock() + self.rules["slow"]
         self._remember(frame)
         shown = self.entry_for(frame)
         if not shown.own and not self.focused:
@@ -219,12 +306,17 @@ class ChatState:
         name = safe(frame.get("name", "?"))
         if name not in self.users:
             self.users.append(name)
+        if flag(frame, "teacher"):
+            self.teachers.add(name_key(name))
+            return [entry("join", "%s joined %s" % (name, ROOM_WORDS["teacher_mark"]),
+                          frame.get("time"))]
         return [entry("join", "%s joined" % name, frame.get("time"))]
 
     def _on_left(self, frame):
         name = safe(frame.get("name", "?"))
         if name in self.users:
             self.users.remove(name)
+        self.teachers.discard(name_key(name))
         words = left_words(frame.get("reason"))
         return [entry("leave", "%s %s" % (name, words), frame.get("time"))]
 
@@ -236,6 +328,10 @@ class ChatState:
         return [self.entry_for(frame)]
 
     def _on_error(self, frame):
+        if frame.get("code") == "slow_mode" and self.role == STUDENT:
+            seconds = frame.get("seconds")
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+                self._slow_until = self._clock() + min(max(seconds, 1), SLOW_MAX)
         if frame.get("code") in ONCE_PER_CONNECTION:
             if frame.get("code") in self._noted:
                 return []
@@ -249,10 +345,65 @@ class ChatState:
         words = CLIENT_WORDS["closed_why"] % safe(frame.get("reason", ""))
         return [entry("notice", words[:1].upper() + words[1:])]
 
+    def _on_room_state(self, frame):
+        self.rules = rules_of(frame)
+        if not self.rules["slow"]:
+            self._slow_until = None
+        return []
+
+    def _on_hand(self, frame):
+        """Note the student's own hand; a teacher's window lists everyone's itself."""
+        if self.role != STUDENT or name_key(safe(str(frame.get("name", "")))) != name_key(
+                self.name):
+            return []
+        self.hand = flag(frame, "up")
+        return [entry("notice", ROOM_WORDS["hand_up" if self.hand else "hand_down"],
+                      frame.get("time"))]
+
+    def _on_removal(self, frame):
+        return []  # deleted, cleared: the window takes lines away; the notice after says why
+
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,
         "error": _on_error, "bye": _on_bye, "notice": _on_notice,
+        "room_state": _on_room_state, "hand": _on_hand,
+        "deleted": _on_removal, "cleared": _on_removal,
     }
+
+    # --- the teacher's rules, as they bind this person ---------------------
+
+    def is_teacher(self, name):
+        """Tell whether `name` is a teacher in the room."""
+        return name_key(name) in self.teachers
+
+    def muted(self):
+        """Tell whether the teacher has muted this person."""
+        return name_key(self.name) in {name_key(name) for name in self.rules["muted"]}
+
+    def slow_wait(self):
+        """Return the whole seconds until this student may write to the room again (0: now)."""
+        if self.role != STUDENT or self._slow_until is None:
+            return 0
+        left = self._slow_until - self._clock()
+        if left <= 0:
+            self._slow_until = None
+            return 0
+        return int(math.ceil(left))
+
+    def rules_words(self):
+        """Return what the line beside the Send button says about the rules now ("" for nothing)."""
+        if self.role != STUDENT:
+            return ""
+        wait = self.slow_wait()
+        if self.muted():
+            return ROOM_WORDS["muted"]
+        if self.rules["locked"]:
+            return ROOM_WORDS["locked"]
+        if wait:
+            return ROOM_WORDS["slow_wait"] % wait
+        if self.rules["slow"]:
+            return ROOM_WORDS["slow_rule"] % self.rules["slow"]
+        return ""
 
     def say_refused(self, frame):
         """Return the text of the say an error answered, if it answered one."""
@@ -303,15 +454,15 @@ class ChatState:
 
     def _remember(self, frame):
         """Record a message's id; return False if it was on screen already."""
-        message_id = frame.get("id")
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
+        number = message_id(frame)
+        if number is None:
             return True
-        if message_id in self._seen:
+        if number in self._seen:
             return False
         if "to" not in frame:
-            self._last_room_id = max(self._last_room_id, message_id)
-        self._seen.add(message_id)
-        self._seen_order.append(message_id)
+            self._last_room_id = max(self._last_room_id, number)
+        self._seen.add(number)
+        self._seen_order.append(number)
         if len(self._seen_order) > SEEN_IDS:
             self._seen.discard(self._seen_order.popleft())
         return True
@@ -324,8 +475,9 @@ class ChatState:
     def entry_for(self, frame, history=False):
         """Return the log entry for a message or notice frame (history holds both)."""
         if frame.get("type") == "notice":
-            return entry("announcement", safe(str(frame.get("text", ""))), frame.get("time"),
-                         history=history)
+            kind = "event" if isinstance(frame.get("about"), str) else "announcement"
+            return entry(kind, safe(str(frame.get("text", ""))), frame.get("time"),
+                         history=history, id=message_id(frame))
         sender = safe(frame.get("from", "?"))
         text = str(frame.get("text", ""))
         own = name_key(sender) == name_key(self.name) if sender else False
@@ -336,7 +488,8 @@ class ChatState:
         return entry(
             "message", text, frame.get("time"), sender, own=own,
             private=safe(to) if to is not None else None, action=action, history=history,
-            mention=not own and mentions(text, self.name),
+            mention=not own and mentions(text, self.name), id=message_id(frame),
+            teacher=flag(frame, "teacher"),
         )
 
     @staticmethod

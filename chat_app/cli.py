@@ -156,6 +156,12 @@ def _add_server(subparsers):
         description="Run the chat server. Everyone in the room connects to this computer.",
         formatter_class=HelpFormatter,
     )
+    add_server_options(server)
+    server.set_defaults(run=_run_server)
+
+
+def add_server_options(server):
+    """Add the options of a room's server (`server`, and `teach`, which runs one too)."""
     server.add_argument("--host", default="",
                         help="address to listen on (default: every address of this "
                              "computer, IPv4 and IPv6)")
@@ -214,7 +220,20 @@ def _add_server(subparsers):
     server.add_argument("--quiet", action="store_true",
                         help="do not show the conversation in this window (joins, leaves "
                              "and the teacher's commands are still shown)")
-    server.set_defaults(run=_run_server)
+
+
+def _add_teach(subparsers):
+    teach = subparsers.add_parser(
+        "teach", help="run the chat server and the teacher's window together",
+        description="Run the chat server and open the teacher's window, joined as the "
+                    "teacher. Closing the window stops the room. The options are the "
+                    "server's; on a computer without a screen use 'server' instead.",
+        formatter_class=HelpFormatter,
+    )
+    add_server_options(teach)
+    teach.add_argument("--name", default="Teacher",
+                       help="your name in the room, shown to the students")
+    teach.set_defaults(run=_run_teach)
 
 
 def _add_client(subparsers):
@@ -295,6 +314,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
     subparsers = parser.add_subparsers(dest="mode", title="modes")
     _add_server(subparsers)
+    _add_teach(subparsers)
     _add_client(subparsers)
     _add_find(subparsers)
     _add_transcript(subparsers)
@@ -304,6 +324,11 @@ def build_parser():
 def _run_server(options):
     from . import server
     return server.run(options)
+
+
+def _run_teach(options):
+    from . import teach
+    return teach.run(options)
 
 
 def _run_find(options):

@@ -7,11 +7,13 @@ window closes.  What to show is decided by ChatState (chat_state.py) without
 Tk; this module only builds widgets and draws.
 """
 
+import collections
 import queue
 import re
 from argparse import ArgumentTypeError
 from collections import namedtuple
 import sys
+import threading
 import time
 
 import tkinter
@@ -19,10 +21,11 @@ from tkinter import font as tkfont
 from tkinter import messagebox
 from tkinter import ttk
 
-from . import settings
-from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ChatState, entry, join_problem,
-                         password_problem, split_text, title)
+from . import settings, teacher_id
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, ChatState,
+                         entry, hand_line, hand_wanted, join_problem, password_problem, split_text, title)
 from .client_session import Session
+from .connection import probe_info
 from .commands import HELP_TEXT, CommandError, run_line, say_frame
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
@@ -74,6 +77,13 @@ ROOM_COLUMNS = ("room", "people", "locks", "address")
 ROOM_HEADINGS = (("Room", 160), ("People", 80), ("Locks", 170), ("Address", 150))
 ROOM_ROWS = 5  # rows shown; more scroll
 
+# The join form asks a typed address's server whether it is recorded once
+# the typing has paused this long, so a probe does not go out per key.
+PROBE_PAUSE_MS = 600
+
+# Frames that take lines out of the log: the lines before them must be in it.
+TAKES_LINES_AWAY = ("deleted", "cleared")
+
 # The password bar's words while the server checks the password typed in it.
 CHECKING_PASSWORD = "Checking the password\u2026"
 
@@ -90,7 +100,8 @@ WRAP_SPARE = 16
 
 # Fonts of the tags in a log line's prefix, to measure its width for the
 # hanging indent; any other tag is in ChatText.
-TAG_FONTS = (("own", "ChatBold"), ("sender", "ChatBold"), ("action", "ChatItalic"),
+TAG_FONTS = (("own", "ChatBold"), ("sender", "ChatBold"), ("teacher", "ChatBold"),
+             ("action", "ChatItalic"), ("event", "ChatItalic"),
              ("notice", "ChatItalic"), ("announcement", "ChatBold"), ("help", "ChatMono"))
 
 COLORS = {
@@ -99,7 +110,26 @@ COLORS = {
     "mention": "#fff3b0", "private_bg": "#f6ecfa",
     "announcement": "#8a3b00", "announcement_bg": "#ffe6cc",
     "stale": "#a0a0a0", "bar_bg": "#fff4d6",
+    "teacher": "#b71c1c", "event": "#5d4037", "rules": "#8a3b00",
 }
+
+# The hand button says what pressing it does: raise the hand, or lower it (it is up).
+HAND_BUTTON = {False: "Raise hand", True: "Lower hand"}
+
+# The log's tag on every character of message ID: how a message is found again.
+MESSAGE_TAG = "message%d"
+MESSAGE_TAG_PATTERN = re.compile(r"message(\d+)\Z")
+
+
+def message_tag(number):
+    """Return the log's tag of message `number`."""
+    return MESSAGE_TAG % number
+
+
+def tag_message(tag):
+    """Return the message id a log tag names, or None for any other tag."""
+    match = MESSAGE_TAG_PATTERN.match(tag)
+    return int(match.group(1)) if match else None
 
 
 def make_fonts(root):
@@ -138,6 +168,8 @@ def apply_theme(root):
     style.configure("Status.TLabel", padding=(6, 2))
     style.configure("Bar.TFrame", background=COLORS["bar_bg"])
     style.configure("Bar.TLabel", background=COLORS["bar_bg"])
+    style.configure("Rules.TLabel", foreground=COLORS["rules"], padding=(0, 0))
+    style.configure("Recorded.TLabel", foreground=COLORS["event"], font="ChatItalic")
 
 
 class JoinForm:
@@ -187,6 +219,12 @@ class JoinForm:
                 entry.bind("<Up>", lambda event: self.move_choice(-1))
                 entry.bind("<Down>", lambda event: self.move_choice(1))
             self.entries[key] = entry
+        self.recorded = ttk.Label(frame, text=ROOM_WORDS["logged"], style="Recorded.TLabel",
+                                  wraplength=420, justify="left")
+        self.recorded.grid(row=row + len(rows), column=0, columnspan=2, sticky="w",
+                           pady=(8, 0))
+        self.recorded.grid_remove()  # until the room chosen or typed is known to be recorded
+        row += 1
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
         self.button.grid(row=row + len(rows), column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
@@ -221,9 +259,17 @@ class JoinForm:
                 else:
                     widget.grid_remove()
 
+    def show_recorded(self, recorded):
+        """Say, or stop saying, that the room chosen or typed is recorded."""
+        if recorded:
+            self.recorded.grid()
+        else:
+            self.recorded.grid_remove()
+
     def type_address(self):
         """"Other address...": leave the list, and type the address instead."""
         self.other = True
+        self.show_recorded(False)  # until a probe of the typed address says so
         self.tree.selection_set(())
         self.message.configure(text="")  # advice about the list is stale now
         self.show_address(True)
@@ -245,6 +291,7 @@ class JoinForm:
         if self.tree.selection():
             self.other = False
             self.show_address(False)
+            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
 
     def set_rooms(self, rooms, remembered, problem=None):
         """Show the rooms of the newest search, keeping the choice made; preselect one."""
@@ -264,6 +311,8 @@ class JoinForm:
             self.tree.selection_set(room_key(chosen))
             self.tree.focus(room_key(chosen))
             self.tree.see(room_key(chosen))
+        if not self.other:  # the chosen room's answer may have changed
+            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
 
     def chosen(self):
         """Return the found room chosen in the list, or None."""
@@ -340,7 +389,27 @@ def fix_field(field, text):
 
 
 def check_join(values):
-    """Check the join form; return a JoinCheck.
+    """Check the join form; return a JoinCheck."""
+    check = check_address(values)
+    if check.problem:
+        return check
+    try:
+        name = check_name(values.get("name", "").strip())
+    except ProtocolError as error:
+        return fix_field("name", error.message)
+    password = values.get("password") or None
+    fingerprint = values.get("fingerprint", "").strip() or None
+    if fingerprint:
+        try:
+            fingerprint = parse_fingerprint(fingerprint)
+        except TlsError:
+            return fix_field("fingerprint", FINGERPRINT_WORDS)
+    return JoinCheck(None, None, dict(check.request, name=name, password=password,
+                                      fingerprint=fingerprint))
+
+
+def check_address(values):
+    """Check the form's address and port; return a JoinCheck whose request has host and port.
 
     The address may carry its port, as the server prints it for the board
     (192.168.1.23:1235, [2001:db8::7]:1235); that port wins over the Port field.
@@ -367,23 +436,19 @@ def check_join(values):
     if not 1 <= port <= 65535:
         return fix_field("port", "The port is a number from 1 to 65535 (usually %d)."
                                % DEFAULT_PORT)
-    try:
-        name = check_name(values.get("name", "").strip())
-    except ProtocolError as error:
-        return fix_field("name", error.message)
-    password = values.get("password") or None
-    fingerprint = values.get("fingerprint", "").strip() or None
-    if fingerprint:
-        try:
-            fingerprint = parse_fingerprint(fingerprint)
-        except TlsError:
-            return fix_field("fingerprint", FINGERPRINT_WORDS)
-    return JoinCheck(None, None, {"host": host, "port": port, "name": name,
-                                  "password": password, "fingerprint": fingerprint})
+    return JoinCheck(None, None, {"host": host, "port": port})
 
 
 class ChatView:
     """The second view: the log, the user list, the input box and the status.
+
+    Hooks for the teacher's window (teacher_window.py), kept stable:
+    `people` is the user list (a tkinter.Listbox, one name a row, a teacher's
+    followed by "(teacher)"); `user_at(y)` names the person on the row at
+    that y of `people`; `message_at(x, y)` gives the id of the message at
+    that point of the log (`log`).  Each message with an id carries the Text
+    tag message_tag(id) on all its characters, which is how remove_message()
+    finds it.
 
     The log follows the end while the reader is there.  `following` turns
     off only when the reader scrolls away from the end (the mouse wheel, the
@@ -396,14 +461,17 @@ class ChatView:
     clicked.
     """
 
-    def __init__(self, parent, on_send, on_private):
+    def __init__(self, parent, on_send, on_private, on_hand=None):
         self.on_send = on_send
         self.on_private = on_private
+        self.on_hand = on_hand
         self.frame = ttk.Frame(parent)
         self.following = True
         self._follow_pending = False  # a follow_soon() call is queued
         self.unseen = 0  # messages added since the reader scrolled up
         self.names = []
+        self.listed = []  # the names in the order `people` shows them
+        self.shown_ids = collections.deque()  # message ids in the log, oldest first
         self.stale = None  # why the user list is out of date, while it is
         self.bar_action = None
         self._margin_tags = set()
@@ -418,8 +486,14 @@ class ChatView:
         wrap_to_width(self.status)
         bottom = ttk.Frame(self.frame, padding=(6, 6, 6, 0))
         bottom.pack(side="bottom", fill="x")
-        self.send_button = ttk.Button(bottom, text="Send", command=self.send)
-        self.send_button.pack(side="right", padx=(6, 0), anchor="n")
+        side = ttk.Frame(bottom)
+        side.pack(side="right", padx=(6, 0), anchor="n")
+        self.send_button = ttk.Button(side, text="Send", command=self.send)
+        self.send_button.pack(side="top", fill="x")
+        self.hand_button = ttk.Button(side, text=HAND_BUTTON[False], command=self.hand_pressed)
+        self.rules_line = ttk.Label(self.frame, text="", style="Rules.TLabel", anchor="w",
+                                    justify="left")
+        wrap_to_width(self.rules_line)
         self.input = tkinter.Text(bottom, height=3, width=1, wrap="word", font="ChatText",
                                   undo=True, relief="solid", borderwidth=1, padx=6, pady=4)
         self.input.pack(side="left", fill="x", expand=True)
@@ -473,13 +547,13 @@ class ChatView:
                               foreground=COLORS["notice"], justify="left")
         self.hint.pack(side="bottom", fill="x", anchor="w", pady=(4, 0))
         wrap_to_width(self.hint)
-        self.users = tkinter.Listbox(people, activestyle="none", font="ChatText",
-                                     exportselection=False, relief="flat",
-                                     highlightthickness=0, width=20)
-        self.users.pack(side="top", fill="both", expand=True)
-        self.users.bind("<Double-Button-1>", self.private_to_selected)
-        self.users.bind("<Return>", self.private_to_selected)
-        self.user_color = self.users.cget("foreground")
+        self.people = tkinter.Listbox(people, activestyle="none", font="ChatText",
+                                      exportselection=False, relief="flat",
+                                      highlightthickness=0, width=20)
+        self.people.pack(side="top", fill="both", expand=True)
+        self.people.bind("<Double-Button-1>", self.private_to_selected)
+        self.people.bind("<Return>", self.private_to_selected)
+        self.user_color = self.people.cget("foreground")
         self.panes.add(people, weight=1)
 
     def configure_tags(self):
@@ -494,6 +568,8 @@ class ChatView:
         log.tag_configure("error", foreground=COLORS["error"])
         log.tag_configure("announcement", foreground=COLORS["announcement"],
                           background=COLORS["announcement_bg"], font="ChatBold")
+        log.tag_configure("event", foreground=COLORS["event"], font="ChatItalic")
+        log.tag_configure("teacher", foreground=COLORS["teacher"], font="ChatBold")
         log.tag_configure("history", foreground=COLORS["history"])
         log.tag_configure("mention", background=COLORS["mention"])
         log.tag_raise("history")
@@ -508,10 +584,16 @@ class ChatView:
         """Append log entries, following the end only if the reader is there."""
         self.log.configure(state="normal")
         for item in entries:
-            self.log.insert("end", *self.hung(segments(item)))
+            pieces = self.hung(segments(item))
+            if item.id is not None:
+                pieces = [piece + (message_tag(item.id),) if index % 2 else piece
+                          for index, piece in enumerate(pieces)]
+                self.shown_ids.append(item.id)
+            self.log.insert("end", *pieces)
         lines = int(self.log.index("end-1c").split(".")[0])
         if lines > MAX_LOG_LINES:
             self.log.delete("1.0", "%d.0" % (lines - MAX_LOG_LINES + 1))
+            self.forget_dropped()
         self.log.configure(state="disabled")
         if self.following:
             self.follow()
@@ -519,6 +601,47 @@ class ChatView:
         else:
             self.unseen += sum(1 for item in entries if item.kind in NEW_KINDS)
             self.show_marker()
+
+    def forget_dropped(self):
+        """Delete the tags of messages the log dropped from its top."""
+        while self.shown_ids and not self.log.tag_ranges(message_tag(self.shown_ids[0])):
+            self.log.tag_delete(message_tag(self.shown_ids.popleft()))
+
+    def remove_message(self, number):
+        """Take message `number` out of the log (a teacher deleted it); tell whether it showed."""
+        tag = message_tag(number)
+        ranges = self.log.tag_ranges(tag)
+        self.log.configure(state="normal")
+        for start, end in reversed(list(zip(ranges[0::2], ranges[1::2]))):
+            self.log.delete(start, end)
+        self.log.configure(state="disabled")
+        self.log.tag_delete(tag)
+        return bool(ranges)
+
+    def clear_log(self):
+        """Empty the log (a teacher cleared the room's history)."""
+        self.log.configure(state="normal")
+        self.log.delete("1.0", "end")
+        self.log.configure(state="disabled")
+        while self.shown_ids:
+            self.log.tag_delete(message_tag(self.shown_ids.popleft()))
+        self.reached_end()
+
+    def message_at(self, x, y):
+        """Return the id of the message shown at pixel (x, y) of `log`, or None.
+
+        None for a point on a line of the client's own (a join, an error)
+        or below the last line.
+        """
+        index = self.log.index("@%d,%d" % (x, y))
+        line = self.log.dlineinfo(index)
+        if line is None or not line[1] <= y < line[1] + line[3]:
+            return None
+        for tag in self.log.tag_names(index):
+            number = tag_message(tag)
+            if number is not None:
+                return number
+        return None
 
     def hung(self, args):
         """Return Text.insert arguments with the line's text hung under its prefix."""
@@ -624,17 +747,34 @@ class ChatView:
 
     # --- the user list -------------------------------------------------
 
-    def set_users(self, names):
+    def set_users(self, names, is_teacher=lambda name: False):
+        """List `names`, teachers first, each teacher marked (is_teacher(name))."""
         self.names = list(names)
-        self.users.delete(0, "end")
-        for name in sorted(names, key=str.casefold):
-            self.users.insert("end", name)
+        self.listed = sorted(names, key=lambda name: (not is_teacher(name), name.casefold()))
+        self.people.delete(0, "end")
+        for index, name in enumerate(self.listed):
+            if is_teacher(name):
+                self.people.insert("end", "%s %s" % (name, ROOM_WORDS["teacher_mark"]))
+                self.people.itemconfigure(index, foreground=COLORS["teacher"])
+            else:
+                self.people.insert("end", name)
         self.show_count()
+
+    def user_at(self, y):
+        """Return the name on the row at pixel `y` of `people`, or None below the last row."""
+        if not self.listed:
+            return None
+        index = self.people.nearest(y)
+        box = self.people.bbox(index)
+        if box is None or not box[1] <= y < box[1] + box[3]:
+            return None
+        return self.listed[index]
 
     def set_stale(self, why):
         """Grey the user list while it is out of date (why: a few words), or not (None)."""
         self.stale = why
-        self.users.configure(foreground=COLORS["stale"] if why else self.user_color)
+        self.people.configure(foreground=COLORS["stale"] if why else self.user_color)
+        self.hand_button.state(["disabled" if why else "!disabled"])  # no teacher to tell
         self.show_count()
 
     def show_count(self):
@@ -645,10 +785,35 @@ class ChatView:
         self.count.configure(text=text, foreground=COLORS["stale"] if self.stale else "")
 
     def private_to_selected(self, event=None):
-        selection = self.users.curselection()
+        selection = self.people.curselection()
         if selection:
-            self.on_private(self.users.get(selection[0]))
+            self.on_private(self.listed[selection[0]])
         return "break"
+
+    # --- the teacher's rules beside the input ------------------------------
+
+    def show_hand(self, shown, up=False):
+        """Show the Raise hand button (a student's window) saying what a press does, or hide it."""
+        if shown:
+            self.hand_button.configure(text=HAND_BUTTON[up])
+            self.hand_button.pack(side="top", fill="x", pady=(4, 0))
+        else:
+            self.hand_button.pack_forget()
+
+    def hand_pressed(self):
+        if self.on_hand is not None:
+            self.on_hand()
+
+    def show_rules(self, words):
+        """Show what the room's rules mean for this person now (a countdown), or nothing."""
+        if words == self.rules_line.cget("text"):
+            return
+        self.rules_line.configure(text=words)
+        if words:
+            self.rules_line.pack(side="bottom", fill="x", padx=6, pady=(4, 0),
+                                 after=self.input.master)
+        else:
+            self.rules_line.pack_forget()
 
     # --- the bar above the input -----------------------------------------
 
@@ -724,6 +889,9 @@ READER_SCROLLS = ("<MouseWheel>", "<Button-4>", "<Button-5>", "<B1-Motion>",
 # In /help, a row's meaning starts after the command and two or more spaces.
 HELP_COLUMN = re.compile(r"(\s*\S.*?\s{2,})\S")
 
+# Log entries drawn in a style of their own; any other line of the client's is a notice.
+OWN_STYLE_KINDS = ("error", "help", "event")
+
 # Log entries that count as new messages for the marker.
 NEW_KINDS = ("message", "announcement")
 
@@ -772,21 +940,46 @@ def plain_segments(item):
     if item.kind == "announcement":
         return stamp + ("*** %s\n" % item.text, ("announcement",) + base)
     if item.kind != "message":
-        kind = item.kind if item.kind in ("error", "help") else "notice"
+        kind = item.kind if item.kind in OWN_STYLE_KINDS else "notice"
         return stamp + ("%s\n" % item.text, (kind,) + base)
     privacy = ""
     if item.private is not None:
         base += ("private",)
         privacy = " (private to %s)" % item.private
     who = ("own",) if item.own else ("sender",)
+    sender = item.sender
+    if item.teacher:
+        who += ("teacher",)
+        sender = "%s %s" % (sender, ROOM_WORDS["teacher_mark"])
     if item.action:
-        return stamp + ("* %s " % item.sender, who + base,
+        return stamp + ("* %s " % sender, who + base,
                         "%s%s\n" % (item.text, privacy), ("action",) + base)
-    return stamp + ("%s%s: " % (item.sender, privacy), who + base, "%s\n" % item.text, base)
+    return stamp + ("%s%s: " % (sender, privacy), who + base, "%s\n" % item.text, base)
 
 
 class ChatWindow:
-    """The whole client: the join form, then the chat, and the event poll."""
+    """The whole client: the join form, then the chat, and the event poll.
+
+    Hooks for the teacher's window (teacher_window.py), kept stable; all are
+    used on the Tk thread:
+
+    - `role`: "teacher" or "student", as the last welcome said (None before
+      the first join; "student" from a server that names no roles);
+    - `send_frame(frame)`: send any frame to the server; False while not
+      connected (nothing is sent then);
+    - `extra_frames`: a dict frame type -> callable(frame), called for each
+      frame of that type after the window has drawn what it draws itself
+      (messages, joins, leaves, notices, errors, room_state, deleted,
+      cleared, and the student's own hand); a teacher's window adds the
+      types it needs ("hand", "room_state", ...);
+    - `on_joined_hooks`: a list of callables(welcome), called after each
+      join and rejoin has been drawn;
+    - `join_fields`: a callable(host, port) -> dict of extra fields for each
+      join frame (a teacher's proof), called in the network thread at every
+      (re)join; the default, teacher_id.join_fields, sends this computer's
+      teacher token to a server on this computer started by this user;
+    - `chat`: the ChatView, with its own hooks (people, user_at, message_at).
+    """
 
     def __init__(self, root, options, settings_path=None, search=None):
         self.root = root
@@ -804,17 +997,26 @@ class ChatWindow:
         self.status_text = ""  # the status, unless the server keeps says waiting
         self.waiting_words = ""  # what the status says while it does
         self.closed = False
+        self.extra_frames = {}
+        self.on_joined_hooks = []
+        self.join_fields = teacher_id.join_fields
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
-            "rooms": self.on_rooms,
+            "rooms": self.on_rooms, "info": self.on_info,
         }
         # What each typed command does here; each returns True once the box may empty.
         self.commands = {
             "say": self.say, "msg": self.say, "who": self.who, "help": self.help,
-            "quit": lambda command: self.close(),
+            "quit": lambda command: self.close(), "hand": self.hand_command,
+        }
+        # What the chat view does for frames beyond adding log lines.
+        self.frame_views = {
+            "joined": self.show_people, "left": self.show_people,
+            "room_state": self.show_rules, "hand": self.show_rules,
+            "deleted": self.on_deleted, "cleared": self.on_cleared,
         }
         self.fonts = make_fonts(root)
         apply_theme(root)
@@ -832,8 +1034,12 @@ class ChatWindow:
             self.search = RoomSearch(search, lambda rooms, problem: events.put(
                 ("rooms", (rooms, problem))))
             self.search.start()
-        self.chat = ChatView(root, self.send, self.start_private)
+        self.chat = ChatView(root, self.send, self.start_private, self.hand_pressed)
+        self._probe_id = None  # the info probe waiting for the typing to pause
+        for key in ("host", "port", "fingerprint"):
+            self.form.vars[key].trace_add("write", self.address_typed)
         self.form.show()
+        self.address_typed()
         root.bind("<FocusIn>", self.focus_changed, add="+")
         root.bind("<FocusOut>", self.focus_changed, add="+")
         self._poll_id = root.after(POLL_MS, self.poll)
@@ -860,8 +1066,18 @@ class ChatWindow:
         request = self.request
         self.session = Session(request["host"], request["port"], request["name"],
                                request["password"], self.events, tls=self.tls,
-                               rejoining=self.state is not None)
+                               rejoining=self.state is not None,
+                               join_fields=self.join_fields)
         self.session.start()
+
+    @property
+    def role(self):
+        """Return "teacher" or "student", as the last welcome said; None before the first."""
+        return self.state.role if self.state is not None else None
+
+    def send_frame(self, frame):
+        """Send any frame to the server; return False while not connected (nothing is sent)."""
+        return self.session is not None and self.session.send(frame)
 
     def rejoin(self):
         """Join again after a removal or a password refusal, keeping the log."""
@@ -900,6 +1116,39 @@ class ChatWindow:
             rooms, problem = result
             self.form.set_rooms(rooms, self.remembered, problem)
 
+    def address_typed(self, *unused):
+        """The address typed changed: ask its server, once the typing pauses, if it is recorded."""
+        self.form.show_recorded(False)
+        if self._probe_id is not None:
+            self.root.after_cancel(self._probe_id)
+        self._probe_id = self.root.after(PROBE_PAUSE_MS, self.probe_address)
+
+    def probe_address(self):
+        """Ask the typed address's server for its info, in a thread of its own."""
+        self._probe_id = None
+        if self.state is not None or not self.form.other:
+            return
+        check = check_address(self.form.values())
+        if check.problem:
+            return
+        typed = probe_key(self.form.values())
+        host, port = check.request["host"], check.request["port"]
+        try:
+            fingerprint = self.form.values()["fingerprint"].strip()
+            tls = ClientTls(pin=parse_fingerprint(fingerprint)) if fingerprint else self.given_tls
+        except TlsError:
+            return  # the form says what is wrong with it when Join is pressed
+        events = self.events  # the probe's thread holds the queue, never a Tk object
+        threading.Thread(target=lambda: events.put(("info", (typed, probe_info(
+            host, port, tls)))), name="chat-info", daemon=True).start()
+
+    def on_info(self, answer):
+        """A probe answered: say whether the room is recorded, if the form still shows that address."""
+        typed, info = answer
+        if (self.state is None and self.form.other and typed == probe_key(self.form.values())
+                and info is not None):
+            self.form.show_recorded(info.get("logged") is True)
+
     def stop_search(self):
         if self.search is not None:
             self.search.stop()
@@ -921,7 +1170,10 @@ class ChatWindow:
             self.root.geometry(chat_geometry(self.root))
             self.chat.show()
         self.request["name"] = self.session.name
+        was_logged = self.state.logged
         unseen, resend = self.state.welcome(welcome)
+        if self.state.logged and (first or not was_logged):  # before anything is written
+            self.chat.add([notice(ROOM_WORDS["logged"], "event")])
         entries = [self.state.entry_for(frame, history=True) for frame in unseen]
         if entries:
             self.chat.add([notice("Earlier messages:")] + entries
@@ -934,21 +1186,25 @@ class ChatWindow:
             self.chat.add([notice("Reconnected.")])
         self.chat.jump_to_end()
         self.session.say_again(resend, self.state)
-        self.chat.set_users(self.state.users)
+        self.show_people()
+        self.show_rules()
         self.chat.set_stale(None)
         self.connected_words = ("Connected to %s port %d as %s%s."
                                 % (self.request["host"], self.request["port"], self.state.name,
                                    ", encrypted" if self.tls else ""))
         self.set_status(self.connected_words)
         self.update_title()
+        for hook in list(self.on_joined_hooks):
+            hook(welcome)
 
     # --- sending ---------------------------------------------------------
 
     def send(self, typed):
         if is_blank(typed):
             return
+        hand = hand_line(typed)
         try:
-            used = run_line(typed, self.commands)
+            used = self.hand_command(hand) if hand else run_line(typed, self.commands)
         except CommandError as error:
             self.chat.add([notice(str(error), "error")])
             return
@@ -966,6 +1222,30 @@ class ChatWindow:
             return False
         for frame in frames:
             self.session.say(frame, self.state)
+        return True
+
+    def hand_command(self, command):
+        """/hand raises the student's hand, /hand down lowers it."""
+        up = hand_wanted(command.text or command.target)
+        if up is None:
+            self.chat.add([notice(ROOM_WORDS["hand_usage"], "error")])
+            return False
+        return self.raise_hand(up)
+
+    def hand_pressed(self):
+        """The hand button: raise the hand, or lower it when it is up."""
+        self.raise_hand(not self.state.hand)
+
+    def raise_hand(self, up):
+        """Send the hand's new state; the server's hand frame then changes the button."""
+        if self.state.role != STUDENT:
+            self.chat.add([notice(ROOM_WORDS["teacher_hand"], "error")])
+            return True
+        if not self.send_frame({"type": "hand", "up": up}):
+            self.set_status(self.ended or "Not connected, so the teacher was not told. "
+                            "Try again once reconnected.")
+            self.root.bell()
+            return False
         return True
 
     def who(self, command):
@@ -1001,14 +1281,16 @@ class ChatWindow:
                 kind, value = self.events.get_nowait()
             except queue.Empty:
                 break
-            if entries and kind != "frame":
-                self.chat.add(entries)
+            if entries and (kind != "frame" or value.get("type") in TAKES_LINES_AWAY):
+                self.chat.add(entries)  # drawn before anything else happens to the log
                 entries = []
             entries.extend(self.handlers[kind](value) or [])
         if entries:
             self.chat.add(entries)
             self.update_title()
         self.show_waiting()
+        if self.state is not None:
+            self.chat.show_rules(self.state.rules_words())  # the slow mode's countdown
         self._poll_id = self.root.after(POLL_MS, self.poll)
 
     def show_waiting(self):
@@ -1029,12 +1311,33 @@ class ChatWindow:
         refused = self.state.say_refused(frame)
         if refused is not None:
             self.give_back(refused)
-        if frame.get("type") in ("joined", "left"):
-            self.chat.set_users(self.state.users)
+            self.show_rules()  # a slow_mode refusal says how long to wait
+        view = self.frame_views.get(frame.get("type"))
+        if view is not None:
+            view(frame)
+        extra = self.extra_frames.get(frame.get("type"))
+        if extra is not None:
+            extra(frame)
         if not self.state.focused and any(
                 item.mention or item.kind == "announcement" for item in entries):
             self.root.bell()
         return entries
+
+    def show_people(self, frame=None):
+        self.chat.set_users(self.state.users, self.state.is_teacher)
+
+    def show_rules(self, frame=None):
+        """Show the hand button and what the rules mean for this person now."""
+        self.chat.show_hand(self.state.role == STUDENT, self.state.hand)
+        self.chat.show_rules(self.state.rules_words())
+
+    def on_deleted(self, frame):
+        number = frame.get("id")
+        if isinstance(number, int) and not isinstance(number, bool):
+            self.chat.remove_message(number)
+
+    def on_cleared(self, frame):
+        self.chat.clear_log()
 
     def on_refused(self, problem):
         code, message = problem
@@ -1145,10 +1448,17 @@ class ChatWindow:
             return
         self.closed = True
         self.stop_search()
+        if self._probe_id is not None:
+            self.root.after_cancel(self._probe_id)
         self.root.after_cancel(self._poll_id)
         if self.session is not None:
             self.session.close()
         self.root.destroy()
+
+
+def probe_key(values):
+    """Return what an info probe asked about: the address, port and fingerprint typed."""
+    return tuple(values.get(key, "").strip() for key in ("host", "port", "fingerprint"))
 
 
 def waiting_words(count):

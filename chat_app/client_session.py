@@ -210,8 +210,12 @@ class Writer:
 class Session:
     """One person's presence in the room, kept up across connection losses."""
 
-    def __init__(self, host, port, name, password, events, tls=None, rejoining=False):
+    def __init__(self, host, port, name, password, events, tls=None, rejoining=False,
+                 join_fields=None):
         self.host, self.port, self.name, self.password = host, port, name, password
+        # join_fields(host, port) -> dict: added to each join (a teacher's proof), asked
+        # again at each attempt: a restarted server has written a new token.
+        self.join_fields = join_fields or (lambda host, port: {})
         self.tls = tls  # a tls.ClientTls to encrypt with, or None
         self.events = events
         self._stop = threading.Event()
@@ -310,7 +314,8 @@ class Session:
         except ConnectError as error:
             return self._failed(str(error))
         try:
-            welcome = connection.join(self.name, self.password, self._password_waits)
+            welcome = connection.join(self.name, self.password, self._password_waits,
+                                      self.join_fields(self.host, self.port))
         except JoinRefused as refusal:
             connection.close()
             return self._refused(refusal)

@@ -23,6 +23,16 @@ CONNECT_TIMEOUT = 5.0
 MAX_PASSWORD_WAIT = 900.0
 
 
+# An info probe (the join form asks whether a typed address's room is
+# recorded) waits this long for the connection and the answer: a server on
+# the same network answers in milliseconds, and the form must not wait.
+INFO_WAIT = 2.0
+
+# ... and reads at most this many frames for the answer: an older server
+# answers `info` with an error, and a greeting line may come first.
+INFO_FRAMES = 4
+
+
 class ConnectError(Exception):
     """The connection failed or was lost; str() says why, for a person."""
 
@@ -76,14 +86,15 @@ class ServerConnection:
         except OSError as exc:
             raise ConnectError(describe_connect_error(host, port, exc))
 
-    def join(self, name, password=None, waiting=None):
+    def join(self, name, password=None, waiting=None, fields=None):
         """Send join and return the welcome; raise JoinRefused or ConnectError.
 
         A password that must wait its turn (password_wait) makes the answer
         wait longer, by the seconds the server names; `waiting(message,
-        seconds)` is told so.
+        seconds)` is told so.  `fields`: more fields for the join frame (a
+        teacher's teacher_token).
         """
-        frame = {"type": "join", "name": name}
+        frame = dict(fields or {}, type="join", name=name)
         if password is not None:
             frame["password"] = password
         self.send(frame)
@@ -237,6 +248,32 @@ class TlsServerConnection(ServerConnection):
             self._sock.close()
         except OSError:
             pass  # closing a broken socket can fail; it is closed either way
+
+
+def probe_info(host, port, tls=None, timeout=INFO_WAIT):
+    """Ask a server what its room is before joining; return its info frame, or None.
+
+    Connect, send {"type": "info"}, read the answer, close.  Any failure
+    (nothing listening, an older server that knows no info, a wrong
+    fingerprint) is None: the form then simply says nothing about it.
+    """
+    try:
+        connection = ServerConnection.open(host, port, timeout, tls)
+    except ConnectError:
+        return None
+    try:
+        connection.send({"type": "info"})
+        for _ in range(INFO_FRAMES):
+            frame = connection.receive()
+            if frame is None or frame.get("type") == "error":
+                return None
+            if frame.get("type") == "info":
+                return frame
+        return None
+    except ConnectError:
+        return None
+    finally:
+        connection.close()
 
 
 def password_wait_seconds(frame):

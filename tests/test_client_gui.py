@@ -22,6 +22,7 @@ import pytest
 
 from fake_finder import FakeSearch, found
 from helpers import LOOPBACK, WAIT, Client, require, wait_until
+from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
 
 try:
     import tkinter
@@ -38,12 +39,17 @@ def options(**given):
 class Gui:
     """One ChatWindow in this process, with a pump for its event loop."""
 
-    def __init__(self, settings_path, search=None, **given):
+    def __init__(self, settings_path, search=None, teacher=False, **given):
+        """`teacher`: keep the window's own join_fields, which sends this computer's
+        teacher token; else the window is a student's, as on a student's computer
+        (the test's server writes its token where this process would find it)."""
         from chat_app.client_gui import ChatWindow
         self.errors = []
         self.root = tkinter.Tk()
         self.root.report_callback_exception = self._record
         self.window = ChatWindow(self.root, options(**given), settings_path, search)
+        if not teacher:
+            self.window.join_fields = lambda host, port: {}
         self.form, self.chat = self.window.form, self.window.chat
 
     def _record(self, kind, value, trace):
@@ -95,7 +101,7 @@ class Gui:
         self.wait_log(shows)
 
     def users(self):
-        return list(self.chat.users.get(0, "end"))
+        return list(self.chat.people.get(0, "end"))
 
     def problem(self):
         return self.form.message.cget("text")
@@ -354,11 +360,11 @@ def test_double_click_starts_a_private_message(gui, server):
     cy.join("cy")
     amy.pump(lambda: "bob" in amy.users(), "bob in the list")
     index = amy.users().index("bob")
-    amy.chat.users.selection_set(index)
-    bbox = amy.chat.users.bbox(index)
+    amy.chat.people.selection_set(index)
+    bbox = amy.chat.people.bbox(index)
     for _ in range(2):  # two quick clicks make Tk's double click
         for event in ("<ButtonPress-1>", "<ButtonRelease-1>"):
-            amy.chat.users.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
+            amy.chat.people.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
     amy.root.update()
     assert amy.chat.typed() == "/msg bob "
     assert amy.root.focus_lastfor() is amy.chat.input
@@ -659,7 +665,7 @@ def test_closing_with_nothing_unsent_does_not_ask(gui, server, monkeypatch):
 # --- the real program ----------------------------------------------------------
 
 def test_without_a_display_the_terminal_client_takes_over(pyz, server, tmp_path):
-    env = dict(os.environ)
+    env = as_student()
     env.pop("DISPLAY", None)
     result = subprocess.run(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
@@ -675,7 +681,7 @@ def test_without_tk_the_terminal_client_takes_over(pyz, server, tmp_path):
     fake = tmp_path / "no_tk" / "tkinter"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named _tkinter')\n")
-    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    env = as_student(dict(os.environ, PYTHONPATH=str(fake.parent)))
     result = subprocess.run(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
          "--name", "amy"], input=b"no tk here\n", env=env, capture_output=True, timeout=30)
@@ -693,7 +699,7 @@ def test_real_keyboard_input_joins_chats_and_ctrl_q_leaves(pyz, display, server,
     client = subprocess.Popen(
         [sys.executable, pyz, "client", "--host", LOOPBACK, "--port", str(server.port),
          "--name", "amy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=dict(os.environ, HOME=str(tmp_path)))
+        env=as_student(dict(os.environ, HOME=str(tmp_path))))
     try:
         window = wait_for_window(xdotool, client)
         xdo(xdotool, "windowfocus", "--sync", window)
@@ -946,14 +952,14 @@ def test_a_kicked_user_sees_the_reason_and_can_rejoin(gui, server):
     assert "too many emoji" in chat.bar_words.cget("text")
     assert chat.bar_button.cget("text") == "Rejoin"
     assert not chat.bar_password.winfo_ismapped()
-    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
     assert "not in the room" in chat.count.cget("text")
     assert bob.expect("left", name="amy")["reason"] == "kicked"
     chat.bar_button.invoke()
     amy.pump(lambda: amy.joined() and "(" not in chat.count.cget("text"), "the rejoin")
     assert bob.expect("joined")["name"] == "amy"
     assert not chat.bar.winfo_ismapped() and "not in the room" not in chat.count.cget("text")
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
 
 
 def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server, gui):
@@ -962,14 +968,16 @@ def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server,
     amy = gui()
     amy.join(port, "amy")
     chat = amy.chat
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
     server.close()
     amy.pump(lambda: "(disconnected)" in chat.count.cget("text"), "the greyed list")
-    assert chat.users.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.hand_button.instate(["disabled"])  # no teacher to tell
     make_server("--port", str(port))
     amy.pump(lambda: chat.count.cget("text") == "1 person here", "the rejoin",
              timeout=WAIT * 2)
-    assert chat.users.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
+    assert not chat.hand_button.instate(["disabled"])
 
 
 def client_gui():
@@ -1343,3 +1351,217 @@ def test_a_form_given_an_address_does_not_search(gui, server):
     assert amy.window.search is None and not amy.form.searching
     assert amy.form.entries["host"].winfo_manager() == "grid"
     assert amy.form.intro.cget("text") == "Your teacher gives you the server address."
+
+
+# --- the teacher's room ------------------------------------------------------
+
+def point_of(amy, number):
+    """Return a pixel (x, y) of `log` inside message `number`'s text."""
+    from chat_app.client_gui import message_tag
+    first = amy.chat.log.tag_ranges(message_tag(number))[0]
+    x, y, width, height = amy.chat.log.bbox(first)
+    return x + 2, y + height // 2
+
+
+def row_y(amy, name):
+    """Return a pixel y of `people` inside the row that names `name`."""
+    index = amy.chat.listed.index(name)
+    return amy.chat.people.bbox(index)[1] + 2
+
+
+def test_the_hooks_a_teachers_window_builds_on(gui, scripted):
+    server = scripted(role="teacher", teachers=["ann"], users=["ann", "bob", "amy"],
+                      history=[said(7, "bob", "first"), said(8, "amy", "second")])
+    welcomes = []
+    ann = gui(host=LOOPBACK, port=server.port, name="ann")
+    ann.window.on_joined_hooks.append(welcomes.append)
+    hands = []
+    ann.window.extra_frames["hand"] = hands.append
+    ann.window.join_fields = lambda host, port: {"teacher_token": "%s:%d" % (host, port)}
+    assert ann.window.role is None
+    ann.press_enter(ann.form.entries["name"])
+    ann.pump(ann.joined, "the join")
+    assert ann.window.role == "teacher" and welcomes[0]["role"] == "teacher"
+    assert server.joins[0]["teacher_token"] == "%s:%d" % (LOOPBACK, server.port)
+    ann.root.update()
+    assert ann.chat.message_at(*point_of(ann, 7)) == 7
+    assert ann.chat.message_at(*point_of(ann, 8)) == 8
+    assert ann.chat.message_at(2, ann.chat.log.winfo_height() - 2) is None  # below the lines
+    assert ann.users() == ["ann (teacher)", "amy", "bob"]
+    assert [ann.chat.user_at(row_y(ann, name)) for name in ("ann", "amy", "bob")] == [
+        "ann", "amy", "bob"]
+    assert ann.chat.user_at(ann.chat.people.winfo_height() - 2) is None
+    assert not ann.chat.hand_button.winfo_ismapped()  # a teacher raises no hand
+    server.send({"type": "hand", "name": "bob", "up": True, "time": 1764410001.0})
+    ann.pump(lambda: hands, "the hand frame for the hook")
+    assert hands[0]["name"] == "bob"
+    assert ann.window.send_frame({"type": "control", "action": "lock"})
+    assert server.expect("control") == {"type": "control", "action": "lock"}
+
+
+def joined_to(gui, server, name="amy", **given):
+    amy = gui(host=LOOPBACK, port=server.port, name=name, **given)
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(amy.joined, "the join")
+    return amy
+
+
+def test_a_student_raises_and_lowers_a_hand_with_the_button_and_typed(gui, scripted):
+    server = scripted(role="student", teachers=["ann"], users=["ann", "amy"], hand=False)
+    amy = joined_to(gui, server)
+    button = amy.chat.hand_button
+    amy.pump(button.winfo_ismapped, "the hand button")
+    assert button.cget("text") == "Raise hand"
+    button.invoke()
+    assert server.expect("hand") == {"type": "hand", "up": True}
+    assert button.cget("text") == "Raise hand"  # until the server says the hand is up
+    server.send({"type": "hand", "name": "amy", "up": True, "time": 1764410001.0})
+    amy.pump(lambda: button.cget("text") == "Lower hand", "the hand shown up")
+    amy.wait_log("Your hand is up")
+    amy.type("/hand down")
+    amy.press_enter(amy.chat.input)
+    assert server.expect("hand") == {"type": "hand", "up": False} and amy.chat.typed() == ""
+    server.send({"type": "hand", "name": "amy", "up": False, "time": 1764410002.0})
+    amy.pump(lambda: button.cget("text") == "Raise hand", "the hand shown down")
+    amy.enter("/hand sideways", "Usage: /hand")
+    assert amy.chat.typed() == "/hand sideways"
+
+
+def test_a_hand_up_at_the_join_shows_on_the_button(gui, scripted):
+    amy = joined_to(gui, scripted(role="student", hand=True, users=["amy"]))
+    amy.pump(lambda: amy.chat.hand_button.cget("text") == "Lower hand", "the hand up")
+
+
+def test_the_teacher_is_marked_in_the_list_and_on_messages(gui, scripted):
+    server = scripted(role="student", teachers=["ann"], users=["bob", "ann", "amy"],
+                      history=[said(3, "ann", "welcome all", teacher=True)])
+    amy = joined_to(gui, server)
+    assert amy.users() == ["ann (teacher)", "amy", "bob"]
+    assert amy.chat.people.itemcget(0, "foreground") == client_gui().COLORS["teacher"]
+    amy.wait_log("ann (teacher): welcome all")
+    server.send({"type": "joined", "name": "tom", "teacher": True, "time": 1764410005.0},
+                said(4, "tom", "hello", teacher=True), said(5, "bob", "hi"))
+    amy.wait_log("bob: hi")
+    assert "tom joined (teacher)" in amy.log() and "tom (teacher): hello" in amy.log()
+    assert amy.users() == ["ann (teacher)", "tom (teacher)", "amy", "bob"]
+    log = amy.chat.log
+    assert "teacher" in log.tag_names(log.search("tom (teacher)", "1.0"))
+    assert "teacher" not in log.tag_names(log.search("bob: hi", "1.0"))
+
+
+@pytest.mark.parametrize("code, words", [
+    ("muted", "The teacher has muted you in this room."),
+    ("locked", "The teacher has locked the room: only the teacher writes now."),
+    ("private_off", "The teacher has turned off private messages between students."),
+])
+def test_the_rules_refusals_keep_the_text_and_say_why(gui, scripted, code, words):
+    server = scripted(role="student", users=["amy", "bob"])
+    amy = joined_to(gui, server)
+    amy.type("may I ask something?")
+    amy.press_enter(amy.chat.input)
+    assert server.expect("say")["text"] == "may I ask something?"
+    amy.pump(lambda: amy.chat.typed() == "", "the box emptied while the say goes")
+    server.send({"type": "error", "code": code, "message": words})
+    amy.wait_log(words)
+    assert amy.chat.typed() == "may I ask something?"
+
+
+def rules_line(amy):
+    return amy.chat.rules_line.cget("text") if amy.chat.rules_line.winfo_ismapped() else ""
+
+
+def test_slow_mode_counts_down_beside_the_send_button_and_keeps_the_text(gui, scripted):
+    server = scripted(role="student", users=["amy"], state={"slow": 30, "locked": False,
+                                                              "private": True, "muted": []})
+    amy = joined_to(gui, server)
+    amy.pump(lambda: rules_line(amy) == "Slow mode: one message to the room every 30 s.",
+             "the slow mode's rule")
+    amy.enter("first", "")
+    server.expect("say")
+    server.send(said(11, "amy", "first"))
+    amy.pump(lambda: "again in 30 s" in rules_line(amy) or "again in 29 s" in rules_line(amy),
+             "the countdown")
+    amy.type("second")
+    amy.press_enter(amy.chat.input)
+    server.expect("say")
+    server.send({"type": "error", "code": "slow_mode", "seconds": 2,
+                 "message": "Slow mode: wait 2 seconds before your next message."})
+    amy.wait_log("wait 2 seconds")
+    assert amy.chat.typed() == "second"
+    amy.pump(lambda: "again in 2 s" in rules_line(amy), "the countdown the server corrected")
+    amy.pump(lambda: rules_line(amy) == "Slow mode: one message to the room every 30 s.",
+             "the end of the countdown")
+    assert amy.chat.typed() == "second"
+
+
+def test_a_deleted_message_disappears_and_a_cleared_room_empties(gui, scripted):
+    server = scripted(role="student", users=["amy", "bob"],
+                      history=[said(7, "bob", "rude words"), said(8, "bob", "sorry")])
+    amy = joined_to(gui, server)
+    amy.wait_log("bob: sorry")
+    server.send({"type": "deleted", "id": 7, "time": 1764410010.0},
+                {"type": "notice", "about": "delete", "id": 9, "time": 1764410010.0,
+                 "text": "The teacher deleted a message of bob's."})
+    amy.wait_log("The teacher deleted a message")
+    assert "rude words" not in amy.log() and "bob: sorry" in amy.log()
+    log = amy.chat.log
+    assert "event" in log.tag_names(log.search("The teacher deleted", "1.0"))
+    server.send(said(10, "bob", "new line"), {"type": "cleared", "time": 1764410011.0},
+                {"type": "notice", "about": "clear", "time": 1764410011.0,
+                 "text": "The teacher cleared the room's history."})
+    amy.wait_log("The teacher cleared the room's history.")
+    assert amy.log().strip().splitlines() == [
+        clock_of(1764410011.0) + " The teacher cleared the room's history."]
+    server.send(said(12, "bob", "after"))
+    amy.wait_log("bob: after")
+
+
+def clock_of(when):
+    from chat_app.text_format import clock
+    return clock(when)
+
+
+def test_a_recorded_room_says_so_at_the_top_after_the_welcome(gui, scripted):
+    amy = joined_to(gui, scripted(role="student", users=["amy"], logged=True,
+                                  history=[said(2, "bob", "old")]))
+    first = amy.log().splitlines()[0]
+    assert first.endswith("This room is recorded: the teacher keeps a log of what is said.")
+
+
+def test_the_join_form_says_a_typed_rooms_address_is_recorded(gui, scripted):
+    server = scripted(info={"type": "info", "room": "Lab 3", "logged": True,
+                            "password": False, "version": "test"})
+    amy = gui(name="amy")
+    amy.fill(host=LOOPBACK, port=str(server.port))
+    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line")
+    assert server.infos == 1  # one probe, once the typing paused
+    amy.fill(port=str(free_port()))
+    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "the line gone for another port")
+
+
+def test_the_join_form_says_a_found_room_is_recorded(gui, server):
+    import collections
+    from fake_finder import FoundRoom
+    Logged = collections.namedtuple("Logged", FoundRoom._fields + ("logged",))
+    search = FakeSearch(Logged(*found("Lab 3", server.port), logged=True),
+                        Logged(*found("Lab 4", server.port + 1), logged=False))
+    amy = gui(search=search, name="amy")
+    listed(amy, 2)
+    assert not amy.form.recorded.winfo_ismapped()  # no room chosen yet
+    amy.press(amy.form.entries["name"], "<Down>")
+    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line for Lab 3")
+    amy.press(amy.form.entries["name"], "<Down>")
+    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "no line for Lab 4")
+
+
+def test_a_window_on_the_servers_computer_sends_its_teacher_token(gui, scripted, tmp_path,
+                                                                  monkeypatch):
+    from chat_app import teacher_id
+    monkeypatch.setenv(teacher_id.HOME_VARIABLE, str(tmp_path / "home"))
+    server = scripted(role="teacher", users=["ann"])
+    token = teacher_id.write_token(server.port)[1]
+    ann = joined_to(gui, server, "ann", teacher=True)
+    assert server.joins[0]["teacher_token"] == token and ann.window.role == "teacher"
+    another = scripted(role="student", users=["amy"])  # no token file for its port
+    joined_to(gui, another, teacher=True)
+    assert "teacher_token" not in another.joins[0]

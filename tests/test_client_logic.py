@@ -450,3 +450,134 @@ def test_the_search_repeats_off_the_calling_thread_and_stops():
     rooms.stop()
     rooms._thread.join(WAIT)
     assert not rooms._thread.is_alive()
+
+
+# --- the teacher's room ----------------------------------------------------------
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def room_welcome(**fields):
+    return dict(welcome(), **fields)
+
+
+def test_the_welcome_names_role_teachers_rules_hand_and_log():
+    state = ChatState("amy")
+    state.welcome(room_welcome(role="student", teachers=["Ann"], hand=True, logged=True,
+                               state={"locked": True, "slow": 30, "private": False,
+                                      "muted": ["bob"]}))
+    assert state.role == "student" and state.is_teacher("ann") and not state.is_teacher("amy")
+    assert state.hand and state.logged
+    assert state.rules == {"locked": True, "slow": 30, "private": False, "muted": ["bob"]}
+    older = ChatState("amy")
+    older.welcome(welcome())  # a server before the teacher's room
+    assert (older.role, older.teachers, older.hand, older.logged) == ("student", set(), False,
+                                                                      False)
+    assert older.rules == {"locked": False, "slow": 0, "private": True, "muted": []}
+
+
+@pytest.mark.parametrize("odd", [
+    {"locked": 1, "slow": True, "private": "no", "muted": "bob"},
+    {"slow": -5, "muted": [3, None]},
+    "locked",
+])
+def test_odd_rules_are_read_as_no_rule(odd):
+    state = ChatState("amy")
+    state.welcome(room_welcome(state=odd, role="boss", hand="yes"))
+    assert state.rules == {"locked": False, "slow": 0, "private": True, "muted": []}
+    assert state.role == "student" and state.hand is False
+
+
+def test_teachers_are_marked_on_joins_and_messages_and_forgotten_when_they_leave():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    joined = state.apply({"type": "joined", "name": "ann", "teacher": True, "time": 1.0})
+    assert joined[0].text == "ann joined (teacher)" and state.is_teacher("ann")
+    shown = state.apply(dict(message(4, "ann", "open page 12"), teacher=True))[0]
+    assert shown.teacher and shown.id == 4
+    assert not state.apply(message(5, "bob", "ok"))[0].teacher
+    state.apply({"type": "left", "name": "ann", "reason": "quit", "time": 2.0})
+    assert not state.is_teacher("ann")
+
+
+def test_notices_about_the_room_are_events_and_announcements_stay_announcements():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    event = state.apply({"type": "notice", "id": 9, "about": "lock", "text": "Locked.",
+                         "time": 1.0})[0]
+    said = state.apply({"type": "notice", "id": 10, "text": "Tests on Friday", "time": 1.0})[0]
+    assert (event.kind, event.id, said.kind, said.id) == ("event", 9, "announcement", 10)
+
+
+@pytest.mark.parametrize("code", ["muted", "locked", "slow_mode", "private_off"])
+def test_the_rules_refusals_give_the_text_back(code):
+    state = ChatState("amy")
+    state.welcome(welcome())
+    state.sent({"type": "say", "text": "can I go?"})
+    refusal = {"type": "error", "code": code, "message": ERROR_MESSAGES.get(code, code),
+               "seconds": 4}
+    assert state.say_refused(refusal) == {"type": "say", "text": "can I go?"}
+
+
+def test_slow_mode_counts_down_from_the_own_message_and_the_refusal_corrects_it():
+    clock = Clock()
+    state = ChatState("amy", clock=clock)
+    state.welcome(room_welcome(state={"slow": 30}))
+    assert state.slow_wait() == 0 and state.rules_words() == "Slow mode: one message to the room every 30 s."
+    state.apply(message(3, "amy", "first"))
+    clock.now += 10.5
+    assert state.slow_wait() == 20
+    assert state.rules_words() == "Slow mode: you can write to the room again in 20 s."
+    state.apply(message(4, "amy", "psst", to="bob"))  # private messages do not count
+    assert state.slow_wait() == 20
+    state.apply({"type": "error", "code": "slow_mode", "message": "Wait.", "seconds": 7})
+    assert state.slow_wait() == 7  # the server's clock wins
+    clock.now += 7
+    assert state.slow_wait() == 0
+    state.apply(message(5, "amy", "again"))
+    state.apply({"type": "room_state", "locked": False, "slow": 0, "private": True,
+                 "muted": [], "time": 2.0})
+    assert state.slow_wait() == 0 and state.rules_words() == ""
+
+
+def test_a_teacher_has_no_countdown_and_no_rules_line():
+    state = ChatState("ann", clock=Clock())
+    state.welcome(room_welcome(name="ann", role="teacher", state={"slow": 30, "locked": True}))
+    state.apply(message(3, "ann", "first"))
+    assert state.slow_wait() == 0 and state.rules_words() == ""
+
+
+def test_muted_and_locked_say_why_beside_the_send_button():
+    state = ChatState("amy")
+    state.welcome(room_welcome(state={"locked": True}))
+    assert state.rules_words().startswith("The room is locked")
+    state.apply({"type": "room_state", "locked": True, "slow": 0, "private": True,
+                 "muted": ["AMY"], "time": 2.0})
+    assert state.muted() and state.rules_words().startswith("The teacher has muted you")
+
+
+def test_the_own_hand_follows_hand_frames_and_others_hands_are_the_teachers():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    shown = state.apply({"type": "hand", "name": "amy", "up": True, "time": 1.0})
+    assert state.hand and shown[0].text.startswith("Your hand is up")
+    assert state.apply({"type": "hand", "name": "bob", "up": False, "time": 1.0}) == []
+    assert state.hand
+    state.apply({"type": "hand", "name": "amy", "up": False, "time": 2.0})
+    assert not state.hand
+
+
+@pytest.mark.parametrize("line, up", [("/hand", True), ("/HAND up", True), ("/hand down", False),
+                                      ("/hand sideways", None)])
+def test_hand_lines(line, up):
+    from chat_app.chat_state import hand_line, hand_wanted
+    command = hand_line(line)
+    assert command.kind == "hand" and hand_wanted(command.text) is up
+    assert hand_line("/handy") is None and hand_line("hand") is None

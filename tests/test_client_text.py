@@ -13,6 +13,7 @@ import pytest
 
 from fake_finder import found
 from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
+from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
 
 
 class TerminalClient:
@@ -22,7 +23,8 @@ class TerminalClient:
         self.process = subprocess.Popen(
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
             + list(args),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=as_student())
         self.lines = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -238,7 +240,7 @@ class PtyClient:
             [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
             + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
             start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-            **popen)
+            env=as_student(popen.pop("env", None)), **popen)
         self.output = b""
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -635,3 +637,39 @@ def test_an_encrypted_room_found_is_joined_with_its_whole_fingerprint_pinned(mak
     assert client.run() == 0
     assert client.tls.pin == expected_fingerprint()
     assert "encrypted" in out.getvalue()
+
+
+# --- the teacher's room ------------------------------------------------------
+
+def test_the_teachers_room_in_the_terminal(pyz, scripted):
+    server = scripted(role="student", teachers=["ann"], users=["ann", "amy"], logged=True,
+                      hand=False, state={"locked": False, "slow": 0, "private": True,
+                                         "muted": []},
+                      history=[said(3, "ann", "page 12", teacher=True)])
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for(r"^\* This room is recorded: the teacher keeps a log of what is said\.$")
+        client.wait_for(r"^\* Teacher: ann\.$")
+        with client._lock:
+            assert client.lines.index(
+                "* This room is recorded: the teacher keeps a log of what is said.") == 0
+        client.type("/hand")
+        assert server.expect("hand") == {"type": "hand", "up": True}
+        server.send({"type": "hand", "name": "amy", "up": True, "time": 1764410001.0})
+        client.wait_for(r"^\* Your hand is up")
+        client.type("/hand down")
+        assert server.expect("hand") == {"type": "hand", "up": False}
+        client.type("/hand sideways")
+        client.wait_for(r"^! Usage: /hand")
+        client.type("can I go?")
+        assert server.expect("say")["text"] == "can I go?"
+        server.send({"type": "error", "code": "slow_mode", "seconds": 20,
+                     "message": "Slow mode: wait 20 seconds before your next message."})
+        client.wait_for(r"^! Slow mode: wait 20 seconds")
+        client.wait_for(r'^\* Not sent: "can I go\?"$')
+        server.send({"type": "room_state", "locked": False, "slow": 0, "private": True,
+                     "muted": ["amy"], "time": 1764410003.0})
+        client.wait_for(r"^\* The teacher has muted you: your messages to the room are not sent")
+    finally:
+        client.end_input()
+        assert "Traceback" not in client.finish()

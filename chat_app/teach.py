@@ -20,7 +20,6 @@ import time
 
 from .server import (SWITCH_INTERVAL, Console, StartError, banner, catch_stop_signals,
                      start_discovery, start_server, teacher_lines)
-from .teacher_id import read_token_at
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "
@@ -90,20 +89,10 @@ def window_options(server, options):
         tls_settings=ClientTls(pin=server.tls_fingerprint) if server.tls_fingerprint else None)
 
 
-def teacher_proof(server, options):
-    """Return the join fields that make the window the teacher.
-
-    This run's own token, read from the file this server wrote, by its
-    path (no address or user check is needed in the process that holds the
-    server); without one (the file could not be written), the teacher
-    password, if the room has one; else none.
-    """
+def teacher_proof(server):
+    """Return the join fields that make the window the teacher (TeacherKeys.join_fields)."""
     keys = server.teacher_keys
-    token = read_token_at(keys.path) if keys is not None and keys.path else None
-    if token:
-        return {"teacher_token": token}
-    password = getattr(options, "teacher_password", None)
-    return {"teacher_password": password} if password is not None else {}
+    return keys.join_fields() if keys is not None else {}
 
 
 def banner_lines(server, options):
@@ -178,7 +167,7 @@ class Teach:
         home = os.path.expanduser("~")
         self.window = client_gui.ChatWindow(root, window_options(server, options),
                                             os.path.join(home, TEACH_SETTINGS))
-        proof = teacher_proof(server, options)
+        proof = teacher_proof(server)
         self.window.join_fields = lambda host, port: proof
         self.panel = teacher_window.install(self.window, log_path=options.log, since=since)
         self.banner = BannerPanel(self.window.chat, banner_lines(server, options))

@@ -36,7 +36,8 @@ NO_DISPLAY = (
 
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
-One computer runs:    python chat.pyz server
+One computer runs:    python chat.pyz teach    (the room and the teacher's window)
+                 or:  python chat.pyz server   (the room alone, with a console)
 Everyone else runs:   python chat.pyz client
 (it lists the rooms found on this network), or, if their room is not listed,
                       python chat.pyz client ADDRESS
@@ -177,8 +178,11 @@ def add_server_options(server):
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")
     server.add_argument("--log", metavar="FILE", default=None,
-                        help="append every message, announcement, join and leave to FILE "
-                             "and reload the history from it at start (default: no file)")
+                        help="append everything said (private messages too), joins, leaves "
+                             "and the teacher's changes to FILE, and reload the history and "
+                             "the room's rules from it at start; students are told the room "
+                             "is recorded (default: no file). 'chat.pyz transcript FILE' "
+                             "makes it a readable record")
     server.add_argument("--log-max-size", metavar="SIZE", type=log_size,
                         default=format_size(DEFAULT_MAX_SIZE),
                         help="when FILE would grow past SIZE (for example 500K, 100M, 1G), it "

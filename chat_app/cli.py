@@ -36,7 +36,8 @@ NO_DISPLAY = (
 
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
-One computer runs:    python chat.pyz server
+One computer runs:    python chat.pyz teach    (the room and the teacher's window)
+                 or:  python chat.pyz server   (the room alone, with a console)
 Everyone else runs:   python chat.pyz client
 (it lists the rooms found on this network), or, if their room is not listed,
                       python chat.pyz client ADDRESS
@@ -156,6 +157,12 @@ def _add_server(subparsers):
         description="Run the chat server. Everyone in the room connects to this computer.",
         formatter_class=HelpFormatter,
     )
+    add_server_options(server)
+    server.set_defaults(run=_run_server)
+
+
+def add_server_options(server):
+    """Add the options of a room's server (`server`, and `teach`, which runs one too)."""
     server.add_argument("--host", default="",
                         help="address to listen on (default: every address of this "
                              "computer, IPv4 and IPv6)")
@@ -171,8 +178,11 @@ def _add_server(subparsers):
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")
     server.add_argument("--log", metavar="FILE", default=None,
-                        help="append every message, announcement, join and leave to FILE "
-                             "and reload the history from it at start (default: no file)")
+                        help="append everything said (private messages too), joins, leaves "
+                             "and the teacher's changes to FILE, and reload the history and "
+                             "the room's rules from it at start; students are told the room "
+                             "is recorded (default: no file). 'chat.pyz transcript FILE' "
+                             "makes it a readable record")
     server.add_argument("--log-max-size", metavar="SIZE", type=log_size,
                         default=format_size(DEFAULT_MAX_SIZE),
                         help="when FILE would grow past SIZE (for example 500K, 100M, 1G), it "
@@ -214,7 +224,20 @@ def _add_server(subparsers):
     server.add_argument("--quiet", action="store_true",
                         help="do not show the conversation in this window (joins, leaves "
                              "and the teacher's commands are still shown)")
-    server.set_defaults(run=_run_server)
+
+
+def _add_teach(subparsers):
+    teach = subparsers.add_parser(
+        "teach", help="run the chat server and the teacher's window together",
+        description="Run the chat server and open the teacher's window, joined as the "
+                    "teacher. Closing the window stops the room. The options are the "
+                    "server's; on a computer without a screen use 'server' instead.",
+        formatter_class=HelpFormatter,
+    )
+    add_server_options(teach)
+    teach.add_argument("--name", default="Teacher",
+                       help="your name in the room, shown to the students")
+    teach.set_defaults(run=_run_teach)
 
 
 def _add_client(subparsers):
@@ -295,6 +318,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
     subparsers = parser.add_subparsers(dest="mode", title="modes")
     _add_server(subparsers)
+    _add_teach(subparsers)
     _add_client(subparsers)
     _add_find(subparsers)
     _add_transcript(subparsers)
@@ -304,6 +328,11 @@ def build_parser():
 def _run_server(options):
     from . import server
     return server.run(options)
+
+
+def _run_teach(options):
+    from . import teach
+    return teach.run(options)
 
 
 def _run_find(options):

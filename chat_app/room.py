@@ -112,6 +112,17 @@ class Peer:
         return True
 
 
+def deleted_words(frame):
+    """Return the notice for a deleted message or announcement, by whose and when it was.
+
+    Not by id: people never see ids, only the teacher's console does.
+    """
+    sent = time.strftime("%H:%M", time.localtime(frame["time"]))
+    if frame.get("type") == "message":
+        return "The teacher deleted a message from %s (sent at %s)." % (frame["from"], sent)
+    return "The teacher deleted an announcement (made at %s)." % sent
+
+
 class Rendered:
     """One frame, encoded at most once per wire format, whoever receives it."""
 
@@ -561,9 +572,10 @@ class Room:
                 raise ProtocolError("no_such_message", "There is no message #%d in the room's "
                                     "history: it may have been deleted or cleared already."
                                     % wanted)
+            gone = json.loads(self._history[place][1].decode("utf-8"))
             del self._history[place]
             now = self._clock()
-            words = "The teacher deleted message #%d from the conversation." % wanted
+            words = deleted_words(gone)
             overflowed, queued, flush = self._to_everyone(
                 [(Rendered(deleted_frame(wanted, now)), True),
                  (self._room_notice(words, "delete", now), True)])

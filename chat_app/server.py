@@ -489,7 +489,8 @@ def banner(server, options, teacher_commands=False):
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
-        lines.append("Type /help here for the teacher's commands (/who, /kick, /say, /quit).")
+        lines.append("Type /help here for the teacher's commands "
+                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...).")
     if teacher_commands:
         lines.append("Press Ctrl+C to stop the server.")
     else:  # no terminal to type in (nohup, a service): it may run in the background

@@ -171,6 +171,19 @@ class TeacherKeys:
     def has_token(self):
         return self._token is not None
 
+    def join_fields(self):
+        """Return the join fields that prove a teacher to this server, for a client in its process.
+
+        Its token (no file, user or address check is needed in the process
+        that holds the server); without one (the file could not be
+        written), its teacher password; else {} (nothing proves a teacher).
+        """
+        if self._token is not None:
+            return {"teacher_token": self._token}
+        if self._password is not None:
+            return {"teacher_password": self._password}
+        return {}
+
     def check(self, frame, address, peer):
         """Return True if the join `frame` proves a teacher, False if it claims nothing.
 

@@ -17,6 +17,10 @@ mouse wheel, clicks).  It captures, in docs/screenshots/:
     password-wait.png after a classmate's wrong guesses, the password is checked slowly
     chat-1280.png     the busy chat again, on a 1280x800 screen
     rooms.png         `chat.pyz` with no address: the rooms found on the network
+    teach.png         `chat.pyz teach` just started: how students join, above the chat
+    teach-class.png   the teacher's window with a class: two hands up, a student muted
+    teach-room-menu.png  the teacher's Room menu open
+    teach-user-menu.png  a student's menu in the teacher's window (a right-click)
 
 rooms.png needs root and iproute2: a client without an address broadcasts
 discovery queries, so that window runs only inside a lab of Linux network
@@ -181,6 +185,17 @@ def shot(window, name):
     time.sleep(SETTLE)
     path = os.path.join(OUT, name)
     run("import", "-window", window, path)
+    print("wrote", path)
+
+
+def shot_with_menus(window, name):
+    """Capture `window` with the menus it has open, which are windows of their own."""
+    time.sleep(SETTLE)
+    where = dict(line.split("=", 1) for line in
+                 run("xdotool", "getwindowgeometry", "--shell", window).split())
+    path = os.path.join(OUT, name)
+    run("import", "-window", "root", "-crop",
+        "%(WIDTH)sx%(HEIGHT)s+%(X)s+%(Y)s" % where, "+repage", path)
     print("wrote", path)
 
 
@@ -366,6 +381,95 @@ def rooms_screen(pyz, work):
         xvfb.wait(5)
 
 
+# Run as `python -c TEACH_DRIVER PYZ teach OPTIONS...`: `chat.pyz teach` as a
+# teacher runs it, which also prints, once the class has joined, where each
+# student's row of the user list is on the screen (JSON: name -> [x, y]),
+# for the script's right-clicks.
+TEACH_DRIVER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from chat_app import teach
+started = teach.Teach.start
+CLASS = ("Ben", "Chlo\u00e9", "Dmitri", "Fatima")
+CLICKED = ("Ben", "Chlo\u00e9")  # right-clicked: near the top, so their rows show
+
+def start(self):
+    started(self)
+    def report():
+        chat = self.window.chat
+        if self.panel() is None or not all(name in chat.listed for name in CLASS):
+            self.root.after(100, report)
+            return
+        boxes = {name: chat.people.bbox(chat.listed.index(name)) for name in CLICKED}
+        if None in boxes.values():  # not drawn yet
+            self.root.after(100, report)
+            return
+        rows = {name: [chat.people.winfo_rootx() + x + 20,
+                       chat.people.winfo_rooty() + y + height // 2]
+                for name, (x, y, width, height) in boxes.items()}
+        print(json.dumps(rows), flush=True)
+    self.root.after(100, report)
+
+teach.Teach.start = start
+from chat_app.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+# Where the first entry of a menu posted at the pointer is, from the pointer.
+FIRST_ENTRY = (30, 12)
+
+
+def teacher_screen(pyz, work):
+    """teach*.png: the teacher's window from `chat.pyz teach`, driven by real X input.
+
+    On the larger screen: a teacher's computer is often the one at the front.
+    """
+    xvfb = start_xvfb(LARGE_SCREEN)
+    env = dict(os.environ, HOME=work, CHAT_APP_HOME=work)
+    teach = subprocess.Popen(
+        [sys.executable, "-c", TEACH_DRIVER, pyz, "teach", "--host", LOOPBACK, "--port", "0",
+         "--room", "Lab 3 \u2014 Algorithms", "--no-discovery", "--rate-limit", "0", "--quiet"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    people = {}
+    try:
+        port = int(re.search(r"listening on port (\d+)", teach.stdout.readline()).group(1))
+        window = wait_for(lambda: subprocess.run(
+            ["xdotool", "search", "--classname", "chat_app"], capture_output=True,
+            text=True).stdout.split(), "the teacher's window")[-1]
+        wait_for(lambda: "Teacher in " in window_title(window), "the teacher's join")
+        shot(window, "teach.png")
+
+        people = fill_room(port)
+        rows = None
+        while rows is None:  # the banner and the console's lines come first
+            line = teach.stdout.readline()
+            if not line:
+                raise SystemExit("teach ended before its class had joined")
+            rows = json.loads(line) if line.startswith("{") else None
+        people["Dmitri"].send({"type": "hand", "up": True})
+        time.sleep(0.2)
+        people["Fatima"].send({"type": "hand", "up": True})
+        run("xdotool", "mousemove", *map(str, rows["Chlo\u00e9"]), "click", "3")
+        time.sleep(SETTLE)
+        run("xdotool", "mousemove_relative", *map(str, FIRST_ENTRY), "click", "1")  # Mute
+        people["Ben"].say("Is question 4 for marks?")
+        shot(window, "teach-class.png")
+
+        run("xdotool", "mousemove", "--window", window, "20", "10", "click", "1")  # Room
+        shot_with_menus(window, "teach-room-menu.png")
+        run("xdotool", "key", "Escape")
+        run("xdotool", "mousemove", *map(str, rows["Ben"]), "click", "3")
+        shot_with_menus(window, "teach-user-menu.png")
+        run("xdotool", "key", "Escape")
+    finally:
+        for person in people.values():
+            person.close()
+        teach.terminate()  # SIGTERM: the room stops as when the window is closed
+        teach.wait(WAIT)
+        xvfb.terminate()
+        xvfb.wait(5)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="chat_shots_")
@@ -373,6 +477,7 @@ def main():
     run(sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o", pyz)
     small_screen(pyz, work)
     large_screen(pyz, work)
+    teacher_screen(pyz, work)
     rooms_screen(pyz, work)
 
 

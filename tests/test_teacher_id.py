@@ -168,8 +168,26 @@ def test_the_server_writes_the_file_says_so_and_removes_it(pyz, tmp_path):
         wait_until(lambda: os.path.exists(path), WAIT, "the token file")
         assert "Teacher: you, when you start the client on this computer" in server.out
         assert "Teacher password: none" in server.out
+        student = Client(server.port)
+        student.join("amy")
+        server.wait_for("amy joined")  # serving: its signal handlers are in place
         status, _ = server.stop()
-        assert status == 0
+        student.close()
+        assert status == 0, server.err
         assert not os.path.exists(path)
     finally:
         server.kill()
+
+
+def test_join_fields_for_a_window_in_the_servers_own_process(tmp_path):
+    keys, _ = keys_in(tmp_path, password="owl")
+    assert check(keys, **keys.join_fields()) is True  # its token
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    no_file = teacher_id.TeacherKeys.start(1234, "owl", Room(10), lambda text: None,
+                                           directory=str(blocker / "sub"))
+    assert no_file.join_fields() == {"teacher_password": "owl"}
+    assert check(no_file, **no_file.join_fields()) is True
+    nothing = teacher_id.TeacherKeys.start(1234, None, Room(10), lambda text: None,
+                                           directory=str(blocker / "sub"))
+    assert nothing.join_fields() == {}

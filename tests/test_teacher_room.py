@@ -146,7 +146,9 @@ def test_delete_removes_a_message_everywhere_and_from_history(room):
     bob.expect("message", text="fine")
     control(lee, "delete", id=gone["id"])
     assert bob.expect("deleted")["id"] == gone["id"]
-    assert bob.frame()["about"] == "delete"  # its notice comes right after
+    notice = bob.frame()  # its notice comes right after, naming whose, never the id
+    assert notice["about"] == "delete"
+    assert notice["text"].startswith("The teacher deleted a message from amy (sent at ")
     late = server.client()
     assert [m["text"] for m in late.join("late")["history"]] == ["fine"]
     control(lee, "delete", id=gone["id"])

@@ -14,11 +14,11 @@ import re
 import time
 from collections import namedtuple
 
-from .commands import Command
-from .protocol import (DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError,
-                       clean_text, is_action, is_blank, name_key)
+from .protocol import (DEFAULT_MAX_TEXT_CHARS, MAX_SLOW_SECONDS, PASSWORD_MISSING_MESSAGE,
+                       STILL_TO_TEACHER, ProtocolError, clean_text, is_action, is_blank,
+                       name_key, seconds_words, slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
-from .text_format import CLOSED_WORDS, KICKED_WORDS, left_words, safe
+from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, left_words, safe
 
 # How many message ids to remember for de-duplication: far more than any
 # history a server sends on a rejoin.
@@ -37,9 +37,6 @@ CONFIRM_WAIT = 2.0
 # The teacher's rules refuse a say the same way: muted, locked, slow_mode, private_off.
 SAY_ERRORS = ("text_too_long", "empty_text", "no_such_user",
               "muted", "locked", "slow_mode", "private_off")
-
-# A slow_mode refusal's seconds are believed up to this: the longest slow mode.
-SLOW_MAX = 3600
 
 # Errors worth showing once per connection: the server holds over-rate
 # lines back and sends them on; one word about it is enough.
@@ -76,18 +73,16 @@ NO_RULES = {"locked": False, "slow": 0, "private": True, "muted": []}
 # What the clients say of the teacher's room, in their own words.
 ROOM_WORDS = {
     "logged": "This room is recorded: the teacher keeps a log of what is said.",
-    "teacher_mark": "(teacher)",
     "hand_up": "Your hand is up: the teacher sees it in the list of raised hands. "
                "Lower it (/hand down) when you no longer need help.",
     "hand_down": "Your hand is down.",
-    "slow_wait": "Slow mode: you can write to the room again in %d s.",
-    "slow_rule": "Slow mode: one message to the room every %d s.",
-    "locked": "The room is locked: only the teacher writes to it. You may still message "
-              "the teacher privately.",
-    "muted": "The teacher has muted you: your messages to the room are not sent. You may "
-             "still message the teacher privately.",
-    "hand_usage": "Usage: /hand to raise your hand, /hand down to lower it.",
+    "slow_wait": "Slow mode: you can write to the room again in %s.",
+    "slow_rule": "Slow mode: %s.",
+    "locked": "The room is locked: only the teacher writes to it. " + STILL_TO_TEACHER,
+    "muted": "The teacher has muted you: your messages to the room are not sent. "
+             + STILL_TO_TEACHER,
     "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
+    "hands": {True: "raised a hand.", False: "has no hand up now."},
 }
 
 # One line of the message log.  kind: message, join, leave, notice, event (a
@@ -122,22 +117,6 @@ def rules_of(value):
     rules["muted"] = [safe(name) for name in rules["muted"] if isinstance(name, str)]
     rules["slow"] = max(0, rules["slow"])
     return rules
-
-
-def hand_line(line):
-    """Return the Command for a typed "/hand" or "/hand down", else None.
-
-    Until commands.py parses /hand itself (kind "hand"), the clients ask
-    this first; the Command has the shape parse_line will give it.
-    """
-    word, _, rest = line.strip().partition(" ")
-    return Command("hand", "", rest.strip()) if word.lower() == "/hand" else None
-
-
-def hand_wanted(text):
-    """Return True for "/hand" ("up"), False for "/hand down", None for anything else typed."""
-    word = (text or "").strip().lower()
-    return {"": True, "up": True, "down": False}.get(word)
 
 
 def backoff_delays():
@@ -308,8 +287,7 @@ class ChatState:
             self.users.append(name)
         if flag(frame, "teacher"):
             self.teachers.add(name_key(name))
-            return [entry("join", "%s joined %s" % (name, ROOM_WORDS["teacher_mark"]),
-                          frame.get("time"))]
+            return [entry("join", "%s joined%s" % (name, TEACHER_MARK), frame.get("time"))]
         return [entry("join", "%s joined" % name, frame.get("time"))]
 
     def _on_left(self, frame):
@@ -331,7 +309,7 @@ class ChatState:
         if frame.get("code") == "slow_mode" and self.role == STUDENT:
             seconds = frame.get("seconds")
             if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-                self._slow_until = self._clock() + min(max(seconds, 1), SLOW_MAX)
+                self._slow_until = self._clock() + min(max(seconds, 1), MAX_SLOW_SECONDS)
         if frame.get("code") in ONCE_PER_CONNECTION:
             if frame.get("code") in self._noted:
                 return []
@@ -400,9 +378,9 @@ class ChatState:
         if self.rules["locked"]:
             return ROOM_WORDS["locked"]
         if wait:
-            return ROOM_WORDS["slow_wait"] % wait
+            return ROOM_WORDS["slow_wait"] % seconds_words(wait)
         if self.rules["slow"]:
-            return ROOM_WORDS["slow_rule"] % self.rules["slow"]
+            return ROOM_WORDS["slow_rule"] % slow_rule(self.rules["slow"])
         return ""
 
     def say_refused(self, frame):

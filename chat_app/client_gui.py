@@ -23,15 +23,15 @@ from tkinter import ttk
 
 from . import settings, teacher_id
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, ChatState,
-                         entry, hand_line, hand_wanted, join_problem, password_problem, split_text, title)
+                         entry, join_problem, password_problem, split_text, title)
 from .client_session import Session
 from .connection import probe_info
-from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .commands import HELP_TEXT, Command, CommandError, hand_frame, run_line, say_frame
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .room_search import RoomSearch, preselect, room_key, room_row
 from .tls import ClientTls, TlsError, parse_fingerprint
-from .text_format import clock
+from .text_format import TEACHER_MARK, clock
 
 # How often the window looks for network events, and how many it handles
 # at once: a burst of a thousand messages is drawn over a few polls, so
@@ -291,7 +291,7 @@ class JoinForm:
         if self.tree.selection():
             self.other = False
             self.show_address(False)
-            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
+            self.show_recorded(is_recorded(self.chosen()))
 
     def set_rooms(self, rooms, remembered, problem=None):
         """Show the rooms of the newest search, keeping the choice made; preselect one."""
@@ -312,7 +312,7 @@ class JoinForm:
             self.tree.focus(room_key(chosen))
             self.tree.see(room_key(chosen))
         if not self.other:  # the chosen room's answer may have changed
-            self.show_recorded(getattr(self.chosen(), "logged", None) is True)
+            self.show_recorded(is_recorded(self.chosen()))
 
     def chosen(self):
         """Return the found room chosen in the list, or None."""
@@ -365,6 +365,11 @@ class JoinForm:
             entry.focus_set()
             entry.select_range(0, "end")
             entry.icursor("end")
+
+
+def is_recorded(found):
+    """Tell whether a found room (or None) answered that it is recorded."""
+    return found is not None and found.logged is True
 
 
 def rooms_words(count, problem=None):
@@ -754,7 +759,7 @@ class ChatView:
         self.people.delete(0, "end")
         for index, name in enumerate(self.listed):
             if is_teacher(name):
-                self.people.insert("end", "%s %s" % (name, ROOM_WORDS["teacher_mark"]))
+                self.people.insert("end", name + TEACHER_MARK)
                 self.people.itemconfigure(index, foreground=COLORS["teacher"])
             else:
                 self.people.insert("end", name)
@@ -950,7 +955,7 @@ def plain_segments(item):
     sender = item.sender
     if item.teacher:
         who += ("teacher",)
-        sender = "%s %s" % (sender, ROOM_WORDS["teacher_mark"])
+        sender += TEACHER_MARK
     if item.action:
         return stamp + ("* %s " % sender, who + base,
                         "%s%s\n" % (item.text, privacy), ("action",) + base)
@@ -1143,7 +1148,7 @@ class ChatWindow:
             host, port, tls)))), name="chat-info", daemon=True).start()
 
     def on_info(self, answer):
-        """A probe answered: say whether the room is recorded, if the form still shows that address."""
+        """A probe answered: say whether its room is recorded, if the form still shows it."""
         typed, info = answer
         if (self.state is None and self.form.other and typed == probe_key(self.form.values())
                 and info is not None):
@@ -1202,9 +1207,8 @@ class ChatWindow:
     def send(self, typed):
         if is_blank(typed):
             return
-        hand = hand_line(typed)
         try:
-            used = self.hand_command(hand) if hand else run_line(typed, self.commands)
+            used = run_line(typed, self.commands)
         except CommandError as error:
             self.chat.add([notice(str(error), "error")])
             return
@@ -1224,24 +1228,17 @@ class ChatWindow:
             self.session.say(frame, self.state)
         return True
 
-    def hand_command(self, command):
-        """/hand raises the student's hand, /hand down lowers it."""
-        up = hand_wanted(command.text or command.target)
-        if up is None:
-            self.chat.add([notice(ROOM_WORDS["hand_usage"], "error")])
-            return False
-        return self.raise_hand(up)
-
     def hand_pressed(self):
         """The hand button: raise the hand, or lower it when it is up."""
-        self.raise_hand(not self.state.hand)
+        self.hand_command(Command("hand", "", "down" if self.state.hand else "up"))
 
-    def raise_hand(self, up):
-        """Send the hand's new state; the server's hand frame then changes the button."""
+    def hand_command(self, command):
+        """Send the hand's new state (/hand, /hand down, the button); the server's hand frame
+        then changes the button."""
         if self.state.role != STUDENT:
             self.chat.add([notice(ROOM_WORDS["teacher_hand"], "error")])
             return True
-        if not self.send_frame({"type": "hand", "up": up}):
+        if not self.send_frame(hand_frame(command)):
             self.set_status(self.ended or "Not connected, so the teacher was not told. "
                             "Try again once reconnected.")
             self.root.bell()

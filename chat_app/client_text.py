@@ -35,9 +35,9 @@ import time
 
 from . import settings, teacher_id, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
-                         ChatState, hand_line, hand_wanted, password_problem, split_text)
+                         ChatState, password_problem, split_text)
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, run_line, say_frame
+from .commands import HELP_TEXT, CommandError, hand_frame, run_line, say_frame
 from .line_editor import END_OF_INPUT
 from .local_addresses import host_port
 from .protocol import is_blank
@@ -60,10 +60,6 @@ PASSWORD_PROMPT = "Password: "
 SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can choose: "
                         "give the address of yours, for example python chat.pyz client "
                         "--text ADDRESS:PORT (the list above shows each room's).")
-
-# Frames the terminal client words itself (from ChatState's entries), not
-# as text_format renders them for nc: a student's own hand.
-OWN_WORDS = ("hand",)
 
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
@@ -120,7 +116,6 @@ class TerminalClient:
             "who": lambda command: self.show(text_format.render_users(self.state.users)),
             "hand": self.hand,
         }
-        self.rules_said = ""  # what the rules mean for this person, as last said
         self.announced_pace = False  # "Sending N more lines" said for this run
         self.all_sent = None  # the run's size, once written, until the server confirms it
         self.said_waiting = False  # "Waiting for the server" said for this stall
@@ -259,12 +254,9 @@ class TerminalClient:
         if first:
             self.state = ChatState(welcome.get("name", ""))
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
-        was_logged = self.state.logged
         unseen, resend = self.state.welcome(welcome)
         self.retries = 0
         self.said_password_wait = None
-        if self.state.logged and (first or not was_logged):  # before anything is written
-            self.show("* " + ROOM_WORDS["logged"])
         if unseen:
             self.show("* Earlier messages:")
             for frame in unseen:  # messages and the teacher's notices
@@ -277,7 +269,9 @@ class TerminalClient:
         else:
             self.show("* Reconnected.")
             self.show(text_format.render_users(self.state.users))
-        self.show_room_roles()
+            for line in text_format.render_rules(welcome):
+                self.show(line)
+        self.show_teachers()
         if resend:
             self.session.say_again(resend, self.state)
         for say in self.unsent:
@@ -290,8 +284,8 @@ class TerminalClient:
             self.keyboard = Keyboard.open(self.stdin, self.printer, keep_entered=False)
             threading.Thread(target=self.read_keyboard, name="keyboard", daemon=True).start()
 
-    def show_room_roles(self):
-        """Say who teaches, this person's role and hand, and what the rules mean for them."""
+    def show_teachers(self):
+        """Say who teaches, and whether this person is a teacher (the welcome said the rules)."""
         teachers = [name for name in self.state.users
                     if self.state.is_teacher(name) and name != self.state.name]
         if teachers:
@@ -299,17 +293,6 @@ class TerminalClient:
                                      ", ".join(teachers)))
         if self.state.role == TEACHER:
             self.show("* You are a teacher in this room.")
-        elif self.state.hand:
-            self.show("* " + ROOM_WORDS["hand_up"])
-        self.rules_said = ""
-        self.show_rules()
-
-    def show_rules(self):
-        """Say what the room's rules mean for this person, when that changed."""
-        words = self.state.rules_words()
-        if words and words != self.rules_said:
-            self.show("* " + words)
-        self.rules_said = words
 
     def on_refused(self, problem):
         """Say once why the join was refused and what to do; ask for a name that can help."""
@@ -405,9 +388,9 @@ class TerminalClient:
     def on_frame(self, frame):
         shown = self.state.apply(frame)
         refused = self.state.say_refused(frame)
-        if frame.get("type") in OWN_WORDS:
-            for line in shown:
-                self.show("* " + line.text)
+        if frame.get("type") == "hand" and self.state.role == TEACHER:  # a student's, not ours
+            self.show("* %s %s" % (text_format.safe_line(frame.get("name", "?")),
+                                   ROOM_WORDS["hands"][frame.get("up") is True]))
             return
         text = text_format.render(frame)
         if frame.get("type") == "bye" and frame.get("kicked"):
@@ -416,8 +399,6 @@ class TerminalClient:
             self.show(text)
         if refused is not None:  # the prompt line has let it go: show what to type again
             self.show('* Not sent: "%s"' % text_format.safe(refused["text"]))
-        if frame.get("type") == "room_state":
-            self.show_rules()
         self.say_all_sent()
 
     def on_sending(self, progress):
@@ -499,23 +480,16 @@ class TerminalClient:
             return
         if is_blank(line):
             return
-        hand = hand_line(line)  # until commands.py parses /hand itself
         try:
-            if hand:
-                self.hand(hand)
-            else:
-                run_line(line, self.commands)
+            run_line(line, self.commands)
         except CommandError as error:
             self.show("! %s" % error)
 
     def hand(self, command):
         """/hand raises the student's hand, /hand down lowers it."""
-        up = hand_wanted(command.text or command.target)
-        if up is None:
-            self.show("! " + ROOM_WORDS["hand_usage"])
-        elif self.state.role != STUDENT:
+        if self.state.role != STUDENT:
             self.show("! " + ROOM_WORDS["teacher_hand"])
-        elif not self.session.send({"type": "hand", "up": up}):
+        elif not self.session.send(hand_frame(command)):
             self.show("* Not connected, so the teacher was not told. Type it again once "
                       "the connection is back.")
 

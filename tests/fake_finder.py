@@ -12,12 +12,13 @@ from helpers import LOOPBACK
 
 # The fields of chat_app.finder.FoundRoom, in its order.
 FoundRoom = collections.namedtuple(
-    "FoundRoom", "room address port tls fingerprint password users version")
+    "FoundRoom", "room address port tls fingerprint password users version logged")
 
 
-def found(room, port, address=LOOPBACK, tls=False, fingerprint=None, password=False, users=0):
+def found(room, port, address=LOOPBACK, tls=False, fingerprint=None, password=False, users=0,
+          logged=False):
     """Return a room as the finder reports it."""
-    return FoundRoom(room, address, port, tls, fingerprint, password, users, "test")
+    return FoundRoom(room, address, port, tls, fingerprint, password, users, "test", logged)
 
 
 class FakeSearch:

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -45,6 +46,18 @@ def wait_until(condition, timeout=WAIT, what=None, interval=0.01):
             described = what() if callable(what) else what
             raise AssertionError("waited %gs for %s" % (timeout, described or condition))
         time.sleep(interval)
+
+
+# Where the clients look for a teacher token when a test runs them as a
+# student: an empty directory.  The tests' servers write their token files in
+# the tests' home, where a client run by the same user finds them and joins
+# as the teacher (teacher_id.join_fields), as the teacher's own laptop does.
+STUDENTS_HOME = tempfile.mkdtemp(prefix="chat_app-student-")
+
+
+def as_student(env=None):
+    """Return the environment of a client run on a student's computer (no teacher token)."""
+    return dict(env or os.environ, CHAT_APP_HOME=STUDENTS_HOME)
 
 
 def require(condition, why):

@@ -1,16 +1,11 @@
-"""The clients' tests in the teacher's room: a stand-in server, and a student's environment.
+"""A stand-in server for the clients' tests of the teacher's room.
 
 ScriptedServer, on 127.0.0.1, sends what the test says and records what the
 client sends (joins, info probes, hands, says), so a client meets each frame
-of the teacher's room exactly when the test wants.  as_student() is the
-environment of a client run on a student's computer: the tests' servers
-write their teacher token files in the tests' home, where a client run by
-the same user would find them and join as the teacher.
+of the teacher's room exactly when the test wants.
 """
 
 import json
-import os
-import tempfile
 import queue
 import socket
 import threading
@@ -19,15 +14,6 @@ import time
 import pytest
 
 from helpers import LOOPBACK, WAIT
-
-# Where the clients look for a teacher token: an empty directory, as on a
-# student's computer.
-STUDENTS_HOME = tempfile.mkdtemp(prefix="chat_app-student-")
-
-
-def as_student(env=None):
-    """Return the environment of a client run on a student's computer."""
-    return dict(env or os.environ, CHAT_APP_HOME=STUDENTS_HOME)
 
 
 class ScriptedServer:

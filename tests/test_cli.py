@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from helpers import LOOPBACK, WAIT, Client, ServerProcess, require
+from helpers import LOOPBACK, WAIT, Client, ServerProcess, as_student, require
 from chat_app import server as server_module
 from chat_app.cli import AddressError, client_address, split_address
 from chat_app.server import listen_address
@@ -328,7 +328,7 @@ def join_from_the_terminal_client(pyz, server, *address):
     """Run `chat.pyz client ADDRESS --text`, say one line, and check the room got it."""
     result = subprocess.run([sys.executable, pyz, "client"] + list(address)
                             + ["--text", "--name", "cy"], input=b"hi by address\n",
-                            capture_output=True, timeout=WAIT * 3)
+                            capture_output=True, timeout=WAIT * 3, env=as_student())
     assert result.returncode == 0, result.stderr
     server.wait_for(r"<cy> hi by address")
 

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from fake_finder import found
-from helpers import LOOPBACK, WAIT, Client, screen, wait_rows, wait_until
-from scripted_server import as_student, said, scripted  # noqa: F401  (a fixture)
+from helpers import LOOPBACK, WAIT, Client, as_student, screen, wait_rows, wait_until
+from scripted_server import said, scripted  # noqa: F401  (a fixture)
 
 
 class TerminalClient:
@@ -648,11 +648,12 @@ def test_the_teachers_room_in_the_terminal(pyz, scripted):
                       history=[said(3, "ann", "page 12", teacher=True)])
     client = TerminalClient(pyz, server.port, "--name", "amy")
     try:
-        client.wait_for(r"^\* This room is recorded: the teacher keeps a log of what is said\.$")
+        client.wait_for(r"<ann \(teacher\)> page 12$")
+        recorded = client.wait_for(r"^\* This room is recorded: the teacher keeps a log")
         client.wait_for(r"^\* Teacher: ann\.$")
-        with client._lock:
-            assert client.lines.index(
-                "* This room is recorded: the teacher keeps a log of what is said.") == 0
+        connected = client.wait_for(r"^\* Connected to ")
+        with client._lock:  # said with the welcome, before anyone writes
+            assert client.lines.index(recorded) < client.lines.index(connected)
         client.type("/hand")
         assert server.expect("hand") == {"type": "hand", "up": True}
         server.send({"type": "hand", "name": "amy", "up": True, "time": 1764410001.0})
@@ -667,9 +668,46 @@ def test_the_teachers_room_in_the_terminal(pyz, scripted):
                      "message": "Slow mode: wait 20 seconds before your next message."})
         client.wait_for(r"^! Slow mode: wait 20 seconds")
         client.wait_for(r'^\* Not sent: "can I go\?"$')
-        server.send({"type": "room_state", "locked": False, "slow": 0, "private": True,
-                     "muted": ["amy"], "time": 1764410003.0})
-        client.wait_for(r"^\* The teacher has muted you: your messages to the room are not sent")
+    finally:
+        client.end_input()
+        assert "Traceback" not in client.finish()
+
+
+def test_the_terminal_client_in_the_real_teachers_room(pyz, make_server, tmp_path):
+    from chat_app import teacher_id
+    server = make_server("--log", str(tmp_path / "lesson.jsonl"))
+    ann = Client(server.port)
+    ann.join("ann", teacher_token=teacher_id.read_token(server.port))
+    ann.send({"type": "control", "action": "lock"})
+    client = TerminalClient(pyz, server.port, "--name", "amy")
+    try:
+        client.wait_for(r"^\* This room is recorded")
+        client.wait_for(r"^\* The room is locked")
+        client.wait_for(r"^\* Teacher: ann\.$")
+        client.type("/hand")
+        assert ann.expect("hand", name="amy")["up"] is True
+        client.wait_for(r"^\* Your hand is up")
+        client.type("may I speak?")
+        client.wait_for(r"^! The teacher has locked the room")
+        client.wait_for(r'^\* Not sent: "may I speak\?"$')
+        ann.send({"type": "say", "text": "yes, amy"})
+        client.wait_for(r"<ann \(teacher\)> yes, amy$")
+    finally:
+        client.end_input()
+        assert "Traceback" not in client.finish()
+
+
+def test_a_teacher_at_the_terminal_reads_whose_hand_went_up(pyz, scripted):
+    server = scripted(role="teacher", teachers=["ann"], users=["ann", "bob"])
+    client = TerminalClient(pyz, server.port, "--name", "ann")
+    try:
+        client.wait_for(r"^\* You are a teacher in this room\.$")
+        server.send({"type": "hand", "name": "bob", "up": True, "time": 1764410001.0},
+                    {"type": "hand", "name": "bob", "up": False, "time": 1764410002.0})
+        client.wait_for(r"^\* bob raised a hand\.$")
+        client.wait_for(r"^\* bob has no hand up now\.$")
+        client.type("/hand")
+        client.wait_for(r"^! Teachers do not raise hands")
     finally:
         client.end_input()
         assert "Traceback" not in client.finish()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, ServerProcess
+from helpers import ROOT, WAIT, ServerProcess, as_student
 from chat_app.tls import TlsError, grouped, parse_fingerprint, pin_matches
 
 DATA = os.path.join(ROOT, "tests", "data")
@@ -58,7 +58,7 @@ def text_client(pyz, port, *args):
     return subprocess.run(
         [sys.executable, pyz, "client", "--text", "--host", "127.0.0.1", "--port", str(port),
          "--name", "cy"] + list(args),
-        input=b"hello over TLS\n", capture_output=True, timeout=WAIT * 3)
+        input=b"hello over TLS\n", capture_output=True, timeout=WAIT * 3, env=as_student())
 
 
 def test_students_copy_the_banner_command_and_a_wrong_prefix_is_refused(pyz, tmp_path):
@@ -73,7 +73,7 @@ def test_students_copy_the_banner_command_and_a_wrong_prefix_is_refused(pyz, tmp
         args = shlex.split(command)[3:]  # as typed from the board, after "python chat.pyz client"
         joined = subprocess.run(
             [sys.executable, pyz, "client"] + args + ["--text", "--name", "cy"],
-            input=b"hello over TLS\n", capture_output=True, timeout=WAIT * 3)
+            input=b"hello over TLS\n", capture_output=True, timeout=WAIT * 3, env=as_student())
         assert joined.returncode == 0, joined.stderr
         server.wait_for(r"<cy> hello over TLS")
         lower = text_client(pyz, server.port, "--tls-fingerprint", prefix.lower())

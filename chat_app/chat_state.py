@@ -15,8 +15,8 @@ import time
 from collections import namedtuple
 
 from .protocol import (DEFAULT_MAX_TEXT_CHARS, MAX_SLOW_SECONDS, PASSWORD_MISSING_MESSAGE,
-                       STILL_TO_TEACHER, ProtocolError, clean_text, is_action, is_blank,
-                       name_key, seconds_words, slow_rule)
+                       RECORDED_WORDS, STILL_TO_TEACHER, STUDENT, TEACHER, ProtocolError,
+                       clean_text, is_action, is_blank, name_key, seconds_words, slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, left_words, safe
 
@@ -64,15 +64,13 @@ KICKED = "kicked"
 # Join refusals that another name can fix: both clients ask for one.
 NAME_REFUSALS = ("name_taken", "bad_name")
 
-# The roles a welcome names; an older server names none: everyone is a student.
-TEACHER, STUDENT = "teacher", "student"
 
 # The room's rules before a welcome says them (an older server says none).
 NO_RULES = {"locked": False, "slow": 0, "private": True, "muted": []}
 
 # What the clients say of the teacher's room, in their own words.
 ROOM_WORDS = {
-    "logged": "This room is recorded: the teacher keeps a log of what is said.",
+    "logged": RECORDED_WORDS,
     "hand_up": "Your hand is up: the teacher sees it in the list of raised hands. "
                "Lower it (/hand down) when you no longer need help.",
     "hand_down": "Your hand is down.",

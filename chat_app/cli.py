@@ -261,6 +261,9 @@ def _add_client(subparsers):
     client.add_argument("--name", default=None, help="your name in the room (default: asked when needed)")
     client.add_argument("--password", metavar="TEXT", default=None,
                         help="the room's password, if it has one (default: asked when needed)")
+    client.add_argument("--teacher-password", metavar="TEXT", default=None,
+                        help="join as the teacher, from another computer than the server's: "
+                             "the password the server was started with (--teacher-password)")
     client.add_argument("--tls", action="store_true",
                         help="encrypt, and check the server is the right one (with "
                              "--tls-fingerprint, --tls-ca, or else the system's CAs)")

@@ -172,6 +172,14 @@ def apply_theme(root):
     style.configure("Recorded.TLabel", foreground=COLORS["event"], font="ChatItalic")
 
 
+# The join form's field to fix after a refused join, by the error's code.
+REFUSED_FIELDS = dict([(code, "name") for code in NAME_REFUSALS]
+                      + [("bad_teacher", "teacher_password")])
+
+# The join form's choice for a teacher joining from another computer.
+TEACHER_CHOICE = "I am the teacher (joining from another computer)"
+
+
 class JoinForm:
     """The first view: where to connect and under which name.
 
@@ -186,7 +194,10 @@ class JoinForm:
         self.found = {}  # the list's rows: room_key -> found room
         self.frame = ttk.Frame(parent, padding=24)
         self.vars = {key: tkinter.StringVar(parent, value=values.get(key, ""))
-                     for key in ("host", "port", "fingerprint", "name", "password")}
+                     for key in ("host", "port", "fingerprint", "name", "password",
+                                 "teacher_password")}
+        # "I am the teacher": shows the teacher password's field (ticked if one was given).
+        self.teacher = tkinter.BooleanVar(parent, value=bool(values.get("teacher_password")))
         self.create_widgets()
 
     def create_widgets(self):
@@ -219,21 +230,47 @@ class JoinForm:
                 entry.bind("<Up>", lambda event: self.move_choice(-1))
                 entry.bind("<Down>", lambda event: self.move_choice(1))
             self.entries[key] = entry
+        row += len(rows)
+        row = self.create_teacher_field(row)
         self.recorded = ttk.Label(frame, text=ROOM_WORDS["logged"], style="Recorded.TLabel",
                                   wraplength=420, justify="left")
-        self.recorded.grid(row=row + len(rows), column=0, columnspan=2, sticky="w",
-                           pady=(8, 0))
+        self.recorded.grid(row=row, column=0, columnspan=2, sticky="w", pady=(8, 0))
         self.recorded.grid_remove()  # until the room chosen or typed is known to be recorded
-        row += 1
         self.button = ttk.Button(frame, text="Join", command=self.submit, default="active")
-        self.button.grid(row=row + len(rows), column=1, sticky="e", pady=(12, 0))
+        self.button.grid(row=row + 1, column=1, sticky="e", pady=(12, 0))
         self.button.bind("<Return>", self.submit)
         self.message = ttk.Label(frame, text="", wraplength=420, justify="left")
-        self.message.grid(row=row + len(rows) + 1, column=0, columnspan=2, sticky="ew",
-                          pady=(12, 0))
+        self.message.grid(row=row + 2, column=0, columnspan=2, sticky="ew", pady=(12, 0))
         frame.columnconfigure(1, weight=1)
         if not self.other:
             self.show_address(False)
+
+    def create_teacher_field(self, row):
+        """"I am the teacher", and under it the teacher password (shown once ticked)."""
+        ttk.Checkbutton(self.frame, text=TEACHER_CHOICE, variable=self.teacher,
+                        command=self.show_teacher_field).grid(
+            row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.labels["teacher_password"] = ttk.Label(self.frame, text="Teacher password")
+        self.labels["teacher_password"].grid(row=row + 1, column=0, sticky="w", padx=(0, 12),
+                                             pady=4)
+        entry = ttk.Entry(self.frame, textvariable=self.vars["teacher_password"], width=32,
+                          show="\u2022")
+        entry.grid(row=row + 1, column=1, sticky="ew", pady=4)
+        entry.bind("<Return>", self.submit)
+        entry.bind("<KP_Enter>", self.submit)
+        self.entries["teacher_password"] = entry
+        self.show_teacher_field()
+        return row + 2
+
+    def show_teacher_field(self):
+        """Show the teacher password's field while "I am the teacher" is ticked."""
+        for widget in (self.labels["teacher_password"], self.entries["teacher_password"]):
+            if self.teacher.get():
+                widget.grid()
+            else:
+                widget.grid_remove()
+        if self.teacher.get() and self.frame.winfo_ismapped():
+            self.entries["teacher_password"].focus_set()
 
     def create_list(self, row):
         """The rooms found: name, people, locks, address; one row chosen at a time."""
@@ -328,7 +365,10 @@ class JoinForm:
             self.entries["name"].icursor("end")
 
     def values(self):
-        return {key: var.get() for key, var in self.vars.items()}
+        values = {key: var.get() for key, var in self.vars.items()}
+        if not self.teacher.get():
+            values["teacher_password"] = ""  # typed, then unticked: a student after all
+        return values
 
     def submit(self, event=None):
         if self.button.instate(["disabled"]):
@@ -403,6 +443,7 @@ def check_join(values):
     except ProtocolError as error:
         return fix_field("name", error.message)
     password = values.get("password") or None
+    teacher_password = values.get("teacher_password") or None
     fingerprint = values.get("fingerprint", "").strip() or None
     if fingerprint:
         try:
@@ -410,7 +451,8 @@ def check_join(values):
         except TlsError:
             return fix_field("fingerprint", FINGERPRINT_WORDS)
     return JoinCheck(None, None, dict(check.request, name=name, password=password,
-                                      fingerprint=fingerprint))
+                                      fingerprint=fingerprint,
+                                      teacher_password=teacher_password))
 
 
 def check_address(values):
@@ -1064,6 +1106,8 @@ class ChatWindow:
             self.form.problem(str(exc))
             return
         self.request = request
+        if request.get("teacher_password"):  # else the token, or what teach set
+            self.join_fields = teacher_id.proof(request["teacher_password"])
         self.form.busy("Connecting to %s port %d\u2026" % (request["host"], request["port"]))
         self.start_session()
 
@@ -1346,7 +1390,7 @@ class ChatWindow:
         if self.state is None and code == TLS_REQUIRED and self.form.other:
             self.form.problem(ENCRYPTED_ROOM_WORDS, "fingerprint")  # the field is right here
         elif self.state is None:
-            self.form.problem(problem, "name" if code in NAME_REFUSALS else None)
+            self.form.problem(problem, REFUSED_FIELDS.get(code))
         else:
             self.chat.hide_bar()  # a password being checked, if one was: the join is over
             self.chat.add([notice(problem, "error")])
@@ -1514,9 +1558,13 @@ def open_root():
 def run(root, options, settings_path=None, search=None):
     """Run the window client in `root` until it is closed; return the exit status.
 
+    Joined as a teacher (this computer's token, or the teacher password),
+    the window gets the teacher's controls (teacher_window.py).
+
     `search` (no address given): a function returning the rooms found on
     the network, which the join form lists, asked again every few seconds.
     """
-    ChatWindow(root, options, settings_path, search)
+    from . import teacher_window  # here: it builds on this module
+    teacher_window.install(ChatWindow(root, options, settings_path, search))
     root.mainloop()
     return 0

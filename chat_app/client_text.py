@@ -84,6 +84,8 @@ class TerminalClient:
         self.name = options.name
         self.remembered_name = values["name"]
         self.password = options.password
+        # What a join adds: the teacher password given, else this user's token (teacher_id).
+        self.join_fields = teacher_id.proof(getattr(options, "teacher_password", None))
         self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.search = search
         self.asked_port = getattr(options, "port", None)  # searched besides 1234 to 1243
@@ -244,7 +246,7 @@ class TerminalClient:
     def connect(self, name):
         self.session = Session(self.host, self.port, name, self.password, self.events,
                                tls=self.tls, rejoining=self.state is not None,
-                               join_fields=teacher_id.join_fields)
+                               join_fields=self.join_fields)
         self.session.start()
 
     # --- network events ----------------------------------------------------

@@ -178,6 +178,13 @@ PASSWORD_WAIT_WORDS = (
     "checked slowly: yours is checked within %d seconds. Please wait for the answer; "
     "there is no need to type it again.")
 
+# What welcome.role says a joiner is (docs/protocol.md, "The teacher's room").
+TEACHER, STUDENT = "teacher", "student"
+
+# What a recorded room (--log) tells students before they write a word: the
+# join form, the name prompt of a text session, the first line after the welcome.
+RECORDED_WORDS = "This room is recorded: the teacher keeps a log of what is said."
+
 # Why a member left, in `left` frames (docs/protocol.md, "left reasons");
 # text_format.LEFT_WORDS has the words people read for each.
 LEFT_REASONS = ("quit", "disconnected", "timeout", "too_slow", "kicked")

@@ -33,9 +33,9 @@ from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .peer_wait import PasswordTryWait
 from .protocol import (
-    CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, ProtocolError,
-    bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode, hand_frame,
-    joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
+    CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
+    ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
+    hand_frame, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
     password_wait_frame, room_notice_frame, room_state_frame, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
@@ -395,7 +395,7 @@ class Room:
     def _welcome_fields(self, name, teacher):
         """Return what a welcome says of the teacher's room (lock held)."""
         teachers = [peer.name for peer in self._teachers.values()]
-        fields = {"role": "teacher" if teacher else "student", "teachers": teachers,
+        fields = {"role": TEACHER if teacher else STUDENT, "teachers": teachers,
                   "state": self._rules.state(), "logged": self._log is not None}
         if teacher:
             teachers.append(name)

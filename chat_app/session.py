@@ -17,7 +17,7 @@ sent meanwhile waits in the kernel's socket buffer, in order.
 """
 
 from .protocol import (
-    LineSplitter, ProtocolError, held_back_message, join_timeout_message,
+    RECORDED_WORDS, LineSplitter, ProtocolError, held_back_message, join_timeout_message,
     looks_like_json_object,
 )
 from .rate_limit import DEFAULT_BURST, RateLimiter
@@ -49,8 +49,7 @@ BURST_PAUSE = 0.002
 
 PROMPT_NAME = "Welcome to chat_app. Type your name and press Enter:"
 # ... and in a room with a log (--log): said before anyone writes a word.
-PROMPT_NAME_LOGGED = ("Welcome to chat_app. This room is recorded: the teacher keeps a log of "
-                      "what is said. Type your name and press Enter:")
+PROMPT_NAME_LOGGED = "Welcome to chat_app. %s Type your name and press Enter:" % RECORDED_WORDS
 PROMPT_ANOTHER_NAME = "Type another name and press Enter:"
 PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
 

@@ -48,9 +48,10 @@ def save(values, path=None):
 
 
 def fill(options, path=None):
-    """Return host, port, name and password: the options, else the remembered values."""
+    """Return host, port, name and the passwords: the options, else the remembered values."""
     remembered = load(path)
     values = {key: getattr(options, key, None) or remembered.get(key, default)
               for key, default in DEFAULTS.items()}
     values["password"] = getattr(options, "password", None) or ""
+    values["teacher_password"] = getattr(options, "teacher_password", None) or ""  # never kept
     return values

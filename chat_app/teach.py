@@ -183,7 +183,7 @@ class Teach:
         A window that is not the teacher's says why, and what to do.
         """
         from .client_gui import SCREEN_MARGIN, chat_geometry, notice
-        from .teacher_window import TEACHER
+        from .protocol import TEACHER
         if self.made_room:
             return
         self.made_room = True

@@ -144,6 +144,17 @@ def join_fields(host, port, directory=None, is_local=None):
     return {"teacher_token": token} if token else {}
 
 
+def proof(password=None):
+    """Return the join_fields(host, port) a client adds to its joins.
+
+    The teacher password, when the person gave one (a teacher on another
+    computer); else this user's token, for a server on this computer.
+    """
+    if password:
+        return lambda host, port: {"teacher_password": password}
+    return join_fields
+
+
 class TeacherKeys:
     """What proves a teacher to one running server: its token and its teacher password."""
 
@@ -157,7 +168,7 @@ class TeacherKeys:
 
     @classmethod
     def start(cls, port, password, room, warn, directory=None):
-        """Write this run's token file and return the keys; a file that cannot be written is said."""
+        """Write this run's token file and return the keys; say so if it cannot be written."""
         try:
             path, token = write_token(port, directory)
         except OSError as exc:
@@ -172,7 +183,7 @@ class TeacherKeys:
         return self._token is not None
 
     def join_fields(self):
-        """Return the join fields that prove a teacher to this server, for a client in its process.
+        """Return the join fields that prove a teacher to this server, to a client in its process.
 
         Its token (no file, user or address check is needed in the process
         that holds the server); without one (the file could not be

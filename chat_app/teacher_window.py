@@ -17,12 +17,11 @@ import tkinter
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from .chat_state import entry
+from .protocol import TEACHER
 from .client_gui import COLORS, wrap_to_width
 from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
                            TeacherView, control, log_records, rules_summary,
                            slow_frame)
-
-TEACHER = "teacher"  # welcome.role of a teacher
 
 # The file types Save transcript... offers (transcript.format_for reads the extension).
 FILE_TYPES = (("Web page", "*.html"), ("Markdown", "*.md"),

@@ -10,7 +10,8 @@ become line breaks indented like any other line of the message.
 import time
 
 from .protocol import (
-    DIRECTION_MARKS, LINE_SEPARATORS, STILL_TO_TEACHER, is_action, slow_rule, strip_controls,
+    DIRECTION_MARKS, LINE_SEPARATORS, RECORDED_WORDS, STILL_TO_TEACHER, is_action, slow_rule,
+    strip_controls,
 )
 
 # Continuation lines of a multi-line message are indented this far, so
@@ -48,7 +49,7 @@ HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
               False: "* Your hand is down."}
 
 # What a welcome says of the room's rules, when they are not the usual ones.
-RECORDED_WORDS = "* This room is recorded: the teacher keeps a log of what is said."
+RECORDED_LINE = "* " + RECORDED_WORDS
 LOCKED_WORDS = "* The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
 SLOW_WORDS = "* Slow mode is on: %s."
 PRIVATE_OFF_WORDS = ("* Private messages between students are off; the teacher can still be "
@@ -118,7 +119,7 @@ def render_hand(frame):
 def render_rules(frame):
     """Return a welcome's lines about the room: recorded, locked, slow, your hand ..."""
     state = frame.get("state") if isinstance(frame.get("state"), dict) else {}
-    lines = [RECORDED_WORDS] if frame.get("logged") is True else []
+    lines = [RECORDED_LINE] if frame.get("logged") is True else []
     if state.get("locked") is True:
         lines.append(LOCKED_WORDS)
     if isinstance(state.get("slow"), int) and state["slow"] > 0:

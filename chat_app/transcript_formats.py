@@ -11,10 +11,9 @@ would run as a formula get a leading apostrophe.
 import csv
 import io
 
-from .text_format import INDENT, clock, safe, safe_line
+from .text_format import INDENT, TEACHER_MARK, clock, safe, safe_line
 from .transcript_lesson import counted, stamp
 
-TEACHER_MARK = " (teacher)"
 PRIVATE_MARK = "(private to %s) "
 
 

@@ -1621,3 +1621,31 @@ def test_a_students_window_follows_the_real_teachers_room(gui, make_server, tmp_
     control(ann, action="clear")
     amy.pump(lambda: "welcome to the lesson" not in amy.log(), "the history cleared")
     assert len(amy.log().strip().splitlines()) == 1  # the teacher's notice says why
+
+
+def test_a_teacher_from_another_computer_ticks_teacher_and_types_its_password(gui, make_server):
+    from chat_app import teacher_window
+    server = make_server("--teacher-password", "owl")
+    ann = gui(host=LOOPBACK, port=server.port, name="ann")  # a student's computer: no token
+    panel = teacher_window.install(ann.window)
+    field = ann.form.entries["teacher_password"]
+    assert not field.winfo_ismapped()  # students never see it
+    ann.press(ann.form.entries["name"], "<Return>")
+    ann.pump(ann.joined, "a student's join")
+    assert ann.window.role == "student" and panel() is None
+    ann.close()
+    ann = gui(host=LOOPBACK, port=server.port, name="ann")
+    panel = teacher_window.install(ann.window)
+    field = ann.form.entries["teacher_password"]
+    ann.form.teacher.set(True)  # "I am the teacher" ticked
+    ann.form.show_teacher_field()
+    ann.pump(field.winfo_ismapped, "the teacher password's field")
+    ann.fill(teacher_password="0wl")
+    ann.press_enter(field)
+    ann.pump(lambda: "Wrong teacher password" in ann.problem(), "the refusal")
+    assert ann.root.focus_get() is field  # the field to fix
+    ann.fill(teacher_password="owl")
+    ann.press_enter(field)
+    ann.pump(ann.joined, "the teacher's join")
+    assert ann.window.role == "teacher" and panel() is not None
+    assert ann.users() == ["ann (teacher)"]

@@ -711,3 +711,21 @@ def test_a_teacher_at_the_terminal_reads_whose_hand_went_up(pyz, scripted):
     finally:
         client.end_input()
         assert "Traceback" not in client.finish()
+
+
+def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make_server):
+    server = make_server("--teacher-password", "owl")
+    amy = server.client()
+    amy.join("amy")
+    client = TerminalClient(pyz, server.port, "--name", "ann", "--teacher-password", "owl")
+    try:
+        client.wait_for(r"^\* You are a teacher in this room\.$")
+        assert amy.expect("joined", name="ann").get("teacher") is True
+    finally:
+        client.end_input()
+        assert "Traceback" not in client.finish()
+    wrong = TerminalClient(pyz, server.port, "--name", "ann", "--teacher-password", "0wl")
+    wait_until(lambda: wrong.process.poll() is not None, WAIT, "the refused client to end")
+    assert wrong.process.returncode == 1
+    said = wrong.finish()
+    assert "Wrong teacher password" in said and "Traceback" not in said

@@ -214,6 +214,8 @@ class ChatState:
         self.focused = True
         self._seen = set()  # ids of messages on screen, to skip them in history
         self._seen_order = collections.deque()
+        self._in_history = set()  # of those, the ones history keeps (room messages, announcements)
+        self.gone = []  # ids on screen that the last rejoin's history left out: deleted meanwhile
         self._last_room_id = 0
         self._pending = collections.deque()  # say frames sent, not yet answered
         self._answered = 0  # says answered since the last join
@@ -245,6 +247,12 @@ class ChatState:
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
         if not ids or max(ids) < self._last_room_id:
             self._forget_seen()  # a new server (restarted without --log): ids began again
+        # Shown, of history's kind, and inside the span it covers, yet left out of it: a
+        # teacher deleted it while this client was away (older ids may just be past --history).
+        kept, oldest = set(ids), min(ids, default=None)
+        self.gone = sorted(number for number in self._in_history
+                           if oldest is not None and number >= oldest and number not in kept)
+        self._in_history.difference_update(self.gone)
         unseen = []
         confirmed = collections.Counter()
         for item in history:
@@ -437,15 +445,20 @@ class ChatState:
             return False
         if "to" not in frame:
             self._last_room_id = max(self._last_room_id, number)
+            if "about" not in frame:  # a notice of a change is never in history
+                self._in_history.add(number)
         self._seen.add(number)
         self._seen_order.append(number)
         if len(self._seen_order) > SEEN_IDS:
-            self._seen.discard(self._seen_order.popleft())
+            oldest = self._seen_order.popleft()
+            self._seen.discard(oldest)
+            self._in_history.discard(oldest)
         return True
 
     def _forget_seen(self):
         self._seen.clear()
         self._seen_order.clear()
+        self._in_history.clear()
         self._last_room_id = 0
 
     def entry_for(self, frame, history=False):

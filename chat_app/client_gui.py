@@ -1221,6 +1221,8 @@ class ChatWindow:
         self.request["name"] = self.session.name
         was_logged = self.state.logged
         unseen, resend = self.state.welcome(welcome)
+        for number in self.state.gone:  # deleted by a teacher while this window was away
+            self.chat.remove_message(number)
         if self.state.logged and (first or not was_logged):  # before anything is written
             self.chat.add([notice(ROOM_WORDS["logged"], "event")])
         entries = [self.state.entry_for(frame, history=True) for frame in unseen]

@@ -251,6 +251,24 @@ def test_rejoin_history_is_not_shown_twice():
     assert [f["text"] for f in unseen] == ["missed"]
 
 
+def test_a_message_deleted_while_away_is_named_at_the_rejoin():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    for frame in (message(3, "bob", "past --history"), message(5, "bob", "kept"),
+                  message(6, "bob", "deleted meanwhile"),
+                  dict(message(7, "bob", "private"), to="amy"),
+                  {"type": "notice", "id": 8, "text": "The teacher locked the room.", "time": 1,
+                   "about": "lock"},
+                  message(9, "bob", "kept too")):
+        state.apply(frame)
+    state.welcome(welcome(message(5, "bob", "kept"), message(9, "bob", "kept too"),
+                          message(10, "bob", "new")))
+    assert state.gone == [6]  # not 3 (older than history), 7 (private), 8 (a change's notice)
+    state.welcome(welcome(message(5, "bob", "kept"), message(9, "bob", "kept too"),
+                          message(10, "bob", "new")))
+    assert state.gone == []  # said once
+
+
 def test_a_restarted_server_without_log_starts_ids_again():
     state = ChatState("amy")
     state.welcome(welcome())
@@ -313,7 +331,12 @@ def test_options_win_over_remembered_values(tmp_path):
         host, port, name, password = "given", None, None, None
 
     assert settings.fill(Options(), path) == {"host": "given", "port": 99, "name": "old",
-                                              "password": ""}
+                                              "password": "", "teacher_password": ""}
+    Options.teacher_password = "owl"
+    values = settings.fill(Options(), path)
+    assert values["teacher_password"] == "owl"
+    settings.save(values, path)
+    assert "owl" not in open(path).read()  # passwords are never kept
 
 
 def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):

@@ -81,6 +81,8 @@ ROOM_WORDS = {
              + STILL_TO_TEACHER,
     "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
     "hands": {True: "raised a hand.", False: "has no hand up now."},
+    "cleared_away": "The teacher cleared the conversation while you were away: earlier "
+                    "messages are gone for everyone.",
 }
 
 # One line of the message log.  kind: message, join, leave, notice, event (a
@@ -216,6 +218,8 @@ class ChatState:
         self._seen_order = collections.deque()
         self._in_history = set()  # of those, the ones history keeps (room messages, announcements)
         self.gone = []  # ids on screen that the last rejoin's history left out: deleted meanwhile
+        self.cleared_away = False  # the last rejoin found the room cleared while away
+        self._cleared_through = None  # the last id the newest clear known here removed
         self._last_room_id = 0
         self._pending = collections.deque()  # say frames sent, not yet answered
         self._answered = 0  # says answered since the last join
@@ -245,6 +249,7 @@ class ChatState:
         self.logged = flag(frame, "logged")
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
+        self.cleared_away = self._missed_clear(frame.get("cleared_through"))
         if not ids or max(ids) < self._last_room_id:
             self._forget_seen()  # a new server (restarted without --log): ids began again
         # Shown, of history's kind, and inside the span it covers, yet left out of it: a
@@ -347,11 +352,27 @@ class ChatState:
     def _on_removal(self, frame):
         return []  # deleted, cleared: the window takes lines away; the notice after says why
 
+    def _on_cleared(self, frame):
+        self._missed_clear(frame.get("through"))
+        self._in_history.clear()
+        return []  # the window empties its log; the notice after says why
+
+    def _missed_clear(self, through):
+        """Take a clear's last id; tell whether a message on screen is among those it removed."""
+        if not isinstance(through, int) or isinstance(through, bool):
+            return False
+        missed = (self._cleared_through is None or through > self._cleared_through) and any(
+            number <= through for number in self._in_history)
+        self._cleared_through = through
+        if missed:
+            self._in_history = {number for number in self._in_history if number > through}
+        return missed
+
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,
         "error": _on_error, "bye": _on_bye, "notice": _on_notice,
         "room_state": _on_room_state, "hand": _on_hand,
-        "deleted": _on_removal, "cleared": _on_removal,
+        "deleted": _on_removal, "cleared": _on_cleared,
     }
 
     # --- the teacher's rules, as they bind this person ---------------------

@@ -1223,6 +1223,9 @@ class ChatWindow:
         unseen, resend = self.state.welcome(welcome)
         for number in self.state.gone:  # deleted by a teacher while this window was away
             self.chat.remove_message(number)
+        if self.state.cleared_away:
+            self.chat.clear_log()
+            self.chat.add([notice(ROOM_WORDS["cleared_away"], "event")])
         if self.state.logged and (first or not was_logged):  # before anything is written
             self.chat.add([notice(ROOM_WORDS["logged"], "event")])
         entries = [self.state.entry_for(frame, history=True) for frame in unseen]

@@ -133,6 +133,7 @@ class _Reading:
         self.last_id = 0
         self.numbered = False  # the newest numbered record was seen: last_id is known
         self.cleared = False  # a cleared record was seen: older messages are not history
+        self.cleared_through = None  # the newest cleared record's last id removed, if it says
         self.deleted = set()  # the ids deleted records name
         self.saved_state = None  # the newest saved_state record
         self.warnings = []
@@ -163,6 +164,9 @@ class _Reading:
             return
         if kind == "cleared":
             self.cleared = True
+            through = record.get("through")
+            if isinstance(through, int) and not isinstance(through, bool):
+                self.cleared_through = through
         elif kind == "deleted" and isinstance(record.get("id"), int):
             self.deleted.add(record["id"])
         else:
@@ -221,6 +225,7 @@ class HistoryLog:
         self._warn = warn or self._report
         self._file = None
         self.saved_state = None  # the newest saved_state record, once load() found one
+        self.cleared_through = None  # the last id the newest clear removed, once load() found it
         self._cut_off = self._open()
 
     def _open(self):
@@ -246,7 +251,8 @@ class HistoryLog:
         read from PATH and then from PATH.1, PATH.2 ... while there are too
         few; `last_id` is the highest id given (messages, private ones too,
         and notices are numbered from one counter; 0 for an empty log).
-        The newest saved_state record is left in `self.saved_state`.  A cut-off last
+        The newest saved_state record is left in `self.saved_state`, and the
+        last id the newest clear removed in `self.cleared_through` (or None).  A cut-off last
         line (the server was killed mid-write) is skipped with a warning
         and the next append starts on a fresh line.
         """
@@ -264,6 +270,7 @@ class HistoryLog:
         entries = reading.entries[:count]
         entries.reverse()
         self.saved_state = reading.saved_state
+        self.cleared_through = reading.cleared_through
         return entries, reading.last_id, reading.warnings
 
     def write(self, lines):

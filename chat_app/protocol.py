@@ -623,8 +623,9 @@ def deleted_frame(id_, time):
     return {"type": "deleted", "id": id_, "time": time}
 
 
-def cleared_frame(time):
-    return {"type": "cleared", "time": time}
+def cleared_frame(time, through):
+    """A teacher cleared the room: every message and announcement up to id `through` is gone."""
+    return {"type": "cleared", "through": through, "time": time}
 
 
 def hand_frame(name, up, time):

@@ -186,6 +186,7 @@ class Room:
         self._writer = None
         # (id, encoded line without "\n") of each room message and announcement
         self._history = collections.deque(maxlen=history)
+        self._cleared_through = None  # the highest id a teacher's clear removed, if any
         self._last_id = 0
         self._max_clients = max_clients
         self._password = password
@@ -202,13 +203,15 @@ class Room:
 
     # --- registry -----------------------------------------------------
 
-    def load_history(self, entries, last_id, saved_state=None):
+    def load_history(self, entries, last_id, saved_state=None, cleared_through=None):
         """Seed history, the message counter and the rules from a reloaded log.
 
         `entries` are messages and announcements; `saved_state` the newest
-        saved_state record, if any (moderation.Rules.restore).
+        saved_state record, if any (moderation.Rules.restore);
+        `cleared_through` the newest clear's last id, if any.
         """
         with self._lock:
+            self._cleared_through = cleared_through
             for frame in entries:
                 self._history.append((frame["id"], encode(frame)[:-1]))
             self._last_id = max(self._last_id, last_id)
@@ -397,6 +400,8 @@ class Room:
         teachers = [peer.name for peer in self._teachers.values()]
         fields = {"role": TEACHER if teacher else STUDENT, "teachers": teachers,
                   "state": self._rules.state(), "logged": self._log is not None}
+        if self._cleared_through is not None:  # a window away at the clear learns of it
+            fields["cleared_through"] = self._cleared_through
         if teacher:
             teachers.append(name)
             fields["hands"] = self._rules.hands()
@@ -585,10 +590,11 @@ class Room:
     def _clear(self, frame):
         with self._lock:
             self._history.clear()
+            self._cleared_through = self._last_id
             now = self._clock()
             words = "The teacher cleared the conversation: earlier messages are gone for everyone."
             overflowed, queued, flush = self._to_everyone(
-                [(Rendered(cleared_frame(now)), True),
+                [(Rendered(cleared_frame(now, self._cleared_through)), True),
                  (self._room_notice(words, "clear", now), True)])
         self._after(overflowed, queued, flush)
         return words

@@ -430,7 +430,7 @@ def open_history(options, room, console):
                          % (options.log, exc.strerror or exc))
     for warning in warnings:
         console.error("warning: " + warning)
-    room.load_history(entries, last_id, log.saved_state)
+    room.load_history(entries, last_id, log.saved_state, log.cleared_through)
     if entries:
         console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
     else:

@@ -198,7 +198,8 @@ def test_fields_remember_the_last_successful_join(gui, server):
     first.close()
     again = gui(settings="remembered.json")
     assert again.form.values() == {"host": LOOPBACK, "port": str(server.port),
-                                   "fingerprint": "", "name": "amy", "password": ""}
+                                   "fingerprint": "", "name": "amy", "password": "",
+                                   "teacher_password": ""}
 
 
 def test_a_broken_settings_file_is_harmless(gui, tmp_path):
@@ -1649,3 +1650,18 @@ def test_a_teacher_from_another_computer_ticks_teacher_and_types_its_password(gu
     ann.pump(ann.joined, "the teacher's join")
     assert ann.window.role == "teacher" and panel() is not None
     assert ann.users() == ["ann (teacher)"]
+
+
+def test_a_window_away_at_a_deletion_or_a_clear_catches_up_at_the_rejoin(gui, scripted):
+    server = scripted(role="student", users=["bob", "amy"])
+    amy = joined_to(gui, server)
+    server.send(said(5, "bob", "kept"), said(6, "bob", "rude"), said(7, "bob", "fine"))
+    amy.wait_log("fine")
+    server.welcome["history"] = [said(5, "bob", "kept"), said(7, "bob", "fine")]  # 6 deleted
+    server.conn.shutdown(socket.SHUT_RDWR)  # the network drops; the window rejoins
+    amy.pump(lambda: "rude" not in amy.log(), "the message deleted meanwhile gone", WAIT * 2)
+    assert "kept" in amy.log() and "fine" in amy.log()
+    server.welcome.update(history=[], cleared_through=7)
+    server.conn.shutdown(socket.SHUT_RDWR)
+    amy.wait_log("cleared the conversation while you were away", WAIT * 3)
+    assert "kept" not in amy.log() and "fine" not in amy.log()

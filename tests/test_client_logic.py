@@ -269,6 +269,21 @@ def test_a_message_deleted_while_away_is_named_at_the_rejoin():
     assert state.gone == []  # said once
 
 
+def test_a_clear_while_away_is_found_at_the_rejoin():
+    state = ChatState("amy")
+    state.welcome(welcome())
+    state.apply(message(5, "bob", "before the clear"))
+    assert state.welcome(dict(welcome(), cleared_through=5))[0] == []
+    assert state.cleared_away
+    state.apply(message(6, "bob", "after"))
+    state.welcome(dict(welcome(message(6, "bob", "after")), cleared_through=5))
+    assert not state.cleared_away  # the same clear, known already
+    state.apply({"type": "cleared", "through": 6, "time": 1})  # seen live: the window emptied
+    state.apply(message(7, "bob", "newest"))
+    state.welcome(dict(welcome(message(7, "bob", "newest")), cleared_through=6))
+    assert not state.cleared_away
+
+
 def test_a_restarted_server_without_log_starts_ids_again():
     state = ChatState("amy")
     state.welcome(welcome())

@@ -158,12 +158,14 @@ def test_delete_removes_a_message_everywhere_and_from_history(room):
 def test_clear_empties_history_for_everyone(room):
     server, lee, amy, bob = room
     say(amy, "before")
-    bob.expect("message", text="before")
+    said = bob.expect("message", text="before")["id"]
     control(lee, "clear")
-    bob.expect("cleared")
+    assert bob.expect("cleared")["through"] == said
     assert "cleared" in bob.frame()["text"]
     late = server.client()
-    assert late.join("late")["history"] == []
+    welcome = late.join("late")
+    assert welcome["history"] == []
+    assert welcome["cleared_through"] == said  # a window away at the clear learns of it
 
 
 def test_hands_go_to_teachers_in_order_and_to_each_student_alone(room):
@@ -262,6 +264,10 @@ def test_a_restart_keeps_rules_hands_and_deletions(tmp_path):
     first = teaching(RunningServer("--log", path))
     try:
         lee, (amy, bob) = join_all(first)
+        say(amy, "before the clear")
+        lee.expect("message", text="before the clear")
+        control(lee, "clear")
+        cleared = lee.expect("cleared")["through"]
         say(amy, "keep")
         say(amy, "drop")
         dropped = lee.expect("message", text="drop")
@@ -285,6 +291,7 @@ def test_a_restart_keeps_rules_hands_and_deletions(tmp_path):
         assert welcome["state"] == {"locked": True, "slow": 9, "private": False, "muted": ["bob"]}
         assert welcome["hand"] is True and welcome["logged"] is True
         assert [m["text"] for m in welcome["history"]] == ["keep"]
+        assert welcome["cleared_through"] == cleared
         lee = second.client()
         hands = lee.join("ms_lee", teacher_token=second.token)["hands"]
         assert [hand["name"] for hand in hands] == ["amy"]

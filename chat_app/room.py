@@ -42,6 +42,10 @@ from .rate_limit import DEFAULT_BURST
 
 DEFAULT_HISTORY = 100
 
+# Leaving for these reasons lowers a raised hand: the student chose to go, or the
+# teacher removed them.  A lost connection keeps it, for the student who comes back.
+HAND_LOWERING_REASONS = ("quit", "kicked")
+
 
 class Peer:
     """One connection as the room sees it."""
@@ -423,11 +427,17 @@ class Room:
                 self._update_readers()
             if self._closing:
                 return
-            notice = Rendered(left_frame(peer.name, self._clock(), reason))
+            now = self._clock()
+            notice = Rendered(left_frame(peer.name, now, reason))
             flush = []
             overflowed = self._broadcast(notice, flush)
-            log_error = self._append_log(notice)
-        self._after(overflowed, log_error, flush)
+            queued = [self._append_log(notice)]
+            if reason in HAND_LOWERING_REASONS and self._rules.lower_hand(peer.name):
+                moved, logged, told = self._hand_moved(peer.name, False, now)
+                overflowed.update(moved)
+                queued.extend(logged)
+                flush.extend(told)
+        self._after(overflowed, queued, flush)
         self._report("%s %s" % (peer.name, text_format.left_words(reason)))
 
     # --- messages -----------------------------------------------------

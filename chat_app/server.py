@@ -432,7 +432,11 @@ def open_history(options, room, console):
         console.error("warning: " + warning)
     room.load_history(entries, last_id, log.saved_state, log.cleared_through)
     if entries:
-        console.info("loaded %d earlier message(s) from %s" % (len(entries), options.log))
+        console.info("loaded %s from %s" % (text_format.counted(len(entries), "earlier message"),
+                                            options.log))
+    elif log.cleared_through is not None:
+        console.info("%s: the room's history was cleared last time, so newcomers see no earlier "
+                     "messages; the file keeps everything and goes on" % options.log)
     else:
         console.info("%s has no earlier messages: a new transcript starts there" % options.log)
     return LogWriter(log, console.error, console.info)

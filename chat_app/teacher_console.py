@@ -26,7 +26,7 @@ import time
 from . import text_format
 from .line_editor import END_OF_INPUT, columns
 from .moderation import DEFAULT_KICK_REASON
-from .protocol import MAX_SLOW_SECONDS, ProtocolError, clean_text
+from .protocol import MAX_SLOW_SECONDS, ProtocolError, clean_text, name_key
 from .terminal import Keyboard, hang_up_watch, retry_in_background
 
 # The teacher's commands: what /help shows, in this order.  The handlers
@@ -179,11 +179,13 @@ class TeacherConsole:
             self.console.info("No hand is up.")
             return
         now = time.time()
-        lines = ["%d hand(s) up, first raised first:" % len(hands)]
+        here = {name_key(name) for name in self.room.users()}
+        lines = ["%s up, first raised first:" % text_format.counted(len(hands), "hand")]
         for number, hand in enumerate(hands, 1):
-            lines.append("  %d. %s  since %s (%s)" % (
+            lines.append("  %d. %s  since %s (%s)%s" % (
                 number, hand["name"], time.strftime("%H:%M:%S", time.localtime(hand["time"])),
-                _duration(now - hand["time"])))
+                _duration(now - hand["time"]),
+                "" if name_key(hand["name"]) in here else "  (away: their connection was lost)"))
         lines.append("Type /lower NAME once you have helped them.")
         self.console.info("\n".join(lines))
 

@@ -126,6 +126,7 @@ class TeacherView:
         self.rules = Rules()
         self.hands = Hands()
         self.teachers = set()  # name_key of each teacher in the room
+        self.present = set()  # name_key of each member: a hand's student may be away
 
     def welcome(self, welcome):
         """Take a (re)join's welcome: the rules, the hands and the teachers now."""
@@ -135,6 +136,8 @@ class TeacherView:
         self.teachers = {name_key(name) for name in welcome.get("teachers") or []
                          if isinstance(name, str)}
         self.teachers.add(name_key(self.own_name))
+        self.present = {name_key(name) for name in welcome.get("users") or []
+                        if isinstance(name, str)}
 
     def apply(self, frame):
         """Take one frame; return what it changed: "rules", "hands", or None."""
@@ -152,16 +155,26 @@ class TeacherView:
         return "hands"
 
     def _on_joined(self, frame):
-        if frame.get("teacher") is True and isinstance(frame.get("name"), str):
+        if not isinstance(frame.get("name"), str):
+            return None
+        if frame.get("teacher") is True:
             self.teachers.add(name_key(frame["name"]))
-        return None
+        self.present.add(name_key(frame["name"]))
+        return "hands" if self.hands.is_up(frame["name"]) else None  # back: no longer away
 
     def _on_left(self, frame):
-        if isinstance(frame.get("name"), str):
-            self.teachers.discard(name_key(frame["name"]))
-            # The server keeps a leaver's raised hand (it is theirs when they
-            # come back); the list goes by what the server sends.
-        return None
+        if not isinstance(frame.get("name"), str):
+            return None
+        self.teachers.discard(name_key(frame["name"]))
+        self.present.discard(name_key(frame["name"]))
+        # The server keeps the raised hand of a student whose connection was
+        # lost (it is theirs when they come back): the list marks them away.
+        return "hands" if self.hands.is_up(frame["name"]) else None
+
+    def hand_rows(self):
+        """Return (name, "HH:MM", here) for each raised hand, in the order they went up."""
+        return [(name, when, name_key(name) in self.present)
+                for name, when in self.hands.rows()]
 
     _handlers = {"room_state": _on_room_state, "hand": _on_hand,
                  "joined": _on_joined, "left": _on_left}

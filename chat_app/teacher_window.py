@@ -18,6 +18,7 @@ from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from .chat_state import entry
 from .protocol import TEACHER
+from .text_format import counted
 from .client_gui import COLORS, wrap_to_width
 from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
                            TeacherView, control, log_records, rules_summary,
@@ -53,14 +54,15 @@ WORDS = {
     "private_question": ("Include private messages in the transcript?\n\nYes: they are in it "
                          "too.\nNo: only what the whole room saw."),
     "save_title": "Save the lesson's transcript",
-    "saved": "Saved the transcript of this lesson (%d record(s)) to %s.",
-    "skipped": " %d line(s) of the log could not be read and were left out.",
+    "saved": "Saved the transcript of this lesson (%s) to %s.",
+    "skipped": " Left out: %s of the log that could not be read.",
     "not_saved": ("The transcript was not saved (%s). Choose another folder or file name "
                   "with Room > Save transcript\u2026"),
     "not_sent": ("Not connected, so that was not sent to the server. Try again once the "
                  "window says it is connected."),
     "hands_title": "Hands up (%d)",
     "hands_none": "Hands up: none",
+    "away": " (away)",  # the student's connection was lost; the hand waits for them
     "hands_more": "\u2026 and %d more (lower the first ones to see them)",
     "lower": "Lower",
     "hint": ("Right-click a name, or a message, for what a teacher can do; double-click a "
@@ -89,7 +91,8 @@ class TkAsk:
         return messagebox.askyesno(title, question, icon="warning", parent=self.root)
 
     def yes_no_cancel(self, title, question):
-        return messagebox.askyesnocancel(title, question, parent=self.root)
+        """Ask; No is the default (Enter), as the transcript command leaves private ones out."""
+        return messagebox.askyesnocancel(title, question, parent=self.root, default="no")
 
     def save_path(self, title, name):
         return filedialog.asksaveasfilename(parent=self.root, title=title, initialfile=name,
@@ -191,10 +194,10 @@ class TeacherPanel:
         for row in self.hands_rows.winfo_children():
             row.destroy()
         self.hand_buttons = {}
-        rows = self.view.hands.rows()
+        rows = self.view.hand_rows()
         self.hands_title.configure(
             text=WORDS["hands_title"] % len(rows) if rows else WORDS["hands_none"])
-        for number, (name, when) in enumerate(rows[:MAX_HANDS_SHOWN], 1):
+        for number, (name, when, here) in enumerate(rows[:MAX_HANDS_SHOWN], 1):
             row = ttk.Frame(self.hands_rows)
             row.pack(side="top", fill="x", pady=1)
             button = ttk.Button(row, text=WORDS["lower"], style="Lower.TButton",
@@ -203,7 +206,8 @@ class TeacherPanel:
             button.pack(side="right")
             # The time is packed before the name, so a narrow list cuts the name, not the time.
             ttk.Label(row, text=when, foreground=COLORS["time"]).pack(side="right", padx=4)
-            ttk.Label(row, text="%d. %s" % (number, name)).pack(
+            ttk.Label(row, text="%d. %s%s" % (number, name, "" if here else WORDS["away"]),
+                      **({} if here else {"foreground": COLORS["stale"]})).pack(
                 side="left", fill="x", expand=True, anchor="w")
             self.hand_buttons[name] = button
         if len(rows) > MAX_HANDS_SHOWN:
@@ -341,9 +345,9 @@ class TeacherPanel:
             self.chat.add([entry("error", WORDS["not_saved"] % (exc.strerror or exc),
                                  time.time())])
             return
-        words = WORDS["saved"] % (len(records), path)
+        words = WORDS["saved"] % (counted(len(records), "record"), path)
         if skipped:
-            words += WORDS["skipped"] % skipped
+            words += WORDS["skipped"] % counted(skipped, "line")
         self.chat.add([entry("notice", words, time.time())])
 
 

@@ -11,7 +11,7 @@ import datetime
 import time
 
 from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, name_key, strip_controls
-from .text_format import clock, left_words
+from .text_format import clock, counted, left_words
 from .transcript_records import problem
 
 # What a line that is no one's message says, by what happened.
@@ -86,11 +86,6 @@ def duration_words(seconds):
         if count:
             parts.append("%d %s%s" % (count, unit, "" if count == 1 else "s"))
     return " ".join(parts) or "under a minute"
-
-
-def counted(count, thing):
-    """Return a count in words: 1 message, 3 messages."""
-    return "%d %s%s" % (count, thing, "" if count == 1 else "s")
 
 
 class Entry:

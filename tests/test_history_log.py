@@ -48,7 +48,7 @@ def test_history_and_ids_survive_a_restart(tmp_path):
         first.close()
     second = RunningServer("--log", path, "--history", "3")
     try:
-        second.out.wait_for(r"loaded 3 earlier message\(s\)")
+        second.out.wait_for(r"loaded 3 earlier messages")
         bob = second.client()
         history = bob.join("bob")["history"]
         assert [m["text"] for m in history] == ["m2", "m3", "m4"]

@@ -491,7 +491,7 @@ def test_delete_clear_hands_and_lower(server, teacher):
         student.expect("hand")
     wait_until(lambda: len(server.room.hands()) == 2, what="two hands up")
     teacher.handle("/hands")
-    assert re.search(r"2 hand\(s\) up, first raised first:\n  1\. bob  since \d\d:\d\d:\d\d "
+    assert re.search(r"2 hands up, first raised first:\n  1\. bob  since \d\d:\d\d:\d\d "
                      r"\(just now\)\n  2\. amy  since", teacher.out.text)
     teacher.handle("/lower bob")
     assert bob.expect("hand")["up"] is False

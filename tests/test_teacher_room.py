@@ -347,3 +347,44 @@ def test_terminals_read_the_rules_the_teacher_mark_and_nothing_for_bare_events()
                   {"type": "room_state", "locked": True, "slow": 0, "private": True,
                    "muted": [], "time": 0}):
         assert text_format.render(frame) is None
+
+
+def test_a_hand_goes_down_when_its_student_quits_or_is_kicked_not_when_the_line_drops(room):
+    server, lee, amy, bob = room
+    carl = server.client()
+    carl.join("carl")
+    for student in (amy, bob, carl):
+        student.send({"type": "hand", "up": True})
+        assert student.expect("hand")["up"] is True
+    assert [lee.expect("hand")["name"] for _ in range(3)] == ["amy", "bob", "carl"]
+    amy.send({"type": "leave"})
+    assert lee.expect("hand", name="amy")["up"] is False
+    control(lee, "kick", name="bob")
+    assert lee.expect("hand", name="bob")["up"] is False
+    carl.reset()  # the connection drops: carl will be back, with his hand up
+    lee.expect("left", name="carl")
+    back = server.client()
+    assert back.join("carl")["hand"] is True
+    late = server.client()
+    assert [hand["name"] for hand in late.join("mr_k", teacher_token=server.token)["hands"]] == [
+        "carl"]
+
+
+def test_a_restart_after_a_clear_says_the_log_still_holds_everything(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    first = teaching(RunningServer("--log", path))
+    try:
+        lee, (amy, bob) = join_all(first)
+        say(amy, "before")
+        lee.expect("message", text="before")
+        control(lee, "clear")
+        lee.expect("cleared")
+    finally:
+        first.close()
+    second = RunningServer("--log", path)
+    try:
+        second.out.wait_for(r"room\.jsonl: the room's history was cleared last time, so "
+                            r"newcomers see no earlier messages; the file keeps everything")
+    finally:
+        second.close()
+    assert '"text":"before"' in open(path, encoding="utf-8").read()

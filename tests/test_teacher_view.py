@@ -147,6 +147,18 @@ def test_hands_keep_the_order_they_went_up_in():
     assert view.hands.names() == ["bob", "cat"]
 
 
+def test_the_hand_of_a_student_whose_line_dropped_shows_as_away():
+    view = teacher(users=["Teacher", "amy"], hands=[{"name": "amy", "time": 10.0},
+                                                   {"name": "bob", "time": 20.0}])
+    assert [here for _, _, here in view.hand_rows()] == [True, False]  # bob: from the log
+    assert view.apply({"type": "left", "name": "amy", "time": 30.0,
+                       "reason": "disconnected"}) == "hands"
+    assert view.apply({"type": "joined", "name": "bob", "time": 31.0}) == "hands"
+    assert [(name, here) for name, _, here in view.hand_rows()] == [("amy", False),
+                                                                    ("bob", True)]
+    assert view.apply({"type": "joined", "name": "cat", "time": 32.0}) is None  # no hand
+
+
 def test_a_hands_row_gives_the_time_it_went_up():
     hands = Hands([{"name": "amy", "time": 0}])
     [(name, when)] = hands.rows()

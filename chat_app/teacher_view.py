@@ -199,12 +199,15 @@ class TeacherView:
             items.append(item("Lower %s's hand" % name, "lower", {"name": name}))
         return items + [SEPARATOR, private]
 
-    def message_menu(self, message_id):
-        """Return the entries of a message's menu (it has the id message_at gave)."""
+    def message_menu(self, message_id, frame=None):
+        """Return the entries of a message's menu (it has the id message_at gave).
+
+        `frame`, the message or announcement itself when the window has it,
+        names what is deleted: whose, and how it begins.
+        """
         if message_id is None:
             return []
-        return [item("Delete message %d (from every window and the history)" % message_id,
-                     "delete", {"id": message_id})]
+        return [item(delete_label(message_id, frame), "delete", {"id": message_id})]
 
     def room_menu(self):
         """Return the Room menu's entries for the rules in force."""
@@ -225,6 +228,24 @@ class TeacherView:
             SEPARATOR,
             item("Save transcript\u2026", "save_transcript"),
         ]
+
+
+# How much of a message its Delete entry shows, so the teacher sees which one it is.
+DELETE_PREVIEW_CHARS = 40
+
+
+def delete_label(message_id, frame=None):
+    """Return the Delete entry's words: whose message, and how it begins, when known."""
+    if not isinstance(frame, dict) or not isinstance(frame.get("text"), str):
+        return "Delete message %d (from every window and the history)" % message_id
+    text = " ".join(safe(frame["text"]).split())
+    if len(text) > DELETE_PREVIEW_CHARS:
+        text = text[:DELETE_PREVIEW_CHARS - 1] + "\u2026"
+    if isinstance(frame.get("from"), str):
+        whose = "%s's message" % safe(frame["from"])
+    else:
+        whose = "the announcement"
+    return "Delete %s \u201c%s\u201d (from every window and the history)" % (whose, text)
 
 
 class Lesson:
@@ -256,6 +277,13 @@ class Lesson:
 
     def records(self):
         return list(self._records)
+
+    def find(self, message_id):
+        """Return the recorded message or announcement with this id, or None."""
+        if message_id not in self._ids:
+            return None
+        return next((frame for frame in reversed(self._records)
+                     if frame.get("id") == message_id and frame.get("type") in NUMBERED), None)
 
 
 def log_records(read_log, path, since):

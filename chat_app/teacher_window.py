@@ -261,7 +261,8 @@ class TeacherPanel:
         return self.user_menu
 
     def fill_message_menu(self, message_id):
-        self.fill_menu(self.message_menu, self.view.message_menu(message_id))
+        self.fill_menu(self.message_menu,
+                       self.view.message_menu(message_id, self.lesson.find(message_id)))
         return self.message_menu
 
     def popup(self, menu, x, y):

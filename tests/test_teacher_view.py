@@ -103,6 +103,11 @@ def test_a_messages_menu_deletes_it_by_its_id():
     assert [(item.action, item.fields) for item in items] == [("delete", {"id": 17})]
     assert "17" in items[0].label
     assert teacher().message_menu(None) == []
+    said = {"type": "message", "id": 17, "from": "amy", "text": "a rude\nword " + "x" * 60}
+    label = teacher().message_menu(17, said)[0].label
+    assert label.startswith("Delete amy's message \u201ca rude word xxx") and "\u2026\u201d" in label
+    notice = {"type": "notice", "id": 18, "text": "Quiz at ten"}
+    assert "the announcement \u201cQuiz at ten\u201d" in teacher().message_menu(18, notice)[0].label
 
 
 # --- the Room menu -------------------------------------------------------------

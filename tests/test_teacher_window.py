@@ -268,8 +268,8 @@ def test_right_click_a_message_to_delete_it(teacher):
     log.event_generate("<Button-3>", x=x + 2, y=y + height // 2)
     window.root.update()
     assert posted and labels(posted[0]) == [
-        "Delete message %d (from every window and the history)" % number]
-    invoke(posted[0], "Delete message")
+        "Delete amy's message \u201can unkind word\u201d (from every window and the history)"]
+    invoke(posted[0], "Delete amy's message")
     assert bob.expect("deleted")["id"] == number
     window.pump(lambda: "an unkind word" not in window.log(), "the message to leave the window")
 

@@ -714,3 +714,15 @@ def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FR
         return head
     # head ends with '[]}\n'; put the history between the brackets.
     return head[:-3] + b",".join(kept) + head[-3:]
+
+
+# --- records only the log holds (docs/protocol.md, "The log") --------------
+
+def kick_record(name, reason, time):
+    """The teacher removed `name`, saying `reason` (which only they and the log see)."""
+    return {"type": "kick", "name": name, "reason": reason, "time": time}
+
+
+def stopped_record(names, time):
+    """The server stopped with these members in the room: they all left then."""
+    return {"type": "stopped", "names": names, "time": time}

@@ -35,8 +35,9 @@ from .peer_wait import PasswordTryWait
 from .protocol import (
     CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
     ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
-    hand_frame, joined_frame, left_frame, limits_field, message_frame, name_key, notice_frame,
-    password_wait_frame, room_notice_frame, room_state_frame, welcome_bytes, welcome_frame,
+    hand_frame, joined_frame, kick_record, left_frame, limits_field, message_frame, name_key,
+    notice_frame, password_wait_frame, room_notice_frame, room_state_frame, stopped_record,
+    welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
 
@@ -666,19 +667,24 @@ class Room:
                 return None
             overflowed = self._put(Rendered(bye_frame(reason, kicked=True)), [peer])
             peer.outbox.stop_at(self.stream.end)  # bye is its last frame
-        self._after(overflowed, None, [peer])
+            queued = self._append_log(Rendered(kick_record(peer.name, reason, self._clock())))
+        self._after(overflowed, queued, [peer])
         peer.stop_reading()  # wake its thread; sending goes on
         return peer.name
 
     def close_all(self, reason):
         """Send bye to every connection and wake their threads to end."""
         with self._lock:
+            queued = None
+            if not self._closing:  # the log says who was in the room: no one leaves after this
+                queued = self._append_log(Rendered(stopped_record(list(self._names.values()),
+                                                                  self._clock())))
             self._closing = True
             peers = list(self._connections)
             overflowed = self._put(Rendered(bye_frame(reason)), peers)
             for peer in peers:
                 peer.outbox.stop_at(self.stream.end)  # bye is its last frame
-        self._after(overflowed, None, peers)
+        self._after(overflowed, queued, peers)
         for peer in peers:
             peer.end("disconnected")  # wakes a held-back reader; the bye still goes out
         return peers

@@ -17,6 +17,8 @@ from .transcript_records import problem
 # What a line that is no one's message says, by what happened.
 JOINED_WORDS = {False: "joined", True: "joined as a teacher"}
 HAND_WORDS = {True: "raised a hand", False: "no longer has a hand up"}
+KICKED_WORDS = "%s, who was told: %s"  # "was removed by the teacher", and the teacher's reason
+STOPPED_WORDS = "The server stopped, and everyone in the room left then%s."
 CLEARED_WORDS = ("The teacher cleared the room's history: everyone's window was emptied "
                  "(this record keeps what was said before).")
 LOST_DELETION_WORDS = "The teacher deleted message %d, which is not in this log."
@@ -153,6 +155,7 @@ class Lesson:
         self.deletions = 0
         self._by_id = {}  # id -> the Entry of a message or announcement shown
         self._seen = set()  # every message and notice id read
+        self._kick_reasons = {}  # name key -> the reason of a kick whose left is to come
         self.records = 0  # records read, shown or not
         for record in records:
             if problem(record) is None:
@@ -263,8 +266,20 @@ class Lesson:
 
     def _left(self, record):
         person = self._person(record["name"])
-        self.entries.append(Entry("left", record["time"], clean_name(left_words(record["reason"])),
-                                  name=person.name))
+        words = clean_name(left_words(record["reason"]))
+        reason = self._kick_reasons.pop(name_key(record["name"]), None)
+        if record["reason"] == "kicked" and reason is not None:
+            words = KICKED_WORDS % (words, clean(reason))
+        self.entries.append(Entry("left", record["time"], words, name=person.name))
+
+    def _kick(self, record):
+        """The teacher's reason, for the `left` record that follows."""
+        self._kick_reasons[name_key(record["name"])] = record["reason"]
+
+    def _stopped(self, record):
+        names = [clean_name(name) for name in record.get("names") or [] if isinstance(name, str)]
+        words = STOPPED_WORDS % (": " + ", ".join(names) if names else "")
+        self.entries.append(Entry("room", record["time"], words, about="stopped"))
 
     def _hand(self, record):
         person = self._person(record["name"])
@@ -305,4 +320,6 @@ RECORD_READERS = {
     "hand": Lesson._hand,
     "deleted": Lesson._deleted,
     "cleared": Lesson._cleared,
+    "kick": Lesson._kick,
+    "stopped": Lesson._stopped,
 }

@@ -48,6 +48,8 @@ RECORD_FIELDS = {
     "cleared": {"required": (("time", NUMBER),), "optional": ()},
     "hand": {"required": (("name", str), ("up", bool), ("time", NUMBER)), "optional": ()},
     "saved_state": {"required": (("time", NUMBER),), "optional": ()},
+    "kick": {"required": (("name", str), ("reason", str), ("time", NUMBER)), "optional": ()},
+    "stopped": {"required": (("time", NUMBER),), "optional": (("names", list),)},
 }
 
 

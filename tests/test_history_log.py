@@ -115,7 +115,8 @@ def test_a_log_write_error_is_reported_and_chat_goes_on(make_server, tmp_path):
     assert amy.expect("message")["text"] == "still relayed"
     server.close()
     _, lines = take_unsaved_file("full")  # saved elsewhere at the stop (test_log_writer)
-    assert b"still relayed" in lines[-1]
+    assert b"still relayed" in lines[-2]
+    assert lines[-1].startswith(b'{"type":"stopped","names":["amy"]')  # who was there at the stop
 
 
 def room_with_a_message(path):

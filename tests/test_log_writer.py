@@ -400,7 +400,7 @@ def test_a_stop_while_the_disk_is_full_says_what_the_log_misses(make_server):
     server.err.wait_for("the disk is full")
     server.close()
     saved, lines = take_unsaved_file("full")
-    assert ("2 room event(s) could not be written to the log file /dev/full before the server "
+    assert ("3 room event(s) could not be written to the log file /dev/full before the server "
             "stopped (the last write failed: No space left on device). They were saved in %s"
             % saved in server.err.text)
-    assert [json.loads(line)["type"] for line in lines] == ["joined", "message"]
+    assert [json.loads(line)["type"] for line in lines] == ["joined", "message", "stopped"]

@@ -471,3 +471,21 @@ def test_a_record_whose_time_is_no_date_is_skipped(tmp_path, when):
     records, warnings = transcript.read_log(path)
     assert [record["name"] for record in records] == ["bob"]
     assert len(warnings) == 1 and "line 1, was skipped" in warnings[0]
+
+
+def test_a_real_servers_log_keeps_the_kick_reason_and_the_stop(make_server, tmp_path):
+    from chat_app import teacher_id
+    path = str(tmp_path / "room.log")
+    server = make_server("--log", path)
+    lee, amy, bob = server.client(), server.client(), server.client()
+    lee.join("lee", teacher_token=teacher_id.read_token(server.port))
+    amy.join("amy")
+    bob.join("bob")
+    lee.send({"type": "control", "action": "kick", "name": "bob", "reason": "stop spamming"})
+    amy.expect("left", name="bob")
+    server.close()
+    records, warnings = transcript.read_log(path)
+    assert warnings == []
+    text = transcript.render(records, "txt")
+    assert "* bob was removed by the teacher, who was told: stop spamming" in text
+    assert "-- The server stopped, and everyone in the room left then: lee, amy." in text

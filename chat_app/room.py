@@ -297,9 +297,13 @@ class Room:
             return len(self._connections)
 
     def members(self):
-        """Return (name, address, joined at) for every member, in join order."""
+        """Return (name, address, joined at) for every member, in join order.
+
+        A teacher's name carries the teacher mark ("lee (teacher)").
+        """
         with self._lock:
-            return [(peer.name, peer.address, peer.since) for peer in self._members.values()]
+            return [(peer.name + (text_format.TEACHER_MARK if key in self._teachers else ""),
+                     peer.address, peer.since) for key, peer in self._members.items()]
 
     def users(self):
         """Return the members' names in the order they joined."""

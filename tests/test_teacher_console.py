@@ -41,6 +41,11 @@ def test_who_lists_names_addresses_and_since(server, teacher):
     # The columns are as wide as the longest entry: a room fits in 80 columns.
     rows = [line for line in teacher.out.text.splitlines() if "since" in line]
     assert max(len(row) for row in rows) < 80, rows
+    from chat_app import teacher_id
+    lee = server.client()
+    lee.join("lee", teacher_token=teacher_id.read_token(server.port))
+    teacher.handle("/who")
+    assert re.search(r"\n +lee \(teacher\) +127\.0\.0\.1 +since", teacher.out.text)
 
 
 def test_say_reaches_programs_and_people_prominently(server, teacher):

@@ -98,10 +98,11 @@ def teacher_proof(server):
 def banner_lines(server, options):
     """Return the banner's lines as the window shows them.
 
-    Left out: how to stop the server (its last line: here, the window stops
-    it) and how to be the teacher on this computer (the window is).
+    Left out: the program's version and port (its first line: the join
+    command has the port), how to stop the server (its last line: here, the
+    window stops it) and how to be the teacher on this computer (the window is).
     """
-    lines = banner(server, options).split("\n")[:-1]
+    lines = banner(server, options).split("\n")[1:-1]
     keys = server.teacher_keys
     if keys is not None and keys.has_token:
         token_line = teacher_lines(keys, options)[0]

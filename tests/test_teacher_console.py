@@ -503,3 +503,61 @@ def test_delete_clear_hands_and_lower(server, teacher):
     teacher.handle("/lower bob")
     assert "Not done: bob's hand is not up." in teacher.out.text
 
+
+
+def test_every_control_typed_in_the_servers_terminal_reaches_the_students(terminal_server):
+    server = terminal_server()
+    server.wait_rows(r">")
+    amy, bob = Client(server.port), Client(server.port)
+    amy.join("amy")
+    bob.join("bob")
+
+    def typed(command):
+        server.type(command.encode("utf-8") + b"\n")
+
+    def say(client, text, **fields):
+        client.send(dict(fields, type="say", text=text))
+
+    typed("/mute amy")
+    bob.expect("notice", about="mute")
+    say(amy, "let me talk")
+    amy.expect_error("muted")
+    typed("/unmute amy")
+    bob.expect("notice", about="unmute")
+    typed("/lock")
+    amy.expect("room_state", locked=True)
+    say(bob, "hello?")
+    bob.expect_error("locked")
+    typed("/unlock")
+    bob.expect("room_state", locked=False)
+    typed("/slow 30")
+    bob.expect("room_state", slow=30)
+    say(bob, "one")
+    bob.expect("message", text="one")
+    say(bob, "two")
+    assert bob.expect_error("slow_mode")["seconds"] >= 29
+    typed("/slow off")
+    bob.expect("room_state", slow=0)
+    typed("/private off")
+    amy.expect("room_state", private=False)
+    say(amy, "psst", to="bob")
+    amy.expect_error("private_off")
+    typed("/private on")
+    amy.expect("room_state", private=True)
+    bob.send({"type": "hand", "up": True})
+    bob.expect("hand", up=True)
+    typed("/hands")
+    server.wait_for(r"1 hand up, first raised first:\n +1\. bob +since")
+    typed("/lower bob")
+    bob.expect("hand", up=False)
+    say(amy, "oops")
+    oops = bob.expect("message", text="oops")
+    server.wait_for(r"#%d \[\d\d:\d\d\] <amy> oops" % oops["id"])
+    typed("/delete %d" % oops["id"])
+    assert bob.expect("deleted")["id"] == oops["id"]
+    typed("/clear")
+    bob.expect("cleared")
+    late = Client(server.port)
+    assert late.join("late")["history"] == []
+    typed("/quit")
+    assert server.process.wait(WAIT) == 0

@@ -1,6 +1,7 @@
 """The teacher's room over real sockets: each control checked from the students' side."""
 
 import json
+import os
 
 import pytest
 
@@ -388,3 +389,16 @@ def test_a_restart_after_a_clear_says_the_log_still_holds_everything(tmp_path):
     finally:
         second.close()
     assert '"text":"before"' in open(path, encoding="utf-8").read()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_a_token_file_others_can_read_is_refused_and_the_server_says_why(make_server):
+    server = teaching(make_server())
+    path = teacher_id.token_path(server.port)
+    os.chmod(path, 0o644)  # someone made it readable to every user of the computer
+    thief = server.client()
+    thief.send({"type": "join", "name": "eve", "teacher_token": server.token})
+    assert "can be read by other users" in thief.expect_error("bad_teacher")["message"]
+    thief.assert_closed()
+    server.err.wait_for(r"the teacher token file .* can be read by other users \(its "
+                        r"permissions are -rw-r--r--\): every teacher token is refused")

@@ -119,6 +119,12 @@ def rules_of(value):
     return rules
 
 
+def raised_hands(given=None):
+    """Return a teacher's raised hands (teacher_view.Hands), from a welcome's `hands`."""
+    from .teacher_view import Hands  # here: teacher_view builds on this module
+    return Hands(given)
+
+
 def backoff_delays():
     """Yield reconnect delays: 1, 2, 4, ... 30, 30, ..."""
     delay = BACKOFF_FIRST
@@ -209,6 +215,7 @@ class ChatState:
         self.teachers = set()  # name_key of each teacher in the room
         self.rules = dict(NO_RULES)
         self.hand = False  # the student's own hand is up
+        self.hands = raised_hands()  # a teacher's: everyone's raised hands, in order
         self.logged = False  # the server keeps a log of what is said
         self._clock = clock
         self._slow_until = None  # clock time before which a room say is refused
@@ -246,6 +253,7 @@ class ChatState:
                          if isinstance(name, str)}
         self.rules = rules_of(frame.get("state"))
         self.hand = flag(frame, "hand")
+        self.hands = raised_hands(frame.get("hands") if self.role == TEACHER else None)
         self.logged = flag(frame, "logged")
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
@@ -341,7 +349,9 @@ class ChatState:
         return []
 
     def _on_hand(self, frame):
-        """Note the student's own hand; a teacher's window lists everyone's itself."""
+        """Note a student's own hand, or for a teacher anyone's (its window also lists them)."""
+        if self.role == TEACHER and isinstance(frame.get("name"), str):
+            self.hands.change(frame["name"], flag(frame, "up"), frame.get("time"))
         if self.role != STUDENT or name_key(safe(str(frame.get("name", "")))) != name_key(
                 self.name):
             return []

@@ -22,11 +22,12 @@ from tkinter import messagebox
 from tkinter import ttk
 
 from . import settings, teacher_id
-from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, ChatState,
-                         entry, join_problem, password_problem, split_text, title)
+from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
+                         ChatState, entry, join_problem, password_problem, split_text, title)
 from .client_session import Session
 from .connection import probe_info
-from .commands import HELP_TEXT, Command, CommandError, hand_frame, run_line, say_frame
+from .commands import (HELP_TEXT, Command, CommandError, control_frame, hand_frame, hands_text,
+                       run_line, say_frame, teacher_help)
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .room_search import RoomSearch, preselect, room_key, room_row
@@ -86,6 +87,14 @@ TAKES_LINES_AWAY = ("deleted", "cleared")
 
 # The password bar's words while the server checks the password typed in it.
 CHECKING_PASSWORD = "Checking the password\u2026"
+
+# Said when Enter cannot send (no connection): the typed line stays in the box.
+NOT_CONNECTED = ("Not connected, so nothing was sent; your text stays in the box. Press Enter "
+                 "again once reconnected.")
+
+# After a teacher's /hands: where else the raised hands show, and what lowers one.
+HANDS_IN_WINDOW = ("The same list is under the people, each hand with a Lower button: press it "
+                   "once you have helped them (or type /lower NAME).")
 
 # Asked before the window closes with typed or paced text not yet sent.
 LEAVE_TITLE = "Leave the chat?"
@@ -1025,7 +1034,9 @@ class ChatWindow:
       join frame (a teacher's proof), called in the network thread at every
       (re)join; the default, teacher_id.join_fields, sends this computer's
       teacher token to a server on this computer started by this user;
-    - `chat`: the ChatView, with its own hooks (people, user_at, message_at).
+    - `chat`: the ChatView, with its own hooks (people, user_at, message_at);
+    - `quit_meaning`: what a teacher's /help says /quit does, when it does
+      more than leave (teach makes /quit ask to stop the room).
     """
 
     def __init__(self, root, options, settings_path=None, search=None):
@@ -1047,6 +1058,7 @@ class ChatWindow:
         self.extra_frames = {}
         self.on_joined_hooks = []
         self.join_fields = teacher_id.join_fields
+        self.quit_meaning = None
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
@@ -1058,6 +1070,7 @@ class ChatWindow:
         self.commands = {
             "say": self.say, "msg": self.say, "who": self.who, "help": self.help,
             "quit": lambda command: self.close(), "hand": self.hand_command,
+            "control": self.control_command, "hands": self.show_hands,
         }
         # What the chat view does for frames beyond adding log lines.
         self.frame_views = {
@@ -1257,7 +1270,7 @@ class ChatWindow:
         if is_blank(typed):
             return
         try:
-            used = run_line(typed, self.commands)
+            used = run_line(typed, self.commands, teacher=self.state.role == TEACHER)
         except CommandError as error:
             self.chat.add([notice(str(error), "error")])
             return
@@ -1269,8 +1282,7 @@ class ChatWindow:
         pieces = split_text(command.text, self.state.limits.max_text)
         frames = [say_frame(command._replace(text=piece)) for piece in pieces]
         if self.session is None or not self.session.connected:
-            self.set_status(self.ended or "Not connected, so nothing was sent; your text "
-                            "stays in the box. Press Enter again once reconnected.")
+            self.set_status(self.ended or NOT_CONNECTED)
             self.root.bell()
             return False
         for frame in frames:
@@ -1294,12 +1306,30 @@ class ChatWindow:
             return False
         return True
 
+    def control_command(self, command):
+        """Send a teacher's typed command (/mute amy, /lock ...) as its control frame.
+
+        The server's answer shows as it comes: room_state and a notice, or
+        an error saying why (no_such_user, bad_control ...).
+        """
+        if not self.send_frame(control_frame(command)):
+            self.set_status(self.ended or NOT_CONNECTED)
+            self.root.bell()
+            return False
+        return True
+
+    def show_hands(self, command):
+        """/hands: the raised hands this window knows, first raised first."""
+        self.chat.add([notice(hands_text(self.state.hands.rows(), HANDS_IN_WINDOW))])
+        return True
+
     def who(self, command):
         self.chat.add([notice("In the room: " + ", ".join(self.state.users))])
         return True
 
     def help(self, command):
-        self.chat.add([notice(HELP_TEXT, "help")])
+        words = teacher_help(self.quit_meaning) if self.state.role == TEACHER else HELP_TEXT
+        self.chat.add([notice(words, "help")])
         return True
 
     def start_private(self, name):

@@ -37,7 +37,8 @@ from . import settings, teacher_id, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
                          ChatState, password_problem, split_text)
 from .client_session import Session
-from .commands import HELP_TEXT, CommandError, hand_frame, run_line, say_frame
+from .commands import (HELP_TEXT, CommandError, control_frame, hand_frame, hands_text, run_line,
+                       say_frame, teacher_help)
 from .line_editor import END_OF_INPUT
 from .local_addresses import host_port
 from .protocol import is_blank
@@ -114,9 +115,10 @@ class TerminalClient:
         # What each typed command does in the terminal.
         self.commands = {
             "say": self.say, "msg": self.say, "quit": lambda command: self.on_end(None),
-            "help": lambda command: self.show(HELP_TEXT),
+            "help": self.help,
             "who": lambda command: self.show(text_format.render_users(self.state.users)),
-            "hand": self.hand,
+            "hand": self.hand, "control": self.control,
+            "hands": lambda command: self.show(hands_text(self.state.hands.rows())),
         }
         self.announced_pace = False  # "Sending N more lines" said for this run
         self.all_sent = None  # the run's size, once written, until the server confirms it
@@ -400,7 +402,7 @@ class TerminalClient:
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
             self.show(text)
         if refused is not None:  # the prompt line has let it go: show what to type again
-            self.show('* Not sent: "%s"' % text_format.safe(refused["text"]))
+            self.not_sent(refused["text"])
         self.say_all_sent()
 
     def on_sending(self, progress):
@@ -483,9 +485,26 @@ class TerminalClient:
         if is_blank(line):
             return
         try:
-            run_line(line, self.commands)
+            run_line(line, self.commands, teacher=self.state.role == TEACHER)
         except CommandError as error:
             self.show("! %s" % error)
+            self.not_sent(line)
+
+    def not_sent(self, text):
+        """Show a typed text that did not go, to type again (the prompt line let it go)."""
+        self.show('* Not sent: "%s"' % text_format.safe(text))
+
+    def help(self, command):
+        self.show(teacher_help() if self.state.role == TEACHER else HELP_TEXT)
+
+    def control(self, command):
+        """Send a teacher's typed command (/mute amy, /lock ...) as its control frame.
+
+        The server answers with a notice and room_state, or an error saying why.
+        """
+        if not self.session.send(control_frame(command)):
+            self.show("* Not connected, so that was not sent. Type it again once the "
+                      "connection is back.")
 
     def hand(self, command):
         """/hand raises the student's hand, /hand down lowers it."""

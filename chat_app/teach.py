@@ -44,6 +44,7 @@ NOT_TEACHER = ("This window joined as a student, without the teacher's controls:
 
 STOP_TITLE = "Stop the room?"
 STOP_QUESTION = "Closing this window stops the chat for everyone in the room. Stop the room?"
+QUIT_MEANING = "stop the room for everyone (you are asked first)"  # /help's words for /quit
 
 BANNER_TITLE = "How students join this room"
 BANNER_CLOSING = "Closing this window stops the room for everyone."
@@ -177,6 +178,7 @@ class Teach:
         root.protocol("WM_DELETE_WINDOW", self.close_asked)
         root.bind_all("<Control-q>", lambda event: self.close_asked())
         self.window.commands["quit"] = lambda command: self.close_asked()
+        self.window.quit_meaning = QUIT_MEANING
 
     def make_room(self, welcome):
         """At the first join, grow the window by the banner's height, as the screen allows.

@@ -24,44 +24,27 @@ import threading
 import time
 
 from . import text_format
+from .commands import CONTROL_FIELDS, TEACHER_COMMANDS, USAGES, hands_text, help_text
 from .line_editor import END_OF_INPUT, columns
 from .moderation import DEFAULT_KICK_REASON
-from .protocol import MAX_SLOW_SECONDS, ProtocolError, clean_text, name_key
+from .protocol import ProtocolError, clean_text, name_key
 from .terminal import Keyboard, hang_up_watch, retry_in_background
 
-# The teacher's commands: what /help shows, in this order.  The handlers
-# of the same names are TeacherConsole's dispatch table.
-COMMANDS = (
-    ("who", "/who", "who is connected, from where, since when"),
-    ("kick", "/kick NAME [reason]", "remove someone from the room (they may join again)"),
-    ("say", "/say TEXT", "an announcement, shown prominently to everyone and kept in history"),
-    ("mute", "/mute NAME", "refuse NAME's messages to the room (not to a teacher)"),
-    ("unmute", "/unmute NAME", "let NAME write to the room again"),
-    ("lock", "/lock", "only teachers write to the room, until /unlock"),
-    ("unlock", "/unlock", "everyone may write to the room again"),
-    ("slow", "/slow SECONDS|off", "one room message per student per SECONDS"),
-    ("private", "/private off|on", "private messages between students off or on"),
-    ("delete", "/delete ID", "remove message #ID from every window and history"),
-    ("clear", "/clear", "empty the conversation for everyone"),
-    ("hands", "/hands", "the raised hands, in order, with the time"),
-    ("lower", "/lower NAME", "lower NAME's raised hand"),
+# The teacher's commands: what /help shows, in this order (the rules, hands
+# and announcements as a teacher's client takes them too: commands.py).  The
+# handlers of the same names are TeacherConsole's dispatch table.
+COMMANDS = (("who", "/who", "who is connected, from where, since when"),) + TEACHER_COMMANDS + (
     ("quit", "/quit", "stop the server (the same as Ctrl+C)"),
     ("help", "/help", "this list"),
 )
 
-
-def help_text(title, rows):
-    """Return a title and (usage, meaning) rows as aligned columns."""
-    width = max(len(usage) for usage, _ in rows) + 3
-    return "\n".join([title] + ["  %-*s%s" % (width, usage, meaning) for usage, meaning in rows])
-
-
 HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in COMMANDS])
 
-# What /slow and /private take besides a number: the control's value.
-SWITCH_WORDS = {"off": False, "on": True}
-
 # Said when a rule command changes nothing (locking a locked room).
+# After a raised hand whose student is not in the room: the server keeps the
+# hand of a lost connection, for the student who comes back.
+AWAY = "  (away: their connection was lost)"
+
 UNCHANGED = "Nothing to change: the room is already so (the room's rules now: %s)."
 
 # Ctrl+D at the prompt would end a shell; here it must not end the commands.
@@ -82,7 +65,7 @@ class TeacherConsole:
         self.stop = stop  # called for /quit (from the console thread)
         handlers = {"who": self.who, "kick": self.kick, "say": self.say,
                     "quit": self.quit, "help": self.help, "hands": self.hands}
-        for name in CONTROL_COMMANDS:
+        for name in CONTROL_FIELDS:
             handlers[name] = functools.partial(self.control, name)
         self.commands = {name: handlers[name] for name, _, _ in COMMANDS}
         self._keyboard = None
@@ -161,7 +144,7 @@ class TeacherConsole:
         """Run a rule command (/mute, /lock, /slow ...) as the room's `control` frames do."""
         usage = USAGES[name]
         try:
-            frame = dict(CONTROL_COMMANDS[name](rest), action=name)
+            frame = dict(CONTROL_FIELDS[name](rest), action=name)
         except ValueError:
             self.console.info("Usage: %s" % usage)
             return
@@ -174,20 +157,13 @@ class TeacherConsole:
             self.console.info(UNCHANGED % describe_rules(self.room.rules()))
 
     def hands(self, rest):
-        hands = self.room.hands()
-        if not hands:
-            self.console.info("No hand is up.")
-            return
         now = time.time()
         here = {name_key(name) for name in self.room.users()}
-        lines = ["%s up, first raised first:" % text_format.counted(len(hands), "hand")]
-        for number, hand in enumerate(hands, 1):
-            lines.append("  %d. %s  since %s (%s)%s" % (
-                number, hand["name"], time.strftime("%H:%M:%S", time.localtime(hand["time"])),
-                _duration(now - hand["time"]),
-                "" if name_key(hand["name"]) in here else "  (away: their connection was lost)"))
-        lines.append("Type /lower NAME once you have helped them.")
-        self.console.info("\n".join(lines))
+        self.console.info(hands_text([
+            (hand["name"], "%s (%s)%s" % (time.strftime("%H:%M:%S", time.localtime(hand["time"])),
+                                          _duration(now - hand["time"]),
+                                          "" if name_key(hand["name"]) in here else AWAY))
+            for hand in self.room.hands()]))
 
     def who(self, rest):
         members = self.room.members()
@@ -243,46 +219,6 @@ def _duration(seconds):
     if minutes < 60:
         return "%d min" % minutes
     return "%d h %02d min" % (minutes // 60, minutes % 60)
-
-
-def _name(rest):
-    if not rest or " " in rest:
-        raise ValueError(rest)
-    return {"name": rest}
-
-
-def _nothing(rest):
-    if rest:
-        raise ValueError(rest)
-    return {}
-
-
-def _seconds(rest):
-    seconds = 0 if rest.lower() == "off" else int(rest)  # ValueError: the usage is shown
-    return {"seconds": seconds}
-
-
-def _switch(rest):
-    if rest.lower() not in SWITCH_WORDS:
-        raise ValueError(rest)
-    return {"allowed": SWITCH_WORDS[rest.lower()]}
-
-
-def _message_id(rest):
-    return {"id": int(rest.lstrip("#"))}
-
-
-# The rule commands: what each typed rest becomes in a control frame (the
-# action is the command's name); ValueError shows the command's usage.
-CONTROL_COMMANDS = {
-    "mute": _name, "unmute": _name, "lock": _nothing, "unlock": _nothing,
-    "slow": _seconds, "private": _switch, "delete": _message_id, "clear": _nothing,
-    "lower": _name,
-}
-
-USAGES = {name: usage for name, usage, _ in COMMANDS}
-USAGES["slow"] = "/slow SECONDS (0 to %d) or /slow off" % MAX_SLOW_SECONDS
-USAGES["private"] = "/private off or /private on"
 
 
 def describe_rules(state):

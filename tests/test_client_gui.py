@@ -1665,3 +1665,24 @@ def test_a_window_away_at_a_deletion_or_a_clear_catches_up_at_the_rejoin(gui, sc
     server.conn.shutdown(socket.SHUT_RDWR)
     amy.wait_log("cleared the conversation while you were away", WAIT * 3)
     assert "kept" not in amy.log() and "fine" not in amy.log()
+
+
+def test_a_teacher_types_the_teachers_commands_in_the_window(gui, make_server):
+    server = make_server()
+    amy = Client(server.port)
+    amy.join("amy")
+    ann = joined_to(gui, server, "ann", teacher=True)  # this computer's token
+    assert ann.window.role == "teacher"
+    ann.enter("/help", "Teacher commands:")
+    assert "/mute NAME" in ann.log() and "/hand " not in ann.log()
+    ann.enter("/slow fast", "Usage: /slow SECONDS")
+    assert ann.chat.typed() == "/slow fast"  # kept, to correct
+    ann.type("/mute amy")
+    ann.press_enter(ann.chat.input)
+    ann.wait_log("The teacher muted amy")
+    assert ann.chat.typed() == ""
+    amy.send({"type": "say", "text": "hello?"})
+    amy.expect_error("muted")
+    amy.send({"type": "hand", "up": True})
+    ann.pump(lambda: ann.window.state.hands.names() == ["amy"], "amy's hand")
+    ann.enter("/hands", "1. amy  since ")

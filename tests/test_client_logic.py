@@ -13,7 +13,8 @@ from chat_app import settings
 from chat_app.chat_state import (ChatState, backoff_delays, join_problem, limits_of, mentions,
                                  password_problem, split_text, title)
 from chat_app.client_session import Pacer
-from chat_app.commands import KINDS, CommandError, parse_line, run_line
+from chat_app.commands import (HELP_TEXT, KINDS, CommandError, control_frame, hands_text,
+                               parse_line, run_line, teacher_help)
 from chat_app.protocol import DEFAULT_MAX_TEXT_CHARS, ERROR_MESSAGES
 from chat_app.rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from chat_app.text_format import render, safe
@@ -611,3 +612,80 @@ def test_the_own_hand_follows_hand_frames_and_others_hands_are_the_teachers():
     assert state.hand
     state.apply({"type": "hand", "name": "amy", "up": False, "time": 2.0})
     assert not state.hand
+
+
+# --- the teacher's typed commands (commands.py) -----------------------------------
+
+@pytest.mark.parametrize("line, frame", [
+    ("/mute amy", {"action": "mute", "name": "amy"}),
+    ("/UNMUTE amy", {"action": "unmute", "name": "amy"}),
+    ("/lock", {"action": "lock"}),
+    ("/unlock", {"action": "unlock"}),
+    ("/slow 30", {"action": "slow", "seconds": 30}),
+    ("/slow off", {"action": "slow", "seconds": 0}),
+    ("/private off", {"action": "private", "allowed": False}),
+    ("/private On", {"action": "private", "allowed": True}),
+    ("/clear", {"action": "clear"}),
+    ("/lower amy", {"action": "lower", "name": "amy"}),
+    ("/kick bob", {"action": "kick", "name": "bob"}),
+    ("/kick bob  shouting in class ", {"action": "kick", "name": "bob",
+                                       "reason": "shouting in class"}),
+    ("/say Pens down in 5 minutes", {"action": "announce", "text": "Pens down in 5 minutes"}),
+])
+def test_a_teachers_typed_command_is_its_control_frame(line, frame):
+    sent = []
+    run_line(line, {"control": lambda command: sent.append(control_frame(command))},
+             teacher=True)
+    assert sent == [dict(frame, type="control")]
+
+
+@pytest.mark.parametrize("line, why", [
+    ("/slow fast", "Usage: /slow SECONDS (0 to 3600) or /slow off"),
+    ("/slow 3601", "Usage: /slow SECONDS (0 to 3600) or /slow off"),
+    ("/private maybe", "Usage: /private off or /private on"),
+    ("/mute", "Usage: /mute NAME"), ("/mute amy bob", "Usage: /mute NAME"),
+    ("/lock now", "Usage: /lock"), ("/kick", "Usage: /kick NAME [reason]"),
+    ("/say", "Usage: /say TEXT"), ("/lower", "Usage: /lower NAME"),
+    ("/delete 12", "right-click the message in the teacher's window"),
+])
+def test_a_teachers_usage_error_is_said_and_nothing_is_handled(line, why):
+    with pytest.raises(CommandError) as caught:
+        run_line(line, {}, teacher=True)  # no handler runs: the line is refused first
+    assert why in str(caught.value)
+
+
+def test_a_student_typing_a_teachers_command_is_told_and_sends_nothing():
+    for word in ("mute amy", "lock", "slow 5", "hands", "say hi", "delete 3", "kick bob"):
+        with pytest.raises(CommandError) as caught:
+            run_line("/" + word, {"control": pytest.fail, "hands": pytest.fail})
+        assert str(caught.value).startswith("Only the teacher can use /%s." % word.split()[0])
+    assert parse_line("//lock").text == "/lock"  # said to the room, as the words suggest
+
+
+def test_a_teachers_help_lists_the_students_commands_that_apply_and_the_teachers():
+    words = teacher_help()
+    students, teachers = words.split("Teacher commands:\n")
+    usages = [row.split()[0] for row in students.splitlines()[1:]]
+    assert usages == ["text", "/me", "/msg", "/who", "/help", "/quit", "//text"]  # no /hand
+    assert [row.split()[0] for row in teachers.splitlines()[:-1]] == [
+        "/kick", "/say", "/mute", "/unmute", "/lock", "/unlock", "/slow", "/private",
+        "/clear", "/hands", "/lower"]
+    assert "right-click it" in teachers.splitlines()[-1]
+    assert "/quit            stop the room" in teacher_help("stop the room for everyone")
+    assert "/hand " in HELP_TEXT and "Teacher commands" not in HELP_TEXT  # a student's
+
+
+def test_a_teachers_state_follows_the_raised_hands_in_order():
+    state = ChatState("ann")
+    state.welcome(room_welcome(role="teacher", hands=[{"name": "bob", "time": 1.0}]))
+    state.apply({"type": "hand", "name": "amy", "up": True, "time": 2.0})
+    state.apply({"type": "hand", "name": "bob", "up": True, "time": 3.0})  # keeps its place
+    assert state.hands.names() == ["bob", "amy"]
+    state.apply({"type": "hand", "name": "BOB", "up": False, "time": 4.0})
+    assert state.hands.names() == ["amy"]
+    lines = hands_text([("amy", "10:42"), ("cara", "10:45")]).splitlines()
+    assert lines[1:3] == ["  1. amy  since 10:42", "  2. cara  since 10:45"]
+    assert hands_text([]) == "No hand is up."
+    student = ChatState("amy")
+    student.welcome(room_welcome(role="student", hands=[{"name": "bob", "time": 1.0}]))
+    assert student.hands.names() == []  # a student is never told others' hands

@@ -662,6 +662,8 @@ def test_the_teachers_room_in_the_terminal(pyz, scripted):
         assert server.expect("hand") == {"type": "hand", "up": False}
         client.type("/hand sideways")
         client.wait_for(r"^! Usage: /hand")
+        client.type("/lock")
+        client.wait_for(r"^! Only the teacher can use /lock\.")
         client.type("can I go?")
         assert server.expect("say")["text"] == "can I go?"
         server.send({"type": "error", "code": "slow_mode", "seconds": 20,
@@ -713,11 +715,40 @@ def test_a_teacher_at_the_terminal_reads_whose_hand_went_up(pyz, scripted):
         assert "Traceback" not in client.finish()
 
 
-def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make_server):
+def teacher_by_password(pyz, make_server):
+    """Return a room with a teacher password, amy in it, and ann's client joined by it."""
     server = make_server("--teacher-password", "owl")
     amy = server.client()
     amy.join("amy")
     client = TerminalClient(pyz, server.port, "--name", "ann", "--teacher-password", "owl")
+    return server, amy, client
+
+
+def test_a_teacher_types_the_teachers_commands_at_the_terminal(pyz, make_server):
+    server, amy, client = teacher_by_password(pyz, make_server)
+    try:
+        client.wait_for(r"^\* You are a teacher in this room\.$")
+        client.type("/help")
+        client.wait_for(r"^Teacher commands:$")
+        client.wait_for(r"^  /mute NAME  +refuse NAME's messages")
+        client.type("/slow fast")
+        client.wait_for(r"^! Usage: /slow SECONDS \(0 to 3600\) or /slow off$")
+        client.wait_for(r'^\* Not sent: "/slow fast"$')
+        client.type("/mute amy")
+        client.wait_for(r"The teacher muted amy")
+        amy.send({"type": "say", "text": "hello?"})
+        amy.expect_error("muted")
+        amy.send({"type": "hand", "up": True})
+        client.wait_for(r"^\* amy raised a hand\.$")
+        client.type("/hands")
+        client.wait_for(r"^  1\. amy  since \d\d:\d\d$")
+    finally:
+        client.end_input()
+        assert "Traceback" not in client.finish()
+
+
+def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make_server):
+    server, amy, client = teacher_by_password(pyz, make_server)
     try:
         client.wait_for(r"^\* You are a teacher in this room\.$")
         assert amy.expect("joined", name="ann").get("teacher") is True

@@ -61,11 +61,6 @@ REFUSALS_FOR_THE_TEACHER = {
     "bad_teacher": "its teacher token or teacher password proved nothing",
 }
 
-# The join's fields that claim a teacher; a server that checks none refuses them.
-TEACHER_FIELDS = ("teacher_token", "teacher_password")
-NO_TEACHER_CHECK = ("This server checks no teacher token or teacher password, so the join "
-                    "was refused. Join without them, as a student.")
-
 # Refusals that share a code but not a cause, told apart by the error's own words.
 REFUSALS_BY_MESSAGE = {
     PASSWORD_MISSING_MESSAGE: "no password given (the room has one)",
@@ -439,22 +434,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
 
     def json_join(self, frame):
         self.attempted_name = frame["name"]
-        teacher = self.is_teacher(frame)
+        teacher = self.server.teacher_keys.check(frame, self.peer.address, self.peer)
         self.room.join(self.peer, frame["name"], frame.get("password"), teacher=teacher)
         self.run(self.session.joined(time.monotonic()))
-
-    def is_teacher(self, frame):
-        """Tell from the join alone whether it is a teacher's; bad_teacher if it proves nothing.
-
-        The server's TeacherKeys (teacher_id.py) checks the token or
-        password; a server without one takes no join for a teacher's.
-        """
-        keys = self.server.teacher_keys
-        if keys is not None:
-            return keys.check(frame, self.peer.address, self.peer) is True
-        if any(field in frame for field in TEACHER_FIELDS):
-            raise ProtocolError("bad_teacher", NO_TEACHER_CHECK)
-        return False
 
     def json_hand(self, frame):
         self.room.hand(self.peer, frame["up"])

@@ -736,13 +736,14 @@ class Room:
         on (at most KEEP_UP_SECONDS; see log_writer.py): until then the
         stream holds the frames, and whatever follows them.
         """
-        answers = [answer for answer in (queued if isinstance(queued, list) else [queued])
-                   if answer is not None]
-        for answer in answers:
-            if answer.warning:
-                self._warn(answer.warning)
-        if answers:
-            answers[-1].wait_released()
+        last = None
+        for answer in queued if isinstance(queued, list) else (queued,):
+            if answer is not None:
+                if answer.warning:
+                    self._warn(answer.warning)
+                last = answer
+        if last is not None:
+            last.wait_released()
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()

@@ -147,7 +147,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
     tls = None  # an ssl.SSLContext when the server encrypts (--tls-cert)
     tls_fingerprint = None
     responder = None  # the discovery Responder while it runs (responder.py)
-    teacher_keys = None  # what proves a teacher at join (teacher_id.TeacherKeys)
+    teacher_keys = TeacherKeys()  # what proves a teacher at join; start_server sets this run's
     discovery_off = "--no-discovery"  # why there is no responder, for the banner
     block_on_close = False
     request_queue_size = LISTEN_BACKLOG
@@ -266,8 +266,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.room.wait_empty(SHUTDOWN_CLOSE_SECONDS)  # the last connection's release notifies
         self.writer.stop()
         self.room.close_log()
-        if self.teacher_keys is not None:
-            self.teacher_keys.remove()
+        self.teacher_keys.remove()
         return len(peers)
 
 
@@ -506,7 +505,7 @@ def banner(server, options, teacher_commands=False):
 def teacher_lines(keys, options):
     """Return the banner's lines on who joins as the teacher, and how."""
     lines = []
-    if keys is not None and keys.has_token:
+    if keys.has_token:
         lines.append("Teacher: you, when you start the client on this computer as %s "
                      "(nothing to type)" % _user_name())
     if getattr(options, "teacher_password", None) is not None:

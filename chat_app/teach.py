@@ -90,12 +90,6 @@ def window_options(server, options):
         tls_settings=ClientTls(pin=server.tls_fingerprint) if server.tls_fingerprint else None)
 
 
-def teacher_proof(server):
-    """Return the join fields that make the window the teacher (TeacherKeys.join_fields)."""
-    keys = server.teacher_keys
-    return keys.join_fields() if keys is not None else {}
-
-
 def banner_lines(server, options):
     """Return the banner's lines as the window shows them.
 
@@ -105,7 +99,7 @@ def banner_lines(server, options):
     """
     lines = banner(server, options).split("\n")[1:-1]
     keys = server.teacher_keys
-    if keys is not None and keys.has_token:
+    if keys.has_token:
         token_line = teacher_lines(keys, options)[0]
         lines = [line for line in lines if line != token_line]
     return lines + [BANNER_CLOSING]
@@ -169,7 +163,7 @@ class Teach:
         home = os.path.expanduser("~")
         self.window = client_gui.ChatWindow(root, window_options(server, options),
                                             os.path.join(home, TEACH_SETTINGS))
-        proof = teacher_proof(server)
+        proof = server.teacher_keys.join_fields()
         self.window.join_fields = lambda host, port: proof
         self.panel = teacher_window.install(self.window, log_path=options.log, since=since)
         self.banner = BannerPanel(self.window.chat, banner_lines(server, options))

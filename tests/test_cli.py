@@ -12,6 +12,7 @@ import pytest
 from helpers import LOOPBACK, WAIT, Client, ServerProcess, as_student, require
 from chat_app import server as server_module
 from chat_app.cli import AddressError, client_address, split_address
+from chat_app.teacher_id import TeacherKeys
 from chat_app.server import listen_address
 
 
@@ -226,7 +227,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
         tls_fingerprint = None
         room = Room()
         responder = object()  # answering discovery
-        teacher_keys = None  # no token file: the banner says only the teacher password
+        teacher_keys = TeacherKeys()  # no token file: the banner says only the teacher password
 
     text = server_module.banner(Server(), Options())
     assert "\nRoom: Lab 3 (listed in students' windows: they double-click" in text

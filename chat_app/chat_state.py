@@ -16,7 +16,7 @@ from collections import namedtuple
 
 from .protocol import (DEFAULT_MAX_TEXT_CHARS, MAX_SLOW_SECONDS, PASSWORD_MISSING_MESSAGE,
                        RECORDED_WORDS, STILL_TO_TEACHER, STUDENT, TEACHER, ProtocolError,
-                       clean_text, is_action, is_blank, name_key, seconds_words, slow_rule)
+                       clean_text, is_action, is_blank, counted, name_key, slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, left_words, safe
 
@@ -415,7 +415,7 @@ class ChatState:
         if self.rules["locked"]:
             return ROOM_WORDS["locked"]
         if wait:
-            return ROOM_WORDS["slow_wait"] % seconds_words(wait)
+            return ROOM_WORDS["slow_wait"] % counted(wait, "second")
         if self.rules["slow"]:
             return ROOM_WORDS["slow_rule"] % slow_rule(self.rules["slow"])
         return ""

@@ -12,8 +12,7 @@ Nothing here does I/O.
 
 from collections import namedtuple
 
-from .protocol import MAX_SLOW_SECONDS
-from .text_format import counted
+from .protocol import MAX_SLOW_SECONDS, counted
 
 # kind is one of KINDS; text and target may be empty (a hand's text is "up" or "down").
 Command = namedtuple("Command", "kind target text")

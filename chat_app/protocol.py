@@ -102,7 +102,7 @@ MAX_SLOW_SECONDS = 3600
 # What every refusal of a say to the room adds: the way that stays open.
 STILL_TO_TEACHER = "You can still send the teacher a private message."
 
-# Slow mode's rule in words, with room for how long (seconds_words).
+# Slow mode's rule in words, with room for how long (counted seconds).
 SLOW_RULE_WORDS = "each student may send one message to the room every %s"
 
 # slow_mode's words, with room for the rule and how long is left to wait.
@@ -639,19 +639,19 @@ def info_frame(room, logged, password, version):
             "version": version}
 
 
-def seconds_words(count):
-    """Return a whole number of seconds in words: 1 second, 30 seconds."""
-    return "1 second" if count == 1 else "%d seconds" % count
+def counted(count, thing):
+    """Return a count in words: 1 second, 30 seconds, 1 message, 3 messages."""
+    return "%d %s%s" % (count, thing, "" if count == 1 else "s")
 
 
 def slow_rule(seconds):
     """Return slow mode's rule in words: each student may send one message ... every 30 seconds."""
-    return SLOW_RULE_WORDS % seconds_words(seconds)
+    return SLOW_RULE_WORDS % counted(seconds, "second")
 
 
 def slow_mode_error(every, left):
     """Return slow_mode's ProtocolError: one room message each `every` seconds, `left` to wait."""
-    return ProtocolError("slow_mode", SLOW_MODE_WORDS % (slow_rule(every), seconds_words(left)),
+    return ProtocolError("slow_mode", SLOW_MODE_WORDS % (slow_rule(every), counted(left, "second")),
                          seconds=left)
 
 

@@ -30,7 +30,7 @@ from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
 from .log_writer import LogWriter
 from .outbox import Writer
-from .protocol import DEFAULT_PORT, is_blank, limits_field, strip_controls
+from .protocol import DEFAULT_PORT, counted, is_blank, limits_field, strip_controls
 from .rate_limit import DEFAULT_BURST
 from .responder import Decider, Responder, reach_of
 from .room import Room
@@ -431,7 +431,7 @@ def open_history(options, room, console):
         console.error("warning: " + warning)
     room.load_history(entries, last_id, log.saved_state, log.cleared_through)
     if entries:
-        console.info("loaded %s from %s" % (text_format.counted(len(entries), "earlier message"),
+        console.info("loaded %s from %s" % (counted(len(entries), "earlier message"),
                                             options.log))
     elif log.cleared_through is not None:
         console.info("%s: the room's history was cleared last time, so newcomers see no earlier "

@@ -17,8 +17,7 @@ import tkinter
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from .chat_state import entry
-from .protocol import TEACHER
-from .text_format import counted
+from .protocol import TEACHER, counted
 from .client_gui import COLORS, wrap_to_width
 from .teacher_view import (MAX_SLOW_SECONDS, RECORDED, SUGGESTED_SLOW_SECONDS, Lesson,
                            TeacherView, control, log_records, rules_summary,

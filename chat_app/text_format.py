@@ -75,11 +75,6 @@ def safe_line(text):
     return safe(text).replace("\n", " ")
 
 
-def counted(count, thing):
-    """Return a count in words: 1 message, 3 messages."""
-    return "%d %s%s" % (count, thing, "" if count == 1 else "s")
-
-
 def people(count):
     """Return a number of people in words: 1 person, 14 people."""
     return "1 person" if count == 1 else "%d people" % count

@@ -11,7 +11,8 @@ would run as a formula get a leading apostrophe.
 import csv
 import io
 
-from .text_format import INDENT, TEACHER_MARK, clock, counted, safe, safe_line
+from .protocol import counted
+from .text_format import INDENT, TEACHER_MARK, clock, safe, safe_line
 from .transcript_lesson import stamp
 
 PRIVATE_MARK = "(private to %s) "

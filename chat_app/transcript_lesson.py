@@ -10,8 +10,9 @@ shown, so they cannot disagree.  Times are this computer's local time.
 import datetime
 import time
 
-from .protocol import DIRECTION_MARKS, LINE_SEPARATORS, is_action, name_key, strip_controls
-from .text_format import clock, counted, left_words
+from .protocol import (DIRECTION_MARKS, LINE_SEPARATORS, counted, is_action, name_key,
+                       strip_controls)
+from .text_format import clock, left_words
 from .transcript_records import problem
 
 # What a line that is no one's message says, by what happened.

@@ -14,9 +14,10 @@ import re
 import time
 from collections import namedtuple
 
-from .protocol import (DEFAULT_MAX_TEXT_CHARS, MAX_SLOW_SECONDS, PASSWORD_MISSING_MESSAGE,
-                       RECORDED_WORDS, STILL_TO_TEACHER, STUDENT, TEACHER, ProtocolError,
-                       clean_text, is_action, is_blank, counted, name_key, slow_rule)
+from .protocol import (DEFAULT_MAX_TEXT_CHARS, ERROR_MESSAGES, LOCKED_RULE, MAX_SLOW_SECONDS,
+                       PASSWORD_MISSING_MESSAGE, RECORDED_WORDS, STUDENT, TEACHER,
+                       ProtocolError, clean_text, counted, is_action, is_blank, name_key,
+                       slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, left_words, safe
 
@@ -76,9 +77,8 @@ ROOM_WORDS = {
     "hand_down": "Your hand is down.",
     "slow_wait": "Slow mode: you can write to the room again in %s.",
     "slow_rule": "Slow mode: %s.",
-    "locked": "The room is locked: only the teacher writes to it. " + STILL_TO_TEACHER,
-    "muted": "The teacher has muted you: your messages to the room are not sent. "
-             + STILL_TO_TEACHER,
+    "locked": LOCKED_RULE,
+    "muted": ERROR_MESSAGES["muted"],  # the rules line says what the refusal said
     "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
     "hands": {True: "raised a hand.", False: "has no hand up now."},
     "cleared_away": "The teacher cleared the conversation while you were away: earlier "

@@ -102,6 +102,9 @@ MAX_SLOW_SECONDS = 3600
 # What every refusal of a say to the room adds: the way that stays open.
 STILL_TO_TEACHER = "You can still send the teacher a private message."
 
+# What a locked room means for a student, wherever it is said (a welcome, a client's rules line).
+LOCKED_RULE = "The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
+
 # Slow mode's rule in words, with room for how long (counted seconds).
 SLOW_RULE_WORDS = "each student may send one message to the room every %s"
 

@@ -40,11 +40,11 @@ COMMANDS = (("who", "/who", "who is connected, from where, since when"),) + TEAC
 
 HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in COMMANDS])
 
-# Said when a rule command changes nothing (locking a locked room).
 # After a raised hand whose student is not in the room: the server keeps the
 # hand of a lost connection, for the student who comes back.
 AWAY = "  (away: their connection was lost)"
 
+# Said when a rule command changes nothing (locking a locked room).
 UNCHANGED = "Nothing to change: the room is already so (the room's rules now: %s)."
 
 # Ctrl+D at the prompt would end a shell; here it must not end the commands.

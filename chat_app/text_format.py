@@ -10,7 +10,7 @@ become line breaks indented like any other line of the message.
 import time
 
 from .protocol import (
-    DIRECTION_MARKS, LINE_SEPARATORS, RECORDED_WORDS, STILL_TO_TEACHER, is_action, slow_rule,
+    DIRECTION_MARKS, LINE_SEPARATORS, LOCKED_RULE, RECORDED_WORDS, is_action, slow_rule,
     strip_controls,
 )
 
@@ -50,7 +50,7 @@ HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
 
 # What a welcome says of the room's rules, when they are not the usual ones.
 RECORDED_LINE = "* " + RECORDED_WORDS
-LOCKED_WORDS = "* The room is locked: only the teacher writes to the room now. " + STILL_TO_TEACHER
+LOCKED_WORDS = "* " + LOCKED_RULE
 SLOW_WORDS = "* Slow mode is on: %s."
 PRIVATE_OFF_WORDS = ("* Private messages between students are off; the teacher can still be "
                      "messaged.")

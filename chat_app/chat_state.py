@@ -19,7 +19,7 @@ from .protocol import (DEFAULT_MAX_TEXT_CHARS, ERROR_MESSAGES, LOCKED_RULE, MAX_
                        ProtocolError, clean_text, counted, is_action, is_blank, name_key,
                        slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
-from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, left_words, safe
+from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, clock, left_words, safe
 
 # How many message ids to remember for de-duplication: far more than any
 # history a server sends on a rejoin.
@@ -119,10 +119,37 @@ def rules_of(value):
     return rules
 
 
-def raised_hands(given=None):
-    """Return a teacher's raised hands (teacher_view.Hands), from a welcome's `hands`."""
-    from .teacher_view import Hands  # here: teacher_view builds on this module
-    return Hands(given)
+class Hands:
+    """The raised hands, in the order they went up, each with its time."""
+
+    def __init__(self, given=None):
+        self._up = []  # [name, time], oldest first
+        for hand in given if isinstance(given, list) else []:
+            if isinstance(hand, dict) and isinstance(hand.get("name"), str):
+                self.change(hand["name"], True, hand.get("time"))
+
+    def change(self, name, up, when):
+        """Raise or lower a hand: a raised hand raised again keeps its place and time."""
+        index = self._index(name)
+        if up and index is None:
+            self._up.append([safe(name), when])
+        elif not up and index is not None:
+            del self._up[index]
+
+    def _index(self, name):
+        key = name_key(name)
+        return next((index for index, (up, _) in enumerate(self._up)
+                     if name_key(up) == key), None)
+
+    def is_up(self, name):
+        return self._index(name) is not None
+
+    def rows(self):
+        """Return (name, "HH:MM") for each raised hand, in the order they went up."""
+        return [(name, clock(when)) for name, when in self._up]
+
+    def names(self):
+        return [name for name, _ in self._up]
 
 
 def backoff_delays():
@@ -215,7 +242,7 @@ class ChatState:
         self.teachers = set()  # name_key of each teacher in the room
         self.rules = dict(NO_RULES)
         self.hand = False  # the student's own hand is up
-        self.hands = raised_hands()  # a teacher's: everyone's raised hands, in order
+        self.hands = Hands()  # a teacher's: everyone's raised hands, in order
         self.logged = False  # the server keeps a log of what is said
         self._clock = clock
         self._slow_until = None  # clock time before which a room say is refused
@@ -253,7 +280,7 @@ class ChatState:
                          if isinstance(name, str)}
         self.rules = rules_of(frame.get("state"))
         self.hand = flag(frame, "hand")
-        self.hands = raised_hands(frame.get("hands") if self.role == TEACHER else None)
+        self.hands = Hands(frame.get("hands") if self.role == TEACHER else None)
         self.logged = flag(frame, "logged")
         history = [item for item in frame.get("history") or [] if isinstance(item, dict)]
         ids = [item["id"] for item in history if isinstance(item.get("id"), int)]
@@ -359,8 +386,8 @@ class ChatState:
         return [entry("notice", ROOM_WORDS["hand_up" if self.hand else "hand_down"],
                       frame.get("time"))]
 
-    def _on_removal(self, frame):
-        return []  # deleted, cleared: the window takes lines away; the notice after says why
+    def _on_deleted(self, frame):
+        return []  # the window takes the message away; the notice after says why
 
     def _on_cleared(self, frame):
         self._missed_clear(frame.get("through"))
@@ -382,7 +409,7 @@ class ChatState:
         "message": _on_message, "joined": _on_joined, "left": _on_left,
         "error": _on_error, "bye": _on_bye, "notice": _on_notice,
         "room_state": _on_room_state, "hand": _on_hand,
-        "deleted": _on_removal, "cleared": _on_cleared,
+        "deleted": _on_deleted, "cleared": _on_cleared,
     }
 
     # --- the teacher's rules, as they bind this person ---------------------

@@ -10,9 +10,9 @@ the server's log.  teacher_window.py draws all this with Tk.
 
 from collections import namedtuple
 
-from .chat_state import rules_of
+from .chat_state import Hands, rules_of
 from .protocol import MAX_SLOW_SECONDS, name_key
-from .text_format import clock, safe
+from .text_format import safe
 
 # What the slow-mode dialog offers first when slow mode is off: a pause that
 # calms a flood without stopping a discussion.
@@ -83,39 +83,6 @@ def rules_summary(rules):
         (not rules.private, "Private messages between students: off."),
         (rules.muted, "Muted: %s." % ", ".join(rules.muted))) if present]
     return " ".join(said)
-
-
-class Hands:
-    """The raised hands, in the order they went up, each with its time."""
-
-    def __init__(self, given=None):
-        self._up = []  # [name, time], oldest first
-        for hand in given if isinstance(given, list) else []:
-            if isinstance(hand, dict) and isinstance(hand.get("name"), str):
-                self.change(hand["name"], True, hand.get("time"))
-
-    def change(self, name, up, when):
-        """Raise or lower a hand: a raised hand raised again keeps its place and time."""
-        index = self._index(name)
-        if up and index is None:
-            self._up.append([safe(name), when])
-        elif not up and index is not None:
-            del self._up[index]
-
-    def _index(self, name):
-        key = name_key(name)
-        return next((index for index, (up, _) in enumerate(self._up)
-                     if name_key(up) == key), None)
-
-    def is_up(self, name):
-        return self._index(name) is not None
-
-    def rows(self):
-        """Return (name, "HH:MM") for each raised hand, in the order they went up."""
-        return [(name, clock(when)) for name, when in self._up]
-
-    def names(self):
-        return [name for name, _ in self._up]
 
 
 class TeacherView:

@@ -523,6 +523,25 @@ def test_the_log_is_capped(gui, server, monkeypatch):
     assert "line 199" in amy.log() and "line 100" not in amy.log()
 
 
+
+def test_a_capped_log_forgets_the_messages_it_dropped_and_finds_the_rest(gui, server,
+                                                                          monkeypatch):
+    from chat_app import client_gui
+    monkeypatch.setattr(client_gui, "MAX_LOG_LINES", 50)
+    amy = gui()
+    amy.join(server.port, "amy")
+    amy.chat.add([client_gui.entry("message", "text %d" % i, 1.0, "bob", id=i)
+                  for i in range(1, 201)])
+    assert list(amy.chat.shown_ids) == list(range(152, 201))  # 151 dropped whole, forgotten
+    amy.root.update()
+    amy.chat.log.see(amy.chat.log.index(client_gui.message_marks(180)[0]))
+    amy.root.update()
+    x, y, _, height = amy.chat.log.bbox(amy.chat.log.index(client_gui.message_marks(180)[0]))
+    assert amy.chat.message_at(x + 2, y + height // 2) == 180
+    assert amy.chat.remove_message(180) and "text 180\n" not in amy.log()
+    assert not amy.chat.remove_message(3)  # dropped long ago
+
+
 # --- losing the connection ---------------------------------------------------
 
 def test_reconnects_after_the_server_restarts_and_loses_nothing(make_server, gui):
@@ -1358,8 +1377,8 @@ def test_a_form_given_an_address_does_not_search(gui, server):
 
 def point_of(amy, number):
     """Return a pixel (x, y) of `log` inside message `number`'s text."""
-    from chat_app.client_gui import message_tag
-    first = amy.chat.log.tag_ranges(message_tag(number))[0]
+    from chat_app.client_gui import message_marks
+    first = amy.chat.log.index(message_marks(number)[0])
     x, y, width, height = amy.chat.log.bbox(first)
     return x + 2, y + height // 2
 

@@ -23,7 +23,8 @@ from tkinter import ttk
 
 from . import settings, teacher_id
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
-                         ChatState, entry, join_problem, password_problem, split_text, title)
+                         ChatState, entry, join_problem, message_id, password_problem, split_text,
+                         title)
 from .client_session import Session
 from .connection import probe_info
 from .commands import (HELP_TEXT, Command, CommandError, control_frame, hand_frame, hands_text,
@@ -1414,8 +1415,8 @@ class ChatWindow:
         self.chat.show_rules(self.state.rules_words())
 
     def on_deleted(self, frame):
-        number = frame.get("id")
-        if isinstance(number, int) and not isinstance(number, bool):
+        number = message_id(frame)
+        if number is not None:
             self.chat.remove_message(number)
 
     def on_cleared(self, frame):

@@ -113,6 +113,12 @@ class PasswordGuard:
             if self.finish(ticket, outcome) and slowed is not None:
                 slowed(address)
 
+    def waiting(self, address):
+        """Return how many tries from this address wait in its line now."""
+        with self._lock:
+            line = self._lines.get(address)
+            return 0 if line is None else len(line.waiting)
+
     def line_up(self, address, wake):
         """Put a try from this address at the end of its line; return its ticket.
 

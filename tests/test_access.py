@@ -281,3 +281,13 @@ def test_a_server_with_few_file_descriptors_says_so_and_stays_within_them(pyz, t
         assert status == 0
     finally:
         server.kill()
+
+
+def test_the_guard_tells_how_many_tries_wait_in_an_addresss_line():
+    guard = PasswordGuard()
+    assert guard.waiting(GUESSER) == 0
+    first = guard.line_up(GUESSER, lambda: None)
+    guard.line_up(GUESSER, lambda: None)
+    assert guard.waiting(GUESSER) == 2 and guard.waiting("192.0.2.99") == 0
+    guard.finish(first, None)  # it left
+    assert guard.waiting(GUESSER) == 1

@@ -30,6 +30,7 @@ import threading
 import time
 
 from . import nonblocking
+from .one_cpu import CALM_SECONDS, NEVER
 from .nonblocking import shutdown_quietly
 
 # A client that falls this far behind is disconnected as too_slow.  About
@@ -57,6 +58,10 @@ TRIM_STEP = 512
 # lock for each.  "Quiet" is no round for this long; in a busier room the
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
+
+# A round that carries this many room frames or more is a full one: the
+# room floods (one_cpu.py).  At a classroom's pace a round carries one.
+BUSY_ROUND_FRAMES = 3
 
 
 # What Outbox.send_due() tells the writer: everything due went out, more
@@ -494,8 +499,11 @@ class Writer:
     (deliver()); the two never run a round at once.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream, one_cpu=NEVER):
         self.stream = stream
+        self._one_cpu = one_cpu  # narrowed to one CPU while rounds are full (one_cpu.py)
+        self._full_at = 0.0  # time.monotonic() when the last full round ended
+        self._end_before = stream.end  # the stream's end when the last round began
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -565,6 +573,7 @@ class Writer:
         self._woken = False
         self.wake()
         self._thread.join(0.5)  # it exits at once; never hold up a shutdown
+        self._one_cpu.widen()  # the process may go on (teach's window, a test run)
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -578,7 +587,8 @@ class Writer:
     def _run(self):
         while self._running:
             try:
-                events = self._selector.select(0 if self._again else None)
+                events = self._selector.select(
+                    0 if self._again else CALM_SECONDS if self._one_cpu.narrowed else None)
             except OSError:
                 continue  # Windows: a watched socket was closed meanwhile
             writable = []
@@ -597,6 +607,9 @@ class Writer:
             if self._running:
                 with self._round_lock:
                     self._round(writable)
+                    if (self._one_cpu.narrowed
+                            and time.monotonic() - self._full_at > CALM_SECONDS):
+                        self._one_cpu.widen()
 
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
@@ -618,6 +631,8 @@ class Writer:
         blocked, again, unusual = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
+        full = end - self._end_before >= BUSY_ROUND_FRAMES  # frames since the last round
+        self._end_before = end
         if serve_members:
             self._last_end = end
             for outbox in members:
@@ -666,6 +681,9 @@ class Writer:
         if blocked:
             self._cut_off_laggards(blocked, end)
         self._round_ended = time.monotonic()
+        if full:
+            self._full_at = self._round_ended
+            self._one_cpu.narrow()
 
     def _blocked(self, outbox, blocked):
         """Watch a socket that took only part of its bytes until it is writable."""

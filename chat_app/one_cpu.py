@@ -1,0 +1,88 @@
+"""Keep the server's threads on one CPU while its room floods (Linux).
+
+Only one thread runs Python at a time: it holds the interpreter lock and
+hands it over when it waits on a socket.  Under a flood (everyone pastes
+at once) the connections' threads and the writer hand it to each other
+thousands of times a second.  Spread over two CPUs, each hand-over wakes a
+thread on the other CPU, which then waits for the lock in turn: on the
+2-core machine of docs/benchmarks.md that doubled the server's CPU per
+delivery at W2 in most runs, and it fell behind the room by seconds.  Held
+on one CPU, the threads hand over in turn without waking each other across
+CPUs, and it kept up in every run.
+
+So while the writer's rounds are full, every thread of the process is kept
+on one CPU; once the room has been calm for CALM_SECONDS, they may run on
+any CPU again, as the person who started the server allowed (`taskset`).
+Where the operating system offers no way to do this (Windows, macOS), or
+only one CPU is allowed, nothing changes.
+"""
+
+import os
+
+# How long a room stays calm before the threads may spread again.
+CALM_SECONDS = 2.0
+
+TASKS = "/proc/self/task"
+
+
+class OneCpu:
+    """Narrow every thread of this process to one CPU, and widen them back.
+
+    `allowed` is the CPUs to widen back to: by default, those this thread
+    may run on now.
+    """
+
+    def __init__(self, allowed=None):
+        if allowed is None:
+            try:
+                allowed = os.sched_getaffinity(0)
+            except (AttributeError, OSError):  # not Linux
+                allowed = ()
+        self._allowed = frozenset(allowed)
+        self.narrowed = False
+
+    @property
+    def possible(self):
+        return len(self._allowed) > 1 and os.path.isdir(TASKS)
+
+    def narrow(self):
+        """Keep every thread on the CPU this one runs on (or the first allowed)."""
+        if self.narrowed or not self.possible:
+            return
+        cpu = current_cpu()
+        self._set_all({cpu if cpu in self._allowed else min(self._allowed)})
+        self.narrowed = True
+
+    def widen(self):
+        """Let every thread run on any CPU it was allowed at start."""
+        if not self.narrowed:
+            return
+        self.narrowed = False
+        self._set_all(self._allowed)
+
+    def _set_all(self, cpus):
+        # A thread started during the pass takes its starter's setting:
+        # after narrow(), one CPU, as wanted; during widen(), possibly the
+        # narrow one, until the next pass.
+        try:
+            tasks = os.listdir(TASKS)
+        except OSError:
+            return
+        for task in tasks:
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except (OSError, ValueError):
+                pass  # the thread ended meanwhile
+
+
+# What a Writer uses unless the server gives it one: never narrows.
+NEVER = OneCpu(allowed=())
+
+
+def current_cpu():
+    """Return the CPU this thread last ran on (field 39 of /proc/thread-self/stat), or None."""
+    try:
+        with open("/proc/thread-self/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[36])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -59,9 +59,6 @@ TRIM_STEP = 512
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
 
-# A round that carries this many room frames or more is a full one: the
-# room floods (one_cpu.py).  At a classroom's pace a round carries one.
-BUSY_ROUND_FRAMES = 3
 
 
 # What Outbox.send_due() tells the writer: everything due went out, more
@@ -501,8 +498,7 @@ class Writer:
 
     def __init__(self, stream, one_cpu=NEVER):
         self.stream = stream
-        self._one_cpu = one_cpu  # narrowed to one CPU while rounds are full (one_cpu.py)
-        self._full_at = 0.0  # time.monotonic() when the last full round ended
+        self._one_cpu = one_cpu  # told how many frames each round sends (one_cpu.py)
         self._end_before = stream.end  # the stream's end when the last round began
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -558,7 +554,7 @@ class Writer:
             left_over = self._again or self._dirty
         finally:
             self._round_lock.release()
-        if left_over:
+        if left_over or self._one_cpu.narrowed:  # the writer widens once the room is calm
             self.wake()
 
     def forget(self, outbox):
@@ -607,9 +603,6 @@ class Writer:
             if self._running:
                 with self._round_lock:
                     self._round(writable)
-                    if (self._one_cpu.narrowed
-                            and time.monotonic() - self._full_at > CALM_SECONDS):
-                        self._one_cpu.widen()
 
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
@@ -631,8 +624,7 @@ class Writer:
         blocked, again, unusual = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
-        full = end - self._end_before >= BUSY_ROUND_FRAMES  # frames since the last round
-        self._end_before = end
+        frames, self._end_before = end - self._end_before, end
         if serve_members:
             self._last_end = end
             for outbox in members:
@@ -681,9 +673,8 @@ class Writer:
         if blocked:
             self._cut_off_laggards(blocked, end)
         self._round_ended = time.monotonic()
-        if full:
-            self._full_at = self._round_ended
-            self._one_cpu.narrow()
+        self._one_cpu.count(frames, self._round_ended)
+        self._one_cpu.calm(self._round_ended)
 
     def _blocked(self, outbox, blocked):
         """Watch a socket that took only part of its bytes until it is writable."""

@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from helpers import require, wait_until
-from chat_app import outbox
+from chat_app import one_cpu as one_cpu_module, outbox
 from chat_app.one_cpu import OneCpu, current_cpu
-from chat_app.outbox import BUSY_ROUND_FRAMES, Outbox, Stream, Writer
+from chat_app.outbox import Outbox, Stream, Writer
 
 
 def allowed_now():
@@ -80,50 +80,87 @@ class TakesAll:
         return len(data)
 
 
-def test_the_writer_narrows_while_rounds_are_full_and_widens_once_calm(monkeypatch):
-    require_two_cpus()
-    monkeypatch.setattr(outbox, "CALM_SECONDS", 0.2)
-    allowed = allowed_now()
+class Counting(OneCpu):
+    """A OneCpu that only notes what it would do."""
+
+    def narrow(self):
+        self.narrowed = True
+
+    def widen(self):
+        self.narrowed = False
+
+
+def test_frames_at_a_flood_rate_narrow_and_calm_widens():
+    one_cpu = Counting(allowed=[0, 1])
+    rate, window = one_cpu_module.FLOOD_RATE, one_cpu_module.FLOOD_WINDOW
+    now = 100.0
+    one_cpu.count(5, now)  # the first window, from the start: a trickle
+    now += 2 * window
+    one_cpu.count(int(rate * 2 * window / 10), now)  # a class pasting at once: a tenth of a flood
+    assert not one_cpu.narrowed
+    one_cpu.count(int(rate * 3 * window), now + window / 2)
+    assert not one_cpu.narrowed, "judged before its window ended"
+    now += 2 * window
+    one_cpu.count(0, now)  # the window ends: one and a half times a flood's rate
+    assert one_cpu.narrowed
+    calm = one_cpu_module.CALM_SECONDS
+    one_cpu.count(1, now + calm / 2)  # quiet again
+    one_cpu.calm(now + calm / 2)
+    assert one_cpu.narrowed
+    one_cpu.calm(now + calm + window)
+    assert not one_cpu.narrowed
+
+
+def flooded_writer(monkeypatch):
+    """A Writer with a member, whose OneCpu counts a flood from 100 frames a second."""
+    monkeypatch.setattr(one_cpu_module, "FLOOD_RATE", 100)
+    monkeypatch.setattr(one_cpu_module, "FLOOD_WINDOW", 0.05)
     one_cpu = OneCpu()
     writer = Writer(Stream(), one_cpu)
     amy = TakesAll()
     member = Outbox(amy, writer, lambda: None)
     member.follow(writer.stream.end)
     writer.set_members((member,))
+    return writer, one_cpu, amy
+
+
+def flood(writer, one_cpu):
+    """Send 20 frames in a round (once per check): more than 100 a second."""
+    def more():
+        for number in range(20):
+            writer.stream.append(b"flood %d\n" % number)
+        writer.deliver()
+        return one_cpu.narrowed
+    wait_until(more, what="a flood did not keep the threads to one CPU")
+
+
+def test_the_writer_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
+    require_two_cpus()
+    monkeypatch.setattr(outbox, "CALM_SECONDS", 0.2)
+    monkeypatch.setattr(one_cpu_module, "CALM_SECONDS", 0.2)
+    allowed = allowed_now()
+    writer, one_cpu, amy = flooded_writer(monkeypatch)
     try:
         writer.stream.append(b"one\n")
         writer.deliver()
-        writer.stream.append(b"two\n")  # a round of its own each: a classroom's pace
-        writer.deliver()
-        wait_until(lambda: amy.received == b"one\ntwo\n")
+        wait_until(lambda: amy.received == b"one\n")
         assert not one_cpu.narrowed
-        flood = [b"line %d\n" % number for number in range(BUSY_ROUND_FRAMES)]
-        for data in flood:  # all in the next round: a full one
-            writer.stream.append(data)
-        writer.wake()
-        wait_until(lambda: one_cpu.narrowed, what="a full round did not narrow")
-        assert amy.received.endswith(b"".join(flood))
+        flood(writer, one_cpu)
         assert len(set(every_thread().values())) == 1
         wait_until(lambda: not one_cpu.narrowed, what="the calm room stayed on one CPU")
         assert set(every_thread().values()) == {allowed}
+        assert amy.received.endswith(b"flood 19\n")
     finally:
         writer.stop()
         one_cpu.widen()
 
 
-def test_a_writer_stopped_while_narrowed_lets_the_threads_go():
+def test_a_writer_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
     require_two_cpus()
     allowed = allowed_now()
-    one_cpu = OneCpu()
-    writer = Writer(Stream(), one_cpu)
-    member = Outbox(TakesAll(), writer, lambda: None)
-    member.follow(writer.stream.end)
-    writer.set_members((member,))
-    for number in range(BUSY_ROUND_FRAMES):
-        writer.stream.append(b"line %d\n" % number)
-    writer.wake()
+    writer, one_cpu, _ = flooded_writer(monkeypatch)
     try:
-        wait_until(lambda: one_cpu.narrowed, what="a full round did not narrow")
+        flood(writer, one_cpu)
     finally:
         writer.stop()
     assert not one_cpu.narrowed and set(every_thread().values()) == {allowed}

@@ -17,8 +17,8 @@ once there has been no flood for CALM_SECONDS, they may run on any CPU
 again, as the person who started the server allowed (`taskset`).  Below
 that rate the threads stay spread: at W3 (100 messages a second to 1000
 members) keeping them on one CPU cost 8.2 µs per delivery against 7.4.
-Where the operating system offers no way to do this (Windows, macOS), or
-only one CPU is allowed, nothing changes.
+Where Python offers no way to do this (os.sched_setaffinity is Linux's:
+on Windows and macOS), or only one CPU is allowed, nothing changes.
 """
 
 import os

@@ -71,6 +71,7 @@ COLUMNS = [
     ("dup", "duplicated", "{}"),
     ("reord", "reordered", "{}"),
     ("CPU us/deliv", "cpu_us_per_delivery", "{:.2f}"),
+    ("switches/msg", "switches_per_message", "{:.1f}"),
     ("peak RSS MiB", "peak_rss_mib", "{:.1f}"),
     ("loadgen CPU", "loadgen_cpu", "{:.0%}"),
     ("loadgen max", "loadgen_cpu_max", "{:.0%}"),
@@ -89,10 +90,11 @@ def run_one(server_class, workload, python, log, processes=1):
                         rate=workload["rate"], duration=workload["duration"],
                         size=workload.get("size", 64), stalled=workload.get("stalled", 0))
         address = ("127.0.0.1", server.port)
-        marks = {}
+        marks, switches = {}, {}
 
         def on_phase(phase):
             marks[phase] = server.cpu_seconds()
+            switches[phase] = server.context_switches()
 
         processes = min(processes, settings["clients"])
         if processes > 1:
@@ -105,6 +107,8 @@ def run_one(server_class, workload, python, log, processes=1):
         figures["server_cpu_seconds"] = cpu
         figures["cpu_us_per_delivery"] = (cpu / figures["deliveries"] * 1e6
                                           if figures["deliveries"] else float("nan"))
+        figures["switches_per_message"] = ((switches["done"] - switches["send"]) / figures["sent"]
+                                           if figures["sent"] else float("nan"))
         figures["peak_rss_mib"] = server.peak_rss_mib()
         figures["server_threads"] = server.threads()
         figures["alive"] = server.process.poll() is None

@@ -102,6 +102,26 @@ class Server:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
+    def context_switches(self):
+        """Return how often the process's threads have left a CPU so far.
+
+        Voluntary (it waited: for input, a lock, the interpreter lock) and
+        not (the scheduler preferred another), summed over the threads
+        alive now: a thread that has ended is no longer counted.
+        """
+        total = 0
+        task_dir = "/proc/%d/task" % self.process.pid
+        for task in os.listdir(task_dir):
+            try:
+                with open(os.path.join(task_dir, task, "status")) as status:
+                    for line in status:
+                        if line.startswith(("voluntary_ctxt_switches:",
+                                            "nonvoluntary_ctxt_switches:")):
+                            total += int(line.split()[1])
+            except (OSError, ValueError):
+                pass  # the thread ended meanwhile
+        return total
+
     def peak_rss_mib(self):
         """Return the process's peak resident memory (VmHWM) in MiB."""
         with open("/proc/%d/status" % self.process.pid) as status:

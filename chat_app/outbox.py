@@ -30,6 +30,7 @@ import threading
 import time
 
 from . import nonblocking
+from .one_cpu import CALM_SECONDS, NEVER
 from .nonblocking import shutdown_quietly
 
 # A client that falls this far behind is disconnected as too_slow.  About
@@ -58,6 +59,12 @@ TRIM_STEP = 512
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
 
+
+
+# What Outbox.send_due() tells the writer: everything due went out, more
+# is due than one send offers, the socket took only part, or the usual
+# case does not apply (prepare() and send_out() then serve the connection).
+SENT, MORE, BLOCKED, UNUSUAL = range(4)
 
 # What an Outbox holds while it has no frame of its own queued (nearly always).
 NO_OWN_FRAMES = ()
@@ -315,6 +322,53 @@ class Outbox:
             waiting += self._stream.bytes_between(cursor, end)
         return waiting > self.limit
 
+    def send_due(self, chunks, base, end, joined):
+        """Send a member the room's frames due up to `end`, in one call: the usual case.
+
+        For the writer alone, like prepare(), which it falls back on when
+        this returns UNUSUAL: the connection has frames of its own queued,
+        bytes the socket took only part of, a last frame, or is blocked or
+        closed.  Otherwise return SENT, MORE (more than one send offers is
+        due: the writer comes back) or BLOCKED (the socket took only part).
+        """
+        with self._lock:
+            cursor = self.cursor
+            if (self._partial is not None or self._own or self._until is not None
+                    or self.blocked or self._closed or cursor is None):
+                return UNUSUAL
+            if cursor >= end:
+                return SENT
+            batch = joined.get(cursor)
+            if batch is None:
+                stop = self._stream.stop_after(cursor, end, MAX_SEND_BYTES)
+                batch = joined[cursor] = (b"".join(chunks[cursor - base:stop - base]), stop)
+            data, self.cursor = batch
+            status = self._send(data)
+            if status == SENT and batch[1] < end and not self._closed:
+                return MORE
+            return status
+
+    def _send(self, data):
+        """Send bytes, as far as the socket takes them (lock held); return BLOCKED or SENT."""
+        try:
+            sent = self.sock.send(data)
+        except nonblocking.WOULD_BLOCK:
+            sent = 0
+        except OSError:
+            # The peer is gone (reset, broken pipe).  Wake its reader,
+            # which ends the connection and tells the room.
+            self._drop()
+            shutdown_quietly(self.sock)
+            return SENT
+        if sent == len(data):
+            self._partial = None
+            if self._drain_waiters:
+                self._drained.notify_all()
+            return SENT
+        self._partial = memoryview(data)[sent:]
+        self.blocked = True
+        return BLOCKED
+
     def prepare(self, chunks, base, end, joined):
         """Take what is due, up to stream position `end`, as the next bytes to send.
 
@@ -376,7 +430,7 @@ class Outbox:
     def send_out(self):
         """Send what prepare() took, as far as the socket takes it; return True if blocked.
 
-        The writer prepares every connection of a round first and then
+        The writer prepares the connections that need it first and then
         sends to them one after another, so that the sends of a round
         follow each other closely: a receiver woken by the first finds
         the others' bytes there too.
@@ -385,24 +439,7 @@ class Outbox:
             data = self._partial
             if data is None or self._closed:
                 return False
-            try:
-                sent = self.sock.send(data)
-            except nonblocking.WOULD_BLOCK:
-                sent = 0
-            except OSError:
-                # The peer is gone (reset, broken pipe).  Wake its reader,
-                # which ends the connection and tells the room.
-                self._drop()
-                shutdown_quietly(self.sock)
-                return False
-            if sent == len(data):
-                self._partial = None
-                if self._drain_waiters:
-                    self._drained.notify_all()
-                return False
-            self._partial = memoryview(data)[sent:]
-            self.blocked = True
-            return True
+            return self._send(data) == BLOCKED
 
     def _drop(self):
         self._closed = True
@@ -459,8 +496,10 @@ class Writer:
     (deliver()); the two never run a round at once.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream, one_cpu=NEVER):
         self.stream = stream
+        self._one_cpu = one_cpu  # told how many frames each round sends (one_cpu.py)
+        self._end_before = stream.end  # the stream's end when the last round began
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -515,7 +554,7 @@ class Writer:
             left_over = self._again or self._dirty
         finally:
             self._round_lock.release()
-        if left_over:
+        if left_over or self._one_cpu.narrowed:  # the writer widens once the room is calm
             self.wake()
 
     def forget(self, outbox):
@@ -530,6 +569,7 @@ class Writer:
         self._woken = False
         self.wake()
         self._thread.join(0.5)  # it exits at once; never hold up a shutdown
+        self._one_cpu.widen()  # the process may go on (teach's window, a test run)
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -543,7 +583,8 @@ class Writer:
     def _run(self):
         while self._running:
             try:
-                events = self._selector.select(0 if self._again else None)
+                events = self._selector.select(
+                    0 if self._again else CALM_SECONDS if self._one_cpu.narrowed else None)
             except OSError:
                 continue  # Windows: a watched socket was closed meanwhile
             writable = []
@@ -566,7 +607,9 @@ class Writer:
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
 
-        First every connection's bytes are prepared, then sent one after
+        Each member in the usual case (send_due()) is served in one call.
+        The others, and the connections that became writable or have
+        frames of their own, are prepared first and then sent one after
         another: the Python work of a round stays out of the gaps between
         its send() calls.
         """
@@ -578,12 +621,24 @@ class Writer:
         with self._lock:
             dirty, self._dirty = self._dirty, set()
         self._again = False
-        ready, blocked, held = [], [], []
+        blocked, again, unusual = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
+        frames, self._end_before = end - self._end_before, end
         if serve_members:
             self._last_end = end
-        for outbox in itertools.chain(members if serve_members else (), writable, dirty):
+            for outbox in members:
+                status = outbox.send_due(chunks, base, end, joined)
+                if status == MORE:
+                    outbox.round = number
+                    again.append(outbox)
+                elif status == BLOCKED:
+                    outbox.round = number
+                    self._blocked(outbox, blocked)
+                elif status == UNUSUAL:
+                    unusual.append(outbox)
+        ready, held = [], []
+        for outbox in itertools.chain(unusual, writable, dirty):
             if outbox.round == number:
                 continue  # served already (a member that was also writable or dirty)
             outbox.round = number
@@ -593,19 +648,16 @@ class Writer:
                 ready.append(outbox)
             elif outbox.held:
                 held.append(outbox)  # its own frames follow a frame the log still holds
-        again = []
         for outbox in ready:
             if outbox.send_out():
-                blocked.append(outbox)
-                with self._lock:
-                    if not outbox.closed:
-                        self._watch(outbox)
+                self._blocked(outbox, blocked)
             elif outbox.cursor is not None and outbox.cursor < end:
                 again.append(outbox)
             elif outbox.held:
                 held.append(outbox)
         retained = stream.retained()
-        if serve_members or retained > MAX_BACKLOG_BYTES:
+        if ((serve_members and end - base >= TRIM_STEP)
+                or retained > MAX_BACKLOG_BYTES):
             # Members that were behind may have caught up: drop what all have.
             lowest = min([outbox.cursor for outbox in members
                           if outbox.cursor is not None] or [end])
@@ -621,6 +673,15 @@ class Writer:
         if blocked:
             self._cut_off_laggards(blocked, end)
         self._round_ended = time.monotonic()
+        self._one_cpu.count(frames, self._round_ended)
+        self._one_cpu.calm(self._round_ended)
+
+    def _blocked(self, outbox, blocked):
+        """Watch a socket that took only part of its bytes until it is writable."""
+        blocked.append(outbox)
+        with self._lock:
+            if not outbox.closed:
+                self._watch(outbox)
 
     def _cut_off_laggards(self, blocked, end):
         """Cut off the blocked connections too far behind the others.

@@ -29,6 +29,7 @@ from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
 from .log_writer import LogWriter
+from .one_cpu import OneCpu
 from .outbox import Writer
 from .protocol import DEFAULT_PORT, counted, is_blank, limits_field, strip_controls
 from .rate_limit import DEFAULT_BURST
@@ -161,7 +162,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.console = console
         self.digest = ConsoleDigest(console.info)
         self.goodbyes = threading.BoundedSemaphore(MAX_GOODBYES)
-        self.writer = Writer(room.stream)
+        self.writer = Writer(room.stream, OneCpu())
         self.backoff = AcceptBackoff(console.error, console.info)
         try:
             super().__init__(address, ChatRequestHandler)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from helpers import WAIT, wait_until
-from chat_app.outbox import MAX_BACKLOG_BYTES, Outbox, Stream, Writer
+from chat_app.outbox import MAX_BACKLOG_BYTES, MAX_SEND_BYTES, TRIM_STEP, Outbox, Stream, Writer
 
 
 @pytest.fixture
@@ -135,6 +135,68 @@ def test_a_stalled_member_is_cut_off_and_the_others_get_everything(writer):
     finally:
         healthy.close()
         stalled.close()
+
+
+class TakesAll:
+    """A socket that takes every byte it is offered, and keeps each send()."""
+
+    def __init__(self):
+        self.sends = []
+
+    def send(self, data):
+        self.sends.append(bytes(data))
+        return len(data)
+
+    def received(self):
+        return b"".join(self.sends)
+
+
+def test_members_far_behind_catch_up_in_order_and_the_stream_forgets_what_all_have(writer):
+    amy, bob = TakesAll(), TakesAll()
+    outboxes = [Outbox(sock, writer, lambda: None) for sock in (amy, bob)]
+    for outbox in outboxes:
+        outbox.follow(writer.stream.end)
+    writer.set_members(tuple(outboxes))
+    line = b"y" * 1000 + b"\n"
+    count = max(TRIM_STEP, 3 * MAX_SEND_BYTES // len(line))
+    lines = [b"%05d" % number + line[5:] for number in range(count)]
+    for data in lines:  # all due at once: more than one send() offers
+        writer.stream.append(data)
+    writer.wake()
+    expected = b"".join(lines)
+    wait_until(lambda: amy.received() == bob.received() == expected,
+               what=lambda: "amy has %d of %d bytes" % (len(amy.received()), len(expected)))
+    for sock in (amy, bob):
+        assert len(sock.sends) >= 3
+        assert max(len(data) for data in sock.sends) < MAX_SEND_BYTES + len(line)
+    writer.stream.append(b"one more\n")  # the next round finds every member past them
+    writer.deliver()
+    wait_until(lambda: amy.sends[-1] == bob.sends[-1] == b"one more\n")
+    wait_until(lambda: writer.stream.base >= count, what="the stream kept frames all members have")
+
+
+class Gone:
+    """A socket whose peer is gone: every send() fails."""
+
+    def send(self, data):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    def shutdown(self, how):
+        pass
+
+
+def test_a_member_whose_peer_is_gone_costs_the_others_nothing(writer):
+    amy = TakesAll()
+    gone, healthy = Outbox(Gone(), writer, lambda: None), Outbox(amy, writer, lambda: None)
+    for outbox in (gone, healthy):
+        outbox.follow(writer.stream.end)
+    writer.set_members((gone, healthy))
+    for data in (b"first\n", b"second\n"):
+        writer.stream.append(data)
+        writer.deliver()
+    wait_until(lambda: amy.received() == b"first\nsecond\n",
+               what=lambda: "amy has %r" % amy.received())
+    assert gone.closed and gone.pending == 0
 
 
 def test_nothing_is_sent_on_a_socket_after_its_outbox_is_closed(writer):

@@ -52,6 +52,7 @@ class OneCpu:
             except (AttributeError, OSError):  # not Linux
                 allowed = ()
         self._allowed = frozenset(allowed)
+        self.possible = len(self._allowed) > 1 and os.path.isdir(TASKS)
         self.narrowed = False
         self._window_start = 0.0  # when the frames being counted began
         self._window_frames = 0
@@ -59,6 +60,8 @@ class OneCpu:
 
     def count(self, frames, now):
         """Count room frames just sent; keep to one CPU while they come at a flood's rate."""
+        if not self.possible:
+            return
         self._window_frames += frames
         elapsed = now - self._window_start
         if elapsed < FLOOD_WINDOW:
@@ -72,10 +75,6 @@ class OneCpu:
         """Let the threads spread once no flood was seen for CALM_SECONDS."""
         if self.narrowed and now - self._flood_at > CALM_SECONDS:
             self.widen()
-
-    @property
-    def possible(self):
-        return len(self._allowed) > 1 and os.path.isdir(TASKS)
 
     def narrow(self):
         """Keep every thread on the CPU this one runs on (or the first allowed)."""

@@ -18,6 +18,8 @@ member is cut off as too_slow.  The stream keeps only what some member has
 still to read, and senders wait while it holds more than MAX_STREAM_BYTES;
 then a blocked connection is judged against the stream's end, so readers
 who stop cannot hold the room up.  Memory stays bounded under any load.
+While the room floods, the writer keeps the server's threads on one CPU
+(one_cpu.py).
 docs/benchmarks.md has the measurements behind this design.
 """
 

@@ -501,7 +501,6 @@ class Writer:
     def __init__(self, stream, one_cpu=NEVER):
         self.stream = stream
         self._one_cpu = one_cpu  # told how many frames each round sends (one_cpu.py)
-        self._end_before = stream.end  # the stream's end when the last round began
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -626,7 +625,7 @@ class Writer:
         blocked, again, unusual = [], [], []
         members = self._members
         serve_members = end != self._last_end  # new room frames: every member has some due
-        frames, self._end_before = end - self._end_before, end
+        frames = end - self._last_end if self._last_end is not None else 0  # (members changed)
         if serve_members:
             self._last_end = end
             for outbox in members:

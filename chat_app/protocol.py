@@ -339,8 +339,9 @@ def nesting(text):
     Brackets inside strings do not count.  A line with few brackets (every
     ordinary frame) is not looked at further.
     """
-    if text.count("[") + text.count("{") <= MAX_NESTING:
-        return 0 if "[" not in text and "{" not in text else 1
+    brackets = text.count("[") + text.count("{")
+    if brackets <= MAX_NESTING:
+        return min(brackets, 1)
     depth = deepest = 0
     for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):  # stops early: no list
         depth += 1 if bracket.group() in "[{" else -1
@@ -374,15 +375,18 @@ def _frame_word(obj):
 
 def _field(obj, key, kind, required=True):
     value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise ProtocolError(
-            "bad_frame",
-            "'%s' frames need %s field '%s'."
-            % (_frame_word(obj), TYPE_WORDS.get(kind, "a numeric"), key),
-        )
-    if isinstance(value, str) and _SURROGATE.search(value):
+    if type(value) is not str or kind is not str:  # not the usual case: a text field, a text
+        if value is None and not required:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+            raise ProtocolError(
+                "bad_frame",
+                "'%s' frames need %s field '%s'."
+                % (_frame_word(obj), TYPE_WORDS.get(kind, "a numeric"), key),
+            )
+        if not isinstance(value, str):
+            return value
+    if _SURROGATE.search(value):
         raise ProtocolError("bad_frame", "Field '%s' holds an unpaired surrogate." % key)
     return value
 

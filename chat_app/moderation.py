@@ -58,11 +58,12 @@ class Rules:
     def is_muted(self, name):
         return name_key(name) in self._muted
 
-    def check_say(self, name, teacher, now, to_teacher=None):
+    def check_say(self, name, teacher, now, to_teacher=None, key=None):
         """Raise the refusal of a say, if any.
 
         `to_teacher` is None for a say to the room, else whether its
         private recipient is a teacher.  Teachers' says always go.
+        `key` is the name's name_key(), if the caller has it already.
         """
         if teacher:
             return
@@ -70,7 +71,8 @@ class Rules:
             if not to_teacher and not self.private:
                 raise ProtocolError("private_off")
             return
-        key = name_key(name)
+        if key is None:
+            key = name_key(name)
         if key in self._muted:
             raise ProtocolError("muted")
         if self.locked:
@@ -79,10 +81,10 @@ class Rules:
         if self.slow and last is not None and now < last + self.slow:
             raise slow_mode_error(self.slow, max(1, int(math.ceil(last + self.slow - now))))
 
-    def said(self, name, teacher, now):
+    def said(self, name, teacher, now, key=None):
         """Note that a member's room message went (slow mode counts from it)."""
         if not teacher:
-            self._last_said[name_key(name)] = now
+            self._last_said[name_key(name) if key is None else key] = now
 
     def raise_hand(self, name, now):
         """Raise a student's hand; return True if it was down (a raised hand keeps its place)."""

@@ -253,6 +253,13 @@ class LineSplitter:
 
     def feed(self, data):
         """Add received bytes; return the complete lines, endings removed."""
+        if not self._partial and len(data) <= self._limit:
+            # The usual read: no line was left unfinished, and none can be too long.
+            lines = data.split(b"\n")
+            self._partial += lines.pop()
+            if b"\r" in data:
+                lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+            return lines
         lines = []
         start = 0
         end = data.find(b"\n")
@@ -286,6 +293,21 @@ def _reject_constant(name):
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
+# Their C parts, called directly: a frame is read and written once per
+# line and per message, and JSONDecoder.decode() and JSONEncoder.encode()
+# wrap them in two Python calls each (and encode() builds the C encoder
+# anew every time).  The full decoder still reads any line the scanner
+# does not take whole, so its errors say what is wrong.  Frames are trees
+# (no cycles to look for: markers None).  None where a Python lacks them.
+_SCAN = _DECODER.scan_once
+_QUOTE = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
+try:
+    _C_ENCODE = json.encoder.c_make_encoder(
+        None, _ENCODER.default, _QUOTE, None,
+        _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
+except TypeError:  # no C encoder (None), or one that takes other arguments
+    _C_ENCODE = None
+
 
 def parse_object(line):
     """Return the JSON object on a line, or raise ProtocolError(bad_frame)."""
@@ -296,7 +318,12 @@ def parse_object(line):
     if nesting(text) > MAX_NESTING:
         raise ProtocolError("bad_frame", "The JSON is nested too deeply.")
     try:
-        obj = _DECODER.decode(text)
+        obj, end = _SCAN(text, 0)  # the usual line: one object, nothing around it
+    except (StopIteration, ValueError, RecursionError):
+        end = None
+    try:
+        if end != len(text):
+            obj = _DECODER.decode(text)
     except RecursionError:
         raise ProtocolError("bad_frame", "The JSON is nested too deeply.")
     except ValueError as exc:  # json.JSONDecodeError, huge integers, NaN
@@ -312,8 +339,9 @@ def nesting(text):
     Brackets inside strings do not count.  A line with few brackets (every
     ordinary frame) is not looked at further.
     """
-    if text.count("[") + text.count("{") <= MAX_NESTING:
-        return 0 if "[" not in text and "{" not in text else 1
+    brackets = text.count("[") + text.count("{")
+    if brackets <= MAX_NESTING:
+        return min(brackets, 1)
     depth = deepest = 0
     for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):  # stops early: no list
         depth += 1 if bracket.group() in "[{" else -1
@@ -347,15 +375,18 @@ def _frame_word(obj):
 
 def _field(obj, key, kind, required=True):
     value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise ProtocolError(
-            "bad_frame",
-            "'%s' frames need %s field '%s'."
-            % (_frame_word(obj), TYPE_WORDS.get(kind, "a numeric"), key),
-        )
-    if isinstance(value, str) and _SURROGATE.search(value):
+    if type(value) is not str or kind is not str:  # not the usual case: a text field, a text
+        if value is None and not required:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+            raise ProtocolError(
+                "bad_frame",
+                "'%s' frames need %s field '%s'."
+                % (_frame_word(obj), TYPE_WORDS.get(kind, "a numeric"), key),
+            )
+        if not isinstance(value, str):
+            return value
+    if _SURROGATE.search(value):
         raise ProtocolError("bad_frame", "Field '%s' holds an unpaired surrogate." % key)
     return value
 
@@ -446,7 +477,9 @@ def _take_fields(obj, fields, frame):
 
 def encode(frame):
     """Return a frame as one UTF-8 JSON line."""
-    return (_ENCODER.encode(frame) + "\n").encode("utf-8")
+    if _C_ENCODE is None:
+        return (_ENCODER.encode(frame) + "\n").encode("utf-8")
+    return ("".join(_C_ENCODE(frame, 0)) + "\n").encode("utf-8")
 
 
 # --- names -----------------------------------------------------------------
@@ -545,6 +578,8 @@ def is_blank(text):
     Invisible are format characters and every Default_Ignorable_Code_Point
     (a Hangul filler is a letter by category, yet shows nothing).
     """
+    if text[:1].isalnum() and text[:1].isascii():
+        return False  # the usual message: it starts with a visible letter or digit
     return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
                or is_default_ignorable(ch) for ch in text)
 
@@ -577,6 +612,22 @@ def is_action(text):
 
 def error_frame(code, message=None):
     return {"type": "error", "code": code, "message": message or ERROR_MESSAGES[code]}
+
+
+# A room message as encode() writes it, spelt out: every member receives one
+# per message, and this costs about half of encode() (1.8 us against 3.4 in
+# Python 3.11).  Only for a frame of exactly these keys (message_frame()'s
+# first five; a private or a teacher's message has more).
+_MESSAGE_JSON = '{"type":"message","id":%d,"from":%s,"text":%s,"time":%r}\n'
+_MESSAGE_KEYS = ("type", "id", "from", "text", "time")
+
+
+def encode_message(frame):
+    """Return a message frame as one UTF-8 JSON line, as encode() does."""
+    if tuple(frame) != _MESSAGE_KEYS:
+        return encode(frame)
+    return (_MESSAGE_JSON % (frame["id"], _QUOTE(frame["from"]), _QUOTE(frame["text"]),
+                             frame["time"])).encode("utf-8")
 
 
 def message_frame(id_, sender, text, time, to=None, teacher=False):

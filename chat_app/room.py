@@ -35,9 +35,9 @@ from .peer_wait import PasswordTryWait
 from .protocol import (
     CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
     ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
-    hand_frame, joined_frame, kick_record, left_frame, limits_field, message_frame, name_key,
-    notice_frame, password_wait_frame, room_notice_frame, room_state_frame, stopped_record,
-    welcome_bytes, welcome_frame,
+    encode_message, hand_frame, joined_frame, kick_record, left_frame, limits_field,
+    message_frame, name_key, notice_frame, password_wait_frame, room_notice_frame,
+    room_state_frame, stopped_record, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
 
@@ -467,11 +467,11 @@ class Room:
                 recipients = [peer] if target is peer else [peer, target]
                 to = target.name
             else:
-                self._rules.check_say(peer.name, peer.teacher, now)
-                self._rules.said(peer.name, peer.teacher, now)
+                self._rules.check_say(peer.name, peer.teacher, now, key=peer.key)
+                self._rules.said(peer.name, peer.teacher, now, key=peer.key)
             self._last_id += 1
-            message = Rendered(message_frame(self._last_id, peer.name, text, now, to,
-                                             peer.teacher))
+            frame = message_frame(self._last_id, peer.name, text, now, to, peer.teacher)
+            message = Rendered(frame, encode_message(frame))
             if to is None:
                 recipients = []
                 overflowed = self._broadcast(message, recipients)
@@ -702,6 +702,8 @@ class Room:
         text in their outboxes, and are added to `flush`.
         """
         self.stream.append(rendered.json_bytes())
+        if not self._text_members:
+            return {}  # every member reads the stream (programs, the usual room)
         # A member at a terminal that is ending (kicked: its bye is queued) gets nothing more.
         text_members = [peer for peer in self._text_members.values() if peer.reason is None]
         flush.extend(text_members)

@@ -227,6 +227,8 @@ class Session:
 
     def expire(self, now):
         """Fire every timer due at `now`, earliest first; return the actions."""
+        if not self._actions and (not self.timers or min(self.timers.values()) > now):
+            return []  # nothing due: the usual case, each time round the reading loop
         while self.timers and not self.finished:
             name = min(self.timers, key=self.timers.get)
             if self.timers[name] > now:

@@ -116,3 +116,17 @@ def test_saved_state_restores_everything_and_survives_garbage():
     broken = Rules()
     broken.restore({"type": "saved_state", "slow": 99999, "muted": "bob", "hands": [1, {}]})
     assert broken.state() == Rules().state() and broken.hands() == []
+
+
+def test_a_name_key_given_is_the_one_checked():
+    """The room passes the key it has (name_key() of the name); the rules take it as it is."""
+    rules = Rules()
+    control(rules, "mute", name="amy")
+    assert refusal(rules, "Amy").code == "muted"
+    rules.check_say("Amy", False, 0.0, key="someone else")
+    control(rules, "unmute", name="amy")
+    control(rules, "slow", seconds=30)
+    rules.said("Amy", False, 100.0, key="amy")
+    with pytest.raises(ProtocolError) as caught:
+        rules.check_say("whoever", False, 110.0, key="amy")
+    assert caught.value.code == "slow_mode"

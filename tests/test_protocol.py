@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 import time
 
 import pytest
@@ -216,6 +217,39 @@ def test_encode_is_one_utf8_line():
     data = encode({"type": "message", "text": "héllo\nwörld 😀"})
     assert data.endswith(b"\n") and data.count(b"\n") == 1
     assert json.loads(data.decode("utf-8"))["text"] == "héllo\nwörld 😀"
+
+
+@pytest.mark.parametrize("frame", [
+    protocol.message_frame(1, "amy", "hi", 1764412345.123456),
+    protocol.message_frame(2 ** 40, "Zoë", 'say "hi"\\ \n\t\u2028 😀 \x7f', 0.1),
+    protocol.message_frame(3, "李雷", "", 5),  # a test clock may give whole seconds
+    protocol.message_frame(4, "amy", "psst", 2.5, to="bob"),
+    protocol.message_frame(5, "Mr_T", "listen", 2.5, teacher=True),
+    protocol.message_frame(6, "Mr_T", "psst", 2.5, to="amy", teacher=True),
+])
+def test_encode_message_writes_what_encode_writes(frame):
+    assert protocol.encode_message(frame) == encode(frame)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"type":"say","text":"hi"}', b' \t{"a": [1, {"b": null}]}  ', b'{}', b'{"a":1}{"b":2}',
+    b'{"a":1} x', b'{"a":NaN}', b'{"a":-Infinity}', b'[1]', b'"x"', b'{"a":1', b'', b'  ',
+    b'{"a":' + b"9" * 5000 + b'}', b'{"a":"\\ud800"}', b'{"a":1,}', b'\xef\xbb\xbf{}',
+])
+def test_parse_object_reads_each_line_as_the_whole_decoder_does(line):
+    """The scanner's short way gives the same object, or the same error, as the decoder."""
+    text = line.decode("utf-8")
+    try:
+        expected = protocol._DECODER.decode(text)
+    except ValueError as error:
+        assert code_of(parse_object, line) == "bad_frame"
+        with pytest.raises(ProtocolError, match=re.escape(str(error))):
+            parse_object(line)
+        return
+    if isinstance(expected, dict):
+        assert parse_object(line) == expected
+    else:
+        assert code_of(parse_object, line) == "bad_frame"
 
 
 # --- names -----------------------------------------------------------------

@@ -226,7 +226,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 break
             line = session.next_line()
             if line is not None:
-                self.handle_line(line)
+                self.handle_lines(line)
             elif session.peeking:
                 self.peek()
             elif session.reading:
@@ -234,6 +234,17 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             else:  # held back: wait for the next token, or for the end
                 self.peer.wait_for_end(self.until_deadline())
         self.run(session.ended())
+
+    def handle_lines(self, line):
+        """Handle a line, then the others queued with it, until none is left or one ends it.
+
+        Timers are looked at again once they are all handled (the lines of
+        one read take a few milliseconds at most).  A say held back leaves
+        the rest queued.
+        """
+        while line is not None:
+            self.handle_line(line)
+            line = self.session.next_line() if self.peer.reason is None else None
 
     def handle_line(self, line):
         """Give a line to the handler for this state and wire; a say may be held back."""

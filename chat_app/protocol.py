@@ -375,7 +375,7 @@ def _frame_word(obj):
 
 def _field(obj, key, kind, required=True):
     value = obj.get(key)
-    if type(value) is not str or kind is not str:  # not the usual case: a text field, a text
+    if type(value) is not str or kind is not str:  # a string field with a string skips this
         if value is None and not required:
             return None
         if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):

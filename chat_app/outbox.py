@@ -61,8 +61,6 @@ TRIM_STEP = 512
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
 
-
-
 # What Outbox.send_due() tells the writer: everything due went out, more
 # is due than one send offers, the socket took only part, or the usual
 # case does not apply (prepare() and send_out() then serve the connection).

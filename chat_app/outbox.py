@@ -310,14 +310,14 @@ class Outbox:
         The writer notifies after each send; return True if drained.
         """
         with self._lock:
+            if self._drained is None:
+                self._drained = threading.Condition(self._lock)
             self._drain_waiters += 1
             self.plain = False  # the writer notifies only from send_due() and send_out()
         try:
             # A send in C to the plain members, begun before, notifies no one: let it end.
             self._writer.wait_for_plain_sends()
             with self._lock:
-                if self._drained is None:
-                    self._drained = threading.Condition(self._lock)
                 return self._drained.wait_for(lambda: not self._pending(), timeout)
         finally:
             with self._lock:
@@ -683,11 +683,12 @@ class Writer:
         self._again = False
         blocked, again, unusual = [], [], []
         members = self._members
-        serve_members = end != self._last_end  # new room frames: every member has some due
-        frames = end - self._last_end if self._last_end is not None else 0  # (members changed)
+        last = self._last_end  # once: set_members() may set it to None meanwhile
+        serve_members = end != last  # new room frames: every member has some due
+        frames = end - last if last is not None else 0  # (members changed)
         if serve_members:
-            if self._last_end is not None:  # the same members as last round
-                members = self._send_plain(members, chunks, base, end, joined, blocked)
+            if last is not None:  # the same members as last round
+                members = self._send_plain(members, chunks, base, last, end, joined, blocked)
             self._last_end = end
             for outbox in members:
                 status = outbox.send_due(chunks, base, end, joined)
@@ -738,10 +739,10 @@ class Writer:
         self._one_cpu.count(frames, self._round_ended)
         self._one_cpu.calm(self._round_ended)
 
-    def _send_plain(self, members, chunks, base, end, joined, blocked):
+    def _send_plain(self, members, chunks, base, start, end, joined, blocked):
         """Send the new room frames to every plain member in one loop in C; return the others.
 
-        A plain member's cursor is where the last round ended, so they all
+        A plain member's cursor is where the last round ended (`start`), so they all
         take the same bytes, and nothing of their own is due.  What each
         send() returned is looked at in Python only if one took less than
         all or raised (then the loop goes on after it).  No member's lock
@@ -750,7 +751,6 @@ class Writer:
         is closed is never sent to.  A frame of a member's own, queued
         while this runs, follows these frames: as put() promises.
         """
-        start = self._last_end
         if self.stream.stop_after(start, end, MAX_SEND_BYTES) != end:
             return members  # more than one send() offers: each member's own steps
         with self._plain_lock:

@@ -330,6 +330,26 @@ def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
     assert watched.after_close == [False, False]  # "first" and "second": both before
 
 
+def test_a_drain_waiter_that_begins_during_a_send_in_one_go_is_told_when_it_ends(writer):
+    gated, watched = Gated(), TakesAll()
+    outboxes = plain_room(writer, (gated, watched))
+    gated.armed.set()
+    writer.stream.append(b"second\n")
+    sender = threading.Thread(target=writer.deliver, daemon=True)
+    sender.start()
+    assert gated.entered.wait(WAIT)
+    drained = []
+    waiter = threading.Thread(target=lambda: drained.append(outboxes[1].wait_drained(10 * WAIT)),
+                              daemon=True)
+    waiter.start()
+    gated.go.set()
+    wait_until(lambda: drained == [True], what="the drain waiter to be told (not its timeout)")
+    writer.stream.append(b"third\n")  # and the writer goes on
+    writer.deliver()
+    wait_until(lambda: watched.received() == b"first\nsecond\nthird\n",
+               what=lambda: "watched has %r" % watched.received())
+
+
 def test_a_sender_waiting_for_space_gives_up_when_woken_after_its_end():
     stream = Stream(max_bytes=10)
     stream.append(b"x" * 11)

@@ -7,7 +7,10 @@ that connection alone (its welcome, errors, pongs), each tagged with the
 stream position it must follow, so every member sees one order.
 
 A round gives each socket everything due for it in one non-blocking
-send() (at most MAX_SEND_BYTES of room frames).  In a quiet room the
+send() (at most MAX_SEND_BYTES of room frames).  The members in the usual
+state ("plain": up to date, nothing of their own queued, not blocked, not
+encrypted) all take the same bytes, and the round sends them in one loop
+in C, with no Python per member (Writer._send_plain).  In a quiet room the
 thread that added a frame runs the round itself; otherwise one Writer
 thread, woken after something is queued, runs them.  Under load, messages
 gather while a round runs, so one send carries many of them.  A socket that
@@ -26,6 +29,7 @@ docs/benchmarks.md has the measurements behind this design.
 import bisect
 import collections
 import itertools
+import operator
 import selectors
 import socket
 import threading
@@ -68,6 +72,10 @@ SENT, MORE, BLOCKED, UNUSUAL = range(4)
 
 # What an Outbox holds while it has no frame of its own queued (nearly always).
 NO_OWN_FRAMES = ()
+
+# What the writer reads from its members, in C, to send to the plain ones at once.
+IS_PLAIN = operator.attrgetter("plain")
+SOCKET_OF = operator.attrgetter("sock")
 
 
 class Stream:
@@ -212,7 +220,7 @@ class Outbox:
     # queue of own frames are made only when needed.
     __slots__ = ("sock", "limit", "on_overflow", "_writer", "_stream", "_lock", "_drained",
                  "_drain_waiters", "cursor", "_until", "_own", "_own_bytes", "_partial",
-                 "blocked", "_closed", "round")
+                 "blocked", "_closed", "round", "plain", "_tls")
 
     def __init__(self, sock, writer, on_overflow, limit=MAX_BACKLOG_BYTES):
         self.sock = sock
@@ -231,16 +239,24 @@ class Outbox:
         self.blocked = False
         self._closed = False
         self.round = 0  # the writer's round that last served this outbox
+        # True while the usual case holds: the cursor is where the writer's
+        # last round ended, and nothing but room frames is due.  Only the
+        # writer sets it (send_due()); whatever ends the usual case clears
+        # it, under the lock, before the writer could send past it.
+        self.plain = False
+        self._tls = nonblocking.is_tls(sock)
 
     def follow(self, position):
         """Receive the room's frames from `position` on (a member joined)."""
         with self._lock:
             self.cursor = position
+            self.plain = False
 
     def stop_at(self, position):
         """Send no room frame from `position` on: its last frame (bye) is queued."""
         with self._lock:
             self._until = position
+            self.plain = False
 
     def _room_end(self, end):
         """Return how far in the stream this connection is to be sent (lock held)."""
@@ -262,6 +278,7 @@ class Outbox:
                 self._own = collections.deque()
             self._own.append((position, data))
             self._own_bytes += len(data)
+            self.plain = False
             return True
 
     def flush(self):
@@ -293,12 +310,17 @@ class Outbox:
         The writer notifies after each send; return True if drained.
         """
         with self._lock:
+            if self._drained is None:
+                self._drained = threading.Condition(self._lock)
             self._drain_waiters += 1
-            try:
-                if self._drained is None:
-                    self._drained = threading.Condition(self._lock)
+            self.plain = False  # the writer notifies only from send_due() and send_out()
+        try:
+            # A send in C to the plain members, begun before, notifies no one: let it end.
+            self._writer.wait_for_plain_sends()
+            with self._lock:
                 return self._drained.wait_for(lambda: not self._pending(), timeout)
-            finally:
+        finally:
+            with self._lock:
                 self._drain_waiters -= 1
 
     def _notify_drained(self):
@@ -344,9 +366,33 @@ class Outbox:
                 batch = joined[cursor] = (b"".join(chunks[cursor - base:stop - base]), stop)
             data, self.cursor = batch
             status = self._send(data)
-            if status == SENT and batch[1] < end and not self._closed:
-                return MORE
+            if status == SENT and not self._closed:
+                if batch[1] < end:
+                    return MORE
+                self.plain = not (self._tls or self._drain_waiters)
             return status
+
+    def took(self, data, sent, end):
+        """The writer sent `data` (room frames up to `end`) in C: the socket took `sent` bytes.
+
+        `sent` is the OSError that send() raised, if it raised one.  Called
+        for a plain member that took less than all (rare): what is left
+        goes first next time, as after _send().  Return BLOCKED or SENT.
+        """
+        with self._lock:
+            if self._closed:
+                return SENT
+            self.cursor = end
+            if isinstance(sent, OSError):
+                if not isinstance(sent, nonblocking.WOULD_BLOCK):
+                    self._drop()  # the peer is gone: its reader ends the connection
+                    shutdown_quietly(self.sock)
+                    return SENT
+                sent = 0
+            self.plain = False
+            self._partial = memoryview(data)[sent:]
+            self.blocked = True
+            return BLOCKED
 
     def _send(self, data):
         """Send bytes, as far as the socket takes them (lock held); return BLOCKED or SENT."""
@@ -367,6 +413,7 @@ class Outbox:
             return SENT
         self._partial = memoryview(data)[sent:]
         self.blocked = True
+        self.plain = False
         return BLOCKED
 
     def prepare(self, chunks, base, end, joined):
@@ -443,6 +490,7 @@ class Outbox:
 
     def _drop(self):
         self._closed = True
+        self.plain = False
         self._own = NO_OWN_FRAMES
         self._own_bytes = 0
         self._partial = None
@@ -453,6 +501,7 @@ class Outbox:
         """Drop what is queued; nothing is sent on this socket after this returns."""
         with self._lock:
             self._drop()
+        self._writer.wait_for_plain_sends()  # one that began before the drop
         self._writer.forget(self)
 
     def send_close_notify(self):
@@ -511,6 +560,9 @@ class Writer:
         self._members = ()  # outboxes following the stream (set by the room)
         self._rounds = 0
         self._round_lock = threading.Lock()  # held by whichever thread runs a round
+        # Held while plain members are sent to in C, without their own locks:
+        # an outbox that closes waits for it (wait_for_plain_sends()).
+        self._plain_lock = threading.Lock()
         self._round_ended = 0.0  # time.monotonic() when the last round ended
         self._last_end = 0  # the stream's end when the members were last served
         self._running = True
@@ -555,6 +607,14 @@ class Writer:
             self._round_lock.release()
         if left_over or self._one_cpu.narrowed:  # the writer widens once the room is calm
             self.wake()
+
+    def wait_for_plain_sends(self):
+        """Wait until no round sends to the plain members (for an outbox that closes).
+
+        Its `plain` is cleared by then, so no later round sends to it.
+        """
+        with self._plain_lock:
+            pass
 
     def forget(self, outbox):
         """Stop watching an outbox; call before its socket is closed."""
@@ -606,11 +666,12 @@ class Writer:
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
 
-        Each member in the usual case (send_due()) is served in one call.
-        The others, and the connections that became writable or have
-        frames of their own, are prepared first and then sent one after
-        another: the Python work of a round stays out of the gaps between
-        its send() calls.
+        The plain members take the new room frames all at once
+        (_send_plain()); each other member in the usual case (send_due())
+        is served in one call.  The rest, and the connections that became
+        writable or have frames of their own, are prepared first and then
+        sent one after another: the Python work of a round stays out of
+        the gaps between its send() calls.
         """
         stream = self.stream
         self._rounds += 1
@@ -622,9 +683,12 @@ class Writer:
         self._again = False
         blocked, again, unusual = [], [], []
         members = self._members
-        serve_members = end != self._last_end  # new room frames: every member has some due
-        frames = end - self._last_end if self._last_end is not None else 0  # (members changed)
+        last = self._last_end  # once: set_members() may set it to None meanwhile
+        serve_members = end != last  # new room frames: every member has some due
+        frames = end - last if last is not None else 0  # (members changed)
         if serve_members:
+            if last is not None:  # the same members as last round
+                members = self._send_plain(members, chunks, base, last, end, joined, blocked)
             self._last_end = end
             for outbox in members:
                 status = outbox.send_due(chunks, base, end, joined)
@@ -674,6 +738,46 @@ class Writer:
         self._round_ended = time.monotonic()
         self._one_cpu.count(frames, self._round_ended)
         self._one_cpu.calm(self._round_ended)
+
+    def _send_plain(self, members, chunks, base, start, end, joined, blocked):
+        """Send the new room frames to every plain member in one loop in C; return the others.
+
+        A plain member's cursor is where the last round ended (`start`), so they all
+        take the same bytes, and nothing of their own is due.  What each
+        send() returned is looked at in Python only if one took less than
+        all or raised (then the loop goes on after it).  No member's lock
+        is taken: whatever ends the usual case clears `plain` under it
+        first, and close() waits for this lock, so a socket whose outbox
+        is closed is never sent to.  A frame of a member's own, queued
+        while this runs, follows these frames: as put() promises.
+        """
+        if self.stream.stop_after(start, end, MAX_SEND_BYTES) != end:
+            return members  # more than one send() offers: each member's own steps
+        with self._plain_lock:
+            flags = list(map(IS_PLAIN, members))
+            if True not in flags:
+                return members
+            plain = list(itertools.compress(members, flags))
+            data = b"".join(chunks[start - base:end - base])
+            joined[start] = (data, end)
+            socks = list(map(SOCKET_OF, plain))
+            send = operator.methodcaller("send", data)
+            results = []
+            while len(results) < len(socks):
+                try:
+                    results.extend(map(send, socks[len(results):]))
+                except OSError as error:  # the others still get theirs
+                    results.append(error)
+            size = len(data)
+            for outbox, sent in zip(plain, results):
+                if sent == size:
+                    outbox.cursor = end
+                elif outbox.took(data, sent, end) == BLOCKED:
+                    outbox.round = self._rounds
+                    self._blocked(outbox, blocked)
+        if len(plain) == len(members):
+            return ()
+        return [outbox for outbox, flag in zip(members, flags) if not flag]
 
     def _blocked(self, outbox, blocked):
         """Watch a socket that took only part of its bytes until it is writable."""

@@ -212,6 +212,144 @@ def test_nothing_is_sent_on_a_socket_after_its_outbox_is_closed(writer):
     member.client_end.close()
 
 
+def plain_room(writer, socks):
+    """Outboxes for these sockets, members after one round: all plain."""
+    outboxes = [Outbox(sock, writer, lambda: None) for sock in socks]
+    for outbox in outboxes:
+        outbox.follow(writer.stream.end)
+    writer.set_members(tuple(outboxes))
+    writer.stream.append(b"first\n")
+    writer.deliver()
+    wait_until(lambda: all(outbox.plain for outbox in outboxes),
+               what=lambda: "plain: %r" % [outbox.plain for outbox in outboxes])
+    return outboxes
+
+
+def test_members_in_the_usual_state_are_sent_to_in_one_go(writer, monkeypatch):
+    socks = [TakesAll() for _ in range(3)]
+    plain_room(writer, socks)
+    served_one_by_one = []
+    send_due = Outbox.send_due
+    monkeypatch.setattr(Outbox, "send_due",
+                        lambda outbox, *args: served_one_by_one.append(outbox)
+                        or send_due(outbox, *args))
+    writer.stream.append(b"second\n")
+    writer.deliver()
+    wait_until(lambda: all(sock.received() == b"first\nsecond\n" for sock in socks),
+               what=lambda: [sock.received() for sock in socks])
+    assert served_one_by_one == []
+
+
+class GoesAway(TakesAll):
+    """A socket that takes everything until its peer goes (gone = True)."""
+
+    gone = False
+
+    def send(self, data):
+        if self.gone:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return super().send(data)
+
+    def shutdown(self, how):
+        pass
+
+
+def test_in_one_go_a_member_that_fails_or_takes_part_costs_the_others_nothing(writer):
+    amy, cat, dan = TakesAll(), GoesAway(), TakesAll()
+    ben = Member(writer, follow=False)  # a real socket: it takes part of a big frame
+    try:
+        outboxes = plain_room(writer, (amy, cat, ben.server_end, dan))
+        ben.outbox = outboxes[2]
+        cat.gone = True
+        big = b"z" * 600000 + b"\n"  # more than the socket buffer, less than the limit
+        writer.stream.append(big)
+        writer.deliver()
+        everything = b"first\n" + big
+        wait_until(lambda: amy.received() == dan.received() == everything,
+                   what=lambda: "amy %d, dan %d bytes" % (len(amy.received()), len(dan.received())))
+        assert outboxes[1].closed and outboxes[1].pending == 0
+        wait_until(lambda: ben.outbox.blocked or ben.outbox.pending == 0)
+        assert ben.read_lines(2) == [b"first", big[:-1]]  # the rest follows once it reads
+        writer.stream.append(b"third\n")
+        writer.deliver()
+        assert ben.read_lines(1) == [b"third"]
+        wait_until(lambda: amy.received() == dan.received() == everything + b"third\n")
+    finally:
+        ben.close()
+
+
+class Gated(TakesAll):
+    """A socket whose next send() waits for `go`, once `armed` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed, self.entered, self.go = (threading.Event() for _ in range(3))
+
+    def send(self, data):
+        if self.armed.is_set():
+            self.entered.set()
+            assert self.go.wait(WAIT)
+        return super().send(data)
+
+
+class Watched(TakesAll):
+    """A socket that notes whether each send() came after its outbox's close() returned."""
+
+    def __init__(self):
+        super().__init__()
+        self.closed = threading.Event()
+        self.after_close = []
+
+    def send(self, data):
+        self.after_close.append(self.closed.is_set())
+        return super().send(data)
+
+
+def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
+    gated, watched = Gated(), Watched()
+    outboxes = plain_room(writer, (gated, watched))
+    gated.armed.set()
+    writer.stream.append(b"second\n")
+    sender = threading.Thread(target=writer.deliver, daemon=True)
+    sender.start()
+    assert gated.entered.wait(WAIT)  # the round is in its loop over the plain members
+
+    def close():
+        outboxes[1].close()
+        watched.closed.set()
+
+    closer = threading.Thread(target=close, daemon=True)
+    closer.start()
+    assert not watched.closed.wait(0.3), "close() returned while the round was sending"
+    gated.go.set()
+    assert watched.closed.wait(WAIT)
+    sender.join(WAIT)
+    writer.stream.append(b"third\n")
+    writer.deliver()
+    wait_until(lambda: gated.received().endswith(b"third\n"))
+    assert watched.after_close == [False, False]  # "first" and "second": both before
+
+
+def test_a_drain_waiter_that_begins_during_a_send_in_one_go_is_told_when_it_ends(writer):
+    gated, watched = Gated(), TakesAll()
+    outboxes = plain_room(writer, (gated, watched))
+    gated.armed.set()
+    writer.stream.append(b"second\n")
+    sender = threading.Thread(target=writer.deliver, daemon=True)
+    sender.start()
+    assert gated.entered.wait(WAIT)
+    drained = []
+    waiter = threading.Thread(target=lambda: drained.append(outboxes[1].wait_drained(10 * WAIT)),
+                              daemon=True)
+    waiter.start()
+    gated.go.set()
+    wait_until(lambda: drained == [True], what="the drain waiter to be told (not its timeout)")
+    writer.stream.append(b"third\n")  # and the writer goes on
+    writer.deliver()
+    wait_until(lambda: watched.received() == b"first\nsecond\nthird\n",
+               what=lambda: "watched has %r" % watched.received())
+
+
 def test_a_sender_waiting_for_space_gives_up_when_woken_after_its_end():
     stream = Stream(max_bytes=10)
     stream.append(b"x" * 11)

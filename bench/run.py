@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import knee  # noqa: E402
 from loadgen import WIRES, Load  # noqa: E402
-from servers import SERVERS, chat_app_from  # noqa: E402
+from servers import REFERENCES, SERVERS, chat_app_from  # noqa: E402
 from workers import MAX_PROCESSES, run_split  # noqa: E402
 from summary import (RANGE_DASH, command_line, describe_machine, rotation,  # noqa: E402
                      spread_table, summarise)
@@ -144,7 +144,8 @@ def main(argv=None):
     parser.add_argument("workload", choices=sorted(WORKLOADS) + ["all", "knee"],
                         help="a workload, all of W1 to W5, or knee (the W2 shape at rising rates)")
     parser.add_argument("--servers", default=",".join(SERVERS),
-                        help="comma-separated, from: %s" % ", ".join(SERVERS))
+                        help="comma-separated, from: %s (default: all but floor)"
+                        % ", ".join(list(SERVERS) + list(REFERENCES)))
     parser.add_argument("--before", metavar="DIR",
                         help="also run chat_app's server from the tree in DIR (the commit "
                              "before a change), as the server 'before', in turn with the others")
@@ -174,9 +175,11 @@ def main(argv=None):
                                                 "or not (default %(default)s)")
     options = parser.parse_args(argv)
     names = [name.strip() for name in options.servers.split(",") if name.strip()]
+    SERVERS.update((name, REFERENCES[name]) for name in names if name in REFERENCES)
     unknown = [name for name in names if name not in SERVERS]
     if unknown:
-        parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(SERVERS)))
+        parser.error("unknown server %s; choose from %s"
+                     % (", ".join(unknown), ", ".join(list(SERVERS) + list(REFERENCES))))
     if options.before:
         SERVERS["before"] = chat_app_from(options.before)
         names.append("before")

@@ -225,4 +225,16 @@ class Miniircd(Server):
         return command
 
 
+class FloorRelay(ChatApp):
+    """bench/floor_relay.py: a thread per connection and nothing else (a reference, not a peer)."""
+
+    name = "floor"
+
+    def command(self):
+        return [self.python, os.path.join(REPO, "bench", "floor_relay.py"), str(self.port)]
+
+
 SERVERS = {"chat_app": ChatApp, "ngircd": Ngircd, "miniircd": Miniircd}
+
+# Run only when named in --servers: what the peers are measured against, not a peer.
+REFERENCES = {"floor": FloorRelay}

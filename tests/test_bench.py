@@ -50,6 +50,37 @@ def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
     assert figures["p50_ms"] is not None and figures["p50_ms"] <= figures["max_ms"]
 
 
+def test_the_floor_relay_runs_beside_the_servers_and_loses_nothing_at_a_light_load():
+    from servers import FloorRelay
+    server = FloorRelay()
+    server.start()
+    load = Load(ChatAppWire(), ("127.0.0.1", server.port),
+                clients=5, senders=2, rate=40, duration=1.0)
+    try:
+        figures = load.run()
+    finally:
+        load.close_all()
+        server.stop()
+    assert figures["sent"] >= 30
+    assert figures["deliveries"] == figures["expected"] == figures["sent"] * 4
+    assert (figures["lost"], figures["duplicated"], figures["reordered"]) == (0, 0, 0)
+
+
+def test_the_floor_is_run_only_when_named():
+    from run import main
+    with pytest.raises(SystemExit):
+        main(["W1", "--servers", "nosuch"])
+    help_text = io.StringIO()
+    with pytest.raises(SystemExit):
+        sys.stdout, saved = help_text, sys.stdout
+        try:
+            main(["--help"])
+        finally:
+            sys.stdout = saved
+    assert "from: chat_app, ngircd, miniircd, floor (default: all but floor)" in \
+        " ".join(help_text.getvalue().split())
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_stalled_client_is_reported_as_cut_off(make_server, processes):
     server = make_server("--rate-limit", "0")

@@ -368,6 +368,7 @@ class Outbox:
             status = self._send(data)
             if status == SENT and not self._closed:
                 if batch[1] < end:
+                    self.plain = False  # behind: the next round's frames are not its next
                     return MORE
                 self.plain = not (self._tls or self._drain_waiters)
             return status
@@ -742,8 +743,8 @@ class Writer:
     def _send_plain(self, members, chunks, base, start, end, joined, blocked):
         """Send the new room frames to every plain member in one loop in C; return the others.
 
-        A plain member's cursor is where the last round ended (`start`), so they all
-        take the same bytes, and nothing of their own is due.  What each
+        A plain member's cursor is where the last round ended (`start`), so
+        they all take the same bytes, and nothing of their own is due.  What each
         send() returned is looked at in Python only if one took less than
         all or raised (then the loop goes on after it).  No member's lock
         is taken: whatever ends the usual case clears `plain` under it

@@ -305,6 +305,29 @@ class Watched(TakesAll):
         return super().send(data)
 
 
+def test_members_behind_by_more_than_one_send_get_the_rest_before_what_comes_next(writer):
+    amy, bob = TakesAll(), Gated()
+    plain_room(writer, (amy, bob))
+    line = b"y" * 1000 + b"\n"
+    lines = [b"%05d" % number + line[5:] for number in range(3 * MAX_SEND_BYTES // len(line))]
+    for data in lines:  # more than one send() offers: each member catches up in steps
+        writer.stream.append(data)
+    writer.stream.hold()  # what comes next waits, as behind a log, until released below
+    writer.stream.append(b"after\n")
+    bob.armed.set()
+    sender = threading.Thread(target=writer.deliver, daemon=True)
+    sender.start()
+    assert bob.entered.wait(WAIT)  # the first round is in bob's first step
+    writer.stream.release(writer.stream.end)  # "after" is due while both are still behind
+    writer.deliver()
+    bob.go.set()
+    expected = b"first\n" + b"".join(lines) + b"after\n"
+    wait_until(lambda: amy.received() == bob.received() == expected,
+               what=lambda: "amy has %d, bob %d of %d bytes"
+               % (len(amy.received()), len(bob.received()), len(expected)))
+    sender.join(WAIT)
+
+
 def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
     gated, watched = Gated(), Watched()
     outboxes = plain_room(writer, (gated, watched))

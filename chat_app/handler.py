@@ -337,7 +337,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             return
         tls.setblocking(False)
         self.connection = self.request = self.tls_socket = tls
-        self.peer.outbox.sock = tls
+        self.peer.outbox.encrypt(tls)
         self.run(self.session.handshake_done(time.monotonic()))
 
     def send(self, frame):

@@ -220,7 +220,7 @@ class Outbox:
     # queue of own frames are made only when needed.
     __slots__ = ("sock", "limit", "on_overflow", "_writer", "_stream", "_lock", "_drained",
                  "_drain_waiters", "cursor", "_until", "_own", "_own_bytes", "_partial",
-                 "blocked", "_closed", "round", "plain", "_tls")
+                 "blocked", "_closed", "round", "plain")
 
     def __init__(self, sock, writer, on_overflow, limit=MAX_BACKLOG_BYTES):
         self.sock = sock
@@ -244,7 +244,16 @@ class Outbox:
         # writer sets it (send_due()); whatever ends the usual case clears
         # it, under the lock, before the writer could send past it.
         self.plain = False
-        self._tls = nonblocking.is_tls(sock)
+
+    def encrypt(self, tls_sock):
+        """Send through this TLS socket from now on (its handshake is done).
+
+        It is never plain: its reader's recv() and every send() must take
+        turns under this lock (io_lock).
+        """
+        with self._lock:
+            self.sock = tls_sock
+            self.plain = False
 
     def follow(self, position):
         """Receive the room's frames from `position` on (a member joined)."""
@@ -370,7 +379,9 @@ class Outbox:
                 if batch[1] < end:
                     self.plain = False  # behind: the next round's frames are not its next
                     return MORE
-                self.plain = not (self._tls or self._drain_waiters)
+                # Never a TLS socket (the handler swaps it in after the
+                # handshake): its reader's recv() needs this lock held.
+                self.plain = not (self._drain_waiters or nonblocking.is_tls(self.sock))
             return status
 
     def took(self, data, sent, end):

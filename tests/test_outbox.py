@@ -8,6 +8,7 @@ import time
 import pytest
 
 from helpers import WAIT, wait_until
+from chat_app import nonblocking
 from chat_app.outbox import MAX_BACKLOG_BYTES, MAX_SEND_BYTES, TRIM_STEP, Outbox, Stream, Writer
 
 
@@ -238,6 +239,30 @@ def test_members_in_the_usual_state_are_sent_to_in_one_go(writer, monkeypatch):
     wait_until(lambda: all(sock.received() == b"first\nsecond\n" for sock in socks),
                what=lambda: [sock.received() for sock in socks])
     assert served_one_by_one == []
+
+
+def test_a_member_whose_socket_became_tls_is_never_sent_to_without_its_lock(writer):
+    ssl = nonblocking.use_tls()
+    if ssl is None:
+        pytest.skip("this Python has no ssl module")
+
+    class Encrypted(ssl.SSLSocket):  # what the handler swaps in after the handshake
+        def __init__(self):
+            self.plain_end = TakesAll()
+
+        def send(self, data):
+            return self.plain_end.send(data)
+
+    amy, bob = TakesAll(), TakesAll()
+    outboxes = plain_room(writer, (amy, bob))
+    encrypted = Encrypted()
+    outboxes[1].encrypt(encrypted)  # as handler.start_tls() does (before the join, there)
+    for data in (b"second\n", b"third\n"):
+        writer.stream.append(data)
+        writer.deliver()
+    wait_until(lambda: encrypted.plain_end.received() == b"second\nthird\n",
+               what=lambda: "the TLS member has %r" % encrypted.plain_end.received())
+    assert not outboxes[1].plain and outboxes[0].plain
 
 
 class GoesAway(TakesAll):

@@ -353,14 +353,24 @@ def test_members_behind_by_more_than_one_send_get_the_rest_before_what_comes_nex
     sender.join(WAIT)
 
 
-def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
-    gated, watched = Gated(), Watched()
-    outboxes = plain_room(writer, (gated, watched))
+def stuck_in_one_go(writer, other):
+    """A plain room of a Gated socket and `other`, its round held in the loop in C.
+
+    Return (gated, outboxes, the thread running the round); gated.go lets it go on.
+    """
+    gated = Gated()
+    outboxes = plain_room(writer, (gated, other))
     gated.armed.set()
     writer.stream.append(b"second\n")
     sender = threading.Thread(target=writer.deliver, daemon=True)
     sender.start()
     assert gated.entered.wait(WAIT)  # the round is in its loop over the plain members
+    return gated, outboxes, sender
+
+
+def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
+    watched = Watched()
+    gated, outboxes, sender = stuck_in_one_go(writer, watched)
 
     def close():
         outboxes[1].close()
@@ -379,13 +389,8 @@ def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
 
 
 def test_a_drain_waiter_that_begins_during_a_send_in_one_go_is_told_when_it_ends(writer):
-    gated, watched = Gated(), TakesAll()
-    outboxes = plain_room(writer, (gated, watched))
-    gated.armed.set()
-    writer.stream.append(b"second\n")
-    sender = threading.Thread(target=writer.deliver, daemon=True)
-    sender.start()
-    assert gated.entered.wait(WAIT)
+    watched = TakesAll()
+    gated, outboxes, sender = stuck_in_one_go(writer, watched)
     drained = []
     waiter = threading.Thread(target=lambda: drained.append(outboxes[1].wait_drained(10 * WAIT)),
                               daemon=True)

@@ -249,15 +249,20 @@ class Outbox:
         """Send through this TLS socket from now on (its handshake is done).
 
         It is never plain: its reader's recv() and every send() must take
-        turns under this lock (io_lock).
+        turns under this lock (io_lock).  A send in C that began before
+        ends first: it reads the socket without this lock.
         """
-        with self._lock:
+        with self._writer.plain_sends, self._lock:
             self.sock = tls_sock
             self.plain = False
 
     def follow(self, position):
-        """Receive the room's frames from `position` on (a member joined)."""
-        with self._lock:
+        """Receive the room's frames from `position` on (a member joined, or None: it left).
+
+        A send in C that began before ends first: it sets the cursor of
+        the plain members it served without this lock.
+        """
+        with self._writer.plain_sends, self._lock:
             self.cursor = position
             self.plain = False
 
@@ -573,8 +578,10 @@ class Writer:
         self._rounds = 0
         self._round_lock = threading.Lock()  # held by whichever thread runs a round
         # Held while plain members are sent to in C, without their own locks:
-        # an outbox that closes waits for it (wait_for_plain_sends()).
-        self._plain_lock = threading.Lock()
+        # an outbox that closes, or that changes what that send reads or
+        # writes (its socket, its cursor), waits for it.  Taken before any
+        # outbox's lock, never the other way round.
+        self.plain_sends = threading.Lock()
         self._round_ended = 0.0  # time.monotonic() when the last round ended
         self._last_end = 0  # the stream's end when the members were last served
         self._running = True
@@ -625,7 +632,7 @@ class Writer:
 
         Its `plain` is cleared by then, so no later round sends to it.
         """
-        with self._plain_lock:
+        with self.plain_sends:
             pass
 
     def forget(self, outbox):
@@ -765,7 +772,7 @@ class Writer:
         """
         if self.stream.stop_after(start, end, MAX_SEND_BYTES) != end:
             return members  # more than one send() offers: each member's own steps
-        with self._plain_lock:
+        with self.plain_sends:
             flags = list(map(IS_PLAIN, members))
             if True not in flags:
                 return members

@@ -388,6 +388,30 @@ def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
     assert watched.after_close == [False, False]  # "first" and "second": both before
 
 
+def test_a_member_that_leaves_during_a_send_in_one_go_gets_no_room_frame_after_it(writer):
+    bob = TakesAll()
+    gated, outboxes, sender = stuck_in_one_go(writer, bob)  # bob is in the loop's list
+
+    def leave():  # what Room.leave() does, under the room lock
+        outboxes[1].follow(None)
+        writer.set_members((outboxes[0],))
+        writer.stream.append(b"bob left\n")
+
+    leaver = threading.Thread(target=leave, daemon=True)
+    leaver.start()
+    gated.go.set()
+    leaver.join(WAIT)
+    sender.join(WAIT)
+    round_done(writer)
+    assert outboxes[1].cursor is None  # the loop in C did not set it back
+    outboxes[1].put(b"bye\n")  # what Room.close_all() does before the handler closes it
+    outboxes[1].stop_at(writer.stream.end)
+    outboxes[1].flush()
+    wait_until(lambda: bob.received().endswith(b"bye\n"), what=lambda: bob.received())
+    assert bob.received() == b"first\nsecond\nbye\n"
+    assert outboxes[1].wait_drained(WAIT)
+
+
 def test_a_drain_waiter_that_begins_during_a_send_in_one_go_is_told_when_it_ends(writer):
     watched = TakesAll()
     gated, outboxes, sender = stuck_in_one_go(writer, watched)

@@ -519,6 +519,8 @@ class Outbox:
         with self._lock:
             self._drop()
         self._writer.wait_for_plain_sends()  # one that began before the drop
+        with self._lock:
+            self.cursor = None  # that send set it without this lock
         self._writer.forget(self)
 
     def send_close_notify(self):

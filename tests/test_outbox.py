@@ -382,6 +382,7 @@ def test_close_waits_for_a_send_in_one_go_that_began_before_it(writer):
     gated.go.set()
     assert watched.closed.wait(WAIT)
     sender.join(WAIT)
+    assert outboxes[1].cursor is None and outboxes[1].pending == 0  # nothing queued after
     writer.stream.append(b"third\n")
     writer.deliver()
     wait_until(lambda: gated.received().endswith(b"third\n"))

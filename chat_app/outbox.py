@@ -630,7 +630,7 @@ class Writer:
             self.wake()
 
     def wait_for_plain_sends(self):
-        """Wait until no round sends to the plain members (for an outbox that closes).
+        """Wait until no round sends to the plain members (an outbox closes, or waits to drain).
 
         Its `plain` is cleared by then, so no later round sends to it.
         """
@@ -764,13 +764,15 @@ class Writer:
         """Send the new room frames to every plain member in one loop in C; return the others.
 
         A plain member's cursor is where the last round ended (`start`), so
-        they all take the same bytes, and nothing of their own is due.  What each
-        send() returned is looked at in Python only if one took less than
-        all or raised (then the loop goes on after it).  No member's lock
-        is taken: whatever ends the usual case clears `plain` under it
-        first, and close() waits for this lock, so a socket whose outbox
-        is closed is never sent to.  A frame of a member's own, queued
-        while this runs, follows these frames: as put() promises.
+        they all take the same bytes, and nothing of their own is due.
+        What each send() returned is looked at in Python only if one took
+        less than all or raised (then the loop goes on after it).  No
+        member's lock is taken: whatever ends the usual case clears `plain`
+        under it first, and close(), wait_drained(), follow() and encrypt()
+        wait for this lock (`plain_sends`), so a closed socket is never
+        sent to and no cursor is set behind their backs.  A frame of a
+        member's own, queued while this runs, follows these frames: as
+        put() promises.
         """
         if self.stream.stop_after(start, end, MAX_SEND_BYTES) != end:
             return members  # more than one send() offers: each member's own steps

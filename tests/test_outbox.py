@@ -291,7 +291,8 @@ def test_in_one_go_a_member_that_fails_or_takes_part_costs_the_others_nothing(wr
         writer.deliver()
         everything = b"first\n" + big
         wait_until(lambda: amy.received() == dan.received() == everything,
-                   what=lambda: "amy %d, dan %d bytes" % (len(amy.received()), len(dan.received())))
+                   what=lambda: "amy %d, dan %d bytes"
+                   % (len(amy.received()), len(dan.received())))
         assert outboxes[1].closed and outboxes[1].pending == 0
         wait_until(lambda: ben.outbox.blocked or ben.outbox.pending == 0)
         assert ben.read_lines(2) == [b"first", big[:-1]]  # the rest follows once it reads

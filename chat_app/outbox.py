@@ -400,29 +400,26 @@ class Outbox:
             if self._closed:
                 return SENT
             self.cursor = end
-            if isinstance(sent, OSError):
-                if not isinstance(sent, nonblocking.WOULD_BLOCK):
-                    self._drop()  # the peer is gone: its reader ends the connection
-                    shutdown_quietly(self.sock)
-                    return SENT
-                sent = 0
-            self.plain = False
-            self._partial = memoryview(data)[sent:]
-            self.blocked = True
-            return BLOCKED
+            return self._taken(data, sent)
 
     def _send(self, data):
         """Send bytes, as far as the socket takes them (lock held); return BLOCKED or SENT."""
         try:
             sent = self.sock.send(data)
-        except nonblocking.WOULD_BLOCK:
+        except OSError as error:
+            sent = error
+        return self._taken(data, sent)
+
+    def _taken(self, data, sent):
+        """Note what a send() of `data` did: bytes taken, or the OSError it raised (lock held)."""
+        if isinstance(sent, OSError):
+            if not isinstance(sent, nonblocking.WOULD_BLOCK):
+                # The peer is gone (reset, broken pipe).  Wake its reader,
+                # which ends the connection and tells the room.
+                self._drop()
+                shutdown_quietly(self.sock)
+                return SENT
             sent = 0
-        except OSError:
-            # The peer is gone (reset, broken pipe).  Wake its reader,
-            # which ends the connection and tells the room.
-            self._drop()
-            shutdown_quietly(self.sock)
-            return SENT
         if sent == len(data):
             self._partial = None
             if self._drain_waiters:

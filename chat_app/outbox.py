@@ -32,8 +32,10 @@ import itertools
 import operator
 import selectors
 import socket
+import sys
 import threading
 import time
+import traceback
 
 from . import nonblocking
 from .one_cpu import CALM_SECONDS, NEVER
@@ -64,6 +66,23 @@ TRIM_STEP = 512
 # lock for each.  "Quiet" is no round for this long; in a busier room the
 # writer thread takes the rounds, and the frames gather while it sends.
 QUIET_SECONDS = 0.002
+
+# A fault in a round (a bug) is reported at once, and again at most this
+# often while it goes on: every message could meet it, and the console must
+# stay readable.
+FAULT_REPORT_SECONDS = 60.0
+
+# What the writer says about a fault in a round; the traceback follows.
+FAULT_WORDS = (
+    "unexpected error while sending the room's messages; the server goes on, but "
+    "members may have missed a message or got one twice. Please report this "
+    "with the lines below:")
+
+
+def print_fault(text):
+    """Report a fault in a round where no console is given (tests, embedded use)."""
+    print(text, file=sys.stderr)
+
 
 # What Outbox.send_due() tells the writer: everything due went out, more
 # is due than one send offers, the socket took only part, or the usual
@@ -558,12 +577,18 @@ class Writer:
     """The thread that sends, for every connection of the server.
 
     In a quiet room the thread that adds a frame sends its round itself
-    (deliver()); the two never run a round at once.
+    (deliver()); the two never run a round at once.  A fault in a round
+    (a bug) is given to `on_fault` with its traceback, and the rounds go
+    on: the thread never dies of it, which would stop the room's messages.
     """
 
-    def __init__(self, stream, one_cpu=NEVER):
+    def __init__(self, stream, one_cpu=NEVER, on_fault=print_fault):
         self.stream = stream
         self._one_cpu = one_cpu  # told how many frames each round sends (one_cpu.py)
+        self._on_fault = on_fault
+        self._faults = 0  # faults not yet reported
+        self._fault_reported = None  # time.monotonic() of the last report
+        self._serving = ()  # the outboxes of the round that runs, taken from _dirty
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -619,7 +644,7 @@ class Writer:
             self.wake()
             return
         try:
-            self._round(())
+            self._round_or_recover(())
             left_over = self._again or self._dirty
         finally:
             self._round_lock.release()
@@ -679,7 +704,38 @@ class Writer:
                 outbox.blocked = False
             if self._running:
                 with self._round_lock:
-                    self._round(writable)
+                    self._round_or_recover(writable)
+
+    def _round_or_recover(self, writable):
+        """Run a round; after a fault in it, report it and serve every connection again.
+
+        The next round (with the next frame: a fault that repeats must not
+        spin) serves each member from its own cursor, as after the members
+        change, and the connections this one had taken on; a frame a send
+        in C had sent before the fault may then go twice.
+        """
+        try:
+            self._round(writable)
+        except Exception:
+            self._last_end = None
+            self._again = False
+            with self._lock:
+                self._dirty.update(self._serving, writable)
+            self._report_fault(traceback.format_exc().rstrip())
+        self._serving = ()
+
+    def _report_fault(self, text):
+        """Give a fault to on_fault: at once, then once a FAULT_REPORT_SECONDS, with a count."""
+        self._faults += 1
+        now = time.monotonic()
+        last = self._fault_reported
+        if last is not None and now - last < FAULT_REPORT_SECONDS:
+            return
+        more = self._faults - 1
+        self._faults, self._fault_reported = 0, now
+        if more:
+            text = "(%d more since the last report)\n%s" % (more, text)
+        self._on_fault("%s\n%s" % (FAULT_WORDS, text))
 
     def _round(self, writable):
         """Give every connection what is due for it, without waiting on any.
@@ -698,6 +754,7 @@ class Writer:
         chunks, joined = stream.chunks, {}
         with self._lock:
             dirty, self._dirty = self._dirty, set()
+        self._serving = dirty  # given back to the next round if this one fails
         self._again = False
         blocked, again, unusual = [], [], []
         members = self._members

@@ -162,7 +162,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.console = console
         self.digest = ConsoleDigest(console.info)
         self.goodbyes = threading.BoundedSemaphore(MAX_GOODBYES)
-        self.writer = Writer(room.stream, OneCpu())
+        self.writer = Writer(room.stream, OneCpu(), on_fault=console.error)
         self.backoff = AcceptBackoff(console.error, console.info)
         try:
             super().__init__(address, ChatRequestHandler)

@@ -129,6 +129,24 @@ class Lines(io.TextIOBase):
                           lambda: "%r to be printed; output was:\n%s" % (pattern, self.text))
 
 
+class FailsOnce:
+    """A method of a class, whose first call raises: a bug in a round."""
+
+    def __init__(self, monkeypatch, cls, name):
+        self.failed = False
+        self.method = getattr(cls, name)
+        monkeypatch.setattr(cls, name, self)
+
+    def __get__(self, instance, owner):
+        return lambda *args: self.call(instance, *args)
+
+    def call(self, instance, *args):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in a round")
+        return self.method(instance, *args)
+
+
 class RunningServer:
     """A ChatServer serving in a background thread of the test process."""
 

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from helpers import WAIT, wait_until
+from helpers import WAIT, FailsOnce, wait_until
 from chat_app import nonblocking
-from chat_app.outbox import MAX_BACKLOG_BYTES, MAX_SEND_BYTES, TRIM_STEP, Outbox, Stream, Writer
+from chat_app.outbox import (
+    FAULT_REPORT_SECONDS, FAULT_WORDS, MAX_BACKLOG_BYTES, MAX_SEND_BYTES, TRIM_STEP, Outbox,
+    Stream, Writer)
 
 
 @pytest.fixture
@@ -239,6 +241,50 @@ def test_members_in_the_usual_state_are_sent_to_in_one_go(writer, monkeypatch):
     wait_until(lambda: all(sock.received() == b"first\nsecond\n" for sock in socks),
                what=lambda: [sock.received() for sock in socks])
     assert served_one_by_one == []
+
+
+def test_a_fault_in_a_round_is_reported_and_the_next_round_serves_everyone(monkeypatch):
+    faults = []
+    writer = Writer(Stream(), on_fault=faults.append)
+    try:
+        amy, bob, cat = TakesAll(), TakesAll(), TakesAll()
+        outboxes = plain_room(writer, (amy, bob))
+        outboxes[1].put(b"bob's own\n")  # bob is not plain: served one by one
+        joining = Outbox(cat, writer, lambda: None)  # not a member yet: its welcome
+        joining.put(b"welcome, cat\n")
+        joining.flush()
+        FailsOnce(monkeypatch, Outbox, "prepare")
+        writer.stream.append(b"second\n")
+        writer.wake()  # one round: amy is sent to, then bob's step fails
+        wait_until(lambda: faults, what="the fault was never reported")
+        assert faults[0].startswith(FAULT_WORDS) and "a bug in a round" in faults[0]
+        assert writer._thread.is_alive()
+        writer.wake()  # no new frame: the round after a fault serves everyone again
+        wait_until(lambda: bob.received() == b"first\nbob's own\nsecond\n"
+                   and cat.received() == b"welcome, cat\n",
+                   what=lambda: "bob %r, cat %r" % (bob.received(), cat.received()))
+        writer.stream.append(b"third\n")
+        writer.deliver()
+        wait_until(lambda: amy.received() == b"first\nsecond\nthird\n"
+                   and bob.received().endswith(b"second\nthird\n"),
+                   what=lambda: "amy %r, bob %r" % (amy.received(), bob.received()))
+        assert len(faults) == 1
+    finally:
+        writer.stop()
+
+
+def test_a_fault_that_repeats_is_reported_once_a_minute_with_a_count():
+    faults = []
+    writer = Writer(Stream(), on_fault=faults.append)
+    try:
+        for _ in range(3):
+            writer._report_fault("Traceback: the same bug")
+        assert len(faults) == 1
+        writer._fault_reported -= FAULT_REPORT_SECONDS
+        writer._report_fault("Traceback: the same bug")
+        assert len(faults) == 2 and "(2 more since the last report)" in faults[1]
+    finally:
+        writer.stop()
 
 
 def test_a_member_whose_socket_became_tls_is_never_sent_to_without_its_lock(writer):

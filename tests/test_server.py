@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from helpers import WAIT, Client, wait_until
+from helpers import WAIT, Client, FailsOnce, wait_until
+from chat_app.outbox import FAULT_WORDS, Writer
 
 
 def joined(server, *names):
@@ -508,3 +509,20 @@ def test_a_script_that_half_closes_after_joining_still_gets_its_answers(server):
 def test_every_leave_reason_has_words_for_people():
     from chat_app import protocol, text_format
     assert set(text_format.LEFT_WORDS) == set(protocol.LEFT_REASONS)
+
+
+# --- a fault in the fan-out ---------------------------------------------------
+
+def test_a_fault_in_the_fan_out_is_told_to_the_teacher_and_the_room_goes_on(
+        server, monkeypatch):
+    amy, bob = server.client(), server.client()
+    amy.join("amy")
+    bob.join("bob")
+    amy.expect("joined", name="bob")
+    FailsOnce(monkeypatch, Writer, "_round")
+    amy.send({"type": "say", "text": "one"})  # its round fails before it sends
+    server.err.wait_for(re.escape(FAULT_WORDS))
+    assert "a bug in a round" in server.err.text
+    amy.send({"type": "say", "text": "two"})  # the next round sends both, in order
+    assert [bob.expect("message")["text"] for _ in range(2)] == ["one", "two"]
+    assert [amy.expect("message")["text"] for _ in range(2)] == ["one", "two"]

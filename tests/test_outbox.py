@@ -252,10 +252,11 @@ def test_a_fault_in_a_round_is_reported_and_the_next_round_serves_everyone(monke
         outboxes[1].put(b"bob's own\n")  # bob is not plain: served one by one
         joining = Outbox(cat, writer, lambda: None)  # not a member yet: its welcome
         joining.put(b"welcome, cat\n")
-        joining.flush()
-        FailsOnce(monkeypatch, Outbox, "prepare")
-        writer.stream.append(b"second\n")
-        writer.wake()  # one round: amy is sent to, then bob's step fails
+        with writer._round_lock:  # all of it in one round, once the writer thread may run
+            joining.flush()
+            FailsOnce(monkeypatch, Outbox, "prepare")
+            writer.stream.append(b"second\n")
+            writer.wake()  # the round: amy is sent to, then bob's step fails, before cat's
         wait_until(lambda: faults, what="the fault was never reported")
         assert faults[0].startswith(FAULT_WORDS) and "a bug in a round" in faults[0]
         assert writer._thread.is_alive()

@@ -56,11 +56,17 @@ def shutdown_quietly(sock, how=socket.SHUT_RDWR):
 
 
 def wait_readable(sock, timeout):
-    """Wait until a socket has input (or an error) or `timeout` seconds pass."""
+    """Wait until a socket has input (or an error) or `timeout` seconds pass.
+
+    A deadline just passed gives a timeout below zero: that is a look
+    without waiting (select() would raise ValueError).
+    """
+    if timeout is not None:
+        timeout = max(0.0, timeout)
     if hasattr(select, "poll"):  # no limit on descriptor numbers, unlike select()
         poller = select.poll()
         poller.register(sock, select.POLLIN)
-        millis = None if timeout is None else max(0, int(math.ceil(timeout * 1000)))
+        millis = None if timeout is None else int(math.ceil(timeout * 1000))
         return bool(poller.poll(millis))
     readable, _, _ = select.select([sock], [], [sock], timeout)
     return bool(readable)

@@ -145,7 +145,7 @@ def main(argv=None):
                         help="a workload, all of W1 to W5, or knee (the W2 shape at rising rates)")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help="comma-separated, from: %s (default: all but floor)"
-                        % ", ".join(list(SERVERS) + list(REFERENCES)))
+                        % ", ".join(dict(SERVERS, **REFERENCES)))
     parser.add_argument("--before", metavar="DIR",
                         help="also run chat_app's server from the tree in DIR (the commit "
                              "before a change), as the server 'before', in turn with the others")
@@ -175,11 +175,11 @@ def main(argv=None):
                                                 "or not (default %(default)s)")
     options = parser.parse_args(argv)
     names = [name.strip() for name in options.servers.split(",") if name.strip()]
-    SERVERS.update((name, REFERENCES[name]) for name in names if name in REFERENCES)
-    unknown = [name for name in names if name not in SERVERS]
+    known = dict(SERVERS, **REFERENCES)
+    unknown = [name for name in names if name not in known]
     if unknown:
-        parser.error("unknown server %s; choose from %s"
-                     % (", ".join(unknown), ", ".join(list(SERVERS) + list(REFERENCES))))
+        parser.error("unknown server %s; choose from %s" % (", ".join(unknown), ", ".join(known)))
+    SERVERS.update((name, REFERENCES[name]) for name in names if name in REFERENCES)
     if options.before:
         SERVERS["before"] = chat_app_from(options.before)
         names.append("before")

@@ -588,7 +588,6 @@ class Writer:
         self._on_fault = on_fault
         self._faults = 0  # faults not yet reported
         self._fault_reported = None  # time.monotonic() of the last report
-        self._serving = ()  # the outboxes of the round that runs, taken from _dirty
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -714,15 +713,16 @@ class Writer:
         change, and the connections this one had taken on; a frame a send
         in C had sent before the fault may then go twice.
         """
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
         try:
-            self._round(writable)
+            self._round(writable, dirty)
         except Exception:
             self._last_end = None
             self._again = False
             with self._lock:
-                self._dirty.update(self._serving, writable)
+                self._dirty.update(dirty, writable)
             self._report_fault(traceback.format_exc().rstrip())
-        self._serving = ()
 
     def _report_fault(self, text):
         """Give a fault to on_fault: at once, then once a FAULT_REPORT_SECONDS, with a count."""
@@ -737,14 +737,14 @@ class Writer:
             text = "(%d more since the last report)\n%s" % (more, text)
         self._on_fault("%s\n%s" % (FAULT_WORDS, text))
 
-    def _round(self, writable):
+    def _round(self, writable, dirty):
         """Give every connection what is due for it, without waiting on any.
 
         The plain members take the new room frames all at once
         (_send_plain()); each other member in the usual case (send_due())
         is served in one call.  The rest, and the connections that became
-        writable or have frames of their own, are prepared first and then
-        sent one after another: the Python work of a round stays out of
+        writable (`writable`) or have frames of their own (`dirty`), are
+        prepared first and then sent one after another: the Python work of a round stays out of
         the gaps between its send() calls.
         """
         stream = self.stream
@@ -752,9 +752,6 @@ class Writer:
         number = self._rounds
         base, end = stream.base, stream.released  # only this thread moves base
         chunks, joined = stream.chunks, {}
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-        self._serving = dirty  # given back to the next round if this one fails
         self._again = False
         blocked, again, unusual = [], [], []
         members = self._members

@@ -8,21 +8,21 @@ stream position it must follow, so every member sees one order.
 
 A round gives each socket everything due for it in one non-blocking
 send() (at most MAX_SEND_BYTES of room frames).  The members in the usual
-state ("plain": up to date, nothing of their own queued, not blocked, not
-encrypted) all take the same bytes, and the round sends them in one loop
-in C, with no Python per member (Writer._send_plain).  In a quiet room the
-thread that added a frame runs the round itself; otherwise one Writer
-thread, woken after something is queued, runs them.  Under load, messages
-gather while a round runs, so one send carries many of them.  A socket that
-takes less than it is offered is "blocked": the writer skips it until
-`selectors` says it is writable, so a stalled reader costs the others
-nothing.  A blocked connection more than its limit behind the furthest
-member is cut off as too_slow.  The stream keeps only what some member has
-still to read, and senders wait while it holds more than MAX_STREAM_BYTES;
-then a blocked connection is judged against the stream's end, so readers
-who stop cannot hold the room up.  Memory stays bounded under any load.
-While the room floods, the writer keeps the server's threads on one CPU
-(one_cpu.py).
+state ("plain": up to date, nothing of their own queued, not blocked,
+not encrypted) all take the same bytes, and the round sends them in one
+loop in C (Writer._send_plain); Python then only moves their cursors.
+In a quiet room the thread that added a frame runs the round itself;
+otherwise one Writer thread, woken after something is queued, runs them.
+Under load, messages gather while a round runs, so one send carries many
+of them.  A socket that takes less than it is offered is "blocked": the
+writer skips it until `selectors` says it is writable, so a stalled
+reader costs the others nothing.  A blocked connection more than its
+limit behind the furthest member is cut off as too_slow.  The stream
+keeps only what some member has still to read, and senders wait while it
+holds more than MAX_STREAM_BYTES; then a blocked connection is judged
+against the stream's end, so readers who stop cannot hold the room up.
+Memory stays bounded under any load.  While the room floods, the writer
+keeps the server's threads on one CPU (one_cpu.py).
 docs/benchmarks.md has the measurements behind this design.
 """
 
@@ -744,8 +744,8 @@ class Writer:
         (_send_plain()); each other member in the usual case (send_due())
         is served in one call.  The rest, and the connections that became
         writable (`writable`) or have frames of their own (`dirty`), are
-        prepared first and then sent one after another: the Python work of a round stays out of
-        the gaps between its send() calls.
+        prepared first and then sent one after another: the Python work
+        of a round stays out of the gaps between its send() calls.
         """
         stream = self.stream
         self._rounds += 1

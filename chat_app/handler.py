@@ -54,7 +54,7 @@ REFUSALS_FOR_THE_TEACHER = {
     "tls_required": "it did not use encryption (TLS)",
     "tls_unavailable": "it tried to encrypt (--tls), but this server runs without --tls-cert",
     "bad_password": "wrong password",
-    "name_taken": "that name is in use",
+    "name_taken": "that name, or one that looks like it, is in use",
     "bad_name": "not a valid name",
     "join_timeout": "it did not join in time (see --join-timeout)",
     "frame_too_long": "it sent a line longer than 64 KiB",

@@ -15,7 +15,9 @@ import math
 import re
 import unicodedata
 
+from .confusables import skeleton
 from .ignorable import is_default_ignorable
+from .mixed_scripts import script_mix
 
 # The TCP port a server listens on and a client connects to unless told otherwise.
 DEFAULT_PORT = 1234
@@ -42,6 +44,18 @@ MAX_TOKEN_CHARS = 256
 
 # Characters allowed in names besides letters, combining marks and digits.
 NAME_PUNCTUATION = "_-."
+
+# bad_name's words for a name that mixes scripts (mixed_scripts.script_mix),
+# with room for its main script, the other, and that one's character.
+MIXED_SCRIPTS_WORDS = ("The name mixes %s and %s letters (the %s %s), so it could pass for "
+                       "another name. Write it in one alphabet.")
+
+# name_taken's words for a name that looks like another (look_alike_key):
+# like a member's, or like a teacher's, there or not.
+LOOKS_LIKE_MEMBER_WORDS = ("The name %s looks like %s, who is in the room, so it could pass "
+                           "for them. Choose another name.")
+LOOKS_LIKE_TEACHER_WORDS = ("The name %s looks like the teacher's name, %s, so it could pass "
+                            "for the teacher. Choose another name.")
 
 # Most nonspacing or enclosing marks allowed in a row in a name.  Unicode's
 # security mechanisms (UTS #39, 5.4) suggest refusing more than four: real
@@ -527,6 +541,15 @@ def _refuse_invisible(text):
                 "would look like another one." % describe_char(ch))
 
 
+def _refuse_mixed_scripts(name):
+    mix = script_mix(name)
+    if mix is not None:
+        words = describe_char(mix.char)
+        if not words.startswith("U+"):  # a printable character: its code point too
+            words += ", U+%04X" % ord(mix.char)
+        raise _bad_name(MIXED_SCRIPTS_WORDS % (mix.main, mix.other, mix.other, words))
+
+
 def _refuse_mark_stacks(name):
     for stacking, run in itertools.groupby(name, _is_stacking_mark):
         run = list(run)
@@ -541,7 +564,8 @@ def check_name(raw):
     """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name).
 
     Invisible characters (Default_Ignorable_Code_Point) are refused both as
-    typed and after NFKC, which maps some of them onto others.
+    typed and after NFKC, which maps some of them onto others; so is a name
+    that mixes scripts (mixed_scripts.py).
     """
     name = unicodedata.normalize("NFKC", raw)
     if not name:
@@ -557,12 +581,42 @@ def check_name(raw):
     _refuse_mark_stacks(name)
     if all(ch in NAME_PUNCTUATION for ch in name):  # "..." or "-" reads as no one
         raise _bad_name("The name has no letter or digit.")
+    _refuse_mixed_scripts(name)
     return name
 
 
 def name_key(name):
     """Return the form under which two names count as the same."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+# What look_alike_key leaves out: "Teacher." and "T-eacher" read as "Teacher".
+_WITHOUT_PUNCTUATION = str.maketrans("", "", NAME_PUNCTUATION)
+
+
+def look_alike_key(name):
+    """Return the form under which two names look alike, whatever their case and '_-.'.
+
+    skeleton(NFKC(casefold(skeleton(NFKC(name))))) without '_', '-' and
+    '.', skeleton being UTS #39's (confusables.py): "Теасher" (Cyrillic
+    Т, е, а, с), "TEACHER", "Teacher." and "T-eacher" all give "teacher",
+    "B0b" gives "bob" and "AIi" (a capital i) "ali".  The skeleton comes
+    first: case folding first would make Cyrillic 'Т', which looks like
+    'T', into 'т', which looks like no Latin letter.  The skeleton comes
+    again after it, for what case folding made: Cyrillic "ТОМ" becomes
+    "TOM", then "tom", and "Tom" becomes "Torn" ('m' looks like "rn"),
+    then "torn"; the second skeleton makes both "torn".
+    """
+    first = skeleton(unicodedata.normalize("NFKC", name))
+    folded = unicodedata.normalize("NFKC", first.casefold())
+    return skeleton(folded).translate(_WITHOUT_PUNCTUATION)
+
+
+def look_alike_error(name, holder, teacher):
+    """Return name_taken's ProtocolError: `name` looks like `holder`'s, a teacher's or not."""
+    if teacher:
+        return ProtocolError("name_taken", LOOKS_LIKE_TEACHER_WORDS % (name, holder))
+    return ProtocolError("name_taken", LOOKS_LIKE_MEMBER_WORDS % (name, holder))
 
 
 # --- message text ----------------------------------------------------------

@@ -36,7 +36,7 @@ from .protocol import (
     CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
     ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
     encode_message, hand_frame, joined_frame, kick_record, left_frame, limits_field,
-    message_frame, name_key, notice_frame, password_wait_frame, room_notice_frame,
+    look_alike_error, look_alike_key, message_frame, name_key, notice_frame, password_wait_frame, room_notice_frame,
     room_state_frame, stopped_record, welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST
@@ -60,6 +60,7 @@ class Peer:
         self.wire = "json"  # "text" once it is known to be a person at a terminal
         self.name = None
         self.key = None
+        self.look_alike = None  # its name's look_alike_key, once joined
         self.teacher = False  # decided at the join, from what it proved; never changed after
         self.since = time.time()
         self.reason = None  # set once, when the server decides to end it
@@ -179,6 +180,10 @@ class Room:
         self._guard = password_guard or PasswordGuard()
         self._members = {}  # name key -> Peer, in join order
         self._teachers = {}  # name key -> Peer, the teachers among them, in join order
+        self._look_alikes = {}  # look_alike_key -> Peer, every member
+        # look_alike_key -> name, of every teacher who joined in this run: a
+        # teacher's window away for a moment comes back to its name.
+        self._teacher_names = {}
         self._rules = Rules()
         self._text_members = {}  # the members at a terminal, who get text, not the stream
         # The members' names and the JSON members' outboxes, by name key, kept
@@ -360,7 +365,7 @@ class Room:
         teacher = teacher and peer.wire == "json"
         name = check_name(raw_name)
         self.check_password(password, peer.address, peer)
-        key = name_key(name)
+        key, look_alike = name_key(name), look_alike_key(name)
         with self._lock:
             holder = self._members.get(key)
             if holder is not None:
@@ -369,6 +374,7 @@ class Room:
                     "The name %s is already in use in this room. Choose another name."
                     % holder.name,
                 )
+            self._refuse_look_alike(name, look_alike, teacher)
             users = list(self._names.values())
             users.append(name)
             extra = self._welcome_fields(name, teacher)
@@ -389,9 +395,12 @@ class Room:
             peer.outbox.limit = MAX_BACKLOG_BYTES + len(data)
             peer.outbox.put(data)
             peer.name, peer.key, peer.teacher = name, key, teacher
+            peer.look_alike = look_alike
             self._members[key] = peer
+            self._look_alikes[look_alike] = peer
             if teacher:
                 self._teachers[key] = peer
+                self._teacher_names[look_alike] = name
             self._names[key] = name
             if peer.wire == "json":
                 peer.outbox.follow(self.stream.end)
@@ -403,6 +412,17 @@ class Room:
         self._after(overflowed, log_error, flush)
         self._report("%s joined (%s)%s" % (name, peer.address, " as a teacher" if teacher else ""))
         return name
+
+    def _refuse_look_alike(self, name, look_alike, teacher):
+        """Raise name_taken if a name looks like a member's, or a student's like a teacher's.
+
+        A teacher's name stays taken for students all the run (lock held).
+        """
+        holder = self._look_alikes.get(look_alike)
+        if holder is not None:
+            raise look_alike_error(name, holder.name, holder.teacher)
+        if not teacher and look_alike in self._teacher_names:
+            raise look_alike_error(name, self._teacher_names[look_alike], True)
 
     def _welcome_fields(self, name, teacher):
         """Return what a welcome says of the teacher's room (lock held)."""
@@ -425,6 +445,7 @@ class Room:
                 return
             del self._members[peer.key]
             del self._names[peer.key]
+            del self._look_alikes[peer.look_alike]
             self._teachers.pop(peer.key, None)
             if self._text_members.pop(peer.key, None) is None:
                 peer.outbox.follow(None)

@@ -16,6 +16,14 @@
         bound to ADDR; collect answers until WAIT seconds after the last
         send, or until K have come; print, as JSON, what was sent and what
         came back.
+    python lab_clients.py attend HOST PORT NAME [--teacher-token TOKEN]
+        Join as NAME (as the teacher, with the server's token) and print the
+        answer, as JSON: {"type": "welcome", "name": ..., "role": ...}, or
+        the error frame.  Once joined, stay until standard input closes.
+    python lab_clients.py names HOST PORT NAME [NAME ...]
+        Try to join under each name in turn, each on a connection of its
+        own, leaving at once when welcomed; print the answers, as JSON, a
+        list in the order of the names.
     python lab_clients.py ask ADDRESS PORT
         Send one query from an unbound socket (what a naive finder does)
         and print, as JSON, how many answers came within a second and the
@@ -81,6 +89,44 @@ def join(options):
                 print(json.dumps({"seconds": time.monotonic() - started}), flush=True)
                 sock.close()
                 return
+
+
+def answer_to_join(host, port, name, **fields):
+    """Connect and join as name; return (socket, the welcome's fields or the error frame)."""
+    sock = socket.create_connection((host, port), timeout=WAIT)
+    fields.update(type="join", name=name)
+    sock.sendall((json.dumps(fields) + "\n").encode())
+    reader = sock.makefile("rb")
+    while True:
+        line = reader.readline()
+        if not line:
+            raise SystemExit("closed before answering the join of %r" % name)
+        frame = json.loads(line.decode())
+        if frame.get("type") == "welcome":
+            return sock, {key: frame.get(key) for key in ("type", "name", "role")}
+        if frame.get("type") == "error":
+            return sock, frame
+
+
+def attend(options):
+    fields = {"teacher_token": options.teacher_token} if options.teacher_token else {}
+    sock, answer = answer_to_join(options.host, options.port, options.name, **fields)
+    print(json.dumps(answer), flush=True)
+    if answer["type"] == "welcome":
+        sys.stdin.read()  # until standard input closes
+        sock.sendall(b'{"type":"leave"}\n')
+    sock.close()
+
+
+def names(options):
+    answers = []
+    for name in options.names:
+        sock, answer = answer_to_join(options.host, options.port, name)
+        if answer["type"] == "welcome":
+            sock.sendall(b'{"type":"leave"}\n')
+        sock.close()
+        answers.append(answer)
+    print(json.dumps(answers), flush=True)
 
 
 QUERY = b'{"type":"discover"}'  # as chat_app.discovery.QUERY_BYTES, spelled by a third party
@@ -159,11 +205,18 @@ def main():
     querying.add_argument("--seconds", type=float, default=0.0)
     querying.add_argument("--wait", type=float, default=1.0)
     querying.add_argument("--expect", type=int, default=0)
+    attending = commands.add_parser("attend")
+    naming = commands.add_parser("names")
     asking = commands.add_parser("ask")
-    asking.add_argument("host")
-    asking.add_argument("port", type=int)
+    for command in (attending, naming, asking):
+        command.add_argument("host")
+        command.add_argument("port", type=int)
+    attending.add_argument("name")
+    attending.add_argument("--teacher-token", default="")
+    naming.add_argument("names", nargs="+")
     options = parser.parse_args()
-    {"hold": hold, "join": join, "query": query, "ask": ask}[options.command](options)
+    {"hold": hold, "join": join, "query": query, "attend": attend, "names": names,
+     "ask": ask}[options.command](options)
 
 
 if __name__ == "__main__":

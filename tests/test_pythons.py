@@ -1,12 +1,15 @@
 """The built chat.pyz under every Python: it runs on 3.8 and newer, and says
 clearly that it needs 3.8 on anything older."""
 
+import json
 import os
 import subprocess
+import sys
 
 import pytest
 
 from helpers import ROOT, WAIT, Client, Lab, ServerProcess, pyenv_python, require
+from test_names import LOOK_ALIKES, MIXED, REAL_NAMES
 
 SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 TOO_OLD = ["2.7", "3.6", "3.7"]
@@ -56,6 +59,35 @@ def test_chat_pyz_serves_and_chats(version, pyz):
         assert server.err == ""
     finally:
         server.kill()
+
+
+# Runs the name rules inside chat.pyz (argv: the archive, the names as JSON) and
+# prints, for each name, what check_name made of it and its look_alike_key, or
+# the refusal.
+NAME_RULES = """\
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from chat_app.protocol import ProtocolError, check_name, look_alike_key
+answers = []
+for name in json.loads(sys.argv[2]):
+    try:
+        answers.append([check_name(name), look_alike_key(name)])
+    except ProtocolError as error:
+        answers.append([error.code, error.message])
+print(json.dumps(answers))
+"""
+
+
+@pytest.mark.parametrize("version", SUPPORTED)
+def test_the_name_rules_are_the_same_on_every_python(version, pyz):
+    """Python 3.8's unicodedata is Unicode 12.1, 3.13's 15.1: the tables (Unicode 17) agree."""
+    names = REAL_NAMES + [name for name, _ in MIXED] + sum(LOOK_ALIKES, [])
+    expected = subprocess.run([sys.executable, "-c", NAME_RULES, pyz, json.dumps(names)],
+                              capture_output=True, text=True, timeout=30)
+    result = subprocess.run([interpreter(version), "-c", NAME_RULES, pyz, json.dumps(names)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads(expected.stdout)
 
 
 @pytest.mark.parametrize("version", TOO_OLD)

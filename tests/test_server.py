@@ -48,7 +48,8 @@ def test_name_taken_ignores_case_and_is_fatal(server):
     error = twin.expect_error("name_taken")
     assert "Alice" in error["message"]
     twin.assert_closed()
-    server.out.wait_for(r"refused aLICE \(127\.0\.0\.1\): that name is in use")
+    server.out.wait_for(r"refused aLICE \(127\.0\.0\.1\): that name, or one that looks like it, "
+                        r"is in use")
 
 
 def test_name_is_free_again_once_its_connection_is_gone(server):

@@ -214,14 +214,18 @@ def test_a_student_can_never_become_teacher(room):
     early = server.client()
     control(early, "lock")
     early.expect_error("not_joined")
-    # The teacher's name, taken while the teacher is there, and after they left.
+    # The teacher's name, taken while the teacher is there, and after they left
+    # (a teacher's name stays theirs all the run: tests/test_names.py).
     thief = server.client()
     thief.send({"type": "join", "name": "MS_LEE"})
     thief.expect_error("name_taken")
     lee.send({"type": "leave"})
     amy.expect("left", name="ms_lee")
     thief = server.client()
-    assert thief.join("ms_lee")["role"] == "student"
+    thief.send({"type": "join", "name": "ms_lee"})
+    assert "the teacher's name" in thief.expect_error("name_taken")["message"]
+    thief = server.client()
+    assert thief.join("ms_lee2")["role"] == "student"
     control(thief, "unlock")
     thief.expect_error("not_teacher")
     say(thief, "I am the teacher")

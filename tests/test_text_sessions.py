@@ -166,7 +166,8 @@ def test_a_taken_name_at_a_password_room_asks_only_for_another_name(make_server)
     assert client.read_text() == "Type another name and press Enter:"
     client.send_raw(b"amelia\n")  # the password is not asked again
     assert read_until(client, "people in the room")[0] == "* Welcome, amelia! Type /help for commands."
-    server.out.wait_for(r"refused Amy \(127\.0\.0\.1\): that name is in use; asked again")
+    server.out.wait_for(r"refused Amy \(127\.0\.0\.1\): that name, or one that looks like it, "
+                        r"is in use; asked again")
 
 
 def test_a_person_is_told_whether_the_password_is_missing_or_wrong(make_server):

@@ -450,9 +450,11 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.run(self.session.joined(time.monotonic()))
 
     def json_hand(self, frame):
+        self.spend_token()
         self.room.hand(self.peer, frame["up"])
 
     def json_control(self, frame):
+        self.spend_token()
         self.room.control(self.peer, frame)
 
     def answer_info(self, frame):
@@ -485,9 +487,18 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         stops, until the next token is due.
         """
         text = clean_text(text, self.options.max_text)
-        if not self.session.take_token(time.monotonic()):
+        if not self.session.take_token(time.monotonic()):  # spend_token(), inline: the hot path
             raise life.HoldBack()
         self.room.say(self.peer, text, to)
+
+    def spend_token(self):
+        """Take a token for a frame that changes the room (a hand, a control), as say() does.
+
+        With none left, raise HoldBack: the frame waits, and reading
+        stops, until the next token is due.
+        """
+        if not self.session.take_token(time.monotonic()):
+            raise life.HoldBack()
 
     # --- text sessions (nc, telnet) -----------------------------------
 
@@ -556,6 +567,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.write_text(text_format.render_users(self.room.users()))
 
     def text_hand(self, command):
+        self.spend_token()
         self.room.hand(self.peer, command.text == "up")
 
     def text_help(self, command):

@@ -193,7 +193,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             ping_interval=self.options.ping_interval, ping_timeout=self.options.ping_timeout,
             rate=self.options.rate_limit, burst=DEFAULT_BURST,
             tls=self.server.tls is not None, refusal=self.refusal,
-            prompt_name=life.PROMPT_NAME_LOGGED if self.room.logged else life.PROMPT_NAME)
+            prompt_name=life.PROMPT_NAME_LOGGED if self.room.logged else life.PROMPT_NAME,
+            limiter=self.peer.limiter)
         self.serve()
 
     def finish(self):

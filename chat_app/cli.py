@@ -203,8 +203,15 @@ def add_server_options(server):
                         default=DEFAULT_MAX_TEXT_CHARS,
                         help="longest message, in characters")
     server.add_argument("--rate-limit", metavar="N", type=_ranged(float, 0), default=DEFAULT_RATE,
-                        help="messages per second per person, sustained (bursts of up to "
-                             "%d allowed); 0 turns the limit off" % DEFAULT_BURST)
+                        help="messages, raised hands and teacher's changes per second per "
+                             "computer (per connection with --shared-address, and for this "
+                             "computer's own), sustained (bursts of up to %d allowed); "
+                             "0 turns the limit off" % DEFAULT_BURST)
+    server.add_argument("--shared-address", action="store_true",
+                        help="the students reach this computer through one shared address "
+                             "(NAT): apply /mute, /slow and --rate-limit per connection and "
+                             "name, not per computer (a student who rejoins under a new name "
+                             "then escapes a mute)")
     server.add_argument("--join-timeout", type=_ranged(float, 0.1), metavar="S",
                         default=DEFAULT_JOIN_TIMEOUT,
                         help="seconds a new connection has to send its first line and join")

@@ -193,7 +193,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
             ping_interval=self.options.ping_interval, ping_timeout=self.options.ping_timeout,
             rate=self.options.rate_limit, burst=DEFAULT_BURST,
             tls=self.server.tls is not None, refusal=self.refusal,
-            prompt_name=life.PROMPT_NAME_LOGGED if self.room.logged else life.PROMPT_NAME)
+            prompt_name=life.PROMPT_NAME_LOGGED if self.room.logged else life.PROMPT_NAME,
+            limiter=self.peer.limiter)
         self.serve()
 
     def finish(self):
@@ -450,9 +451,11 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.run(self.session.joined(time.monotonic()))
 
     def json_hand(self, frame):
+        self.spend_token()
         self.room.hand(self.peer, frame["up"])
 
     def json_control(self, frame):
+        self.spend_token()
         self.room.control(self.peer, frame)
 
     def answer_info(self, frame):
@@ -485,9 +488,18 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         stops, until the next token is due.
         """
         text = clean_text(text, self.options.max_text)
-        if not self.session.take_token(time.monotonic()):
+        if not self.session.take_token(time.monotonic()):  # spend_token(), inline: the hot path
             raise life.HoldBack()
         self.room.say(self.peer, text, to)
+
+    def spend_token(self):
+        """Take a token for a frame that changes the room (a hand, a control), as say() does.
+
+        With none left, raise HoldBack: the frame waits, and reading
+        stops, until the next token is due.
+        """
+        if not self.session.take_token(time.monotonic()):
+            raise life.HoldBack()
 
     # --- text sessions (nc, telnet) -----------------------------------
 
@@ -556,6 +568,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.write_text(text_format.render_users(self.room.users()))
 
     def text_hand(self, command):
+        self.spend_token()
         self.room.hand(self.peer, command.text == "up")
 
     def text_help(self, command):

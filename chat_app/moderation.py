@@ -9,8 +9,18 @@ student's room message went (`said`), and applies the rule-changing
 the notice's words, or None when nothing changed.  `saved_state()` is the
 log's record of it all, and `restore()` takes one back at start.  Names
 are compared by protocol.name_key, so muting lasts across leaving, a
-rejoin and a restart.  Tests drive it with a fake clock
-(tests/test_moderation.py); no socket, no thread.
+rejoin and a restart.
+
+A sanction follows the computer, not only the name: a member from another
+computer than this one has a `machine` (its address; None for this
+computer, or for every member under --shared-address).  Muting such a
+member mutes their machine: the other names present from it, and any
+name that joins from it later (`arrived`), are muted and listed too, and
+unmuting any of them unmutes the machine.  Slow mode times a machine's
+room messages together.  The muted machines' addresses are the server's
+own: saved_state() keeps them for a restart, state() (which clients get)
+never.  Tests drive it with a fake clock (tests/test_moderation.py); no
+socket, no thread.
 """
 
 import collections
@@ -24,8 +34,34 @@ DEFAULT_KICK_REASON = "no reason given"
 # How the room may be reached privately, in the notices that close a way.
 TO_TEACHER = "Private messages to and from the teacher still go."
 
+# Names in the muted list at most.  A class mutes a handful of students;
+# every room_state and welcome carries the list, and 100 names of at most
+# protocol.MAX_NAME_CHARS (32) characters, 4 bytes each in UTF-8, keep it
+# within 13 KB, far below the 64 KiB of a line.
+MAX_MUTED = 100
+
+# Names of one muted computer that join the muted list at most (the one the
+# teacher muted, then names present from it or joining from it later).  A
+# student who rejoins under a new name or two is seen; a script rejoining
+# under hundreds fills no list, and is muted by its address all the same.
+MUTED_NAMES_PER_MACHINE = 5
+
+# What muting is refused with once the list is full.
+MUTED_LIST_FULL = ("The muted list is full (%d names): unmute someone first, or remove a "
+                   "student with /kick." % MAX_MUTED)
+
 # A rule change's notice: `about` names it (mute, lock ...), `words` say it.
 Change = collections.namedtuple("Change", "about words")
+
+# A member as the rules see it: the name as joined, whether a teacher, the
+# machine (address) sanctions follow, or None, and the names of the other
+# students present from that machine.
+Member = collections.namedtuple("Member", "name teacher machine neighbours")
+Member.__new__.__defaults__ = (None, ())
+
+# Whose room messages slow mode times, when they come from a machine (a
+# name key is a plain string: "198.18.0.5" is a valid name, too).
+MACHINE = "machine"
 
 
 class Rules:
@@ -36,8 +72,10 @@ class Rules:
         self.slow = 0  # seconds between one student's room messages; 0: off
         self.private = True  # students may message each other privately
         self._muted = collections.OrderedDict()  # name key -> name as muted, in that order
+        # machine (address) -> the keys of its names in _muted, the one the teacher muted first
+        self._muted_machines = collections.OrderedDict()
         self._hands = collections.OrderedDict()  # name key -> (name, time), in order raised
-        self._last_said = {}  # name key -> when that student's last room message went
+        self._last_said = {}  # name key, or (MACHINE, address) -> when its last room message went
 
     # --- what the room asks ------------------------------------------
 
@@ -58,12 +96,13 @@ class Rules:
     def is_muted(self, name):
         return name_key(name) in self._muted
 
-    def check_say(self, name, teacher, now, to_teacher=None, key=None):
+    def check_say(self, name, teacher, now, to_teacher=None, key=None, machine=None):
         """Raise the refusal of a say, if any.
 
         `to_teacher` is None for a say to the room, else whether its
         private recipient is a teacher.  Teachers' says always go.
-        `key` is the name's name_key(), if the caller has it already.
+        `key` is the name's name_key(), if the caller has it already;
+        `machine` the sender's, if sanctions follow it.
         """
         if teacher:
             return
@@ -73,18 +112,36 @@ class Rules:
             return
         if key is None:
             key = name_key(name)
-        if key in self._muted:
+        if key in self._muted or (machine is not None and machine in self._muted_machines):
             raise ProtocolError("muted")
         if self.locked:
             raise ProtocolError("locked")
-        last = self._last_said.get(key)
+        last = self._last_said.get(key if machine is None else (MACHINE, machine))
         if self.slow and last is not None and now < last + self.slow:
             raise slow_mode_error(self.slow, max(1, int(math.ceil(last + self.slow - now))))
 
-    def said(self, name, teacher, now, key=None):
-        """Note that a member's room message went (slow mode counts from it)."""
-        if not teacher:
+    def said(self, name, teacher, now, key=None, machine=None):
+        """Note that a member's room message went (slow mode counts from it, for its machine)."""
+        if teacher:
+            return
+        if machine is not None:
+            self._last_said[(MACHINE, machine)] = now
+        else:
             self._last_said[name_key(name) if key is None else key] = now
+
+    def arrived(self, name, machine):
+        """Mute a student who joins from a muted machine; return None, or whether listed.
+
+        True: the name joins the muted list (the room tells everyone the
+        rules changed); False: it is muted by its machine alone, the list
+        having no room for it (MUTED_NAMES_PER_MACHINE, MAX_MUTED).
+        """
+        if machine is None or machine not in self._muted_machines:
+            return None
+        key = name_key(name)
+        if key in self._muted:
+            return None  # muted already, by name
+        return self._list_with(machine, key, name)
 
     def raise_hand(self, name, now):
         """Raise a student's hand; return True if it was down (a raised hand keeps its place)."""
@@ -109,24 +166,55 @@ class Rules:
         return RULE_ACTIONS[frame["action"]](self, frame, member)
 
     def _mute(self, frame, member):
-        name = _present(frame["name"], member)
-        if member(name)[1]:
+        found = _present_member(frame["name"], member)
+        name = found.name
+        if found.teacher:
             raise ProtocolError("bad_control", "%s is a teacher; teachers cannot be muted." % name)
         key = name_key(name)
         if key in self._muted:
             return None
+        if len(self._muted) >= MAX_MUTED:
+            raise ProtocolError("bad_control", MUTED_LIST_FULL)
         self._muted[key] = name
-        return Change("mute", "The teacher muted %s: %s's messages to the room are not sent "
-                              "until the teacher unmutes them." % (name, name))
+        if found.machine is None:
+            return Change("mute", "The teacher muted %s: %s's messages to the room are not sent "
+                                  "until the teacher unmutes them." % (name, name))
+        self._muted_machines.setdefault(found.machine, []).append(key)
+        also = [other for other in found.neighbours if name_key(other) not in self._muted
+                and self._list_with(found.machine, name_key(other), other)]
+        if not also:
+            return Change("mute", "The teacher muted %s: messages to the room from %s's "
+                                  "computer, under any name, are not sent until the teacher "
+                                  "unmutes them." % (name, name))
+        return Change("mute", "The teacher muted %s, and %s on the same computer: their "
+                              "messages to the room are not sent until the teacher unmutes them."
+                      % (name, _joined(also)))
 
     def _unmute(self, frame, member):
         key = name_key(frame["name"])
-        if key not in self._muted:  # a muted name may be unmuted while away
-            _present(frame["name"], member)
-            return None
-        name = self._muted.pop(key)
-        return Change("unmute", "The teacher unmuted %s: %s can write to the room again."
-                      % (name, name))
+        machine = next((machine for machine, keys in self._muted_machines.items()
+                        if key in keys), None)
+        if machine is None and key not in self._muted:
+            found = _present_member(frame["name"], member)  # a muted name may be unmuted while away
+            if found.machine not in self._muted_machines:
+                return None
+            machine = found.machine  # muted by its machine alone, not listed
+        keys = [key] if machine is None else self._muted_machines.pop(machine)
+        names = [self._muted.pop(each) for each in keys if each in self._muted]
+        if len(names) == 1:
+            return Change("unmute", "The teacher unmuted %s: %s can write to the room again."
+                          % (names[0], names[0]))
+        return Change("unmute", "The teacher unmuted %s (one computer): they can write to the "
+                                "room again." % _joined(names))
+
+    def _list_with(self, machine, key, name):
+        """List a name muted with its machine while the lists have room; return whether listed."""
+        keys = self._muted_machines[machine]
+        if len(keys) >= MUTED_NAMES_PER_MACHINE or len(self._muted) >= MAX_MUTED:
+            return False
+        keys.append(key)
+        self._muted[key] = name
+        return True
 
     def _lock(self, frame, member):
         return self._set_locked(True, Change(
@@ -182,9 +270,16 @@ class Rules:
     # --- the log ------------------------------------------------------
 
     def saved_state(self, now):
-        """Return the log's saved_state record (`type` first: the reload looks for it so)."""
+        """Return the log's saved_state record (`type` first: the reload looks for it so).
+
+        Besides what clients are told, it keeps the muted machines, each
+        with the names muted with it (`muted_machines`).
+        """
         record = {"type": "saved_state"}
         record.update(self.state())
+        record["muted_machines"] = [
+            {"address": machine, "names": [self._muted[key] for key in keys]}
+            for machine, keys in self._muted_machines.items()]
         record["hands"] = self.hands()
         record["time"] = now
         return record
@@ -196,9 +291,22 @@ class Rules:
         slow = record.get("slow")
         self.slow = slow if _is_int(slow) and 0 <= slow <= MAX_SLOW_SECONDS else 0
         self._muted.clear()
-        for name in _list(record.get("muted")):
+        for name in _list(record.get("muted"))[:MAX_MUTED]:
             if isinstance(name, str):
                 self._muted[name_key(name)] = name
+        self._muted_machines.clear()
+        claimed = set()  # a name is muted with one machine at most
+        for machine in _list(record.get("muted_machines")):
+            if not isinstance(machine, dict) or not isinstance(machine.get("address"), str):
+                continue
+            keys = []
+            for name in _list(machine.get("names")):
+                key = name_key(name) if isinstance(name, str) else None
+                if key in self._muted and key not in claimed:
+                    claimed.add(key)
+                    keys.append(key)
+            if keys:  # unmuting one of its names unmutes it: one at least is listed
+                self._muted_machines[machine["address"]] = keys
         self._hands.clear()
         for hand in _list(record.get("hands")):
             if (isinstance(hand, dict) and isinstance(hand.get("name"), str)
@@ -208,10 +316,20 @@ class Rules:
 
 def _present(name, member):
     """Return a member's name as joined; raise no_such_user if nobody has it."""
+    return _present_member(name, member).name
+
+
+def _present_member(name, member):
+    """Return a member's Member; raise no_such_user if nobody has the name."""
     found = member(name)
     if found is None:
         raise ProtocolError("no_such_user", "Nobody called %s is in the room." % name[:40])
-    return found[0]
+    return Member(*found)
+
+
+def _joined(names):
+    """Return names in words: amy, bob and carl."""
+    return names[0] if len(names) == 1 else "%s and %s" % (", ".join(names[:-1]), names[-1])
 
 
 def _is_int(value):

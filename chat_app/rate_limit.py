@@ -1,9 +1,13 @@
 """A token bucket: a sustained rate with room for short bursts.
 
 It tells when the next token is due, so that a connection over its rate
-is read again exactly then (held back, never dropped: session.py).
+is read again exactly then (held back, never dropped: session.py).  A
+connection from this computer has a bucket of its own; the connections
+from one other computer share one (SharedRateLimiter, given out by the
+room: room.py), so that a second connection or a new name gets no more.
 """
 
+import threading
 import time
 
 # Defaults for --rate-limit: five messages a second sustained is more than
@@ -55,3 +59,23 @@ class RateLimiter:
             return self._clock() if now is None else now
         self._refill(now)
         return self._stamp + max(0.0, 1.0 - self._tokens) / self._rate
+
+
+class SharedRateLimiter(RateLimiter):
+    """A RateLimiter that the connections of one computer take tokens from, each in its thread.
+
+    Together they get one computer's rate: a token goes to whichever asks
+    first, and the others are held back until the next one is due.
+    """
+
+    def __init__(self, rate=DEFAULT_RATE, burst=DEFAULT_BURST, clock=time.monotonic, now=None):
+        super().__init__(rate, burst, clock, now)
+        self._lock = threading.Lock()
+
+    def allow(self, now=None):
+        with self._lock:
+            return RateLimiter.allow(self, now)
+
+    def next_due(self, now=None):
+        with self._lock:
+            return RateLimiter.next_due(self, now)

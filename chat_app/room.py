@@ -11,7 +11,11 @@ message, a raised hand, which only teachers and that student see) go to
 their outboxes alone, never into the stream.  The room's rules (mute, lock,
 slow mode, private messages, hands) are a moderation.Rules, asked and
 changed under the same lock; teachers change them with `control` frames
-(CONTROLS).  With a log, the stream holds each frame back
+(CONTROLS).  Mute, slow mode and the message rate follow a member's
+computer (its address, the peer's `machine`) unless it is this computer
+or the server runs with --shared-address: the room keeps one Machine per
+such address while it has a connection, with the token bucket its
+connections share.  With a log, the stream holds each frame back
 until the log writer has written its line or given up on it (at most
 KEEP_UP_SECONDS: see log_writer.py), so no one receives an event that a
 server killed right after has not logged.
@@ -28,7 +32,7 @@ from .access import (
     PASSWORD_NOT_CHECKED_MESSAGE, SLOWDOWN_WORDS, PasswordGuard, PasswordTryAbandoned,
     is_loopback,
 )
-from .moderation import DEFAULT_KICK_REASON, Rules
+from .moderation import DEFAULT_KICK_REASON, Member, Rules
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .peer_wait import PasswordTryWait
@@ -36,12 +40,27 @@ from .protocol import (
     CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
     ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
     encode_message, hand_frame, joined_frame, kick_record, left_frame, limits_field,
-    look_alike_error, look_alike_key, message_frame, name_key, notice_frame, password_wait_frame, room_notice_frame,
-    room_state_frame, stopped_record, welcome_bytes, welcome_frame,
+    look_alike_error, look_alike_key, message_frame, name_key, notice_frame,
+    password_wait_frame, room_notice_frame, room_state_frame, stopped_record, welcome_bytes, welcome_frame,
 )
-from .rate_limit import DEFAULT_BURST
+from .rate_limit import DEFAULT_BURST, SharedRateLimiter
 
 DEFAULT_HISTORY = 100
+
+# Different people in the room from one address (not this computer's) at
+# which the console asks, once, whether the class shares an address (NAT):
+# two or three may be a student with a spare window, four are a group.
+SHARED_ADDRESS_PEOPLE = 4
+
+# What the console then says (the count, the address, the names).
+SHARED_ADDRESS_WORDS = (
+    "%d people are in the room from %s (%s). If the class reaches this computer through "
+    "one shared address (NAT), the room takes them for one computer meanwhile: muting one "
+    "mutes them all, slow mode lets one message through for all of them, and they share one "
+    "computer's message rate. If so, restart the server with --shared-address.")
+
+# What the console says of a name that joins from a muted computer.
+MUTED_ARRIVAL_WORDS = "%s joined from %s, which is muted: %s is muted too"
 
 # Leaving for these reasons lowers a raised hand: the student chose to go, or the
 # teacher removed them.  A lost connection keeps it, for the student who comes back.
@@ -62,6 +81,11 @@ class Peer:
         self.key = None
         self.look_alike = None  # its name's look_alike_key, once joined
         self.teacher = False  # decided at the join, from what it proved; never changed after
+        # The address its sanctions follow, and the token bucket it shares
+        # with the other connections from there; None for this computer, and
+        # under --shared-address (a bucket of its own, sanctions by name).
+        self.machine = None
+        self.limiter = None
         self.since = time.time()
         self.reason = None  # set once, when the server decides to end it
         self._reason_lock = threading.Lock()
@@ -154,6 +178,21 @@ class Rendered:
         return self._text
 
 
+class Machine:
+    """What the room keeps of another computer while it has a connection (room lock held).
+
+    The token bucket its connections share, the names of its members, and
+    whether the console was asked about a shared address already.
+    """
+
+    __slots__ = ("limiter", "people", "asked")
+
+    def __init__(self, rate, burst):
+        self.limiter = SharedRateLimiter(rate, burst)
+        self.people = {}  # name key -> True, for each of its members, in join order
+        self.asked = False
+
+
 class Room:
     """The registry of connections and members, and the relay between them."""
 
@@ -171,12 +210,16 @@ class Room:
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
                  log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
-                 password_guard=None, limits=None, name=None):
+                 password_guard=None, limits=None, name=None, shared_address=False):
         self._lock = threading.Lock()
         self._emptied = threading.Condition(self._lock)  # notified when no connection is left
         self._connections = set()
         self._per_address = collections.Counter()  # connections from each address
         self._max_per_ip = max_per_ip  # 0: no limit
+        # address -> Machine, for each address sanctions follow (none under
+        # --shared-address), while it has a connection
+        self._machines = {}
+        self._shared_address = shared_address
         self._guard = password_guard or PasswordGuard()
         self._members = {}  # name key -> Peer, in join order
         self._teachers = {}  # name key -> Peer, the teachers among them, in join order
@@ -269,16 +312,25 @@ class Room:
         """Count a new connection in; return None, or why it is refused.
 
         The answer is "full" (--max-clients) or "per_ip" (--max-per-ip).
+        An admitted connection from another computer shares its Machine's
+        bucket, unless the server runs with --shared-address.
         """
+        loopback = is_loopback(peer.address)
         with self._lock:
             if len(self._connections) >= self._max_clients:
                 return "full"
             address = peer.address
             if (self._max_per_ip and self._per_address[address] >= self._max_per_ip
-                    and not is_loopback(address)):
+                    and not loopback):
                 return "per_ip"
             self._connections.add(peer)
             self._per_address[address] += 1
+            if not loopback and not self._shared_address:
+                machine = self._machines.get(address)
+                if machine is None:
+                    machine = self._machines[address] = Machine(self._limits["rate"],
+                                                                self._limits["burst"])
+                peer.machine, peer.limiter = address, machine.limiter
             return None
 
     def release(self, peer):
@@ -289,6 +341,7 @@ class Room:
                 self._per_address[peer.address] -= 1
                 if not self._per_address[peer.address]:
                     del self._per_address[peer.address]
+                    self._machines.pop(peer.address, None)  # its bucket and names go with it
                 if not self._connections:
                     self._emptied.notify_all()
 
@@ -377,6 +430,8 @@ class Room:
             self._refuse_look_alike(name, look_alike, teacher)
             users = list(self._names.values())
             users.append(name)
+            # None, or muted from its machine (True: listed, so the welcome says so)
+            muted_too = None if teacher else self._rules.arrived(name, peer.machine)
             extra = self._welcome_fields(name, teacher)
             if peer.wire == "json":
                 welcome = Rendered(None, welcome_bytes(
@@ -409,8 +464,18 @@ class Room:
             else:
                 self._text_members[key] = peer
             log_error = self._append_log(notice)
+            if muted_too:  # the muted list grew: everyone's rules, and the log's
+                overflowed.update(self._broadcast(
+                    Rendered(room_state_frame(self._rules.state(), peer.since)), []))
+                log_error = [log_error,
+                             self._append_log(Rendered(self._rules.saved_state(peer.since)))]
+            crowd = self._count_in(peer)
         self._after(overflowed, log_error, flush)
         self._report("%s joined (%s)%s" % (name, peer.address, " as a teacher" if teacher else ""))
+        if muted_too is not None:
+            self._report(MUTED_ARRIVAL_WORDS % (name, peer.address, name))
+        if crowd is not None:
+            self._report(SHARED_ADDRESS_WORDS % (len(crowd), peer.address, ", ".join(crowd)))
         return name
 
     def _refuse_look_alike(self, name, look_alike, teacher):
@@ -423,6 +488,21 @@ class Room:
             raise look_alike_error(name, holder.name, holder.teacher)
         if not teacher and look_alike in self._teacher_names:
             raise look_alike_error(name, self._teacher_names[look_alike], True)
+
+    def _count_in(self, peer):
+        """Count a member in its machine (lock held); return its people's names, to ask once.
+
+        The console asks whether the class shares one address when
+        SHARED_ADDRESS_PEOPLE different people are in the room from one.
+        """
+        machine = self._machines.get(peer.machine)  # None: this computer's, or shared
+        if machine is None:
+            return None
+        machine.people[peer.key] = True
+        if machine.asked or len(machine.people) < SHARED_ADDRESS_PEOPLE:
+            return None
+        machine.asked = True
+        return [self._names[key] for key in machine.people]
 
     def _welcome_fields(self, name, teacher):
         """Return what a welcome says of the teacher's room (lock held)."""
@@ -447,6 +527,9 @@ class Room:
             del self._names[peer.key]
             del self._look_alikes[peer.look_alike]
             self._teachers.pop(peer.key, None)
+            machine = self._machines.get(peer.machine)
+            if machine is not None:
+                machine.people.pop(peer.key, None)
             if self._text_members.pop(peer.key, None) is None:
                 peer.outbox.follow(None)
                 del self._readers[peer.key]
@@ -488,8 +571,9 @@ class Room:
                 recipients = [peer] if target is peer else [peer, target]
                 to = target.name
             else:
-                self._rules.check_say(peer.name, peer.teacher, now, key=peer.key)
-                self._rules.said(peer.name, peer.teacher, now, key=peer.key)
+                self._rules.check_say(peer.name, peer.teacher, now, key=peer.key,
+                                      machine=peer.machine)
+                self._rules.said(peer.name, peer.teacher, now, key=peer.key, machine=peer.machine)
             self._last_id += 1
             frame = message_frame(self._last_id, peer.name, text, now, to, peer.teacher)
             message = Rendered(frame, encode_message(frame))
@@ -580,9 +664,15 @@ class Room:
         return words
 
     def _member(self, name):
-        """Return (name as joined, is a teacher) for a member, or None (lock held)."""
+        """Return a member's moderation.Member, or None (lock held)."""
         peer = self._members.get(name_key(name))
-        return None if peer is None else (peer.name, peer.teacher)
+        if peer is None:
+            return None
+        machine = self._machines.get(peer.machine)
+        neighbours = () if machine is None else tuple(
+            self._members[key].name for key in machine.people
+            if key != peer.key and not self._members[key].teacher)
+        return Member(peer.name, peer.teacher, peer.machine, neighbours)
 
     def _change_rules(self, frame):
         with self._lock:

@@ -446,6 +446,15 @@ def open_history(options, room, console):
 STOP_COMMAND = "taskkill /PID %d" if os.name == "nt" else "kill %d"
 
 
+# The banner's line on whom /mute, /slow and --rate-limit follow (by --shared-address).
+SANCTION_LINES = {
+    False: "Mute, slow mode and message rate: per computer, under any name (a class behind "
+           "one shared address: start with --shared-address)",
+    True: "Mute, slow mode and message rate: per name and connection (--shared-address): a "
+          "student who rejoins under a new name is no longer muted",
+}
+
+
 def banner(server, options, teacher_commands=False):
     """Return the lines that tell the teacher how students connect."""
     port = server.server_address[1]
@@ -463,6 +472,7 @@ def banner(server, options, teacher_commands=False):
     else:
         lines.append("Password: none")
     lines.extend(teacher_lines(server.teacher_keys, options))
+    lines.append(SANCTION_LINES[bool(getattr(options, "shared_address", False))])
     if options.log:
         lines.append("Log: %s (history reloads after a restart)" % options.log)
     else:
@@ -546,7 +556,8 @@ def start_server(options, console):
     room = Room(max_clients, options.password, options.history,
                 report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
                 limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text),
-                name=room_name(getattr(options, "room", None)))
+                name=room_name(getattr(options, "room", None)),
+                shared_address=getattr(options, "shared_address", False))
     if not getattr(options, "quiet", False):
         room.watch = console.show
     log = open_history(options, room, console)

@@ -1,7 +1,7 @@
 """One connection's life, as a state table, with no I/O of its own.
 
 A `Session` is told what happened (a first byte, received bytes, the TLS
-handshake's end, a name refused, a join, a say with no token left) and
+handshake's end, a name refused, a join, a frame with no token left) and
 what time it is; it moves along TRANSITIONS and answers with actions for
 the handler to carry out: (SEND, frame), (PROMPT, text), (START_TLS, None),
 (REFUSE, ProtocolError), (END, reason).  The handler (handler.py) only
@@ -10,10 +10,13 @@ ping_timeout, resume), so one can never hide another; `expire(now)` fires
 the ones due, in order.  Tests drive it with a fake clock
 (tests/test_session.py); h11's `_state.py` is the model.
 
-Reading is held back, never dropped: a `say` with no token left goes back
-to the front of the queue, the state becomes HELD_BACK, and `reading` is
-False until the resume timer (when the next token is due).  What the peer
-sent meanwhile waits in the kernel's socket buffer, in order.
+Reading is held back, never dropped: a frame that changes the room (a
+`say`, a `hand`, a `control`) with no token left goes back to the front of
+the queue, the state becomes HELD_BACK, and `reading` is False until the
+resume timer (when the next token is due).  What the peer sent meanwhile
+waits in the kernel's socket buffer, in order.  The tokens come from the
+connection's own bucket, or from one its computer's connections share
+(the `limiter` given: rate_limit.SharedRateLimiter).
 """
 
 from .protocol import (
@@ -138,7 +141,7 @@ PROGRAM_FIRST_BYTES = (ord("{"), TLS_HANDSHAKE_BYTE)
 
 
 class HoldBack(Exception):
-    """A say found no token: the line waits until one is due (raised by the handler)."""
+    """A frame found no token: the line waits until one is due (raised by the handler)."""
 
 
 class SessionError(Exception):
@@ -155,7 +158,12 @@ class Session:
 
     def __init__(self, now, join_timeout, ping_interval=0.0, ping_timeout=0.0,
                  rate=0.0, burst=DEFAULT_BURST, tls=False, refusal=None,
-                 prompt_delay=PROMPT_DELAY, prompt_name=PROMPT_NAME):
+                 prompt_delay=PROMPT_DELAY, prompt_name=PROMPT_NAME, limiter=None):
+        """Start a connection's life at `now`.
+
+        Its tokens come from `limiter`, shared with the other connections
+        of its computer, or else from a bucket of its own of `rate` and `burst`.
+        """
         self.state = CLASSIFYING
         self.wire = None  # JSON or TEXT once known
         self.first = None  # the first byte received
@@ -167,7 +175,7 @@ class Session:
         self.timers = {PROMPT_TIMER: now + prompt_delay, JOIN_TIMER: now + join_timeout}
         self._lines = []  # received lines, in order; those from _next on are not yet handled
         self._next = 0
-        self.limiter = RateLimiter(rate, burst, now=now)
+        self.limiter = RateLimiter(rate, burst, now=now) if limiter is None else limiter
         self.holding = False  # in a held-back episode: its notice is sent
         self._splitter = LineSplitter()
         self._pause = 0.0  # how long the next read waits: a drip, or a burst of lines
@@ -339,11 +347,14 @@ class Session:
         return self._take()
 
     def take_token(self, now):
-        """Take a token for a say; return False when none is left (then hold the line back)."""
+        """Take a token for a frame that changes the room; return False when none is left.
+
+        The handler then holds the line back (hold_back).
+        """
         return self.limiter.allow(now)
 
     def hold_back(self, now):
-        """Put the say just taken (it found no token) back first in line; stop reading until one is due."""
+        """Put the line just taken (it found no token) back first in line; stop reading until one is due."""
         self._next -= 1
         self._fire(NO_TOKEN)
         self.timers.pop(PING_TIMER, None)  # it is visibly sending: no ping,

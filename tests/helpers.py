@@ -5,6 +5,8 @@ Lab makes (addresses from 198.18.0.0/15 only) and removes.  Every wait
 is bounded.
 """
 
+import contextlib
+import ctypes
 import io
 import json
 import os
@@ -350,6 +352,10 @@ def pyenv_python(version):
 LAB_PREFIX = "198.18.0."
 LAB_PREFIX_LENGTH = 24
 
+# setns(2)'s flag for a network namespace, and where `ip netns` keeps them.
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = "/run/netns"
+
 
 class Lab:
     """Hosts, each a Linux network namespace, joined by a bridge; removed on exit.
@@ -432,6 +438,34 @@ class Lab:
         """Return the prefix that runs a command on a host (as the same process: same PID)."""
         return ["ip", "netns", "exec", self._namespaces[host]]
 
+    @contextlib.contextmanager
+    def inside(self, host):
+        """Run the block on a host: this thread alone enters its namespace meanwhile.
+
+        A socket made in the block belongs to that host for good, whichever
+        thread uses it later, so one test can hold a server and clients on
+        different hosts:
+
+            with lab.inside("server"):
+                server = RunningServer("--host", "")      # listens on the lab
+            with lab.inside("student"):
+                amy = server.client(host=lab.address("server"))
+        """
+        libc = ctypes.CDLL(None, use_errno=True)
+        here = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            there = os.open(os.path.join(NETNS_DIR, self._namespaces[host]), os.O_RDONLY)
+            try:
+                _setns(libc, there)
+                try:
+                    yield
+                finally:
+                    _setns(libc, here)
+            finally:
+                os.close(there)
+        finally:
+            os.close(here)
+
     def popen(self, host, argv, **kwargs):
         """Start a command on a host; return its subprocess.Popen."""
         return subprocess.Popen(self.command(host) + list(argv), **kwargs)
@@ -445,6 +479,13 @@ class Lab:
         while self._made:
             subprocess.run(["ip", "netns", "del", self._made.pop()],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=WAIT)
+
+
+def _setns(libc, descriptor):
+    """Move this thread into the network namespace open at `descriptor`."""
+    if libc.setns(descriptor, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, "setns: %s" % os.strerror(error))
 
 
 def _ip(*args):

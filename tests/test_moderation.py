@@ -3,7 +3,7 @@
 import pytest
 
 import helpers  # noqa: F401  (puts the project on sys.path)
-from chat_app.moderation import Rules
+from chat_app.moderation import MAX_MUTED, MUTED_NAMES_PER_MACHINE, Member, Rules
 from chat_app.protocol import ProtocolError
 
 MEMBERS = {"amy": ("Amy", False), "bob": ("bob", False), "mr_t": ("Mr_T", True)}
@@ -130,3 +130,133 @@ def test_a_name_key_given_is_the_one_checked():
     with pytest.raises(ProtocolError) as caught:
         rules.check_say("whoever", False, 110.0, key="amy")
     assert caught.value.code == "slow_mode"
+
+
+# Students on two computers of the lab (198.18.0.5 and .6) and one on this computer.
+LAB = "198.18.0.5"
+
+
+class Roster:
+    """The room's members as Rules.apply asks for them: names, machines, neighbours."""
+
+    def __init__(self, *members):
+        self.members = {name.lower(): (name, teacher, machine)
+                        for name, teacher, machine in members}
+
+    def __call__(self, name):
+        found = self.members.get(name.lower())
+        if found is None:
+            return None
+        name, teacher, machine = found
+        neighbours = tuple(other for other, is_teacher, where in self.members.values()
+                           if where == machine and machine and other != name and not is_teacher)
+        return Member(name, teacher, machine, neighbours)
+
+
+def mute(rules, roster, name, action="mute"):
+    return rules.apply({"type": "control", "action": action, "name": name}, roster)
+
+
+def test_muting_a_student_mutes_their_computer_under_any_name():
+    roster = Roster(("bob", False, LAB), ("bobby", False, LAB), ("amy", False, "198.18.0.6"),
+                    ("lee", False, None), ("Mr_T", True, LAB))
+    rules = Rules()
+    change = mute(rules, roster, "bob")
+    assert change.words.startswith("The teacher muted bob, and bobby on the same computer:")
+    assert rules.state()["muted"] == ["bob", "bobby"]  # names only: clients never see addresses
+    for name in ("bob", "bobby", "a_new_name"):
+        with pytest.raises(ProtocolError) as caught:
+            rules.check_say(name, False, 0.0, machine=LAB)
+        assert caught.value.code == "muted"
+    rules.check_say("amy", False, 0.0, machine="198.18.0.6")
+    rules.check_say("Mr_T", True, 0.0, machine=LAB)  # a teacher is never muted
+    # A name joining from there is muted and listed; this computer's people are not.
+    assert rules.arrived("charlie", LAB) is True and rules.is_muted("charlie")
+    assert rules.arrived("charlie", LAB) is None  # listed already
+    assert rules.arrived("dora", "198.18.0.6") is None and rules.arrived("eve", None) is None
+    # Unmuting any of its names unmutes the computer, and every name muted with it.
+    change = mute(rules, roster, "CHARLIE", action="unmute")
+    assert change.words == ("The teacher unmuted bob, bobby and charlie (one computer): they "
+                            "can write to the room again.")
+    assert rules.state()["muted"] == []
+    rules.check_say("a_new_name", False, 0.0, machine=LAB)
+    assert rules.arrived("fred", LAB) is None
+
+
+def test_a_neighbour_muted_already_stays_with_its_own_mute():
+    rules = Rules()
+    mute(rules, Roster(("bobby", False, "198.18.0.6")), "bobby")  # before moving to bob's
+    roster = Roster(("bob", False, LAB), ("bobby", False, LAB))
+    assert mute(rules, roster, "bob").words.startswith("The teacher muted bob: messages to the")
+    assert rules.saved_state(0.0)["muted_machines"] == [
+        {"address": "198.18.0.6", "names": ["bobby"]}, {"address": LAB, "names": ["bob"]}]
+    mute(rules, roster, "bobby", action="unmute")
+    assert rules.state()["muted"] == ["bob"]
+
+
+def test_this_computers_students_and_a_shared_address_are_muted_by_name_as_before():
+    roster = Roster(("bob", False, None), ("bobby", False, None))
+    rules = Rules()
+    assert mute(rules, roster, "bob").words == ("The teacher muted bob: bob's messages to the "
+                                                "room are not sent until the teacher unmutes "
+                                                "them.")
+    rules.check_say("bobby", False, 0.0)
+    assert rules.arrived("bobby", None) is None and rules.state()["muted"] == ["bob"]
+
+
+def test_slow_mode_times_a_computers_messages_together_and_this_computers_by_name():
+    rules = Rules()
+    rules.apply({"type": "control", "action": "slow", "seconds": 60}, Roster())
+    rules.said("bob", False, 100.0, machine=LAB)
+    with pytest.raises(ProtocolError) as caught:
+        rules.check_say("bobby", False, 110.0, machine=LAB)
+    assert caught.value.code == "slow_mode" and caught.value.fields == {"seconds": 50}
+    rules.check_say("amy", False, 110.0, machine="198.18.0.6")
+    rules.said("lee", False, 100.0)
+    rules.check_say("kim", False, 110.0)  # this computer: each name its own time
+    rules.check_say(LAB, False, 110.0)  # a name that reads like an address is not one
+
+
+def test_the_muted_list_is_capped_and_a_computer_adds_only_a_few_names_to_it():
+    rules = Rules()
+    roster = Roster(("bob", False, LAB))
+    mute(rules, roster, "bob")
+    listed = [rules.arrived("alias%d" % number, LAB) for number in range(20)]
+    assert listed == [True] * (MUTED_NAMES_PER_MACHINE - 1) + [False] * (
+        21 - MUTED_NAMES_PER_MACHINE)
+    assert len(rules.state()["muted"]) == MUTED_NAMES_PER_MACHINE
+    with pytest.raises(ProtocolError):  # an unlisted name is muted by its computer all the same
+        rules.check_say("alias19", False, 0.0, machine=LAB)
+    roster = Roster(*[("s%d" % number, False, None) for number in range(MAX_MUTED + 1)])
+    for number in range(MAX_MUTED - MUTED_NAMES_PER_MACHINE):
+        mute(rules, roster, "s%d" % number)
+    assert len(rules.state()["muted"]) == MAX_MUTED
+    error = pytest.raises(ProtocolError, mute, rules, roster, "s%d" % MAX_MUTED).value
+    assert error.code == "bad_control" and "The muted list is full (100 names)" in error.message
+    # An unlisted name of a muted computer unmutes it too.
+    assert mute(rules, Roster(("alias19", False, LAB)), "alias19", "unmute").about == "unmute"
+    rules.check_say("alias19", False, 0.0, machine=LAB)
+
+
+def test_muted_computers_are_saved_for_a_restart_but_never_told_to_clients():
+    rules = Rules()
+    mute(rules, Roster(("bob", False, LAB)), "bob")
+    rules.arrived("bobby", LAB)
+    record = rules.saved_state(10.0)
+    assert record["muted_machines"] == [{"address": LAB, "names": ["bob", "bobby"]}]
+    assert LAB not in str(rules.state())
+    again = Rules()
+    again.restore(record)
+    assert again.saved_state(10.0) == record
+    assert again.arrived("robert", LAB) is True
+    assert mute(again, Roster(), "bob", action="unmute").about == "unmute"  # bob is away
+    assert again.state()["muted"] == []
+    broken = Rules()
+    broken.restore({"type": "saved_state", "muted": ["bob"], "muted_machines": [
+        "x", {"address": 5}, {"address": LAB, "names": ["nobody listed", 7]},
+        {"address": "198.18.0.6", "names": ["bob", "BOB"]}, {"address": "::1", "names": ["bob"]}]})
+    assert broken.saved_state(0.0)["muted_machines"] == [{"address": "198.18.0.6",
+                                                          "names": ["bob"]}]
+    huge = Rules()
+    huge.restore({"type": "saved_state", "muted": ["n%d" % number for number in range(5000)]})
+    assert len(huge.state()["muted"]) == MAX_MUTED

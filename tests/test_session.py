@@ -4,6 +4,7 @@ import pytest
 
 from chat_app import session as life
 from chat_app.protocol import ProtocolError
+from chat_app.rate_limit import SharedRateLimiter
 from chat_app.session import Session
 
 JOIN = b'{"type":"join","name":"amy"}'
@@ -266,3 +267,24 @@ def test_lines_back_to_back_are_read_in_gulps_and_a_person_never_waits():
     assert session.pause_before_read() == 0.0
     session.received(say, 2.0 + life.BURST_GAP * 2)
     assert session.pause_before_read() == 0.0
+
+
+def test_the_connections_of_one_computer_share_one_bucket_and_each_is_held_back_alone():
+    shared = SharedRateLimiter(rate=2.0, burst=2, now=0.0)
+    first, second = new(limiter=shared), new(limiter=shared)
+    for session in (first, second):
+        logged_in(session, now=0.0)
+        session.received(b"s1\ns2\n", 0.0)
+        assert session.next_line() == b"s1"
+    assert first.take_token(0.0) and second.take_token(0.0)
+    assert first.next_line() == b"s2" and not first.take_token(0.0)  # the burst is spent
+    assert kinds(first.hold_back(0.0)) == [life.SEND]
+    assert first.next_deadline() == 0.5
+    assert second.next_line() == b"s2" and not second.take_token(0.0)
+    assert kinds(second.hold_back(0.0)) == [life.SEND]  # its own episode, its own notice
+    first.expire(0.5)
+    second.expire(0.5)
+    assert first.next_line() == b"s2" and first.take_token(0.5)  # the first to ask gets it
+    assert second.next_line() == b"s2" and not second.take_token(0.5)
+    assert second.hold_back(0.5) == []  # the same episode: no second notice
+    assert second.next_deadline() == 1.0

@@ -77,9 +77,14 @@ FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on th
                      "least the first 16, spaces allowed, for example C71A 9210 44B3 0F2E.")
 NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then press "
                   "Enter.")
-ROOM_COLUMNS = ("room", "people", "locks", "fingerprint", "address")
-ROOM_HEADINGS = (("Room", 170), ("People", 70), ("Locks", 110), ("Fingerprint begins", 160),
-                 ("Address", 130))
+# The list's columns: name, heading, and a long usual value, whose width in
+# the list's font (and a margin) is the column's, so that the 16 digits and
+# an address show whole in any font; the room's name takes what is left.
+ROOM_COLUMNS = (("room", "Room", "[same name] Lab 3 \u2014 Algebra"),
+                ("people", "People", "23 people"), ("locks", "Locks", "password"),
+                ("fingerprint", "Fingerprint begins", "C71A 9210 44B3 0F2E"),
+                ("address", "Address", "192.168.1.100:1240"))
+COLUMN_MARGIN = 16
 ROOM_ROWS = 5  # rows shown; more scroll
 # What the form says after "They differ": room_search.NOT_YOUR_ROOM, and the way in.
 DIGITS_DIFFER = ("%s To join your teacher's room, press %s and type the address and "
@@ -294,11 +299,13 @@ class JoinForm:
 
     def create_list(self, row):
         """The rooms found: name, people, locks, address; one row chosen at a time."""
-        self.tree = ttk.Treeview(self.frame, columns=ROOM_COLUMNS, show="headings",
-                                 height=ROOM_ROWS, selectmode="browse")
-        for column, (heading, width) in zip(ROOM_COLUMNS, ROOM_HEADINGS):
+        self.tree = ttk.Treeview(self.frame, columns=[column for column, _, _ in ROOM_COLUMNS],
+                                 show="headings", height=ROOM_ROWS, selectmode="browse")
+        measure = tkfont.nametofont("TkDefaultFont").measure
+        for column, heading, sample in ROOM_COLUMNS:
             self.tree.heading(column, text=heading, anchor="w")
-            self.tree.column(column, width=width, stretch=column == "room", anchor="w")
+            self.tree.column(column, width=max(measure(heading), measure(sample)) + COLUMN_MARGIN,
+                             stretch=column == "room", anchor="w")
         self.tree.tag_configure("same_name", foreground=COLORS["error"])
         self.tree.grid(row=row, column=0, columnspan=2, sticky="nsew")
         self.tree.bind("<<TreeviewSelect>>", self.room_chosen)
@@ -326,11 +333,12 @@ class JoinForm:
         self.check_words.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 12))
         self.check_digits = ttk.Label(self.check, text="", style="Digits.TLabel")
         self.check_digits.grid(row=2, column=0, columnspan=2, sticky="w", pady=(0, 16))
-        self.match_button = ttk.Button(self.check, text=MATCH_BUTTON, command=self.digits_match)
-        self.differ_button = ttk.Button(self.check, text=DIFFER_BUTTON,
-                                        command=self.digits_differ)
-        for column, button in enumerate((self.match_button, self.differ_button)):
-            button.grid(row=3, column=column, sticky="w", padx=(0, 12))
+        buttons = ttk.Frame(self.check)
+        buttons.grid(row=3, column=0, columnspan=2, sticky="w")
+        self.match_button = ttk.Button(buttons, text=MATCH_BUTTON, command=self.digits_match)
+        self.differ_button = ttk.Button(buttons, text=DIFFER_BUTTON, command=self.digits_differ)
+        for button in (self.match_button, self.differ_button):
+            button.pack(side="left", padx=(0, 12))
             for key in ("<Return>", "<KP_Enter>"):
                 button.bind(key, lambda event, button=button: press(button))
             button.bind("<Escape>", lambda event: press(self.differ_button))
@@ -470,27 +478,23 @@ class JoinForm:
         self.pending = request
         self.check_words.configure(text=check_words(found))
         self.check_digits.configure(text=digits_shown(found))
-        self.frame.pack_forget()
-        self.check.pack(fill="both", expand=True)
-        self.differ_button.focus_set()
+        swap(self.frame, self.check, self.differ_button)
 
-    def hide_check(self):
-        """Put the form back in place of the check; return the join that waited."""
+    def hide_check(self, focus):
+        """Put the form back in place of the check, `focus` in it; return the join that waited."""
         request, self.pending = self.pending, None
-        self.check.pack_forget()
-        self.frame.pack(fill="both", expand=True)
+        swap(self.check, self.frame, focus)
         return request
 
     def digits_match(self):
         """Join the room whose digits were shown ("They match")."""
-        self.on_join(self.hide_check())
+        self.on_join(self.hide_check(self.entries["name"]))
 
     def digits_differ(self):
         """Send nothing ("They differ"); say why, and how to join the teacher's room."""
-        self.hide_check()
+        self.hide_check(self.other_button)
         self.tree.selection_set(())
         self.problem(DIGITS_DIFFER)
-        self.other_button.focus_set()
 
     def busy(self, text):
         self.button.state(["disabled"])
@@ -505,6 +509,18 @@ class JoinForm:
             entry.focus_set()
             entry.select_range(0, "end")
             entry.icursor("end")
+
+
+def swap(shown, showing, focus):
+    """Show the frame `showing` in place of `shown`, the keyboard focus on `focus` in it.
+
+    The focus moves before `shown` goes: a focused widget that disappears
+    takes the window's focus with it on some systems.
+    """
+    showing.pack(fill="both", expand=True)
+    showing.update_idletasks()  # mapped now, so that it can take the focus
+    focus.focus_set()
+    shown.pack_forget()
 
 
 def press(button):

@@ -71,8 +71,9 @@ LOOPBACK = "127.0.0.1"
 FINGERPRINT_SHOWN = tls.MIN_PIN_DIGITS
 
 # How a room is marked when another room has the same name (as people read
-# it: see name_as_read), and what the student is told to do about it.
-SAME_NAME_MARK = "[same name as another room]"
+# it: see name_as_read), before the name so that no narrow column hides it;
+# and what the student is told to do about it.
+SAME_NAME_MARK = "[same name]"
 SAME_NAME_WORDS = ('More than one room is called "%s" (%s). Anyone can start a room with any '
                    "name: ask your teacher which address is on the board, and choose the room "
                    "at that address.")
@@ -299,6 +300,11 @@ def same_name_warnings(rooms):
     return warnings
 
 
+def marked(found, same_name):
+    """Return a room's name as a list shows it: marked when another room has the name."""
+    return "%s %s" % (SAME_NAME_MARK, found.room) if same_name else found.room
+
+
 def digits_shown(found):
     """Return the start of a found room's fingerprint that a student compares with the board."""
     return tls.grouped(found.fingerprint, FINGERPRINT_SHOWN)
@@ -359,8 +365,7 @@ def describe(found, same_name=False):
     people = text_format.people(found.users)
     encryption = "encrypted (TLS)" if found.tls else "not encrypted"
     password = "password needed" if found.password else "no password"
-    mark = "  " + SAME_NAME_MARK if same_name else ""
-    lines = ["%s  (%s)%s" % (text_format.safe_line(found.room), people, mark),
+    lines = ["%s  (%s)" % (text_format.safe_line(marked(found, same_name)), people),
              "    at %s port %d, %s, %s" % (found.address, found.port, password, encryption)]
     if found.fingerprint:
         lines.append("    fingerprint begins %s: compare it with the teacher's board"

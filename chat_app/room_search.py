@@ -22,8 +22,8 @@ import threading
 
 from . import text_format
 from .discovery import SEARCH_PORTS
-from .finder import (FIND_SECONDS, FINGERPRINT_SHOWN, SAME_NAME_MARK, command_address,
-                     digits_shown, find_rooms, in_order, name_as_read, report, same_name_warnings,
+from .finder import (FIND_SECONDS, FINGERPRINT_SHOWN, command_address, digits_shown,
+                     find_rooms, in_order, marked, name_as_read, report, same_name_warnings,
                      same_names, search_ports)
 from .local_addresses import host_port
 
@@ -107,20 +107,24 @@ def people(found):
 
 
 def locks(found):
-    """Return the room's locks in words: password, encrypted."""
-    marks = []
-    if found.password:
-        marks.append("password")
-    if found.tls:
-        marks.append("encrypted")
-    return ", ".join(marks) or "open"
+    """Return whether the room asks for a password, in a word."""
+    return "password" if found.password else "open"
+
+
+def encryption(found):
+    """Return the start of an encrypted room's fingerprint, else whether it is encrypted."""
+    if found.fingerprint:
+        return digits_shown(found)
+    return "encrypted" if found.tls else "not encrypted"
 
 
 def room_row(found, same_name=False):
-    """Return a room's row in the list: name (marked if shared), people, locks, digits, address."""
-    name = "%s %s" % (found.room, SAME_NAME_MARK) if same_name else found.room
-    digits = digits_shown(found) if found.fingerprint else ""
-    return (name, people(found), locks(found), digits, room_key(found))
+    """Return a room's row in the window's list: name, people, locks, encryption, address.
+
+    The name is marked when another room has it (see listing).
+    """
+    return (marked(found, same_name), people(found), locks(found), encryption(found),
+            room_key(found))
 
 
 Listed = collections.namedtuple("Listed", "found key row same_name")
@@ -141,9 +145,11 @@ def numbered(rooms):
     """Return the lines of a numbered list of rooms, for the terminal, in listing order."""
     lines = []
     for number, listed in enumerate(listing(rooms), 1):
-        name, count, lock, digits, address = listed.row
-        fields = [name, count, lock] + (["fingerprint begins " + digits] if digits else [])
-        lines.append("%d. %s" % (number, " \u2014 ".join(fields + [address])))
+        name, count, lock, encrypted, address = listed.row
+        if listed.found.fingerprint:
+            encrypted = "encrypted, fingerprint begins " + encrypted
+        lines.append("%d. %s" % (number, " \u2014 ".join((name, count, lock, encrypted,
+                                                           address))))
     return lines
 
 

@@ -1195,7 +1195,8 @@ def test_one_room_found_is_preselected_and_enter_joins_it(gui, server):
     amy = gui(search=search, name="amy")
     assert amy.form.entries["host"].winfo_manager() == ""  # the address waits behind "Other"
     listed(amy, 1)
-    assert rows(amy) == [("Lab 3", "14 people", "open", "", "127.0.0.1:%d" % server.port)]
+    assert rows(amy) == [("Lab 3", "14 people", "open", "not encrypted",
+                          "127.0.0.1:%d" % server.port)]
     assert amy.form.tree.selection() == ("127.0.0.1:%d" % server.port,)
     assert "1 room found" in amy.form.intro.cget("text")
     amy.press_enter(amy.form.entries["name"])
@@ -1210,7 +1211,8 @@ def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
                         found("Lab 2", two.port, password=True, users=2))
     amy = gui(search=search, name="amy")
     listed(amy, 2)
-    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "", "127.0.0.1:%d" % two.port)
+    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "not encrypted",
+                            "127.0.0.1:%d" % two.port)
     assert amy.form.tree.selection() == ()  # none preselected among several
     amy.press_enter(amy.form.entries["name"])
     assert "Choose your room" in amy.problem() and amy.window.session is None
@@ -1297,7 +1299,7 @@ def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui
     amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True, fingerprint=whole,
                                       password=True)), name="amy", password="from the board")
     listed(amy, 1)
-    assert rows(amy)[0][2:4] == ("password, encrypted", sixteen)
+    assert rows(amy)[0][2:4] == ("password", sixteen)
     amy.press_enter(amy.form.entries["name"])
     amy.pump(lambda: checking(amy), "the fingerprint's check")
     assert amy.form.check_digits.cget("text") == sixteen
@@ -1351,8 +1353,7 @@ def test_rooms_of_one_name_are_marked_and_none_is_chosen_not_even_the_last_one(
     search = FakeSearch(found("Lab 3", high.port, users=23), found("LAB 3", low.port))
     amy = gui(search=search, settings="last.json")
     listed(amy, 2)
-    assert [row[0] for row in rows(amy)] == ["LAB 3 [same name as another room]",
-                                             "Lab 3 [same name as another room]"]
+    assert [row[0] for row in rows(amy)] == ["[same name] LAB 3", "[same name] Lab 3"]
     assert amy.form.tree.selection() == ()
     assert all(amy.form.tree.item(key, "tags") == ("same_name",)
                for key in amy.form.tree.get_children())

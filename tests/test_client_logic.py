@@ -452,10 +452,12 @@ WHOLE = "C7:1A:92:10:44:B3:0F:2E" + ":00" * 24
 
 def test_a_found_room_reads_as_name_people_locks_16_digits_and_address():
     from chat_app.room_search import room_row
-    assert room_row(_found(users=1)) == ("Lab 3", "1 person", "open", "", "198.18.0.1:1234")
+    assert room_row(_found(users=1)) == ("Lab 3", "1 person", "open", "not encrypted",
+                                         "198.18.0.1:1234")
     assert room_row(_found(users=14, password=True, tls=True, fingerprint=WHOLE)) == (
-        "Lab 3", "14 people", "password, encrypted", "C71A 9210 44B3 0F2E", "198.18.0.1:1234")
-    assert room_row(_found(), same_name=True)[0] == "Lab 3 [same name as another room]"
+        "Lab 3", "14 people", "password", "C71A 9210 44B3 0F2E", "198.18.0.1:1234")
+    assert room_row(_found(tls=True))[3] == "encrypted"  # checked against the system's CAs
+    assert room_row(_found(), same_name=True)[0] == "[same name] Lab 3"
 
 
 def test_the_room_preselected_is_the_last_joined_else_the_only_one():
@@ -490,11 +492,11 @@ def test_every_list_shows_the_rooms_in_one_order_those_sharing_a_name_marked():
         assert [(item.key, item.same_name) for item in listing(rooms)] == [
             ("198.18.0.9:1234", False), ("198.18.0.1:1234", True), ("198.18.0.3:1234", True)]
         assert numbered(rooms) == [
-            "1. Chess \u2014 0 people \u2014 open \u2014 198.18.0.9:1234",
-            "2. Lab 3 [same name as another room] \u2014 0 people \u2014 password, encrypted "
-            "\u2014 fingerprint begins C71A 9210 44B3 0F2E \u2014 198.18.0.1:1234",
-            "3. lab 3 [same name as another room] \u2014 23 people \u2014 password, encrypted "
-            "\u2014 fingerprint begins C71A 9210 FFFF FFFF \u2014 198.18.0.3:1234"]
+            "1. Chess \u2014 0 people \u2014 open \u2014 not encrypted \u2014 198.18.0.9:1234",
+            "2. [same name] Lab 3 \u2014 0 people \u2014 password \u2014 encrypted, "
+            "fingerprint begins C71A 9210 44B3 0F2E \u2014 198.18.0.1:1234",
+            "3. [same name] lab 3 \u2014 23 people \u2014 password \u2014 encrypted, "
+            "fingerprint begins C71A 9210 FFFF FFFF \u2014 198.18.0.3:1234"]
 
 
 def test_only_an_encrypted_room_with_a_fingerprint_waits_for_the_check():

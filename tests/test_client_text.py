@@ -603,8 +603,10 @@ def test_among_several_rooms_the_person_chooses_by_number(make_server):
     assert client.run() == 0
     shown = out.getvalue()
     assert "2 rooms found on this network:" in shown
-    assert "1. Lab 1 \u2014 0 people \u2014 open \u2014 127.0.0.1:%d" % one.port in shown
-    assert "2. Lab 2 \u2014 1 person \u2014 open \u2014 127.0.0.1:%d" % two.port in shown
+    assert ("1. Lab 1 \u2014 0 people \u2014 open \u2014 not encrypted \u2014 127.0.0.1:%d"
+            % one.port) in shown
+    assert ("2. Lab 2 \u2014 1 person \u2014 open \u2014 not encrypted \u2014 127.0.0.1:%d"
+            % two.port) in shown
     assert "'7' is not one of the numbers 1 to 2." in shown and "'two' is not" in shown
     assert bob.expect("joined")["name"] == "amy"  # in Lab 2, the room chosen
 
@@ -683,8 +685,8 @@ def test_rooms_of_one_name_are_marked_with_their_addresses_and_the_person_choose
     assert ('! More than one room is called "lab 3" (at 127.0.0.1:%d and 127.0.0.1:%d). Anyone '
             "can start a room with any name: ask your teacher which address is on the board"
             % (low.port, high.port)) in shown
-    assert ("  1. lab 3 [same name as another room] \u2014 1 person \u2014 open \u2014 "
-            "127.0.0.1:%d\n  2. Lab 3 [same name as another room] \u2014 23 people"
+    assert ("  1. [same name] lab 3 \u2014 1 person \u2014 open \u2014 not encrypted \u2014 "
+            "127.0.0.1:%d\n  2. [same name] Lab 3 \u2014 23 people"
             % low.port) in shown  # in the order of the ports, not of the people claimed
     assert "Found one room" not in shown
     assert bob.expect("joined")["name"] == "amy"  # number 1: the room at the lower port

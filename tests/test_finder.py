@@ -265,8 +265,8 @@ def test_rooms_that_share_a_name_are_marked_each_with_its_address():
     ]
     assert [line for line in lines if line[:1] not in ("", " ")][-3:] == [
         "Chess  (14 people)",
-        "Lab 3  (14 people)  " + finder.SAME_NAME_MARK,
-        "LAB 3  (23 people)  " + finder.SAME_NAME_MARK]
+        finder.SAME_NAME_MARK + " Lab 3  (14 people)",
+        finder.SAME_NAME_MARK + " LAB 3  (23 people)"]
     assert text.index("at 10.0.0.5 port") < text.index("at 10.0.0.23 port")
     assert "!" not in report([real, found(room="Chess")], 1.5, SEARCH_PORTS)[1]
 

@@ -234,11 +234,15 @@ class PtyClient:
     """The terminal client on a pseudo-terminal of its own, as a person runs it."""
 
     def __init__(self, pyz, port, *args, **popen):
+        self.start([sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port",
+                    str(port)] + list(args), **popen)
+
+    def start(self, argv, **popen):
+        """Run argv (on a student's computer: as_student) with the pty as its terminal."""
         self.master, self.slave = os.openpty()
         self.saved_mode = termios.tcgetattr(self.slave)  # to compare with after the client
         self.process = subprocess.Popen(
-            [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
-            + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
+            argv, stdin=self.slave, stdout=self.slave, stderr=self.slave,
             start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
             env=as_student(popen.pop("env", None)), **popen)
         self.output = b""

@@ -7,8 +7,8 @@ seconds and hands each result to a callback, which puts it on the window's
 event queue: a search never blocks the Tk thread.  The search is a
 parameter, so tests drive all of this with a fake one and no network.  The
 rest are plain functions on the found rooms (chat_app.finder.FoundRoom:
-room, address, port, tls, fingerprint, password, users, version) saying
-what to show and which to choose.
+room, address, port, tls, fingerprint, password, users, version, logged,
+here) saying what to show and which to choose.
 
 Anyone on the network can answer as a room, so the lists follow `find`'s
 rules (`listing`): a fixed order, rooms that share a name marked with their
@@ -48,8 +48,11 @@ NOT_YOUR_ROOM = ("Not joined, and nothing was sent to it. A fingerprint that dif
                  "any name, but not one with the teacher's fingerprint. Tell your teacher.")
 CHECK_PIPED = ('"%s" at %s is encrypted, and no one at this terminal can compare its '
                "fingerprint with the board, so it was not joined. Give the digits from the "
-               "board instead: python chat.pyz client --text --tls-fingerprint \"DIGITS FROM "
-               "THE BOARD\" %s")
+               "board instead: %s")
+# The terminal's way in without the list: what the student copies from the board.
+TYPED_JOIN = 'python chat.pyz client --text --tls-fingerprint "DIGITS FROM THE BOARD" %s'
+BY_HAND = "To join your teacher's room, type its address and fingerprint from the board: %s" % (
+    TYPED_JOIN % "ADDRESS")
 
 
 def find_nearby(extra_ports=()):
@@ -190,7 +193,7 @@ def check_words(found):
 
 def check_piped(found):
     """Return why an encrypted room was not joined (no one to compare), and what to do."""
-    return CHECK_PIPED % (found.room, room_key(found), command_address(found))
+    return CHECK_PIPED % (found.room, room_key(found), TYPED_JOIN % command_address(found))
 
 
 def confirmed(answer):

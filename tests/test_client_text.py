@@ -661,7 +661,10 @@ def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_s
     client, out = text_client(lambda: [room], answers=[answer])
     assert client.run() == 1
     assert client.session is None and server.room.connection_count() == 0
-    assert NOT_YOUR_ROOM in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert NOT_YOUR_ROOM in said and said.rstrip().endswith(
+        'type its address and fingerprint from the board: python chat.pyz client --text '
+        '--tls-fingerprint "DIGITS FROM THE BOARD" ADDRESS')
 
 
 def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(make_server,

@@ -31,7 +31,9 @@ from .commands import (HELP_TEXT, Command, CommandError, control_frame, hand_fra
                        run_line, say_frame, teacher_help)
 from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
-from .room_search import RoomSearch, preselect, room_key, room_row
+from .room_search import (CHECK_TITLE, DIFFER_BUTTON, MATCH_BUTTON, NOT_YOUR_ROOM, RoomSearch,
+                          check_words, digits_shown, listing, needs_check, preselect, room_key,
+                          same_name_warnings)
 from .tls import ClientTls, TlsError, parse_fingerprint
 from .text_format import TEACHER_MARK, clock
 
@@ -75,9 +77,18 @@ FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on th
                      "least the first 16, spaces allowed, for example C71A 9210 44B3 0F2E.")
 NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then press "
                   "Enter.")
-ROOM_COLUMNS = ("room", "people", "locks", "address")
-ROOM_HEADINGS = (("Room", 160), ("People", 80), ("Locks", 170), ("Address", 150))
+# The list's columns: name, heading, and a long usual value, whose width in
+# the list's font (and a margin) is the column's, so that the 16 digits and
+# an address show whole in any font; the room's name takes what is left.
+ROOM_COLUMNS = (("room", "Room", "[same name] Lab 3 \u2014 Algebra"),
+                ("people", "People", "23 people"), ("locks", "Locks", "password"),
+                ("fingerprint", "Fingerprint begins", "C71A 9210 44B3 0F2E"),
+                ("address", "Address", "192.168.1.100:1240"))
+COLUMN_MARGIN = 16
 ROOM_ROWS = 5  # rows shown; more scroll
+# What the form says after "They differ": room_search.NOT_YOUR_ROOM, and the way in.
+DIGITS_DIFFER = ("%s To join your teacher's room, press %s and type the address and "
+                 "fingerprint from the board." % (NOT_YOUR_ROOM, OTHER_ADDRESS))
 
 # The join form asks a typed address's server whether it is recorded once
 # the typing has paused this long, so a probe does not go out per key.
@@ -152,6 +163,8 @@ def make_fonts(root):
         "ChatTitle": dict(family=base["family"], size=size + 4, weight="bold"),
         "ChatMono": dict(family=tkfont.nametofont("TkFixedFont").actual()["family"],
                          size=size),
+        "ChatDigits": dict(family=tkfont.nametofont("TkFixedFont").actual()["family"],
+                           size=size + 8, weight="bold"),
     }
     fonts = {}
     for name, spec in specs.items():
@@ -175,6 +188,7 @@ def apply_theme(root):
     style.configure("Bar.TLabel", background=COLORS["bar_bg"])
     style.configure("Rules.TLabel", foreground=COLORS["rules"], padding=(0, 0))
     style.configure("Recorded.TLabel", foreground=COLORS["event"], font="ChatItalic")
+    style.configure("Digits.TLabel", font="ChatDigits")
 
 
 # The join form's field to fix after a refused join, by the error's code.
@@ -190,6 +204,9 @@ class JoinForm:
 
     With `searching`, the rooms found on the network come first, in a list
     (set_rooms), and the address fields show only after "Other address...".
+    Joining an encrypted room from the list takes a step of its own first
+    (show_check): its fingerprint's digits, to compare with the board,
+    and nothing is sent to it until the person says they match.
     """
 
     def __init__(self, parent, values, on_join, searching=False):
@@ -197,6 +214,8 @@ class JoinForm:
         self.searching = searching
         self.other = not searching  # the person types an address
         self.found = {}  # the list's rows: room_key -> found room
+        self.preselected = None  # the row chosen for the person, until they choose
+        self.pending = None  # the join waiting for the fingerprint's check
         self.frame = ttk.Frame(parent, padding=24)
         self.vars = {key: tkinter.StringVar(parent, value=values.get(key, ""))
                      for key in ("host", "port", "fingerprint", "name", "password",
@@ -204,6 +223,7 @@ class JoinForm:
         # "I am the teacher": shows the teacher password's field (ticked if one was given).
         self.teacher = tkinter.BooleanVar(parent, value=bool(values.get("teacher_password")))
         self.create_widgets()
+        self.create_check(parent)
 
     def create_widgets(self):
         frame = self.frame
@@ -279,18 +299,49 @@ class JoinForm:
 
     def create_list(self, row):
         """The rooms found: name, people, locks, address; one row chosen at a time."""
-        self.tree = ttk.Treeview(self.frame, columns=ROOM_COLUMNS, show="headings",
-                                 height=ROOM_ROWS, selectmode="browse")
-        for column, (heading, width) in zip(ROOM_COLUMNS, ROOM_HEADINGS):
+        self.tree = ttk.Treeview(self.frame, columns=[column for column, _, _ in ROOM_COLUMNS],
+                                 show="headings", height=ROOM_ROWS, selectmode="browse")
+        measure = tkfont.nametofont("TkDefaultFont").measure
+        for column, heading, sample in ROOM_COLUMNS:
             self.tree.heading(column, text=heading, anchor="w")
-            self.tree.column(column, width=width, stretch=column == "room", anchor="w")
+            self.tree.column(column, width=max(measure(heading), measure(sample)) + COLUMN_MARGIN,
+                             stretch=column == "room", anchor="w")
+        self.tree.tag_configure("same_name", foreground=COLORS["error"])
         self.tree.grid(row=row, column=0, columnspan=2, sticky="nsew")
         self.tree.bind("<<TreeviewSelect>>", self.room_chosen)
         self.tree.bind("<Return>", self.submit)
         self.tree.bind("<KP_Enter>", self.submit)
+        # Rooms that share a name: which is the teacher's, only the board says.
+        self.same_name = ttk.Label(self.frame, text="", style="Problem.TLabel", wraplength=560,
+                                   justify="left")
+        self.same_name.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.same_name.grid_remove()
         self.other_button = ttk.Button(self.frame, text=OTHER_ADDRESS, command=self.type_address)
-        self.other_button.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 6))
-        return row + 2
+        self.other_button.grid(row=row + 2, column=0, columnspan=2, sticky="w", pady=(6, 6))
+        return row + 3
+
+    def create_check(self, parent):
+        """The step before joining an encrypted room from the list: its digits, two answers.
+
+        Keyboard: Tab moves between the answers, Enter or Space gives the
+        one with the focus (at first "They differ"), Escape is "They differ".
+        """
+        self.check = ttk.Frame(parent, padding=24)
+        ttk.Label(self.check, text=CHECK_TITLE, style="Title.TLabel").grid(
+            row=0, column=0, columnspan=2, sticky="w")
+        self.check_words = ttk.Label(self.check, text="", wraplength=480, justify="left")
+        self.check_words.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 12))
+        self.check_digits = ttk.Label(self.check, text="", style="Digits.TLabel")
+        self.check_digits.grid(row=2, column=0, columnspan=2, sticky="w", pady=(0, 16))
+        buttons = ttk.Frame(self.check)
+        buttons.grid(row=3, column=0, columnspan=2, sticky="w")
+        self.match_button = ttk.Button(buttons, text=MATCH_BUTTON, command=self.digits_match)
+        self.differ_button = ttk.Button(buttons, text=DIFFER_BUTTON, command=self.digits_differ)
+        for button in (self.match_button, self.differ_button):
+            button.pack(side="left", padx=(0, 12))
+            for key in ("<Return>", "<KP_Enter>"):
+                button.bind(key, lambda event, button=button: press(button))
+            button.bind("<Escape>", lambda event: press(self.differ_button))
 
     def show_address(self, shown):
         """Show or hide the fields of a typed address (address, port, fingerprint)."""
@@ -330,31 +381,54 @@ class JoinForm:
         return "break"
 
     def room_chosen(self, event=None):
+        if self.tree.selection() != (self.preselected,):
+            self.preselected = None  # the person chose: their choice stays
         if self.tree.selection():
             self.other = False
             self.show_address(False)
             self.show_recorded(is_recorded(self.chosen()))
 
     def set_rooms(self, rooms, remembered, problem=None):
-        """Show the rooms of the newest search, keeping the choice made; preselect one."""
-        self.found = {room_key(found): found for found in rooms}
+        """Show the rooms of the newest search, keeping the choice made; preselect one.
+
+        A room chosen for the person (preselected) is let go once another
+        room has come with its name: which one is the teacher's, only the
+        board says.
+        """
+        listed = listing(rooms)
+        self.found = {item.key: item.found for item in listed}
         for key in self.tree.get_children():
             if key not in self.found:
                 self.tree.delete(key)
-        for index, (key, found) in enumerate(self.found.items()):
-            if self.tree.exists(key):
-                self.tree.item(key, values=room_row(found))
-                self.tree.move(key, "", index)
+        for index, item in enumerate(listed):
+            tags = ("same_name",) if item.same_name else ()
+            if self.tree.exists(item.key):
+                self.tree.item(item.key, values=item.row, tags=tags)
+                self.tree.move(item.key, "", index)
             else:
-                self.tree.insert("", index, iid=key, values=room_row(found))
+                self.tree.insert("", index, iid=item.key, values=item.row, tags=tags)
         self.intro.configure(text=rooms_words(len(rooms), problem))
+        self.show_same_names(same_name_warnings(rooms))
+        if any(item.same_name and item.key == self.preselected for item in listed):
+            if self.tree.selection() == (self.preselected,):
+                self.tree.selection_set(())
+            self.preselected = None
         chosen = preselect(rooms, remembered)
         if not self.other and not self.tree.selection() and chosen is not None:
+            self.preselected = room_key(chosen)
             self.tree.selection_set(room_key(chosen))
             self.tree.focus(room_key(chosen))
             self.tree.see(room_key(chosen))
         if not self.other:  # the chosen room's answer may have changed
             self.show_recorded(is_recorded(self.chosen()))
+
+    def show_same_names(self, warnings):
+        """Say under the list which rooms share a name, and what to do; nothing if none do."""
+        self.same_name.configure(text="\n".join(warnings))
+        if warnings:
+            self.same_name.grid()
+        else:
+            self.same_name.grid_remove()
 
     def chosen(self):
         """Return the found room chosen in the list, or None."""
@@ -391,11 +465,36 @@ class JoinForm:
         check = check_join(values)
         if check.problem:
             self.problem(check.problem, check.field)
+        elif found is not None and needs_check(found):
+            self.show_check(found, dict(check.request, found=found))
         else:
             if found is None:
                 self.vars["port"].set(str(check.request["port"]))  # the address's port, if it had one
             self.on_join(dict(check.request, found=found))
         return "break"
+
+    def show_check(self, found, request):
+        """Show a found room's fingerprint digits in place of the form; join only on "match"."""
+        self.pending = request
+        self.check_words.configure(text=check_words(found))
+        self.check_digits.configure(text=digits_shown(found))
+        swap(self.frame, self.check, self.differ_button)
+
+    def hide_check(self, focus):
+        """Put the form back in place of the check, `focus` in it; return the join that waited."""
+        request, self.pending = self.pending, None
+        swap(self.check, self.frame, focus)
+        return request
+
+    def digits_match(self):
+        """Join the room whose digits were shown ("They match")."""
+        self.on_join(self.hide_check(self.entries["name"]))
+
+    def digits_differ(self):
+        """Send nothing ("They differ"); say why, and how to join the teacher's room."""
+        self.hide_check(self.other_button)
+        self.tree.selection_set(())
+        self.problem(DIGITS_DIFFER)
 
     def busy(self, text):
         self.button.state(["disabled"])
@@ -410,6 +509,24 @@ class JoinForm:
             entry.focus_set()
             entry.select_range(0, "end")
             entry.icursor("end")
+
+
+def swap(shown, showing, focus):
+    """Show the frame `showing` in place of `shown`, the keyboard focus on `focus` in it.
+
+    The focus moves before `shown` goes: a focused widget that disappears
+    takes the window's focus with it on some systems.
+    """
+    showing.pack(fill="both", expand=True)
+    showing.update_idletasks()  # mapped now, so that it can take the focus
+    focus.focus_set()
+    shown.pack_forget()
+
+
+def press(button):
+    """Press a button from the keyboard, the key going no further."""
+    button.invoke()
+    return "break"
 
 
 def is_recorded(found):

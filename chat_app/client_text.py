@@ -42,7 +42,9 @@ from .commands import (HELP_TEXT, CommandError, control_frame, hand_frame, hands
 from .line_editor import END_OF_INPUT
 from .local_addresses import host_port
 from .protocol import is_blank
-from .room_search import nothing_found, numbered
+from .room_search import (BY_HAND, CHECK_PROMPT, NOT_YOUR_ROOM, check_piped, check_words,
+                          confirmed, digits_shown, in_order, needs_check, nothing_found,
+                          numbered, same_name_warnings)
 from .room_search import choice as room_choice
 from .terminal import Keyboard, Printer
 from .tls import ClientTls, TlsError
@@ -169,11 +171,12 @@ class TerminalClient:
         """Search once and choose the room to join; return False (after saying why) if none.
 
         The only room found is joined, by name; among several the person
-        chooses by number.  An encrypted room's whole fingerprint is pinned.
+        chooses by number.  An encrypted room's whole fingerprint is pinned,
+        once the person has said that its digits match the board.
         """
         self.show("* Looking for rooms on this network\u2026")
         try:
-            rooms = self.search()
+            rooms = in_order(self.search())
         except OSError as exc:
             self.complain("cannot look for rooms on this network (%s). Give the server's "
                           "address: python chat.pyz client --text ADDRESS" % exc)
@@ -190,6 +193,8 @@ class TerminalClient:
             found = self.ask_room(rooms)
             if found is None:
                 return False
+        if needs_check(found) and not self.check_fingerprint(found):
+            return False
         self.host, self.port = found.address, found.port
         if found.tls:
             try:
@@ -202,6 +207,8 @@ class TerminalClient:
     def ask_room(self, rooms):
         """Show the rooms numbered and ask which; return it, or None at end of input."""
         self.show("* %d rooms found on this network:" % len(rooms))
+        for warning in same_name_warnings(rooms):
+            self.show("! " + warning)
         for line in numbered(rooms):
             self.show("  " + line)
         if not self.interactive:
@@ -215,6 +222,21 @@ class TerminalClient:
             if index is not None:
                 return rooms[index]
             self.show("* %r is not one of the numbers 1 to %d." % (answer, len(rooms)))
+
+    def check_fingerprint(self, found):
+        """Show a found room's fingerprint digits and ask whether they match the board.
+
+        Return True if the person says so; nothing has been sent to the room yet.
+        """
+        self.show("* " + check_words(found))
+        self.show("      " + digits_shown(found))
+        if not self.interactive:
+            self.complain(check_piped(found))
+            return False
+        if confirmed(self.ask(CHECK_PROMPT)):
+            return True
+        self.complain("%s %s" % (NOT_YOUR_ROOM, BY_HAND))
+        return False
 
     def run(self):
         try:

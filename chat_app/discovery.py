@@ -10,6 +10,7 @@ two ends cannot drift apart.  docs/protocol.md, *Discovery*, is the contract.
 import json
 
 from .protocol import DEFAULT_PORT
+from .text_format import safe_line
 
 QUERY_TYPE = "discover"
 ANSWER_TYPE = "room"
@@ -25,6 +26,15 @@ MAX_QUERY_BYTES = 1024
 # and bounds what a forged query can make the server send (with the rate
 # limit per source, the amplification bound in docs/security.md).
 MAX_ANSWER_BYTES = 512
+
+# The longest room name: it fits a window title and the room list, and
+# leaves the answer far below its 512 bytes.  The server cuts --room to it,
+# and a finder cuts any answer's name to it too.
+MAX_ROOM_CHARS = 60
+
+# The longest any other string of an answer is kept (the version, and any
+# field a later server adds): the fingerprint as AB:CD:... (95) fits.
+MAX_STRING_CHARS = 100
 
 # The ports `find` asks: the default and the nine the server suggests when
 # the default is taken (server.PORT_SUGGESTIONS).
@@ -60,7 +70,12 @@ def answer_bytes(room, port, tls, fingerprint, password, users, version, logged=
 
 
 def parse_answer(data):
-    """Return a received answer as a dict of its fields, or None if it is not one."""
+    """Return a received answer as a dict of its fields, or None if it is not one.
+
+    Anyone on the network can answer, so every string is untrusted text and
+    comes out cleaned (see shown_string): whatever shows it, a terminal or a
+    window, gets no escape codes, line breaks or direction tricks.
+    """
     obj = _object_of_type(data, MAX_ANSWER_BYTES, ANSWER_TYPE)
     if obj is None:
         return None
@@ -74,7 +89,19 @@ def parse_answer(data):
     for key, kind, missing in OPTIONAL_ANSWER_FIELDS:
         value = obj.get(key, missing)
         answer[key] = value if isinstance(value, kind) else missing
-    return answer
+    return {key: shown_string(key, value) if isinstance(value, str) else value
+            for key, value in answer.items()}
+
+
+def shown_string(key, text):
+    """Return an answer's string field as it may be shown: one clean line, cut short.
+
+    As text_format.safe_line: no control characters (ESC, BEL, C1: no
+    escape sequence reaches a terminal), no bidi controls or direction
+    marks, no line break; and runs of spaces become one.
+    """
+    limit = MAX_ROOM_CHARS if key == "room" else MAX_STRING_CHARS
+    return " ".join(safe_line(text).split())[:limit].strip()
 
 
 def _object_of_type(data, limit, kind):

@@ -11,23 +11,35 @@ datagram each sent back by unicast, are read until the time is up.  A
 room is listed once per address it answered from.  One address failing
 (no route, an address gone) never stops the others.  The work is
 bounded: a fixed number of datagrams, the timeout.
+
+Anyone on the network can answer, so the list is built not to be gamed
+(the same rules serve the clients' lists, chat_app.room_search): rooms
+come in an order that nothing a room claims but its name can change
+(in_order), rooms that share a name are marked with their addresses
+(same_names), and an encrypted room shows as many fingerprint digits as
+a pin needs (FINGERPRINT_SHOWN).  The answers' strings arrive cleaned
+(discovery.parse_answer).
 """
 
 import collections
+import ipaddress
 import select
 import socket
 import sys
+import textwrap
 import time
 
 from . import discovery, text_format, tls
+from .ignorable import is_default_ignorable
 from .interfaces import LIMITED_BROADCAST, local_interfaces
 from .local_addresses import host_port
-from .protocol import DEFAULT_PORT
+from .protocol import DEFAULT_PORT, name_key
 
 FoundRoom = collections.namedtuple(
-    "FoundRoom", "room address port tls fingerprint password users version logged",
-    defaults=(False,))  # logged: the server keeps a log (False from older servers)
-FoundRoom.__doc__ = "A room that answered: its answer's fields, and the address it answered from."
+    "FoundRoom", "room address port tls fingerprint password users version logged here",
+    defaults=(False, False))  # logged: the server keeps a log (False from older servers)
+FoundRoom.__doc__ = ("A room that answered: its answer's fields, the address it answered from, "
+                     "and whether that address is this computer's own (`here`).")
 
 # How long `find` listens: answers on a LAN come within milliseconds; this
 # leaves room for a busy Wi-Fi and for the second query.
@@ -50,9 +62,21 @@ MAX_ROOMS = 200
 
 LOOPBACK = "127.0.0.1"
 
-# The fingerprint digits `find` shows, to compare with the board: two groups
-# of four, as the banner groups them (the join command pins all of them).
-FINGERPRINT_SHOWN = 8
+# The fingerprint digits shown wherever a student compares a room's with the
+# board (find, the window's list, the terminal client's): as many as a
+# typed pin needs, in groups of four as the banner shows them.  Anyone can
+# answer with a fingerprint; making a certificate whose fingerprint starts
+# with 16 chosen digits is out of reach, while 8 took seconds
+# (docs/security.md).  The client pins all the digits announced.
+FINGERPRINT_SHOWN = tls.MIN_PIN_DIGITS
+
+# How a room is marked when another room has the same name (as people read
+# it: see name_as_read), before the name so that no narrow column hides it;
+# and what the student is told to do about it.
+SAME_NAME_MARK = "[same name]"
+SAME_NAME_WORDS = ('More than one room is called "%s" (%s). Anyone can start a room with any '
+                   "name: ask your teacher which address is on the board, and choose the room "
+                   "at that address.")
 
 # macOS sends 255.255.255.255 out of the default route's adapter whatever
 # address the socket is bound to, unless the socket is tied to its adapter
@@ -89,8 +113,10 @@ def search_ports(ports, extra_ports):
     return result
 
 
-def found_room(source, data):
+def found_room(source, data, here=False):
     """Return the FoundRoom an answer from `source` holds, or None if it is no answer.
+
+    `here`: the source is one of this computer's addresses.
 
     A TLS room's fingerprint must be hexadecimal digits: it goes into the
     command a student copies.
@@ -105,18 +131,22 @@ def found_room(source, data):
         except tls.TlsError:
             return None
     fields["fingerprint"] = fingerprint
-    return FoundRoom(address=source, **fields)
+    return FoundRoom(address=source, here=here, **fields)
 
 
 class Answers:
-    """The rooms found so far, each once (by address and port), in the order found."""
+    """The rooms found so far, each once (by address and port), in the order found.
 
-    def __init__(self):
+    `local`: this computer's addresses (loopback ones are in any case).
+    """
+
+    def __init__(self, local=()):
         self._rooms = collections.OrderedDict()
+        self._local = frozenset(local)
 
     def add(self, source, data):
         """Take one received datagram; return the FoundRoom if it is a new room."""
-        room = found_room(source, data)
+        room = found_room(source, data, source in self._local or _is_loopback(source))
         if room is None or (room.address, room.port) in self._rooms \
                 or len(self._rooms) >= MAX_ROOMS:
             return None
@@ -125,6 +155,13 @@ class Answers:
 
     def rooms(self):
         return list(self._rooms.values())
+
+
+def _is_loopback(address):
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def tie_to_adapter(sock, device, platform=sys.platform):
@@ -187,9 +224,13 @@ def find_rooms(timeout=FIND_SECONDS, ports=discovery.SEARCH_PORTS, extra_ports=(
     `sockets`, for tests: [(socket, targets)] to use instead of one bound
     socket per local address (they are closed at the end, as ours are).
     """
-    opened = open_sockets(senders(local_interfaces())) if sockets is None else list(sockets)
+    if sockets is None:
+        plan = senders(local_interfaces())
+        opened, local = open_sockets(plan), [sender.bind for sender in plan]
+    else:
+        opened, local = list(sockets), []
     asked = search_ports(ports, extra_ports)
-    answers = Answers()
+    answers = Answers(local)
     started = clock()
     sends = [started, started + REPEAT_AFTER] if REPEAT_AFTER < timeout else [started]
     try:
@@ -212,15 +253,76 @@ def find_rooms(timeout=FIND_SECONDS, ports=discovery.SEARCH_PORTS, extra_ports=(
     return answers.rooms()
 
 
+def name_as_read(name):
+    """Return a room's name as people read it: case, spacing and invisible characters aside."""
+    visible = "".join(ch for ch in name if not is_default_ignorable(ch))
+    return " ".join(name_key(visible).split())
+
+
+def _address_order(address):
+    try:
+        return 0, int(ipaddress.ip_address(address))
+    except ValueError:
+        return 1, address
+
+
+def in_order(rooms):
+    """Return found rooms in the order they are listed: by name as read, address, port.
+
+    Nothing else a room claims (how many people it has) decides its place,
+    nor does when its answer came: a fake room cannot push itself up.
+    """
+    return sorted(rooms, key=lambda found: (name_as_read(found.room),
+                                            _address_order(found.address), found.port))
+
+
+def same_names(rooms):
+    """Return {name as read: [rooms]} for each name more than one room has, in list order.
+
+    This computer's room, answering from each of its addresses, is one
+    room: only one program can have its port.
+    """
+    groups = collections.OrderedDict()
+    for found in in_order(rooms):
+        groups.setdefault(name_as_read(found.room), []).append(found)
+    return collections.OrderedDict(
+        (name, group) for name, group in groups.items()
+        if len({(None if found.here else found.address, found.port) for found in group}) > 1)
+
+
+def same_name_warnings(rooms):
+    """Return, for each name more than one room has, what the student should do."""
+    warnings = []
+    for group in same_names(rooms).values():
+        places = [host_port(found.address, found.port) for found in group]
+        warnings.append(SAME_NAME_WORDS % (group[0].room, "at %s and %s" % (
+            ", ".join(places[:-1]), places[-1])))
+    return warnings
+
+
+def marked(found, same_name):
+    """Return a room's name as a list shows it: marked when another room has the name."""
+    return "%s %s" % (SAME_NAME_MARK, found.room) if same_name else found.room
+
+
+def digits_shown(found):
+    """Return the start of a found room's fingerprint that a student compares with the board."""
+    return tls.grouped(found.fingerprint, FINGERPRINT_SHOWN)
+
+
+def command_address(found):
+    """Return a found room's address as a command line takes it (its port, unless the default)."""
+    return host_port(found.address, None if found.port == DEFAULT_PORT else found.port)
+
+
 def join_command(found):
     """Return the exact command that joins a found room."""
-    shown_port = None if found.port == DEFAULT_PORT else found.port
     flags = ""
     if found.tls:
         flags = "--tls "
         if found.fingerprint:
             flags += '--tls-fingerprint "%s" ' % tls.grouped(found.fingerprint)
-    return "python chat.pyz client %s%s" % (flags, host_port(found.address, shown_port))
+    return "python chat.pyz client %s%s" % (flags, command_address(found))
 
 
 # --- what `chat.pyz find` prints --------------------------------------------
@@ -254,16 +356,20 @@ def ports_words(ports):
     return ", ".join(runs)
 
 
-def describe(found):
-    """Return the lines that show one found room to a student."""
+# `find`'s warnings are wrapped to this width, their next lines indented.
+REPORT_WIDTH = 78
+
+
+def describe(found, same_name=False):
+    """Return the lines that show one found room to a student (marked if its name is shared)."""
     people = text_format.people(found.users)
     encryption = "encrypted (TLS)" if found.tls else "not encrypted"
     password = "password needed" if found.password else "no password"
-    lines = ["%s  (%s)" % (text_format.safe_line(found.room), people),
+    lines = ["%s  (%s)" % (text_format.safe_line(marked(found, same_name)), people),
              "    at %s port %d, %s, %s" % (found.address, found.port, password, encryption)]
     if found.fingerprint:
         lines.append("    fingerprint begins %s: compare it with the teacher's board"
-                     % tls.grouped(found.fingerprint, FINGERPRINT_SHOWN))
+                     % digits_shown(found))
     lines.append("    join:  %s" % join_command(found))
     return lines
 
@@ -274,9 +380,12 @@ def report(rooms, seconds, ports):
         return 1, NOTHING_FOUND.format(seconds=seconds, ports=ports_words(ports))
     heading = "Found 1 room:" if len(rooms) == 1 else "Found %d rooms:" % len(rooms)
     lines = [heading]
-    for found in rooms:
+    for warning in same_name_warnings(rooms):
+        lines.extend([""] + textwrap.wrap("! " + warning, REPORT_WIDTH, subsequent_indent="  "))
+    shared = same_names(rooms)
+    for found in in_order(rooms):
         lines.append("")
-        lines.extend(describe(found))
+        lines.extend(describe(found, name_as_read(found.room) in shared))
     return 0, "\n".join(lines)
 
 

@@ -7,25 +7,52 @@ seconds and hands each result to a callback, which puts it on the window's
 event queue: a search never blocks the Tk thread.  The search is a
 parameter, so tests drive all of this with a fake one and no network.  The
 rest are plain functions on the found rooms (chat_app.finder.FoundRoom:
-room, address, port, tls, fingerprint, password, users, version) saying
-what to show and which to choose.
+room, address, port, tls, fingerprint, password, users, version, logged,
+here) saying what to show and which to choose.
+
+Anyone on the network can answer as a room, so the lists follow `find`'s
+rules (`listing`): a fixed order, rooms that share a name marked with their
+addresses and never chosen for the student (`preselect`), 16 fingerprint
+digits; and joining an encrypted room from a list waits until the student
+has compared those digits with the board (`needs_check`).
 """
 
+import collections
 import threading
 
 from . import text_format
 from .discovery import SEARCH_PORTS
-from .finder import FIND_SECONDS, FINGERPRINT_SHOWN, find_rooms, report, search_ports
+from .finder import (FIND_SECONDS, FINGERPRINT_SHOWN, command_address, digits_shown,
+                     find_rooms, in_order, marked, name_as_read, report, same_name_warnings,
+                     same_names, search_ports)
 from .local_addresses import host_port
-from .tls import grouped
 
 # Seconds between the end of one search and the start of the next: rooms
 # that start or stop show within a few seconds, while the query (a few
 # datagrams per local address) stays rare on the network.
 REFRESH_SECONDS = 3.0
 
-# Fingerprint digits shown beside an encrypted room, as `find` shows them.
-SHOWN_DIGITS = FINGERPRINT_SHOWN
+# Before an encrypted room found in a list is joined: what the student
+# compares, and what they are told when the digits differ or cannot be
+# compared.  The window shows CHECK_WORDS above the digits, with a button
+# for each answer; the terminal asks CHECK_PROMPT.
+CHECK_TITLE = "Check the fingerprint"
+CHECK_WORDS = ('"%s" at %s is encrypted. Before anything is sent, compare its fingerprint '
+               "with the one on the board, group by group:")
+MATCH_BUTTON = "They match \u2014 join"
+DIFFER_BUTTON = "They differ"
+CHECK_PROMPT = "Do all %d digits match the board? Type y to join, n if not [y/N]: " % (
+    FINGERPRINT_SHOWN)
+NOT_YOUR_ROOM = ("Not joined, and nothing was sent to it. A fingerprint that differs from the "
+                 "board means this is not your teacher's room: anyone can start a room with "
+                 "any name, but not one with the teacher's fingerprint. Tell your teacher.")
+CHECK_PIPED = ('"%s" at %s is encrypted, and no one at this terminal can compare its '
+               "fingerprint with the board, so it was not joined. Give the digits from the "
+               "board instead: %s")
+# The terminal's way in without the list: what the student copies from the board.
+TYPED_JOIN = 'python chat.pyz client --text --tls-fingerprint "DIGITS FROM THE BOARD" %s'
+BY_HAND = "To join your teacher's room, type its address and fingerprint from the board: %s" % (
+    TYPED_JOIN % "ADDRESS")
 
 
 def find_nearby(extra_ports=()):
@@ -83,40 +110,95 @@ def people(found):
 
 
 def locks(found):
-    """Return the room's locks in words: password, and encrypted with the fingerprint's start."""
-    marks = []
-    if found.password:
-        marks.append("password")
-    if found.tls:
-        digits = grouped(found.fingerprint, SHOWN_DIGITS) if found.fingerprint else ""
-        marks.append("encrypted %s" % digits if digits else "encrypted")
-    return ", ".join(marks) or "open"
+    """Return whether the room asks for a password, in a word."""
+    return "password" if found.password else "open"
 
 
-def room_row(found):
-    """Return a room's row in the list: name, people, locks, address."""
-    return (found.room, people(found), locks(found), room_key(found))
+def encryption(found):
+    """Return the start of an encrypted room's fingerprint, else whether it is encrypted."""
+    if found.fingerprint:
+        return digits_shown(found)
+    return "encrypted" if found.tls else "not encrypted"
+
+
+def room_row(found, same_name=False):
+    """Return a room's row in the window's list: name, people, locks, encryption, address.
+
+    The name is marked when another room has it (see listing).
+    """
+    return (marked(found, same_name), people(found), locks(found), encryption(found),
+            room_key(found))
+
+
+Listed = collections.namedtuple("Listed", "found key row same_name")
+Listed.__doc__ = "A found room as a list shows it: its key, its row, whether its name is shared."
+
+
+def listing(rooms):
+    """Return the rooms as every list shows them: in finder.in_order, as Listed."""
+    shared = same_names(rooms)
+    listed = []
+    for found in in_order(rooms):
+        same_name = name_as_read(found.room) in shared
+        listed.append(Listed(found, room_key(found), room_row(found, same_name), same_name))
+    return listed
 
 
 def numbered(rooms):
-    """Return the lines of a numbered list of rooms, for the terminal."""
-    return ["%d. %s" % (number, " \u2014 ".join(room_row(found)))
-            for number, found in enumerate(rooms, 1)]
+    """Return the lines of a numbered list of rooms, for the terminal, in listing order."""
+    lines = []
+    for number, listed in enumerate(listing(rooms), 1):
+        name, count, lock, encrypted, address = listed.row
+        if listed.found.fingerprint:
+            encrypted = "encrypted, fingerprint begins " + encrypted
+        lines.append("%d. %s" % (number, " \u2014 ".join((name, count, lock, encrypted,
+                                                           address))))
+    return lines
 
 
 def preselect(rooms, remembered):
     """Return the room to choose before the person does, or None.
 
     The room joined last time (same address and port, else same name),
-    else the only room found.
+    else the only room found; never a room whose name another room has
+    (which one is the teacher's only the board says).
     """
+    shared = same_names(rooms)
+    free = [found for found in in_order(rooms) if name_as_read(found.room) not in shared]
     last = host_port(remembered.get("host", ""), remembered.get("port"))
+    last_name = name_as_read(remembered.get("room") or "")
     for match in (lambda found: room_key(found) == last,
-                  lambda found: found.room == remembered.get("room")):
-        chosen = [found for found in rooms if match(found)]
+                  lambda found: last_name and name_as_read(found.room) == last_name):
+        chosen = [found for found in free if match(found)]
         if chosen:
             return chosen[0]
-    return rooms[0] if len(rooms) == 1 else None
+    return free[0] if len(rooms) == 1 else None
+
+
+def needs_check(found):
+    """Tell whether joining a found room waits for the student to compare its fingerprint.
+
+    An encrypted room announces the fingerprint the client will pin, and
+    anyone can announce one: nothing is sent to it until the student says
+    the digits match the board.  A room without encryption, or without a
+    fingerprint (checked against the system's CAs), has none to compare.
+    """
+    return bool(found.tls and found.fingerprint)
+
+
+def check_words(found):
+    """Return what the student reads above the digits to compare."""
+    return CHECK_WORDS % (found.room, room_key(found))
+
+
+def check_piped(found):
+    """Return why an encrypted room was not joined (no one to compare), and what to do."""
+    return CHECK_PIPED % (found.room, room_key(found), TYPED_JOIN % command_address(found))
+
+
+def confirmed(answer):
+    """Tell whether a typed answer to CHECK_PROMPT says yes."""
+    return answer is not None and answer.strip().lower() in ("y", "yes")
 
 
 def choice(answer, count):

@@ -24,7 +24,7 @@ from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
 from .console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
-from .discovery import SEARCH_PORTS
+from .discovery import MAX_ROOM_CHARS, SEARCH_PORTS
 from .handler import ChatRequestHandler, new_peer, refusal_for
 from .history_log import HistoryLog
 from .local_addresses import host_port, reachable_addresses
@@ -65,10 +65,6 @@ PORT_SUGGESTIONS = 9
 
 # The highest TCP port there is.
 MAX_PORT = 65535
-
-# The longest room name: it fits a window title and the room list, and
-# leaves the discovery answer far below its 512 bytes.
-MAX_ROOM_CHARS = 60
 
 # The room's name when --room is not given (the computer's name filled in).
 DEFAULT_ROOM = "chat on %s"

@@ -17,22 +17,26 @@ mouse wheel, clicks).  It captures, in docs/screenshots/:
     password-wait.png after a classmate's wrong guesses, the password is checked slowly
     chat-1280.png     the busy chat again, on a 1280x800 screen
     rooms.png         `chat.pyz` with no address: the rooms found on the network
+    rooms-same-name.png  a student's machine has started a second "Lab 3": both marked
+    rooms-check.png   joining the encrypted room from the list: its 16 digits to compare
     teach.png         `chat.pyz teach` just started: how students join, above the chat
     teach-class.png   the teacher's window with a class: two hands up, a student muted
     teach-room-menu.png  the teacher's Room menu open
     teach-user-menu.png  a student's menu in the teacher's window (a right-click)
 
-rooms.png needs root and iproute2: a client without an address broadcasts
+rooms*.png need root and iproute2: a client without an address broadcasts
 discovery queries, so that window runs only inside a lab of Linux network
 namespaces (tests/helpers.Lab, 198.18.0.0/24, removed at the end), with
 the rooms' servers on a teacher host in the same lab.  Without root the
-script says so and leaves rooms.png as it is.
+script says so and leaves rooms*.png as they are.
 
 Everything it starts, it stops.
 
-    python3 docs/make_screenshots.py
+    python3 docs/make_screenshots.py                          # every screen
+    python3 docs/make_screenshots.py rooms --out /tmp/shots   # some, elsewhere
 """
 
+import argparse
 import json
 import os
 import re
@@ -301,15 +305,22 @@ def large_screen(pyz, work):
         shot(stage.window, "chat-1280.png")
 
 
-# The rooms of rooms.png, on the lab's teacher host: name, port, people in
-# it, extra server options.  Two on one host, as a teacher may run them.
+# The rooms of rooms*.png: host, name, port, people in it, extra server
+# options.  Two on the teacher's host, as a teacher may run them; then, for
+# rooms-same-name.png, a real server a student starts under the same name.
 ROOMS = [
-    ("Lab 3 \u2014 Algorithms", 1234, ("Ben", "Chloé", "Dmitri", "Fatima"), ("--password", "x")),
-    ("Robotics club", 1240, ("Ines",), ("--tls-cert", os.path.join(ROOT, "tests", "data",
-                                                                  "server.crt"),
-                                         "--tls-key", os.path.join(ROOT, "tests", "data",
-                                                                   "server.key"))),
+    ("teacher", "Lab 3 \u2014 Algorithms", 1234, ("Ben", "Chloé", "Dmitri", "Fatima"),
+     ("--password", "x")),
+    ("teacher", "Robotics club", 1240, ("Ines",),
+     ("--tls-cert", os.path.join(ROOT, "tests", "data", "server.crt"),
+      "--tls-key", os.path.join(ROOT, "tests", "data", "server.key"))),
 ]
+IMPOSTOR = ("impostor", "Lab 3 \u2014 Algorithms", 1234,
+            tuple("guest%d" % number for number in range(23)), ("--password", "y"))
+
+# Time for the window's list to show a room that has just started: a
+# search (finder.FIND_SECONDS) and the pause between two (REFRESH_SECONDS).
+NEXT_SEARCH = 1.5 + 3.0
 
 # Run on the teacher's host: join each name (argv: host port password names...)
 # and stay until standard input closes.
@@ -334,10 +345,25 @@ sys.stdin.read()
 """
 
 
+def start_room(lab, pyz, work, room):
+    """Start a room's server on its lab host, and its people; return the processes."""
+    host, name, port, people, extra = room
+    address = lab.address(host)
+    log = open(os.path.join(work, "room-%s-%d.out" % (host, port)), "w")
+    server = lab.popen(host, [sys.executable, pyz, "server", "--host", address, "--port",
+                              str(port), "--room", name] + list(extra),
+                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    wait_for(lambda: "listening on port" in open(log.name).read(), name)
+    secret = "tls" if "--tls-cert" in extra else dict(zip(extra, extra[1:])).get("--password", "")
+    holder = lab.popen(host, [sys.executable, "-c", HOLD_PEOPLE, address, str(port), secret]
+                       + list(people), stdin=subprocess.PIPE)
+    return [server, holder]
+
+
 def rooms_screen(pyz, work):
-    """rooms.png: the join form listing the rooms found, inside a lab of namespaces."""
+    """rooms*.png: the join form listing the rooms found, inside a lab of namespaces."""
     if os.geteuid() != 0 or not shutil.which("ip"):
-        print("rooms.png not made: it needs root and iproute2's ip, to run the window "
+        print("rooms*.png not made: they need root and iproute2's ip, to run the window "
               "inside a network namespace (a client without an address broadcasts)")
         return
     sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -345,21 +371,15 @@ def rooms_screen(pyz, work):
     xvfb = start_xvfb(SMALL_SCREEN)
     started = []
     try:
-        with Lab("teacher", "student") as lab:
-            teacher = lab.address("teacher")
-            for name, port, people, extra in ROOMS:
-                log = open(os.path.join(work, "room%d.out" % port), "w")
-                started.append(lab.popen("teacher", [
-                    sys.executable, pyz, "server", "--host", teacher, "--port", str(port),
-                    "--room", name] + list(extra), stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL))
-                wait_for(lambda: "listening on port" in open(log.name).read(), name)
-                secret = "tls" if "--tls-cert" in extra else dict(zip(extra, extra[1:])).get(
-                    "--password", "")
-                started.append(lab.popen("teacher", [
-                    sys.executable, "-c", HOLD_PEOPLE, teacher, str(port), secret]
-                    + list(people), stdin=subprocess.PIPE))
-            # What a double-click runs; the name Amy is remembered from the stages before.
+        with Lab("teacher", "student", "impostor") as lab:
+            for room in ROOMS:
+                started.extend(start_room(lab, pyz, work, room))
+            # What a double-click runs; the name Amy is remembered from the stages
+            # before, or from here when this screen is made alone.
+            remembered = os.path.join(work, ".chat_app.json")
+            if not os.path.exists(remembered):
+                with open(remembered, "w") as handle:
+                    json.dump({"name": "Amy"}, handle)
             client = lab.popen("student", [sys.executable, pyz], env=dict(os.environ, HOME=work))
             started.append(client)
             window = wait_for(lambda: subprocess.run(
@@ -367,6 +387,12 @@ def rooms_screen(pyz, work):
                 text=True).stdout.split(), "the client window")[-1]
             time.sleep(3 * SETTLE + 2 * 1.5)  # two searches (finder.FIND_SECONDS) have ended
             shot(window, "rooms.png")
+            started.extend(start_room(lab, pyz, work, IMPOSTOR))
+            time.sleep(NEXT_SEARCH + SETTLE)
+            shot(window, "rooms-same-name.png")
+            for key in ("Down", "Down", "Down", "Return"):  # to Robotics club, and join it
+                run("xdotool", "key", "--window", window, key)
+            shot(window, "rooms-check.png")
             for process in reversed(started):
                 if process.stdin is not None:
                     process.stdin.close()
@@ -470,15 +496,31 @@ def teacher_screen(pyz, work):
         xvfb.wait(5)
 
 
+# Each screen's function, by the name main() takes.
+SCREENS = {"small": small_screen, "large": large_screen, "teacher": teacher_screen,
+           "rooms": rooms_screen}
+
+
 def main():
+    global OUT
+    parser = argparse.ArgumentParser(description="Make docs/screenshots/*.png.")
+    parser.add_argument("screens", nargs="*", metavar="SCREEN",
+                        help="the screens to make, of %s (default: all of them)"
+                        % ", ".join(SCREENS))
+    parser.add_argument("--out", default=OUT, help="where to write (default: %(default)s)")
+    options = parser.parse_args()
+    unknown = sorted(set(options.screens) - set(SCREENS))
+    if unknown:
+        parser.error("no screen called %s; the screens: %s" % (", ".join(unknown),
+                                                                ", ".join(SCREENS)))
+    OUT = options.out
     os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="chat_shots_")
     pyz = os.path.join(work, "chat.pyz")
     run(sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o", pyz)
-    small_screen(pyz, work)
-    large_screen(pyz, work)
-    teacher_screen(pyz, work)
-    rooms_screen(pyz, work)
+    for name, screen in SCREENS.items():
+        if not options.screens or name in options.screens:
+            screen(pyz, work)
 
 
 if __name__ == "__main__":

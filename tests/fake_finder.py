@@ -12,13 +12,14 @@ from helpers import LOOPBACK
 
 # The fields of chat_app.finder.FoundRoom, in its order.
 FoundRoom = collections.namedtuple(
-    "FoundRoom", "room address port tls fingerprint password users version logged")
+    "FoundRoom", "room address port tls fingerprint password users version logged here")
 
 
 def found(room, port, address=LOOPBACK, tls=False, fingerprint=None, password=False, users=0,
-          logged=False):
+          logged=False, here=False):
     """Return a room as the finder reports it."""
-    return FoundRoom(room, address, port, tls, fingerprint, password, users, "test", logged)
+    return FoundRoom(room, address, port, tls, fingerprint, password, users, "test", logged,
+                     here)
 
 
 class FakeSearch:

@@ -28,6 +28,14 @@
         Send one query from an unbound socket (what a naive finder does)
         and print, as JSON, how many answers came within a second and the
         error name sending gave, if any ({"answers": N, "error": null}).
+    python lab_clients.py fake-room ANSWERS [--seconds S]
+        Pose as rooms, as a student's machine could: ANSWERS is a JSON
+        object {"PORT": answer}; each discovery query received on UDP port
+        PORT gets that answer (a JSON object sent as it is, so it may claim
+        anything), at once.  TCP port PORT is listened on too, and each
+        connection to it prints "connected PORT" and is closed.  Prints
+        "ready" once every port is bound; runs until standard input closes
+        or S seconds pass.
 
 Every count and wait is bounded; nothing here talks outside the lab.
 """
@@ -185,6 +193,41 @@ def ask(options):
     print(json.dumps({"answers": answers, "error": error}), flush=True)
 
 
+def fake_room(options):
+    answers = {int(port): json.dumps(answer).encode("utf-8")
+               for port, answer in json.loads(options.answers).items()}
+    listening = {}
+    for port in answers:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("", port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("", port))
+        tcp.listen(16)
+        listening[udp], listening[tcp] = port, port
+    print("ready", flush=True)
+    deadline = time.monotonic() + options.seconds
+    while time.monotonic() < deadline:
+        ready = select.select([sys.stdin] + list(listening), [], [],
+                              max(0.0, deadline - time.monotonic()))[0]
+        if sys.stdin in ready:
+            return  # standard input closed: the test is over
+        for sock in ready:
+            port = listening[sock]
+            if sock.type == socket.SOCK_STREAM:
+                connection, _ = sock.accept()
+                connection.close()
+                print("connected %d" % port, flush=True)
+                continue
+            data, source = sock.recvfrom(65536)
+            try:
+                query = json.loads(data.decode("utf-8"))
+            except ValueError:
+                continue
+            if isinstance(query, dict) and query.get("type") == "discover":
+                sock.sendto(answers[port], source)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -214,9 +257,12 @@ def main():
     attending.add_argument("name")
     attending.add_argument("--teacher-token", default="")
     naming.add_argument("names", nargs="+")
+    faking = commands.add_parser("fake-room")
+    faking.add_argument("answers")
+    faking.add_argument("--seconds", type=float, default=120.0)
     options = parser.parse_args()
     {"hold": hold, "join": join, "query": query, "attend": attend, "names": names,
-     "ask": ask}[options.command](options)
+     "ask": ask, "fake-room": fake_room}[options.command](options)
 
 
 if __name__ == "__main__":

@@ -1195,7 +1195,8 @@ def test_one_room_found_is_preselected_and_enter_joins_it(gui, server):
     amy = gui(search=search, name="amy")
     assert amy.form.entries["host"].winfo_manager() == ""  # the address waits behind "Other"
     listed(amy, 1)
-    assert rows(amy) == [("Lab 3", "14 people", "open", "127.0.0.1:%d" % server.port)]
+    assert rows(amy) == [("Lab 3", "14 people", "open", "not encrypted",
+                          "127.0.0.1:%d" % server.port)]
     assert amy.form.tree.selection() == ("127.0.0.1:%d" % server.port,)
     assert "1 room found" in amy.form.intro.cget("text")
     amy.press_enter(amy.form.entries["name"])
@@ -1210,7 +1211,8 @@ def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
                         found("Lab 2", two.port, password=True, users=2))
     amy = gui(search=search, name="amy")
     listed(amy, 2)
-    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "127.0.0.1:%d" % two.port)
+    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "not encrypted",
+                            "127.0.0.1:%d" % two.port)
     assert amy.form.tree.selection() == ()  # none preselected among several
     amy.press_enter(amy.form.entries["name"])
     assert "Choose your room" in amy.problem() and amy.window.session is None
@@ -1283,19 +1285,51 @@ def test_the_room_joined_last_is_chosen_again(gui, make_server):
     assert again.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
 
 
-def test_an_encrypted_room_shows_8_digits_and_pins_its_fingerprint(gui, make_server):
+def checking(amy):
+    """Tell whether the form has given way to the fingerprint's check."""
+    return amy.form.check.winfo_ismapped() and not amy.form.frame.winfo_ismapped()
+
+
+def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui, make_server):
     from test_tls import CERT, KEY, expected_fingerprint
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     whole = expected_fingerprint()
     digits = whole.replace(":", "")
-    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True, fingerprint=whole)),
-              name="amy")
+    sixteen = " ".join(digits[i:i + 4] for i in range(0, 16, 4))
+    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True, fingerprint=whole,
+                                      password=True)), name="amy", password="from the board")
     listed(amy, 1)
-    assert rows(amy)[0][2] == "encrypted %s %s" % (digits[:4], digits[4:8])
+    assert rows(amy)[0][2:4] == ("password", sixteen)
     amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: checking(amy), "the fingerprint's check")
+    assert amy.form.check_digits.cget("text") == sixteen
+    assert '"Lab 3" at 127.0.0.1:%d is encrypted' % server.port in (
+        amy.form.check_words.cget("text"))
+    assert server.room.connection_count() == 0 and amy.window.session is None  # nothing sent
+    assert amy.root.focus_lastfor() is amy.form.differ_button  # Enter alone does not join
+    amy.press(amy.form.differ_button, "<Tab>")
+    assert amy.root.focus_lastfor() is amy.form.match_button
+    amy.press_enter(amy.form.match_button)
     amy.pump(amy.joined, "the join")
-    assert amy.window.tls.pin == whole  # the whole fingerprint, not the 8 digits shown
+    assert amy.window.tls.pin == whole  # the whole fingerprint, not the 16 digits shown
     assert "encrypted" in amy.chat.status.cget("text")
+
+
+@pytest.mark.parametrize("key", ["<Return>", "<Escape>"])
+def test_digits_that_differ_send_nothing_and_say_what_to_do(gui, make_server, key):
+    from test_tls import CERT, KEY, expected_fingerprint
+    from chat_app.client_gui import DIGITS_DIFFER
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True,
+                                      fingerprint=expected_fingerprint())), name="amy")
+    listed(amy, 1)
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: checking(amy), "the fingerprint's check")
+    amy.press(amy.form.differ_button, key)  # "They differ" has the focus: Enter, or Escape
+    amy.pump(lambda: amy.form.frame.winfo_ismapped(), "the form back")
+    assert amy.problem() == DIGITS_DIFFER and "Other address" in DIGITS_DIFFER
+    assert amy.form.tree.selection() == ()  # Enter again does not go back to that room
+    assert amy.window.session is None and server.room.connection_count() == 0
 
 
 def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server):
@@ -1305,8 +1339,50 @@ def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server)
     amy = gui(search=FakeSearch(forged), name="amy")
     listed(amy, 1)
     amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: checking(amy), "the fingerprint's check")
+    amy.form.match_button.invoke()  # the student says yes: the pin still refuses the server
     amy.pump(lambda: "fingerprint" in amy.problem(), "the pin to refuse the server")
     assert amy.window.state is None and server.room.users() == []
+
+
+def test_rooms_of_one_name_are_marked_and_none_is_chosen_not_even_the_last_one(
+        gui, make_server, tmp_path):
+    low, high = sorted((make_server(), make_server()), key=lambda server: server.port)
+    (tmp_path / "last.json").write_text(json.dumps(
+        {"host": LOOPBACK, "port": high.port, "name": "amy", "room": "Lab 3"}))
+    search = FakeSearch(found("Lab 3", high.port, users=23), found("LAB 3", low.port))
+    amy = gui(search=search, settings="last.json")
+    listed(amy, 2)
+    assert [row[0] for row in rows(amy)] == ["[same name] LAB 3", "[same name] Lab 3"]
+    assert amy.form.tree.selection() == ()
+    assert all(amy.form.tree.item(key, "tags") == ("same_name",)
+               for key in amy.form.tree.get_children())
+    warning = amy.form.same_name.cget("text")
+    assert amy.form.same_name.winfo_ismapped() and warning.startswith(
+        'More than one room is called "LAB 3" (at 127.0.0.1:%d and 127.0.0.1:%d).'
+        % (low.port, high.port)) and "ask your teacher which address is on the board" in warning
+    amy.press_enter(amy.form.entries["name"])
+    assert "Choose your room" in amy.problem() and amy.window.session is None
+    search.answer(found("Lab 3", high.port))  # the other one is gone: the mark goes too
+    amy.pump(lambda: len(rows(amy)) == 1 and not amy.form.same_name.winfo_ismapped(),
+             "the mark to go")
+    assert rows(amy)[0][0] == "Lab 3"
+
+
+def test_a_room_chosen_for_the_student_is_let_go_when_another_takes_its_name(
+        gui, make_server, fast_refresh):
+    real, fake = make_server(), make_server()
+    search = FakeSearch(found("Lab 3", real.port))
+    amy = gui(search=search, name="amy")
+    listed(amy, 1)
+    assert amy.form.tree.selection() == ("127.0.0.1:%d" % real.port,)  # the only room
+    search.answer(found("Lab 3", real.port), found("Lab 3", fake.port, users=23))
+    listed(amy, 2)
+    amy.pump(lambda: amy.form.tree.selection() == (), "the choice to be let go")
+    amy.press(amy.form.entries["name"], "<Down>")  # the student chooses: that stays
+    chosen = amy.form.tree.selection()
+    amy.pump(lambda: search.searches >= 4, "two more searches")
+    assert amy.form.tree.selection() == chosen != ()
 
 
 def test_an_encrypted_room_by_address_asks_for_its_fingerprint_in_the_form(gui, make_server):

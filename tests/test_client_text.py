@@ -234,11 +234,15 @@ class PtyClient:
     """The terminal client on a pseudo-terminal of its own, as a person runs it."""
 
     def __init__(self, pyz, port, *args, **popen):
+        self.start([sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port",
+                    str(port)] + list(args), **popen)
+
+    def start(self, argv, **popen):
+        """Run argv (on a student's computer: as_student) with the pty as its terminal."""
         self.master, self.slave = os.openpty()
         self.saved_mode = termios.tcgetattr(self.slave)  # to compare with after the client
         self.process = subprocess.Popen(
-            [sys.executable, pyz, "client", "--text", "--host", LOOPBACK, "--port", str(port)]
-            + list(args), stdin=self.slave, stdout=self.slave, stderr=self.slave,
+            argv, stdin=self.slave, stdout=self.slave, stderr=self.slave,
             start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
             env=as_student(popen.pop("env", None)), **popen)
         self.output = b""
@@ -603,8 +607,10 @@ def test_among_several_rooms_the_person_chooses_by_number(make_server):
     assert client.run() == 0
     shown = out.getvalue()
     assert "2 rooms found on this network:" in shown
-    assert "1. Lab 1 \u2014 0 people \u2014 open \u2014 127.0.0.1:%d" % one.port in shown
-    assert "2. Lab 2 \u2014 1 person \u2014 open \u2014 127.0.0.1:%d" % two.port in shown
+    assert ("1. Lab 1 \u2014 0 people \u2014 open \u2014 not encrypted \u2014 127.0.0.1:%d"
+            % one.port) in shown
+    assert ("2. Lab 2 \u2014 1 person \u2014 open \u2014 not encrypted \u2014 127.0.0.1:%d"
+            % two.port) in shown
     assert "'7' is not one of the numbers 1 to 2." in shown and "'two' is not" in shown
     assert bob.expect("joined")["name"] == "amy"  # in Lab 2, the room chosen
 
@@ -629,14 +635,68 @@ def test_no_room_found_says_what_find_says(capsys):
     assert "Looking for rooms" in out.getvalue()
 
 
-def test_an_encrypted_room_found_is_joined_with_its_whole_fingerprint_pinned(make_server):
+def test_an_encrypted_room_found_is_joined_once_its_16_digits_are_confirmed(make_server):
+    from test_tls import CERT, KEY, expected_fingerprint
+    from chat_app.room_search import CHECK_PROMPT
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    digits = expected_fingerprint().replace(":", "")
+    room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
+    client, out = text_client(lambda: [room], answers=["y"])
+    assert client.run() == 0
+    assert client.tls.pin == expected_fingerprint()  # the whole fingerprint, not the 16 shown
+    shown = out.getvalue()
+    assert "      %s %s %s %s\n%s" % (digits[:4], digits[4:8], digits[8:12], digits[12:16],
+                                      CHECK_PROMPT) in shown
+    assert shown.index(CHECK_PROMPT) < shown.index("Welcome, amy")
+    assert "encrypted" in shown
+
+
+@pytest.mark.parametrize("answer", ["n", "", None])
+def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_server, capsys,
+                                                                         answer):
+    from test_tls import CERT, KEY, expected_fingerprint
+    from chat_app.room_search import NOT_YOUR_ROOM
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
+    client, out = text_client(lambda: [room], answers=[answer])
+    assert client.run() == 1
+    assert client.session is None and server.room.connection_count() == 0
+    said = capsys.readouterr().err
+    assert NOT_YOUR_ROOM in said and said.rstrip().endswith(
+        'type its address and fingerprint from the board: python chat.pyz client --text '
+        '--tls-fingerprint "DIGITS FROM THE BOARD" ADDRESS')
+
+
+def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(make_server,
+                                                                               capsys):
     from test_tls import CERT, KEY, expected_fingerprint
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
-    client, out = text_client(lambda: [room])
+    client, out = text_client(lambda: [room])  # piped: no one answers
+    assert client.run() == 1
+    assert client.session is None and server.room.connection_count() == 0
+    said = capsys.readouterr().err
+    assert "no one at this terminal can compare its fingerprint" in said
+    assert said.rstrip().endswith('python chat.pyz client --text --tls-fingerprint "DIGITS FROM '
+                                  'THE BOARD" 127.0.0.1:%d' % server.port)
+
+
+def test_rooms_of_one_name_are_marked_with_their_addresses_and_the_person_chooses(make_server):
+    low, high = sorted((make_server(), make_server()), key=lambda server: server.port)
+    bob = Client(low.port)
+    bob.join("bob")
+    rooms = [found("Lab 3", high.port, users=23), found("lab 3", low.port, users=1)]
+    client, out = text_client(lambda: rooms, answers=["1"])
     assert client.run() == 0
-    assert client.tls.pin == expected_fingerprint()
-    assert "encrypted" in out.getvalue()
+    shown = out.getvalue()
+    assert ('! More than one room is called "lab 3" (at 127.0.0.1:%d and 127.0.0.1:%d). Anyone '
+            "can start a room with any name: ask your teacher which address is on the board"
+            % (low.port, high.port)) in shown
+    assert ("  1. [same name] lab 3 \u2014 1 person \u2014 open \u2014 not encrypted \u2014 "
+            "127.0.0.1:%d\n  2. [same name] Lab 3 \u2014 23 people"
+            % low.port) in shown  # in the order of the ports, not of the people claimed
+    assert "Found one room" not in shown
+    assert bob.expect("joined")["name"] == "amy"  # number 1: the room at the lower port
 
 
 # --- the teacher's room ------------------------------------------------------

@@ -1,11 +1,12 @@
 """Discovery's datagrams (chat_app/discovery.py): no sockets."""
 
 import json
+import unicodedata
 
 import pytest
 
 import helpers  # noqa: F401  (puts the project on sys.path)
-from chat_app import discovery
+from chat_app import discovery, protocol
 from chat_app.discovery import MAX_ANSWER_BYTES, answer_bytes, is_query, parse_answer
 
 FINGERPRINT = "ab" * 32
@@ -55,6 +56,39 @@ def test_a_long_room_name_is_cut_to_fit_512_bytes():
         found = parse_answer(data)
         assert found is not None and name.startswith(found["room"])
         assert len(data) > MAX_ANSWER_BYTES - 30  # cut no more than it must
+
+
+# What a fake room may put in its name: a title change (OSC 0), a clipboard
+# write (OSC 52), clear-screen, a CSI spelt as one C1 byte, BEL, a
+# right-to-left override, direction marks, line breaks of every kind.
+ESCAPES = ("\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[H\x9b31m\x07\u202e\u200f"
+           "\u061c\n\r\u2028\u2029\x85\x0b\x0c\t")
+
+
+def test_every_string_of_an_answer_arrives_cleaned_and_cut():
+    data = answer(room="Lab 3" + ESCAPES + "  join:  evil", version="0.1" + ESCAPES)
+    fields = parse_answer(data)
+    for text in (fields["room"], fields["version"]):
+        assert not [ch for ch in text if unicodedata.category(ch) == "Cc"], text
+        assert not set(text) & (protocol.BIDI_CONTROLS | protocol.DIRECTION_MARKS
+                                | protocol.LINE_SEPARATORS), text
+    assert fields["room"] == "Lab 3]0;pwned]52;c;cm0gLXJmIH4=[2J[H31m join: evil"
+    assert fields["version"] == "0.1]0;pwned]52;c;cm0gLXJmIH4=[2J[H31m"
+    assert len(parse_answer(answer(room="L" * 300))["room"]) == discovery.MAX_ROOM_CHARS
+    assert len(parse_answer(answer(version="9" * 300))["version"]) == (
+        discovery.MAX_STRING_CHARS)
+
+
+def test_a_field_a_later_server_adds_is_cleaned_too(monkeypatch):
+    monkeypatch.setattr(discovery, "OPTIONAL_ANSWER_FIELDS",
+                        discovery.OPTIONAL_ANSWER_FIELDS + (("motto", str, ""),))
+    obj = dict(json.loads(answer().decode("utf-8")), motto="hi\x1b]52;c;eA==\x07")
+    assert parse_answer(json.dumps(obj).encode("utf-8"))["motto"] == "hi]52;c;eA=="
+
+
+def test_the_server_cuts_its_room_name_as_a_finder_does():
+    from chat_app import server
+    assert server.MAX_ROOM_CHARS == discovery.MAX_ROOM_CHARS
 
 
 @pytest.mark.parametrize("data", [

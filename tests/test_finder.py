@@ -209,7 +209,7 @@ def test_a_room_is_described_with_every_field_in_words():
     assert lines == [
         "Lab 3  (1 person)",
         "    at 10.0.0.5 port 1234, password needed, encrypted (TLS)",
-        "    fingerprint begins C71A 9210: compare it with the teacher's board",
+        "    fingerprint begins C71A 9210 44B3 0F2E: compare it with the teacher's board",
         "    join:  " + join_command(found(tls=True, fingerprint=FINGERPRINT)),
     ]
     assert describe(found())[:2] == ["Lab 3  (14 people)",
@@ -221,8 +221,79 @@ def test_a_rooms_name_cannot_make_lines_of_its_own():
     assert "\n" not in first and "\x1b" not in first
 
 
+def test_sixteen_digits_are_shown_as_many_as_a_typed_pin_needs():
+    assert finder.FINGERPRINT_SHOWN == tls.MIN_PIN_DIGITS == 16
+    other = "C71A 9210 0000 0000" + " 0000" * 12  # a certificate made to match 8 digits
+    shown = [finder.digits_shown(found(tls=True, fingerprint=fingerprint))
+             for fingerprint in (FINGERPRINT, other)]
+    assert shown == ["C71A 9210 44B3 0F2E", "C71A 9210 0000 0000"]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1)])
+def test_rooms_are_listed_by_name_then_address_then_port_whatever_they_claim(order):
+    rooms = [found(room="Chess", address="10.0.0.9", users=0),
+             found(room="lab 3", address="10.0.0.5", port=1240, users=0),
+             found(room="Lab 3", address="10.0.0.10", users=23, password=True),
+             found(room="Lab 3", address="10.0.0.5", users=1)]
+    listed = finder.in_order([rooms[index] for index in order])  # as the answers came
+    assert [(room.address, room.port) for room in listed] == [
+        ("10.0.0.9", 1234), ("10.0.0.5", 1234), ("10.0.0.5", 1240), ("10.0.0.10", 1234)]
+
+
+@pytest.mark.parametrize("name", [
+    "Lab 3", "lab 3", "LAB  3", " Lab 3 ", "Lab\u00a03", "Lab 3\u200b", "L\u00adab 3",
+    "\uff2c\uff41\uff42 \uff13", "Lab\u30003",
+])
+def test_names_are_the_same_as_people_read_them(name):
+    assert finder.name_as_read(name) == finder.name_as_read("Lab 3")
+
+
+@pytest.mark.parametrize("name", ["Lab 33", "Lab3", "Lab 3b", "Lab 8"])
+def test_names_that_read_differently_are_not_the_same(name):
+    assert finder.name_as_read(name) != finder.name_as_read("Lab 3")
+
+
+def test_rooms_that_share_a_name_are_marked_each_with_its_address():
+    real, fake = found(address="10.0.0.5"), found(room="LAB 3", address="10.0.0.23", users=23)
+    status, text = report([fake, found(room="Chess"), real], 1.5, SEARCH_PORTS)
+    lines = text.splitlines()
+    assert status == 0 and lines[:4] == [
+        "Found 3 rooms:",
+        "",
+        '! More than one room is called "Lab 3" (at 10.0.0.5:1234 and 10.0.0.23:1234).',
+        "  Anyone can start a room with any name: ask your teacher which address is on",
+    ]
+    assert [line for line in lines if line[:1] not in ("", " ")][-3:] == [
+        "Chess  (14 people)",
+        finder.SAME_NAME_MARK + " Lab 3  (14 people)",
+        finder.SAME_NAME_MARK + " LAB 3  (23 people)"]
+    assert text.index("at 10.0.0.5 port") < text.index("at 10.0.0.23 port")
+    assert "!" not in report([real, found(room="Chess")], 1.5, SEARCH_PORTS)[1]
+
+
+def test_this_computers_room_answering_from_each_of_its_addresses_is_one_room():
+    answers = Answers(["10.0.0.5"])
+    for source in ("127.0.0.1", "10.0.0.5", "10.0.0.23"):
+        answers.add(source, answer())
+    answers.add("127.0.0.1", answer(port=1240))
+    here, there = answers.rooms()[:2], answers.rooms()[2:]
+    assert [room.here for room in answers.rooms()] == [True, True, False, True]
+    assert not finder.same_names(here)  # the teacher's own find: one room, two addresses
+    assert finder.same_name_warnings(here + there[:1])[0].startswith(
+        'More than one room is called "Lab 3" (at 10.0.0.5:1234, 10.0.0.23:1234 and '
+        "127.0.0.1:1234)")
+    assert finder.same_names([here[0], there[1]])  # another port: another room
+
+
+def test_three_rooms_of_one_name_are_all_named_with_their_addresses():
+    rooms = [found(address="10.0.0.%d" % host) for host in (7, 5, 6)]
+    assert finder.same_name_warnings(rooms) == [
+        finder.SAME_NAME_WORDS % ("Lab 3", "at 10.0.0.5:1234, 10.0.0.6:1234 and "
+                                               "10.0.0.7:1234")]
+
+
 def test_report_lists_the_rooms_or_says_what_to_check():
-    status, text = report([found(), found(port=1240)], 1.5, SEARCH_PORTS)
+    status, text = report([found(), found(room="Robotics", port=1240)], 1.5, SEARCH_PORTS)
     assert status == 0 and text.startswith("Found 2 rooms:\n\nLab 3  (14 people)\n")
     status, text = report([], 2.0, list(SEARCH_PORTS) + [5000])
     assert status == 1

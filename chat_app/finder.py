@@ -138,16 +138,25 @@ class Answers:
     """The rooms found so far, each once (by address and port), in the order found.
 
     `local`: this computer's addresses (loopback ones are in any case).
+    `ports`: the ports asked.  A server answers from its own port, the one
+    its answer names (docs/protocol.md, *Discovery*), so an answer counts
+    only from the port it names, and only if that port was asked: one
+    machine can list at most as many rooms as there are ports asked, never
+    fill the list with rooms on ports no one asked for.
     """
 
-    def __init__(self, local=()):
+    def __init__(self, local=(), ports=discovery.SEARCH_PORTS):
         self._rooms = collections.OrderedDict()
         self._local = frozenset(local)
+        self._ports = frozenset(ports)
 
     def add(self, source, data):
-        """Take one received datagram; return the FoundRoom if it is a new room."""
-        room = found_room(source, data, source in self._local or _is_loopback(source))
-        if room is None or (room.address, room.port) in self._rooms \
+        """Take one datagram received from `source` (address, port); return a new FoundRoom or None."""
+        address, port = source[:2]
+        if port not in self._ports:
+            return None
+        room = found_room(address, data, address in self._local or _is_loopback(address))
+        if room is None or room.port != port or (room.address, room.port) in self._rooms \
                 or len(self._rooms) >= MAX_ROOMS:
             return None
         self._rooms[(room.address, room.port)] = room
@@ -214,7 +223,7 @@ def _read_ready(sock, answers):
             return
         except OSError:
             return  # Windows reports a port-unreachable this way: nothing to read
-        answers.add(source[0], data)
+        answers.add(source, data)
 
 
 def find_rooms(timeout=FIND_SECONDS, ports=discovery.SEARCH_PORTS, extra_ports=(),
@@ -230,7 +239,7 @@ def find_rooms(timeout=FIND_SECONDS, ports=discovery.SEARCH_PORTS, extra_ports=(
     else:
         opened, local = list(sockets), []
     asked = search_ports(ports, extra_ports)
-    answers = Answers(local)
+    answers = Answers(local, asked)
     started = clock()
     sends = [started, started + REPEAT_AFTER] if REPEAT_AFTER < timeout else [started]
     try:

@@ -32,7 +32,8 @@ class FakeSocket:
     """A UDP socket's stand-in: each sendto() is recorded and answered by `answers`.
 
     answers(target, port) returns [(source address, datagram)] to receive,
-    or raises OSError as sendto would.
+    each from the port asked, as a server answers; or raises OSError as
+    sendto would.
     """
 
     def __init__(self, answers):
@@ -55,11 +56,11 @@ class FakeSocket:
                 self._outside.send(datagram)
             except BlockingIOError:
                 continue  # the receive buffer is full: lost, as a real datagram would be
-            self._sources.append(source)
+            self._sources.append((source, address[1]))
 
     def recvfrom(self, size):
         data = self._inside.recv(size)
-        return data, (self._sources.popleft(), 40000)
+        return data, self._sources.popleft()
 
     def close(self):
         self.closed = True
@@ -173,11 +174,24 @@ def test_a_flood_of_answers_still_ends_at_the_timeout():
     assert rooms and len(rooms) == len(set(rooms)) <= finder.MAX_ROOMS and sock.closed
 
 
+def test_one_machine_cannot_fill_the_list_with_rooms_on_ports_no_one_asked():
+    answers = Answers(ports=(1234, 1235))
+    # A fake answering from one port for 200 others, or naming a port it did not answer from.
+    for port in range(2000, 2200):
+        assert answers.add(("10.0.0.66", 1234), answer("Lab %d" % port, port)) is None
+        assert answers.add(("10.0.0.66", port), answer("Lab %d" % port, port)) is None
+    assert answers.add(("10.0.0.66", 1235), answer(port=1234)) is None
+    real = answers.add(("10.0.0.5", 1234), answer())
+    fake = answers.add(("10.0.0.66", 1235), answer("Lab 3", 1235))
+    assert answers.rooms() == [real, fake]
+
+
 def test_answers_keep_tls_fingerprints_in_one_spelling():
     answers = Answers()
-    room = answers.add("10.0.0.5", answer(fingerprint=FINGERPRINT.lower().replace(":", " ")))
+    room = answers.add(("10.0.0.5", 1234),
+                       answer(fingerprint=FINGERPRINT.lower().replace(":", " ")))
     assert room.fingerprint == FINGERPRINT and room.tls
-    assert answers.add("10.0.0.5", answer()) is None  # the same address and port again
+    assert answers.add(("10.0.0.5", 1234), answer()) is None  # the same address and port again
     assert answers.rooms() == [room]
 
 
@@ -274,8 +288,8 @@ def test_rooms_that_share_a_name_are_marked_each_with_its_address():
 def test_this_computers_room_answering_from_each_of_its_addresses_is_one_room():
     answers = Answers(["10.0.0.5"])
     for source in ("127.0.0.1", "10.0.0.5", "10.0.0.23"):
-        answers.add(source, answer())
-    answers.add("127.0.0.1", answer(port=1240))
+        answers.add((source, 1234), answer())
+    answers.add(("127.0.0.1", 1240), answer(port=1240))
     here, there = answers.rooms()[:2], answers.rooms()[2:]
     assert [room.here for room in answers.rooms()] == [True, True, False, True]
     assert not finder.same_names(here)  # the teacher's own find: one room, two addresses

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from . import settings, teacher_id, text_format
+from . import interpreter, settings, teacher_id, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
                          ChatState, password_problem, split_text)
 from .client_session import Session
@@ -59,8 +59,8 @@ PASSWORD_PROMPT = "Password: "
 
 # Several rooms answered but no one can choose at this terminal (piped input).
 SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can choose: "
-                        "give the address of yours, for example python chat.pyz client "
-                        "--text ADDRESS:PORT (the list above shows each room's).")
+                        "give the address of yours, for example %s (the list above shows "
+                        "each room's).")
 
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
@@ -176,7 +176,7 @@ class TerminalClient:
             rooms = self.search()
         except OSError as exc:
             self.complain("cannot look for rooms on this network (%s). Give the server's "
-                          "address: python chat.pyz client --text ADDRESS" % exc)
+                          "address: %s" % (exc, interpreter.command("client --text ADDRESS")))
             return False
         if not rooms:
             extra = () if self.asked_port is None else (self.asked_port,)
@@ -205,7 +205,7 @@ class TerminalClient:
         for line in numbered(rooms):
             self.show("  " + line)
         if not self.interactive:
-            self.complain(SEVERAL_ROOMS_PIPED)
+            self.complain(SEVERAL_ROOMS_PIPED % interpreter.command("client --text ADDRESS:PORT"))
             return None
         while True:
             answer = self.ask_again("Which room? Type its number (1-%d): " % len(rooms))

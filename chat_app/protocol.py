@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from .ignorable import is_default_ignorable
+from .interpreter import for_anyone
 
 # The TCP port a server listens on and a client connects to unless told otherwise.
 DEFAULT_PORT = 1234
@@ -140,9 +141,9 @@ ERROR_MESSAGES = {
     ),
     "join_timeout": JOIN_TIMEOUT_WORDS % "in time",
     "tls_required": (
-        "This chat room is encrypted (TLS). Join with "
-        "'python chat.pyz client --tls --tls-fingerprint \"...\" ADDRESS' exactly as the "
-        "teacher shows it on the board (nc and telnet cannot join an encrypted room)."
+        "This chat room is encrypted (TLS). Join with %s exactly as the teacher shows it on "
+        "the board (nc and telnet cannot join an encrypted room)."
+        % for_anyone('client --tls --tls-fingerprint "..." ADDRESS')
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."

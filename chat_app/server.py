@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 
-from . import __version__, text_format
+from . import __version__, interpreter, text_format
 from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
 from .console_close import ConsoleClose
@@ -402,8 +402,9 @@ def _bind_error(options, exc):
                       "port above 1024" % (options.port + 1, options.port + PORT_SUGGESTIONS))
         else:
             advice = ("start this one with --port %d, which is free right now (the "
-                      "students' command it prints then includes it; 'python chat.pyz find' "
-                      "looks at ports %d to %d)" % (free, SEARCH_PORTS[0], SEARCH_PORTS[-1]))
+                      "students' command it prints then includes it; '%s' looks at ports %d "
+                      "to %d)" % (free, interpreter.command("find"), SEARCH_PORTS[0],
+                                  SEARCH_PORTS[-1]))
         return ("port %d is already in use (is another chat server running?). Stop it, or %s."
                 % (options.port, advice))
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:
@@ -446,6 +447,10 @@ def open_history(options, room, console):
 STOP_COMMAND = "taskkill /PID %d" if os.name == "nt" else "kill %d"
 
 
+# The banner's line with the students' command; the lines under it align with the command.
+STUDENTS_LINE = "Students connect with:  "
+
+
 def banner(server, options, teacher_commands=False):
     """Return the lines that tell the teacher how students connect."""
     port = server.server_address[1]
@@ -453,7 +458,8 @@ def banner(server, options, teacher_commands=False):
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
     if server.responder is not None:
         lines.append("Room: %s (listed in students' windows: they double-click chat.pyz or "
-                     "run 'python chat.pyz client', and choose it)" % server.room.name)
+                     "run '%s', and choose it)"
+                     % (server.room.name, interpreter.command("client")))
     else:
         lines.append("Room: %s (not listed in students' windows: %s; give them the "
                      "address below)"
@@ -473,21 +479,23 @@ def banner(server, options, teacher_commands=False):
         lines.append("  " + grouped(server.tls_fingerprint))
         tls_flags = '--tls --tls-fingerprint "%s" ' % grouped(server.tls_fingerprint,
                                                                MIN_PIN_DIGITS)
-    command = "python chat.pyz client %s" % tls_flags
+    command = interpreter.command("client %s" % tls_flags)
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
     else:
         hosts = reachable_addresses()
     if hosts:
         first = hosts[0]
-        lines.append("Students connect with:  %s%s" % (command, host_port(first, shown_port)))
+        lines.append(STUDENTS_LINE + command + host_port(first, shown_port))
         for other in hosts[1:]:
-            lines.append("                   or:  %s%s" % (command, host_port(other, shown_port)))
+            lines.append("or:  ".rjust(len(STUDENTS_LINE)) + command
+                         + host_port(other, shown_port))
+        lines.append(" " * len(STUDENTS_LINE) + interpreter.other_kind())
         if not tls_flags:  # nc and telnet cannot encrypt
             lines.append("From a terminal:        nc %s %d" % (first, port))
     else:
-        lines.append("Students connect with:  %s%s"
-                     % (command, host_port("ADDRESS", shown_port)))
+        lines.append(STUDENTS_LINE + command + host_port("ADDRESS", shown_port))
+        lines.append(" " * len(STUDENTS_LINE) + interpreter.other_kind())
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
     if options.host in ("127.0.0.1", "::1", "localhost"):

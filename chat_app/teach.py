@@ -18,19 +18,20 @@ import sys
 import threading
 import time
 
+from . import interpreter
 from .server import (SWITCH_INTERVAL, Console, StartError, banner, catch_stop_signals,
                      start_discovery, start_server, teacher_lines)
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "
-    "'python chat.pyz server' and the same options instead: you type the teacher's "
+    "'%s' and the same options instead: you type the teacher's "
     "commands (/help) in its terminal. For the window: on Debian/Ubuntu 'sudo apt install "
     "python3-tk', on Fedora 'sudo dnf install python3-tkinter'; on Windows or macOS run "
     "the python.org installer again with 'tcl/tk and IDLE' ticked."
 )
 NO_DISPLAY = (
     "chat_app: cannot open the teacher's window (%s). On a computer without a screen, run "
-    "the room with 'python chat.pyz server' and the same options instead: you type the "
+    "the room with '%s' and the same options instead: you type the "
     "teacher's commands (/help) in its terminal."
 )
 
@@ -240,13 +241,13 @@ def run(options, out=None, err=None):
     try:
         import tkinter
     except ImportError:
-        err.write(NO_TK + "\n")
+        err.write(NO_TK % interpreter.command("server") + "\n")
         return 1
     from .client_gui import open_root
     try:
         root = open_root()
     except tkinter.TclError as exc:
-        err.write(NO_DISPLAY % exc + "\n")
+        err.write(NO_DISPLAY % (exc, interpreter.command("server")) + "\n")
         return 1
     console = Console(out, err)
     sys.setswitchinterval(SWITCH_INTERVAL)

@@ -381,7 +381,7 @@ def test_teach_joins_as_the_teacher_and_shows_how_students_join(teach):
     pump(teach.root, lambda: window.role == "teacher", "the teacher's join")
     words = teach.banner.words()
     port = teach.server.server_address[1]
-    assert "Students connect with:  python chat.pyz client %s:%d" % (LOOPBACK, port) in words
+    assert "Students connect with:  python3 chat.pyz client %s:%d" % (LOOPBACK, port) in words
     assert "Room: Lab 3" in words and "Log: off" in words
     assert "Closing this window stops the room for everyone." in words
     assert "Stop the server with Ctrl+C" not in words
@@ -477,7 +477,7 @@ def test_teach_without_a_display_says_to_run_the_server(tmp_path):
                              "--port", "0", "--no-discovery"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=WAIT * 2)
     assert result.returncode == 1
-    assert "python chat.pyz server" in result.stderr
+    assert "python3 chat.pyz server" in result.stderr
     assert "listening" not in result.stdout  # no server was started
 
 

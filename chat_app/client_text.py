@@ -116,7 +116,7 @@ class TerminalClient:
         self.commands = {
             "say": self.say, "msg": self.say, "quit": lambda command: self.on_end(None),
             "help": self.help,
-            "who": lambda command: self.show(text_format.render_users(self.state.users)),
+            "who": lambda command: self.show_room(text_format.render_users(self.state.users)),
             "hand": self.hand, "control": self.control,
             "hands": lambda command: self.show(hands_text(self.state.hands.rows())),
         }
@@ -127,6 +127,10 @@ class TerminalClient:
 
     def show(self, text):
         self.printer.write(text)
+
+    def show_room(self, text):
+        """Show what the room sent (people's words), wrapped to the terminal's width now."""
+        self.printer.show(text)
 
     def complain(self, text):
         """Say on standard error why the client cannot go on."""
@@ -264,15 +268,15 @@ class TerminalClient:
         if unseen:
             self.show("* Earlier messages:")
             for frame in unseen:  # messages and the teacher's notices
-                self.show(text_format.render(frame))
+                self.show_room(text_format.render(frame))
             self.show("* End of earlier messages.")
         if first:
-            self.show(text_format.render_welcome(dict(welcome, history=[])))
+            self.show_room(text_format.render_welcome(dict(welcome, history=[])))
             self.show("* Connected to %s port %d%s. Type a message and press Enter."
                       % (self.host, self.port, ", encrypted" if self.tls else ""))
         else:
             self.show("* Reconnected.")
-            self.show(text_format.render_users(self.state.users))
+            self.show_room(text_format.render_users(self.state.users))
             for line in text_format.render_rules(welcome):
                 self.show(line)
         self.show_teachers()
@@ -400,7 +404,7 @@ class TerminalClient:
         if frame.get("type") == "bye" and frame.get("kicked"):
             text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
-            self.show(text)
+            self.show_room(text)
         if refused is not None:  # the prompt line has let it go: show what to type again
             self.not_sent(refused["text"])
         self.say_all_sent()

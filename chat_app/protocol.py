@@ -604,9 +604,13 @@ def clean_text(raw, max_chars):
     return text
 
 
+# What starts a message that is an action: "/me waves".
+ACTION_PREFIX = "/me "
+
+
 def is_action(text):
     """Tell whether a message is an action ("/me waves")."""
-    return text.startswith("/me ")
+    return text.startswith(ACTION_PREFIX)
 
 
 # --- server frames ---------------------------------------------------------

@@ -97,9 +97,13 @@ class Console:
     def error(self, text):
         self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text), self._err)
 
-    def show(self, frame):
-        """Print a room frame as people at a terminal see it (it carries its own time)."""
-        self.printer.write(text_format.render(frame))
+    def show(self, frame, label=""):
+        """Print a room frame as people at a terminal see it (it carries its own time),
+        wrapped to the console's width as it is printed (text_format.wrap).
+
+        `label` goes before it: the teacher's console puts the message's id there.
+        """
+        self.printer.show(label + text_format.render(frame))
 
 
 class ConnectionThread(threading.Thread):

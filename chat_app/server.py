@@ -22,6 +22,7 @@ import traceback
 from . import __version__, interpreter, text_format
 from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
+from .console_buffer import ConsoleBuffer
 from .console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
 from .discovery import SEARCH_PORTS
@@ -56,6 +57,16 @@ SHUTDOWN_DRAIN_SECONDS = 1.0
 # ... and how long the connections' threads then get to close.
 SHUTDOWN_CLOSE_SECONDS = 0.5
 
+# ... and how long the console then gets to print what is waiting.  A
+# console that takes nothing (paused with Ctrl+S) loses the rest.
+CONSOLE_FLUSH_SECONDS = 0.3
+
+# What the console says where it skipped lines because it stopped taking them.
+SKIPPED_WORDS = ("%s skipped here: this console stopped taking output (paused with Ctrl+S, "
+                 "a selection in its window, or a stalled pipe) and the room went on "
+                 "without waiting for it. Ctrl+Q undoes Ctrl+S; /who and /hands show the "
+                 "room now, and the log (--log) keeps every message.")
+
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
@@ -79,31 +90,76 @@ WSAEACCES = 10013
 
 
 class Console:
-    """Timestamped lines for the person running the server.
+    """Timestamped lines for the person running the server, and the room's conversation.
 
     They go through a terminal.Printer, so while the teacher types at a
     prompt line (see teacher_console.py) a join or a message never breaks
-    the typed command.
+    the typed command.  Messages are wrapped to the console's width as they
+    are printed, with the hanging indent (text_format.wrap).  Output to an
+    OS file (a terminal, a pipe, a file) can stall, so it goes through a
+    ConsoleBuffer and its own thread: the room never waits for the console,
+    which says how many lines it skipped if it stopped taking them.  Output
+    to memory (a test's sink) is written at once.
     """
 
     def __init__(self, out=None, err=None):
         self._out = out or sys.stdout
         self._err = err or sys.stderr
         self.printer = Printer(self._out)
+        self._buffer = None
+        if can_stall(self._out):
+            self._buffer = ConsoleBuffer(self._print, self._skipped)
 
     def info(self, text):
-        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text))
+        self._put(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
 
     def error(self, text):
-        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text), self._err)
+        self._put(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
+
+    def write(self, text):
+        """Print text as it is, after what is waiting (the banner)."""
+        self._put(self._out, text)
 
     def show(self, frame, label=""):
-        """Print a room frame as people at a terminal see it (it carries its own time),
-        wrapped to the console's width as it is printed (text_format.wrap).
+        """Print a room frame as people at a terminal see it (it carries its own time).
 
         `label` goes before it: the teacher's console puts the message's id there.
         """
-        self.printer.show(label + text_format.render(frame))
+        text = text_format.render(frame)
+        if text is not None:
+            self._put(None, label + text)
+
+    def close(self):
+        """Print what is waiting, for at most CONSOLE_FLUSH_SECONDS (see ConsoleBuffer.close)."""
+        if self._buffer is not None:
+            self._buffer.close(CONSOLE_FLUSH_SECONDS)
+
+    def _put(self, stream, text):
+        """Print, or hold for the console's thread; stream None: a message, wrapped."""
+        if self._buffer is None:
+            self._print((stream, text))
+        else:
+            self._buffer.put((stream, text), len(text))
+
+    def _print(self, item):
+        stream, text = item
+        if stream is None:
+            self.printer.show(text)
+        else:
+            self.printer.write(text, stream)
+
+    def _skipped(self, count):
+        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), SKIPPED_WORDS % counted(
+            count, "line")))
+
+
+def can_stall(stream):
+    """Tell whether writing to `stream` may block: an OS file (a terminal, a pipe), not memory."""
+    try:
+        stream.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both
+        return False
+    return True
 
 
 class ConnectionThread(threading.Thread):
@@ -630,11 +686,11 @@ def run(options, out=None, err=None, commands=None):
     try:
         server = start_server(options, console)
     except StartError as exc:
+        console.close()  # what start_server printed comes first
         err.write("chat_app: %s\n" % exc)
         return 1
     start_discovery(server, console)
-    out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
-    out.flush()
+    console.write(banner(server, options, teacher_commands=commands is not None))
     teacher = TeacherConsole(server, console, stop=server.shutdown)
     if commands is not None:
         if hasattr(signal, "SIGTTIN"):
@@ -666,6 +722,7 @@ def run(options, out=None, err=None, commands=None):
             signal.signal(signum, signal.SIG_IGN)
         closed = server.stop()
         console.info("server stopped (%d connection(s) closed)" % closed)
+        console.close()
         console_closed.stopped()  # a closing console window may take the process now
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)

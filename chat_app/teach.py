@@ -256,15 +256,19 @@ def run(options, out=None, err=None):
         server = start_server(options, console)
     except StartError as exc:
         root.destroy()
+        console.close()  # what start_server printed comes first
         err.write("chat_app: %s\n" % exc)
         return 1
     start_discovery(server, console)
-    out.write(banner(server, options) + "\n")
-    out.flush()
+    console.write(banner(server, options))
     try:
         teach = Teach(root, server, options, console, since)
     except BaseException:
         server.stop()
         root.destroy()
+        console.close()
         raise
-    return teach.run()
+    try:
+        return teach.run()
+    finally:
+        console.close()

@@ -511,8 +511,12 @@ STOP_COMMAND = "taskkill /PID %d" if os.name == "nt" else "kill %d"
 STUDENTS_LINE = "Students connect with:  "
 
 
-def banner(server, options, teacher_commands=False):
-    """Return the lines that tell the teacher how students connect."""
+def banner(server, options, teacher_commands=False, window=False):
+    """Return the lines that tell the teacher how students connect.
+
+    teacher_commands: the teacher types commands in this terminal;
+    window: `teach`, whose window also takes them and stops the room.
+    """
     port = server.server_address[1]
     shown_port = None if port == DEFAULT_PORT else port  # students type HOST, or HOST:PORT
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
@@ -562,8 +566,12 @@ def banner(server, options, teacher_commands=False):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
         lines.append("Type /help here for the teacher's commands "
-                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...).")
-    if teacher_commands:
+                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...)%s."
+                     % ("; the window's Room menu has them too" if window else ""))
+    if window:
+        lines.append("Closing the teacher's window%s stops the room for everyone."
+                     % (", /quit or Ctrl+C here" if teacher_commands else ""))
+    elif teacher_commands:
         lines.append("Press Ctrl+C to stop the server.")
     else:  # no terminal to type in (nohup, a service): it may run in the background
         lines.append("Stop the server with Ctrl+C where it runs, or with '%s'."

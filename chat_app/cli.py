@@ -5,7 +5,7 @@ import functools
 import re
 import sys
 
-from . import __version__
+from . import __version__, interpreter
 from .access import DEFAULT_MAX_PER_IP
 from .discovery import SEARCH_PORTS
 from .finder import FIND_SECONDS
@@ -36,12 +36,13 @@ NO_DISPLAY = (
 
 DESCRIPTION = """\
 A chat for labs and classrooms in one file.
-One computer runs:    python chat.pyz teach    (the room and the teacher's window)
-                 or:  python chat.pyz server   (the room alone, with a console)
-Everyone else runs:   python chat.pyz client
+One computer runs:    {run} teach    (the room and the teacher's window)
+                 or:  {run} server   (the room alone, with a console)
+Everyone else runs:   {run} client
 (it lists the rooms found on this network), or, if their room is not listed,
-                      python chat.pyz client ADDRESS
+                      {run} client ADDRESS
 (ADDRESS is printed by the server when it starts; add :PORT for another port.)
+{other_kind}
 Started with no mode, as by a double-click, chat.pyz opens the client window."""
 
 
@@ -62,9 +63,9 @@ class Parser(argparse.ArgumentParser):
         stray_port = re.fullmatch(r"unrecognized arguments: (\d+)", message)
         if stray_port:  # "client 192.168.1.23 1235": the port belongs after a colon
             message += ("; a port goes after the address with a colon, for example "
-                        "python chat.pyz client ADDRESS:%s" % stray_port.group(1))
-        self.exit(2, "%s: error: %s (see: python chat.pyz %s--help)\n"
-                  % (self.prog, message, self._help_hint()))
+                        + interpreter.command("client ADDRESS:%s" % stray_port.group(1)))
+        self.exit(2, "%s: error: %s (see: %s)\n"
+                  % (self.prog, message, interpreter.command(self._help_hint() + "--help")))
 
     def _help_hint(self):
         words = self.prog.split()
@@ -323,7 +324,8 @@ def _add_transcript(subparsers):
 
 
 def build_parser():
-    parser = Parser(prog="chat.pyz", description=DESCRIPTION,
+    parser = Parser(prog="chat.pyz", description=DESCRIPTION.format(
+        run=interpreter.command(), other_kind=interpreter.other_kind()),
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="chat_app %s" % __version__)
     subparsers = parser.add_subparsers(dest="mode", title="modes")

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from . import settings, teacher_id, text_format
+from . import interpreter, settings, teacher_id, text_format
 from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
                          ChatState, password_problem, split_text)
 from .client_session import Session
@@ -61,8 +61,8 @@ PASSWORD_PROMPT = "Password: "
 
 # Several rooms answered but no one can choose at this terminal (piped input).
 SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can choose: "
-                        "give the address of yours, for example python chat.pyz client "
-                        "--text ADDRESS:PORT (the list above shows each room's).")
+                        "give the address of yours, for example %s (the list above shows "
+                        "each room's).")
 
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
@@ -118,7 +118,7 @@ class TerminalClient:
         self.commands = {
             "say": self.say, "msg": self.say, "quit": lambda command: self.on_end(None),
             "help": self.help,
-            "who": lambda command: self.show(text_format.render_users(self.state.users)),
+            "who": lambda command: self.show_room(text_format.render_users(self.state.users)),
             "hand": self.hand, "control": self.control,
             "hands": lambda command: self.show(hands_text(self.state.hands.rows())),
         }
@@ -129,6 +129,10 @@ class TerminalClient:
 
     def show(self, text):
         self.printer.write(text)
+
+    def show_room(self, text):
+        """Show what the room sent (people's words), wrapped to the terminal's width now."""
+        self.printer.show(text)
 
     def complain(self, text):
         """Say on standard error why the client cannot go on."""
@@ -179,7 +183,7 @@ class TerminalClient:
             rooms = in_order(self.search())
         except OSError as exc:
             self.complain("cannot look for rooms on this network (%s). Give the server's "
-                          "address: python chat.pyz client --text ADDRESS" % exc)
+                          "address: %s" % (exc, interpreter.command("client --text ADDRESS")))
             return False
         if not rooms:
             extra = () if self.asked_port is None else (self.asked_port,)
@@ -212,7 +216,7 @@ class TerminalClient:
         for line in numbered(rooms):
             self.show("  " + line)
         if not self.interactive:
-            self.complain(SEVERAL_ROOMS_PIPED)
+            self.complain(SEVERAL_ROOMS_PIPED % interpreter.command("client --text ADDRESS:PORT"))
             return None
         while True:
             answer = self.ask_again("Which room? Type its number (1-%d): " % len(rooms))
@@ -286,15 +290,15 @@ class TerminalClient:
         if unseen:
             self.show("* Earlier messages:")
             for frame in unseen:  # messages and the teacher's notices
-                self.show(text_format.render(frame))
+                self.show_room(text_format.render(frame))
             self.show("* End of earlier messages.")
         if first:
-            self.show(text_format.render_welcome(dict(welcome, history=[])))
+            self.show_room(text_format.render_welcome(dict(welcome, history=[])))
             self.show("* Connected to %s port %d%s. Type a message and press Enter."
                       % (self.host, self.port, ", encrypted" if self.tls else ""))
         else:
             self.show("* Reconnected.")
-            self.show(text_format.render_users(self.state.users))
+            self.show_room(text_format.render_users(self.state.users))
             for line in text_format.render_rules(welcome):
                 self.show(line)
         self.show_teachers()
@@ -422,7 +426,7 @@ class TerminalClient:
         if frame.get("type") == "bye" and frame.get("kicked"):
             text += " " + CLIENT_WORDS["start_again"]  # said once: on_refused adds nothing
         if text is not None and (shown or frame.get("type") not in ("notice", "error")):
-            self.show(text)
+            self.show_room(text)
         if refused is not None:  # the prompt line has let it go: show what to type again
             self.not_sent(refused["text"])
         self.say_all_sent()

@@ -29,7 +29,7 @@ import sys
 import textwrap
 import time
 
-from . import discovery, text_format, tls
+from . import discovery, interpreter, text_format, tls
 from .ignorable import is_default_ignorable
 from .interfaces import LIMITED_BROADCAST, local_interfaces
 from .local_addresses import host_port
@@ -331,7 +331,7 @@ def join_command(found):
         flags = "--tls "
         if found.fingerprint:
             flags += '--tls-fingerprint "%s" ' % tls.grouped(found.fingerprint)
-    return "python chat.pyz client %s%s" % (flags, command_address(found))
+    return interpreter.command("client %s%s" % (flags, command_address(found)))
 
 
 # --- what `chat.pyz find` prints --------------------------------------------
@@ -340,9 +340,9 @@ NOTHING_FOUND = """\
 No chat room answered within {seconds:g} seconds (asked: ports {ports}).
 Ask your teacher whether the chat is started, then type the address from the
 board (this works even when the room is not listed):
-  python chat.pyz client ADDRESS
+  {client} ADDRESS
 For the teacher, if the room should be listed:
-  - the server is running (python chat.pyz server), not with --no-discovery;
+  - the server is running ({server}), not with --no-discovery;
   - its computer's firewall lets the question in and the answer out:
       Windows: when Windows asks, allow Python on private networks (or in
                Windows Defender Firewall > Allow an app, tick Python, Private);
@@ -386,7 +386,9 @@ def describe(found, same_name=False):
 def report(rooms, seconds, ports):
     """Return (exit status, text) for `chat.pyz find`: 0 with the rooms, 1 with advice."""
     if not rooms:
-        return 1, NOTHING_FOUND.format(seconds=seconds, ports=ports_words(ports))
+        return 1, NOTHING_FOUND.format(seconds=seconds, ports=ports_words(ports),
+                                       client=interpreter.command("client"),
+                                       server=interpreter.command("server"))
     heading = "Found 1 room:" if len(rooms) == 1 else "Found %d rooms:" % len(rooms)
     lines = [heading]
     for warning in same_name_warnings(rooms):

@@ -40,14 +40,20 @@ END = "end"
 END_OF_INPUT = None
 
 
+def char_columns(char):
+    """Return how many terminal columns one character takes: 2 wide, 0 combining, else 1.
+
+    Where terminals differ, this errs wide (a zero-width format character
+    counts 1), so a row measured to fit never spills over.
+    """
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
 def columns(text):
     """Return how many terminal columns text takes (wide East Asian characters: 2)."""
-    total = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return total
+    return sum(map(char_columns, text))
 
 
 class LineEditor:

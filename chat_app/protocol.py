@@ -17,6 +17,7 @@ import unicodedata
 
 from .confusables import skeleton
 from .ignorable import is_default_ignorable
+from .interpreter import for_anyone
 from .mixed_scripts import script_mix
 
 # The TCP port a server listens on and a client connects to unless told otherwise.
@@ -154,9 +155,9 @@ ERROR_MESSAGES = {
     ),
     "join_timeout": JOIN_TIMEOUT_WORDS % "in time",
     "tls_required": (
-        "This chat room is encrypted (TLS). Join with "
-        "'python chat.pyz client --tls --tls-fingerprint \"...\" ADDRESS' exactly as the "
-        "teacher shows it on the board (nc and telnet cannot join an encrypted room)."
+        "This chat room is encrypted (TLS). Join with %s exactly as the teacher shows it on "
+        "the board (nc and telnet cannot join an encrypted room)."
+        % for_anyone('client --tls --tls-fingerprint "..." ADDRESS')
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."
@@ -657,9 +658,13 @@ def clean_text(raw, max_chars):
     return text
 
 
+# What starts a message that is an action: "/me waves".
+ACTION_PREFIX = "/me "
+
+
 def is_action(text):
     """Tell whether a message is an action ("/me waves")."""
-    return text.startswith("/me ")
+    return text.startswith(ACTION_PREFIX)
 
 
 # --- server frames ---------------------------------------------------------

@@ -19,9 +19,10 @@ import threading
 import time
 import traceback
 
-from . import __version__, text_format
+from . import __version__, interpreter, text_format
 from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
+from .console_buffer import ConsoleBuffer
 from .console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
 from .discovery import MAX_ROOM_CHARS, SEARCH_PORTS
@@ -56,6 +57,16 @@ SHUTDOWN_DRAIN_SECONDS = 1.0
 # ... and how long the connections' threads then get to close.
 SHUTDOWN_CLOSE_SECONDS = 0.5
 
+# ... and how long the console then gets to print what is waiting.  A
+# console that takes nothing (paused with Ctrl+S) loses the rest.
+CONSOLE_FLUSH_SECONDS = 0.3
+
+# What the console says where it skipped lines because it stopped taking them.
+SKIPPED_WORDS = ("%s skipped here: this console stopped taking output (paused with Ctrl+S, "
+                 "a selection in its window, or a stalled pipe) and the room went on "
+                 "without waiting for it. Ctrl+Q undoes Ctrl+S; /who and /hands show the "
+                 "room now, and the log (--log) keeps every message.")
+
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
@@ -75,27 +86,76 @@ WSAEACCES = 10013
 
 
 class Console:
-    """Timestamped lines for the person running the server.
+    """Timestamped lines for the person running the server, and the room's conversation.
 
     They go through a terminal.Printer, so while the teacher types at a
     prompt line (see teacher_console.py) a join or a message never breaks
-    the typed command.
+    the typed command.  Messages are wrapped to the console's width as they
+    are printed, with the hanging indent (text_format.wrap).  Output to an
+    OS file (a terminal, a pipe, a file) can stall, so it goes through a
+    ConsoleBuffer and its own thread: the room never waits for the console,
+    which says how many lines it skipped if it stopped taking them.  Output
+    to memory (a test's sink) is written at once.
     """
 
     def __init__(self, out=None, err=None):
         self._out = out or sys.stdout
         self._err = err or sys.stderr
         self.printer = Printer(self._out)
+        self._buffer = None
+        if can_stall(self._out):
+            self._buffer = ConsoleBuffer(self._print, self._skipped)
 
     def info(self, text):
-        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text))
+        self._put(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
 
     def error(self, text):
-        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), text), self._err)
+        self._put(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
 
-    def show(self, frame):
-        """Print a room frame as people at a terminal see it (it carries its own time)."""
-        self.printer.write(text_format.render(frame))
+    def write(self, text):
+        """Print text as it is, after what is waiting (the banner)."""
+        self._put(self._out, text)
+
+    def show(self, frame, label=""):
+        """Print a room frame as people at a terminal see it (it carries its own time).
+
+        `label` goes before it: the teacher's console puts the message's id there.
+        """
+        text = text_format.render(frame)
+        if text is not None:
+            self._put(None, label + text)
+
+    def close(self):
+        """Print what is waiting, for at most CONSOLE_FLUSH_SECONDS (see ConsoleBuffer.close)."""
+        if self._buffer is not None:
+            self._buffer.close(CONSOLE_FLUSH_SECONDS)
+
+    def _put(self, stream, text):
+        """Print, or hold for the console's thread; stream None: a message, wrapped."""
+        if self._buffer is None:
+            self._print((stream, text))
+        else:
+            self._buffer.put((stream, text), len(text))
+
+    def _print(self, item):
+        stream, text = item
+        if stream is None:
+            self.printer.show(text)
+        else:
+            self.printer.write(text, stream)
+
+    def _skipped(self, count):
+        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), SKIPPED_WORDS % counted(
+            count, "line")))
+
+
+def can_stall(stream):
+    """Tell whether writing to `stream` may block: an OS file (a terminal, a pipe), not memory."""
+    try:
+        stream.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both
+        return False
+    return True
 
 
 class ConnectionThread(threading.Thread):
@@ -398,8 +458,9 @@ def _bind_error(options, exc):
                       "port above 1024" % (options.port + 1, options.port + PORT_SUGGESTIONS))
         else:
             advice = ("start this one with --port %d, which is free right now (the "
-                      "students' command it prints then includes it; 'python chat.pyz find' "
-                      "looks at ports %d to %d)" % (free, SEARCH_PORTS[0], SEARCH_PORTS[-1]))
+                      "students' command it prints then includes it; '%s' looks at ports %d "
+                      "to %d)" % (free, interpreter.command("find"), SEARCH_PORTS[0],
+                                  SEARCH_PORTS[-1]))
         return ("port %d is already in use (is another chat server running?). Stop it, or %s."
                 % (options.port, advice))
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == WSAEACCES:
@@ -451,14 +512,23 @@ SANCTION_LINES = {
 }
 
 
-def banner(server, options, teacher_commands=False):
-    """Return the lines that tell the teacher how students connect."""
+# The banner's line with the students' command; the lines under it align with the command.
+STUDENTS_LINE = "Students connect with:  "
+
+
+def banner(server, options, teacher_commands=False, window=False):
+    """Return the lines that tell the teacher how students connect.
+
+    teacher_commands: the teacher types commands in this terminal;
+    window: `teach`, whose window also takes them and stops the room.
+    """
     port = server.server_address[1]
     shown_port = None if port == DEFAULT_PORT else port  # students type HOST, or HOST:PORT
     lines = ["chat_app %s server listening on port %d" % (__version__, port)]
     if server.responder is not None:
         lines.append("Room: %s (listed in students' windows: they double-click chat.pyz or "
-                     "run 'python chat.pyz client', and choose it)" % server.room.name)
+                     "run '%s', and choose it)"
+                     % (server.room.name, interpreter.command("client")))
     else:
         lines.append("Room: %s (not listed in students' windows: %s; give them the "
                      "address below)"
@@ -479,29 +549,35 @@ def banner(server, options, teacher_commands=False):
         lines.append("  " + grouped(server.tls_fingerprint))
         tls_flags = '--tls --tls-fingerprint "%s" ' % grouped(server.tls_fingerprint,
                                                                MIN_PIN_DIGITS)
-    command = "python chat.pyz client %s" % tls_flags
+    command = interpreter.command("client %s" % tls_flags)
     if options.host and options.host not in ANY_ADDRESS:
         hosts = [options.host]
     else:
         hosts = reachable_addresses()
     if hosts:
         first = hosts[0]
-        lines.append("Students connect with:  %s%s" % (command, host_port(first, shown_port)))
+        lines.append(STUDENTS_LINE + command + host_port(first, shown_port))
         for other in hosts[1:]:
-            lines.append("                   or:  %s%s" % (command, host_port(other, shown_port)))
+            lines.append("or:  ".rjust(len(STUDENTS_LINE)) + command
+                         + host_port(other, shown_port))
+        lines.append(" " * len(STUDENTS_LINE) + interpreter.other_kind())
         if not tls_flags:  # nc and telnet cannot encrypt
             lines.append("From a terminal:        nc %s %d" % (first, port))
     else:
-        lines.append("Students connect with:  %s%s"
-                     % (command, host_port("ADDRESS", shown_port)))
+        lines.append(STUDENTS_LINE + command + host_port("ADDRESS", shown_port))
+        lines.append(" " * len(STUDENTS_LINE) + interpreter.other_kind())
         lines.append("  (ADDRESS is this computer's network address: see 'ipconfig' on Windows, "
                      "'ip addr' on Linux, System Settings > Network on macOS)")
     if options.host in ("127.0.0.1", "::1", "localhost"):
         lines.append("Only programs on this computer can connect (--host %s)." % options.host)
     if teacher_commands:
         lines.append("Type /help here for the teacher's commands "
-                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...).")
-    if teacher_commands:
+                     "(/who, /mute, /lock, /slow, /hands, /say, /kick, /quit ...)%s."
+                     % ("; the window's Room menu has them too" if window else ""))
+    if window:
+        lines.append("Closing the teacher's window%s stops the room for everyone."
+                     % (", /quit or Ctrl+C here" if teacher_commands else ""))
+    elif teacher_commands:
         lines.append("Press Ctrl+C to stop the server.")
     else:  # no terminal to type in (nohup, a service): it may run in the background
         lines.append("Stop the server with Ctrl+C where it runs, or with '%s'."
@@ -625,11 +701,11 @@ def run(options, out=None, err=None, commands=None):
     try:
         server = start_server(options, console)
     except StartError as exc:
+        console.close()  # what start_server printed comes first
         err.write("chat_app: %s\n" % exc)
         return 1
     start_discovery(server, console)
-    out.write(banner(server, options, teacher_commands=commands is not None) + "\n")
-    out.flush()
+    console.write(banner(server, options, teacher_commands=commands is not None))
     teacher = TeacherConsole(server, console, stop=server.shutdown)
     if commands is not None:
         if hasattr(signal, "SIGTTIN"):
@@ -661,6 +737,7 @@ def run(options, out=None, err=None, commands=None):
             signal.signal(signum, signal.SIG_IGN)
         closed = server.stop()
         console.info("server stopped (%d connection(s) closed)" % closed)
+        console.close()
         console_closed.stopped()  # a closing console window may take the process now
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)

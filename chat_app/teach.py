@@ -8,6 +8,13 @@ what the server's banner says: how students join, the fingerprint, the
 room's name, whether it is logged.  Closing the window asks, then stops the
 server for everyone (they get `bye`), as Ctrl+C, SIGTERM or SIGHUP do
 without asking.
+
+The terminal it was started from is the server's console, as for `chat.pyz
+server`: it shows joins, leaves and the conversation, and when standard
+input is that terminal it takes the teacher's commands (TeacherConsole:
+/help, /who with addresses, /kick ... and /quit, which stops the room as
+Ctrl+C does).  Typing there would otherwise be echoed and silently lost;
+the window's commands stay where they are.
 """
 
 import argparse
@@ -18,19 +25,21 @@ import sys
 import threading
 import time
 
+from . import interpreter
 from .server import (SWITCH_INTERVAL, Console, StartError, banner, catch_stop_signals,
                      start_discovery, start_server, teacher_lines)
+from .teacher_console import TeacherConsole
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "
-    "'python chat.pyz server' and the same options instead: you type the teacher's "
+    "'%s' and the same options instead: you type the teacher's "
     "commands (/help) in its terminal. For the window: on Debian/Ubuntu 'sudo apt install "
     "python3-tk', on Fedora 'sudo dnf install python3-tkinter'; on Windows or macOS run "
     "the python.org installer again with 'tcl/tk and IDLE' ticked."
 )
 NO_DISPLAY = (
     "chat_app: cannot open the teacher's window (%s). On a computer without a screen, run "
-    "the room with 'python chat.pyz server' and the same options instead: you type the "
+    "the room with '%s' and the same options instead: you type the "
     "teacher's commands (/help) in its terminal."
 )
 
@@ -54,6 +63,9 @@ BANNER_BUTTONS = {True: "Hide", False: "Show how students join"}
 # student client's (settings.FILE_NAME): `teach` on a classroom computer
 # must not fill a student's join form with this computer's own address.
 TEACH_SETTINGS = ".chat_app-teach.json"
+
+# The window's event (ChatWindow.events) that stops the room: /quit typed in the terminal.
+STOP_EVENT = "stop"
 
 # How often the server thread looks for shutdown (server.run uses the same).
 POLL_SECONDS = 0.5
@@ -173,6 +185,9 @@ class Teach:
         root.bind_all("<Control-q>", lambda event: self.close_asked())
         self.window.commands["quit"] = lambda command: self.close_asked()
         self.window.quit_meaning = QUIT_MEANING
+        # /quit or a closed terminal at the console (its thread): stop from the Tk thread.
+        self.window.handlers[STOP_EVENT] = lambda unused: self.stop_soon()
+        self.commands = None  # the TeacherConsole, when the terminal takes commands
 
     def make_room(self, welcome):
         """At the first join, grow the window by the banner's height, as the screen allows.
@@ -206,18 +221,41 @@ class Teach:
         if not self.window.closed:
             self.root.after(0, self.close_now)
 
+    def interrupted(self, signum, frame):
+        """Ctrl+C: clear a command half typed in the terminal, as a shell does; else stop."""
+        if not self.console.printer.clear_typed():
+            self.stop_soon()
+
+    def take_commands(self, stream):
+        """Run the teacher's commands typed in the terminal (`stream`), as `server` does."""
+        events = self.window.events  # the console's thread holds the queue, never a Tk object
+        self.commands = TeacherConsole(self.server, self.console,
+                                       stop=lambda: events.put((STOP_EVENT, None)))
+        if hasattr(signal, "SIGTTIN"):
+            # Started with '&', reading the terminal would stop teach; ignored, the read
+            # fails instead and is tried again (see server.run).
+            signal.signal(signal.SIGTTIN, signal.SIG_IGN)
+        self.commands.start(stream)
+
     def close_now(self):
         if not self.window.closed:
             self.window.close()
 
-    def run(self):
-        """Serve and show the window until it closes; then stop the server for everyone."""
+    def run(self, commands=None):
+        """Serve and show the window until it closes; then stop the server for everyone.
+
+        `commands`: the terminal the teacher may type commands in, or None.
+        """
         previous = catch_stop_signals(self.stop_soon)
-        previous_int = signal.signal(signal.SIGINT, self.stop_soon)
+        previous_int = signal.signal(signal.SIGINT, self.interrupted)
         try:
+            if commands is not None:
+                self.take_commands(commands)
             self.start()
             self.root.mainloop()
         finally:
+            if self.commands is not None:
+                self.commands.close()  # the terminal as it was, before anything else can fail
             self.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, signal.SIG_DFL if handler is None else handler)
@@ -240,13 +278,13 @@ def run(options, out=None, err=None):
     try:
         import tkinter
     except ImportError:
-        err.write(NO_TK + "\n")
+        err.write(NO_TK % interpreter.command("server") + "\n")
         return 1
     from .client_gui import open_root
     try:
         root = open_root()
     except tkinter.TclError as exc:
-        err.write(NO_DISPLAY % exc + "\n")
+        err.write(NO_DISPLAY % (exc, interpreter.command("server")) + "\n")
         return 1
     console = Console(out, err)
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -255,15 +293,20 @@ def run(options, out=None, err=None):
         server = start_server(options, console)
     except StartError as exc:
         root.destroy()
+        console.close()  # what start_server printed comes first
         err.write("chat_app: %s\n" % exc)
         return 1
     start_discovery(server, console)
-    out.write(banner(server, options) + "\n")
-    out.flush()
+    commands = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
+    console.write(banner(server, options, teacher_commands=commands is not None, window=True))
     try:
         teach = Teach(root, server, options, console, since)
     except BaseException:
         server.stop()
         root.destroy()
+        console.close()
         raise
-    return teach.run()
+    try:
+        return teach.run(commands)
+    finally:
+        console.close()

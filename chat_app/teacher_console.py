@@ -138,7 +138,7 @@ class TeacherConsole:
 
     def show(self, frame):
         """Print a room message as a terminal shows it, its id first: #42 [10:02] <amy> hi."""
-        self.console.printer.write("#%s %s" % (frame.get("id"), text_format.render(frame)))
+        self.console.show(frame, "#%s " % frame.get("id"))
 
     def control(self, name, rest):
         """Run a rule command (/mute, /lock, /slow ...) as the room's `control` frames do."""

@@ -23,6 +23,7 @@ import threading
 import time
 
 from .line_editor import DEFAULT_WIDTH, PROMPT, LineEditor
+from .text_format import wrap
 
 try:
     import termios
@@ -57,6 +58,15 @@ class Printer:
             self._put(stream or self.out, text + "\n")
             if self._prompt is not None:
                 self._emit(self._prompt.draw())
+
+    def show(self, text, stream=None):
+        """Print lines that carry what people wrote, wrapped to the output's width now.
+
+        See text_format.wrap: no one's text can start a row the way the
+        program's own lines start.
+        """
+        stream = stream or self.out
+        self.write(wrap(text, output_width(stream)), stream)
 
     def end_line(self):
         """End the line the cursor is on (where the terminal echoed ^C)."""
@@ -232,6 +242,19 @@ def open_keys(stream, screen):
 def terminal_width():
     """Return the terminal's columns (a terminal that does not say counts as the default)."""
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns or DEFAULT_WIDTH
+
+
+def output_width(stream):
+    """Return the columns to wrap `stream`'s lines at: its terminal's now, else DEFAULT_WIDTH.
+
+    Output that is no terminal (a file, a pipe) is read later in some
+    terminal of unknown width: it gets the default, as text sessions do.
+    """
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError, OSError):  # closed, or no file at all
+        interactive = False
+    return terminal_width() if interactive else DEFAULT_WIDTH
 
 
 class Keyboard:

@@ -7,16 +7,45 @@ with escape sequences; no direction marks, and line or paragraph separators
 become line breaks indented like any other line of the message.
 """
 
+import bisect
+import functools
+import itertools
+import re
 import time
 
+from .line_editor import char_columns
 from .protocol import (
-    DIRECTION_MARKS, LINE_SEPARATORS, LOCKED_RULE, RECORDED_WORDS, is_action, slow_rule,
-    strip_controls,
+    ACTION_PREFIX, DIRECTION_MARKS, LINE_SEPARATORS, LOCKED_RULE, RECORDED_WORDS, is_action,
+    slow_rule, strip_controls,
 )
 
 # Continuation lines of a multi-line message are indented this far, so
 # they read as part of the message above them.
 INDENT = "    "
+
+# A text session's terminal (nc, telnet) is taken to be this wide: the
+# server cannot know it, and 80 columns is every terminal's size until
+# someone resizes it.  The server wraps what it sends them to fit (wrap).
+SESSION_COLUMNS = 80
+
+# The narrowest terminal wrap() allows for: narrower, the indent would
+# leave too little of a row for words.
+MIN_COLUMNS = 20
+
+# Characters whose columns wrap() keeps at hand: those of a lesson's
+# messages; beyond this many it starts again, so no text can grow it.
+MAX_CACHED_WIDTHS = 4096
+
+# Long lines whose rows wrap() keeps at hand: more than the history of a
+# welcome holds by default (room.DEFAULT_HISTORY, 100 messages), so each
+# nc join after the first wraps none of it again, under the room's lock.
+MAX_CACHED_LINES = 256
+
+# Whitespace where a row breaks: dropped.
+_SPACES = re.compile(r"\s*")
+
+# What an action (/me waves) is shown between, after its sender's name: <amy> *waves*.
+ACTION_MARK = "*"
 
 # What a terminal prints instead of characters it would show wrongly: a tab
 # as spaces; a line or paragraph separator as the line break it means, so a
@@ -88,21 +117,101 @@ def clock(when):
         return "--:--"
 
 
+def wrap(text, width):
+    """Return text broken into rows that a terminal `width` columns wide shows as they are.
+
+    Rows keep out of the last column (a row that fills it makes some
+    terminals, the Windows console among them, start a new row by
+    themselves, and the line's end then leaves an empty one), so the
+    terminal never breaks a row itself; every row after the first of a
+    line is indented (INDENT), so nothing a person wrote can start a row
+    that looks like one of the program's own.  Rows break at spaces where
+    they can, dropping the spaces at the break; a run longer than a row is
+    cut.  Columns count as line_editor.char_columns says.
+    """
+    room = max(width, MIN_COLUMNS) - 1
+    return "\n".join(
+        row for line in text.split("\n")
+        for row in ((line,) if len(line) * 2 <= room else _rows(line, room)))
+
+
+@functools.lru_cache(maxsize=MAX_CACHED_LINES)
+def _rows(line, room):
+    """Return one line as rows of at most `room` columns, all but the first indented.
+
+    A row's end is found by arithmetic (ASCII) or by bisection on the
+    columns each prefix of the line takes, and its break with str.rfind,
+    so a long line costs little more than reading it once; and a line
+    wrapped before (the history in each nc join's welcome) costs a lookup.
+    """
+    line = line.rstrip()  # spaces at its end would only make rows of spaces
+    end = len(line)
+    # ends[i]: the columns line[:i + 1] takes; None: one each (ASCII).
+    ends = None if line.isascii() else list(
+        itertools.accumulate(map(_WIDTHS.__getitem__, line)))
+    rows, lead, start = [], "", 0
+    while True:
+        at = _overflow(ends, start, room - len(lead))
+        if at >= end:
+            rows.append(lead + line[start:])
+            return tuple(rows)
+        cut = line.rfind(" ", start, at + 1)  # the last space that fits, or the one after
+        if cut == -1 or not line[start:cut].strip() or (
+                cut < at and not _word_fits(line, ends, cut, room - len(INDENT))):
+            cut = max(at, start + 1)  # no space to break at, or the word is cut anyway
+        rows.append(lead + line[start:cut].rstrip())
+        start = _SPACES.match(line, cut).end()
+        if start >= end:
+            return tuple(rows)
+        lead = INDENT
+
+
+def _overflow(ends, start, columns):
+    """Return the index of the first character from `start` beyond `columns` columns."""
+    if ends is None:
+        return start + columns
+    return bisect.bisect_right(ends, (ends[start - 1] if start else 0) + columns, start)
+
+
+def _word_fits(line, ends, at, room):
+    """Tell whether the word after the spaces at `at` fits in `room` columns."""
+    first = _SPACES.match(line, at).end()
+    beyond = _overflow(ends, first, room)
+    return beyond >= len(line) or line.find(" ", first, beyond + 1) != -1
+
+
+class _Widths(dict):
+    """The columns of each character seen (line_editor.char_columns), looked up at C speed."""
+
+    def __missing__(self, char):
+        if len(self) >= MAX_CACHED_WIDTHS:
+            self.clear()
+        width = self[char] = char_columns(char)
+        return width
+
+
+_WIDTHS = _Widths()
+
+
 def _lines(prefix, text):
     first, *rest = safe(text).split("\n")
     return "\n".join([prefix + first] + [INDENT + line for line in rest])
 
 
 def render_message(frame):
+    """Return a message as a terminal shows it: "[12:02] <amy> hi", "[12:02] <amy> *waves*".
+
+    Everything a person wrote follows their name in angle brackets, an
+    action (/me) between asterisks: a line without "<name>" is the
+    program's own, and no text can pass for a join, a leave or a notice.
+    """
     sender = safe_line(frame.get("from", "?")) + (TEACHER_MARK if frame.get("teacher") else "")
     text = str(frame.get("text", ""))
     to = frame.get("to")
-    stamp = "[%s] " % clock(frame.get("time"))
-    if is_action(text):
-        suffix = " (private to %s)" % safe_line(to) if to is not None else ""
-        return _lines("%s* %s " % (stamp, sender), text[4:] + suffix)
     private = "(private to %s) " % safe_line(to) if to is not None else ""
-    return _lines("%s<%s> %s" % (stamp, sender, private), text)
+    if is_action(text):
+        text = ACTION_MARK + text[len(ACTION_PREFIX):].strip() + ACTION_MARK
+    return _lines("[%s] <%s> %s" % (clock(frame.get("time")), sender, private), text)
 
 
 def render_joined(frame):
@@ -204,9 +313,21 @@ SESSION_END_HINT = ("* Press Ctrl+C to close this connection; to join again, run
                     "nc (or telnet) command again.")
 
 
+# Frames that carry only the server's words to the one person they are
+# for (errors, and the password's wait): nobody else's text, so nothing to
+# wrap against, and a line that reads as one.
+OWN_WORDS = ("error", "password_wait")
+
+
 def render_for_session(frame):
-    """Return a frame as a person at nc or telnet reads it: as render(), and after a bye, what next."""
+    """Return a frame as a person at nc or telnet reads it: as render(), wrapped to fit
+    SESSION_COLUMNS, and after a bye, what next.
+    """
     text = render(frame)
-    if text is not None and frame.get("type") == "bye":
+    if text is None:
+        return None
+    if frame.get("type") not in OWN_WORDS:
+        text = wrap(text, SESSION_COLUMNS)
+    if frame.get("type") == "bye":
         text += "\n" + SESSION_END_HINT
     return text

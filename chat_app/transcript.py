@@ -16,6 +16,7 @@ import os
 import stat
 import sys
 
+from . import interpreter
 from .history_log import rotated_path
 from .transcript_formats import render_csv, render_md, render_txt
 from .transcript_html import render_html
@@ -146,14 +147,14 @@ def _read(options):
                         "Chat transcript: %s" % os.path.basename(path))
     except OSError as exc:
         _say("cannot read the log %s (%s). Give the file the server was started with, as in "
-             "'python chat.pyz server --log FILE'." % (path, exc.strerror or exc))
+             "'%s'." % (path, exc.strerror or exc, interpreter.command("server --log FILE")))
         return None
     _warn_skipped(warnings)
     if not lesson.records:
         why = ("none of its %d lines is a chat record" % len(warnings) if warnings
                else "it is empty")
         _say("%s holds nothing to make a transcript of: %s. Give the file that "
-             "'python chat.pyz server --log FILE' wrote." % (path, why))
+             "'%s' wrote." % (path, why, interpreter.command("server --log FILE")))
         return None
     if os.path.exists(rotated_path(path, 1)):
         _say("%s holds the part of this log written before it (the server starts a new file "

@@ -36,6 +36,13 @@
         connection to it prints "connected PORT" and is closed.  Prints
         "ready" once every port is bound; runs until standard input closes
         or S seconds pass.
+    python lab_clients.py say HOST PORT NAME
+        Join as NAME and say each text of the JSON list on standard input,
+        one after another, each once the room has relayed the one before;
+        leave, and print "said N".
+    python lab_clients.py person HOST PORT NAME UNTIL
+        Join as a person at nc does (the name, then a line), read the lines
+        the server sends until one holds UNTIL, and print them as JSON.
 
 Every count and wait is bounded; nothing here talks outside the lab.
 """
@@ -228,6 +235,38 @@ def fake_room(options):
                 sock.sendto(answers[port], source)
 
 
+def say(options):
+    texts = json.load(sys.stdin)
+    sock = socket.create_connection((options.host, options.port), timeout=WAIT)
+    lines = sock.makefile("rb")
+    sock.sendall((json.dumps({"type": "join", "name": options.name}) + "\n").encode())
+    while json.loads(lines.readline().decode()).get("type") != "welcome":
+        pass
+    for text in texts:
+        sock.sendall((json.dumps({"type": "say", "text": text}) + "\n").encode())
+        while True:
+            frame = json.loads(lines.readline().decode())
+            if frame.get("type") == "message" and frame.get("from") == options.name:
+                break
+            if frame.get("type") == "error":
+                raise SystemExit("refused: %r" % frame)
+    sock.sendall(b'{"type": "leave"}\n')  # the others read "left", not "connection lost"
+    print("said %d" % len(texts), flush=True)
+    sock.close()
+
+
+def person(options):
+    sock = socket.create_connection((options.host, options.port), timeout=WAIT)
+    sock.sendall(options.name.encode() + b"\n")
+    received = []
+    for raw in sock.makefile("rb"):
+        received.append(raw.decode("utf-8").rstrip("\n"))
+        if options.until in received[-1]:
+            break
+    print(json.dumps(received), flush=True)
+    sock.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -260,9 +299,16 @@ def main():
     faking = commands.add_parser("fake-room")
     faking.add_argument("answers")
     faking.add_argument("--seconds", type=float, default=120.0)
+    saying = commands.add_parser("say")
+    at_nc = commands.add_parser("person")
+    for command in (saying, at_nc):
+        command.add_argument("host")
+        command.add_argument("port", type=int)
+        command.add_argument("name")
+    at_nc.add_argument("until")
     options = parser.parse_args()
     {"hold": hold, "join": join, "query": query, "attend": attend, "names": names,
-     "ask": ask, "fake-room": fake_room}[options.command](options)
+     "ask": ask, "fake-room": fake_room, "say": say, "person": person}[options.command](options)
 
 
 if __name__ == "__main__":

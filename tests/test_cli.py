@@ -26,7 +26,9 @@ def test_help_explains_the_modes(pyz):
     # on the network: that runs only inside a lab (test_noaddress.py).
     result = run(pyz, "--help")
     assert result.returncode == 0
-    assert "python chat.pyz server" in result.stdout and "python chat.pyz client" in result.stdout
+    assert "python3 chat.pyz server" in result.stdout
+    assert "python3 chat.pyz client" in result.stdout
+    assert "On Windows, students type py instead of python3." in result.stdout
     assert "as by a double-click, chat.pyz opens the client window" in " ".join(
         result.stdout.split())
     modes = re.search(r"\{([a-z,]+)\}", result.stdout).group(1).split(",")
@@ -161,7 +163,7 @@ def test_banner_says_how_to_connect(pyz):
         assert "chat_app 0.1 server listening on port %d" % server.port in out
         # Its room: the computer's name, findable on this computer only (--host 127.0.0.1).
         assert "\nRoom: chat on %s (listed in students' windows" % socket.gethostname() in out
-        assert "python chat.pyz client 127.0.0.1:%d" % server.port in out
+        assert "python3 chat.pyz client 127.0.0.1:%d" % server.port in out
         assert "nc 127.0.0.1 %d" % server.port in out
         # Started without a terminal (as with nohup): how to stop it from elsewhere.
         assert "Stop the server with Ctrl+C where it runs, or with 'kill %d'." % (
@@ -213,35 +215,41 @@ def test_default_listens_on_ipv4_and_ipv6(make_server, monkeypatch):
         client.close()
 
 
-def test_banner_lists_reachable_addresses(monkeypatch):
-    monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
+def banner_of(port=1234):
+    """Return the banner of a room "Lab 3" on every address, port `port`, answering discovery."""
 
     class Options:
-        host, port, password, log = "", 1234, None, None
+        host, password, log = "", None, None
 
     class Room:
         name = "Lab 3"
 
     class Server:
-        server_address = ("::", 1234)
+        server_address = ("::", port)
         tls_fingerprint = None
         room = Room()
         responder = object()  # answering discovery
         teacher_keys = TeacherKeys()  # no token file: the banner says only the teacher password
 
-    text = server_module.banner(Server(), Options())
+    Options.port = port
+    return server_module.banner(Server(), Options())
+
+
+def test_banner_lists_reachable_addresses(monkeypatch):
+    monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
+    text = banner_of()
     assert "\nRoom: Lab 3 (listed in students' windows: they double-click" in text
-    assert "python chat.pyz client 192.0.2.7\n" in text
-    assert "or:  python chat.pyz client 2001:db8::7\n" in text
+    assert "python3 chat.pyz client 192.0.2.7\n" in text
+    assert "or:  python3 chat.pyz client 2001:db8::7\n" in text
+    assert "\n                        On Windows, students type py instead of python3.\n" in text
     assert "nc 192.0.2.7 1234" in text
     monkeypatch.setattr(server_module, "reachable_addresses", lambda: [])
-    text = server_module.banner(Server(), Options())
-    assert "python chat.pyz client ADDRESS\n" in text and "ipconfig" in text
+    text = banner_of()
+    assert "python3 chat.pyz client ADDRESS\n" in text and "ipconfig" in text
     monkeypatch.setattr(server_module, "reachable_addresses", lambda: ["192.0.2.7", "2001:db8::7"])
-    Server.server_address = ("::", 1235)
-    text = server_module.banner(Server(), Options())
-    assert "python chat.pyz client 192.0.2.7:1235\n" in text
-    assert "or:  python chat.pyz client [2001:db8::7]:1235\n" in text
+    text = banner_of(1235)
+    assert "python3 chat.pyz client 192.0.2.7:1235\n" in text
+    assert "or:  python3 chat.pyz client [2001:db8::7]:1235\n" in text
     assert "nc 192.0.2.7 1235" in text
 
 

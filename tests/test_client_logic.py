@@ -66,7 +66,7 @@ def test_render_is_terminal_safe():
 
 def test_render_private_and_action_and_left():
     assert render(message(1, "amy", "/me waves", to="bob")).endswith(
-        "* amy waves (private to bob)")
+        "<amy> (private to bob) *waves*")
     assert render({"type": "left", "name": "bob", "time": 1, "reason": "timeout"}).endswith(
         "* bob left (not responding)")
     assert render({"type": "left", "name": "bob", "time": 1, "reason": "kicked"}).endswith(

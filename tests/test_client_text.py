@@ -76,7 +76,7 @@ def test_terminal_client_chats_and_leaves_at_end_of_input(pyz, server):
         frame = bob.expect("message", text="secret")
         assert frame["to"] == "bob" and frame["from"] == "amy"
         client.type("/me waves")
-        client.wait_for(r"\* amy waves$")
+        client.wait_for(r"<amy> \*waves\*$")
         client.type("/who")
         client.wait_for(r"^\* 2 people in the room: bob, amy$")
         cy = Client(server.port)

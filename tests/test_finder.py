@@ -203,12 +203,12 @@ def found(**changes):
 
 
 @pytest.mark.parametrize("room, command", [
-    (found(), "python chat.pyz client 10.0.0.5"),
-    (found(port=1240), "python chat.pyz client 10.0.0.5:1240"),
+    (found(), "python3 chat.pyz client 10.0.0.5"),
+    (found(port=1240), "python3 chat.pyz client 10.0.0.5:1240"),
     (found(tls=True, fingerprint=FINGERPRINT, port=1236),
-     'python chat.pyz client --tls --tls-fingerprint "C71A 9210 44B3 0F2E C71A 9210 44B3 0F2E '
+     'python3 chat.pyz client --tls --tls-fingerprint "C71A 9210 44B3 0F2E C71A 9210 44B3 0F2E '
      'C71A 9210 44B3 0F2E C71A 9210 44B3 0F2E" 10.0.0.5:1236'),
-    (found(tls=True), "python chat.pyz client --tls 10.0.0.5"),
+    (found(tls=True), "python3 chat.pyz client --tls 10.0.0.5"),
 ])
 def test_join_command(room, command):
     assert join_command(room) == command
@@ -344,7 +344,7 @@ def test_the_port_in_use_advice_names_the_ports_find_looks_at(monkeypatch):
     monkeypatch.setattr(server, "can_listen", lambda host, port: True)
     options = cli.build_parser().parse_args(["server"])
     text = server._bind_error(options, OSError(errno.EADDRINUSE, "Address in use"))
-    assert "--port 1235" in text and "'python chat.pyz find' looks at ports 1234 to 1243" in text
+    assert "--port 1235" in text and "'python3 chat.pyz find' looks at ports 1234 to 1243" in text
 
 
 def test_find_asks_the_ports_the_server_suggests():

@@ -67,10 +67,10 @@ def test_students_copy_the_banner_command_and_a_wrong_prefix_is_refused(pyz, tmp
     try:
         out = server.wait_for(r"Stop the server with Ctrl\+C").string  # the last banner line
         assert "\n  %s\n" % grouped(digest()) in out
-        command = re.search(r"Students connect with:  (python chat\.pyz client .*)", out).group(1)
+        command = re.search(r"Students connect with:  (python3 chat\.pyz client .*)", out).group(1)
         prefix = grouped(digest(), 16)
         assert '--tls --tls-fingerprint "%s" ' % prefix in command
-        args = shlex.split(command)[3:]  # as typed from the board, after "python chat.pyz client"
+        args = shlex.split(command)[3:]  # as typed from the board, after "python3 chat.pyz client"
         joined = subprocess.run(
             [sys.executable, pyz, "client"] + args + ["--text", "--name", "cy"],
             input=b"hello over TLS\n", capture_output=True, timeout=WAIT * 3, env=as_student())

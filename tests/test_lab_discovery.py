@@ -84,7 +84,7 @@ def expected_lines(room, address):
     else:
         lines.append("    at %s port %d, %s, not encrypted" % (address, room.port, password))
         flags = ""
-    return lines + ["    join:  python chat.pyz client %s%s%s" % (flags, address, shown)]
+    return lines + ["    join:  python3 chat.pyz client %s%s%s" % (flags, address, shown)]
 
 
 def listed(output, room, address):

@@ -294,7 +294,7 @@ def test_the_banner_names_a_findable_room(make_server):
     server = discovering(make_server, "--room", "Lab 3")
     text = server_module.banner(server.server, server.options)
     assert text.splitlines()[1] == ("Room: Lab 3 (listed in students' windows: they "
-                                    "double-click chat.pyz or run 'python chat.pyz client', "
+                                    "double-click chat.pyz or run 'python3 chat.pyz client', "
                                     "and choose it)")
 
 

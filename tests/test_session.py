@@ -102,7 +102,8 @@ def test_an_encrypted_server_handshakes_or_explains():
     assert plain_program.wire == life.JSON
     person = new(tls=True)
     error = refused_with(person.expire(1.0))
-    assert error.code == "tls_required" and "python chat.pyz client --tls" in error.message
+    assert error.code == "tls_required" and "'python3 chat.pyz client --tls" in error.message
+    assert "(on Windows: 'py chat.pyz client --tls" in error.message
     assert person.wire == life.TEXT
     failed = new(tls=True)
     failed.first_byte(0x16, 0.1)

@@ -182,9 +182,10 @@ def test_a_server_started_in_the_background_keeps_trying_its_terminal(server, te
 
 
 class ServerInTerminal:
-    """`python chat.pyz server` in a pseudo-terminal, as a teacher runs it."""
+    """`python chat.pyz server` (or `mode`: teach) in a pseudo-terminal, as a teacher runs it."""
 
-    def __init__(self, pyz, tmp_path, *args, ignore_hang_ups=False, errors=None):
+    def __init__(self, pyz, tmp_path, *args, ignore_hang_ups=False, errors=None, mode="server",
+                 env=None):
         require(hasattr(os, "openpty"), "a pseudo-terminal (Unix)")
         import fcntl
         import signal
@@ -204,8 +205,8 @@ class ServerInTerminal:
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
         self.process = subprocess.Popen(
-            [sys.executable, pyz, "server", "--host", "127.0.0.1", "--port", "0"] + list(args),
-            cwd=str(tmp_path), stdin=self.slave, stdout=self.slave,
+            [sys.executable, pyz, mode, "--host", "127.0.0.1", "--port", "0"] + list(args),
+            cwd=str(tmp_path), env=env, stdin=self.slave, stdout=self.slave,
             stderr=self.slave if errors is None else errors,  # errors: a file, to read later
             start_new_session=True, preexec_fn=become_its_terminal)
         self._drainer = threading.Thread(target=self._drain, daemon=True)

@@ -8,7 +8,7 @@ import pytest
 from helpers import RunningServer, wait_until
 from chat_app import teacher_id
 from chat_app.session import PROMPT_NAME_LOGGED
-from test_text_sessions import read_until
+from test_text_sessions import read_until, unwrap
 
 def teaching(server):
     """Note the token the server wrote for its teacher (teacher_id.py), as the clients read it."""
@@ -320,10 +320,11 @@ def test_a_person_at_nc_is_told_it_is_recorded_sees_notices_and_raises_a_hand(ma
     assert read_until(carl, "hand")[-1] == "* Your hand is up: the teacher can see it."
     assert lee.expect("hand")["name"] == "carl"
     control(lee, "lock")
-    assert read_until(carl, r"\*\*\*")[-1].endswith("*** The teacher locked the room: only the "
-                                                     "teacher writes to the room now. Students "
-                                                     "can still send the teacher a private "
-                                                     "message.")
+    rows = read_until(carl, r"\*\*\*")[-1:] + read_until(carl, r"message\.$")  # 80 columns
+    assert all(len(row) < 80 for row in rows)
+    assert unwrap(rows).endswith("*** The teacher locked the room: only the teacher writes to the "
+                                 "room now. Students can still send the teacher a private "
+                                 "message.")
     carl.send_raw(b"anyone?\n")
     assert read_until(carl, "^! ")[-1].startswith("! The teacher has locked the room")
     carl.send_raw(b"/hand down\n")

@@ -381,7 +381,7 @@ def test_teach_joins_as_the_teacher_and_shows_how_students_join(teach):
     pump(teach.root, lambda: window.role == "teacher", "the teacher's join")
     words = teach.banner.words()
     port = teach.server.server_address[1]
-    assert "Students connect with:  python chat.pyz client %s:%d" % (LOOPBACK, port) in words
+    assert "Students connect with:  python3 chat.pyz client %s:%d" % (LOOPBACK, port) in words
     assert "Room: Lab 3" in words and "Log: off" in words
     assert "Closing this window stops the room for everyone." in words
     assert "Stop the server with Ctrl+C" not in words
@@ -477,7 +477,7 @@ def test_teach_without_a_display_says_to_run_the_server(tmp_path):
                              "--port", "0", "--no-discovery"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=WAIT * 2)
     assert result.returncode == 1
-    assert "python chat.pyz server" in result.stderr
+    assert "python3 chat.pyz server" in result.stderr
     assert "listening" not in result.stdout  # no server was started
 
 
@@ -501,3 +501,30 @@ def test_ctrl_c_or_a_stop_signal_stops_teach_for_everyone(display, tmp_path, sig
         if process.poll() is None:
             process.kill()
             process.wait(WAIT)
+
+
+def test_teachs_terminal_takes_the_teachers_commands(display, pyz, tmp_path):
+    # Typing in the terminal behind the window was echoed and silently ignored.
+    require(tkinter is not None, "tkinter for the GUI tests")
+    from test_teacher_console import ServerInTerminal
+    env = dict(os.environ, CHAT_APP_HOME=str(tmp_path), HOME=str(tmp_path))
+    teach = ServerInTerminal(pyz, tmp_path, "--no-discovery", mode="teach", env=env)
+    try:
+        teach.wait_for(r"^Type /help here for the teacher's commands")
+        teach.wait_for(r"^Closing the teacher's window, /quit or Ctrl\+C here stops the room")
+        amy = Client(teach.port)
+        if "Teacher" not in amy.join("amy")["users"]:
+            amy.expect("joined", name="Teacher")
+        teach.wait_rows(r"\d\d:\d\d:\d\d  amy joined \(127\.0\.0\.1\)", r">")
+        teach.type(b"/who\r")
+        teach.wait_for(r"^ +amy +127\.0\.0\.1 +since ")
+        teach.type(b"/say Pens down\r")
+        assert amy.expect("notice")["text"] == "Pens down"
+        teach.type(b"/quit\r")  # stops the room, as Ctrl+C does
+        amy.expect("left", name="Teacher")  # the window left first
+        assert amy.expect("bye")["reason"]
+        assert teach.process.wait(WAIT) == 0
+        import termios
+        assert termios.tcgetattr(teach.slave) == teach.saved_mode
+    finally:
+        teach.close()

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from helpers import Client, wait_until
+from chat_app.text_format import INDENT
 
 STAMP = r"\[\d\d:\d\d\] "
 
@@ -20,6 +21,15 @@ def read_until(client, pattern, limit=50):
         if re.search(pattern, line):
             return lines
     raise AssertionError("%r not in %r" % (pattern, lines))
+
+
+def unwrap(rows):
+    """Return the rows of one wrapped line as the line: each further row's indent was a space.
+
+    The server wraps what text sessions read at 80 columns
+    (text_format.SESSION_COLUMNS), every row after the first indented.
+    """
+    return " ".join(row[len(INDENT):] if row.startswith(INDENT) else row for row in rows)
 
 
 def person(server, name):
@@ -52,7 +62,7 @@ def test_text_person_and_json_program_chat(server):
     assert re.match(STAMP + "<bob> hi amy$", amy.read_text())
     assert amy.read_text() == "    second line"
     bob.send({"type": "say", "text": "/me waves"})
-    assert re.match(STAMP + r"\* bob waves$", amy.read_text())
+    assert re.match(STAMP + r"<bob> \*waves\*$", amy.read_text())
     bob.send({"type": "leave"})
     assert re.match(STAMP + r"\* bob left$", amy.read_text())
 
@@ -70,7 +80,7 @@ def test_commands(server):
     assert re.match(STAMP + r"<amy> \(private to bob\) just for you$", amy.read_text())
     amy.send_raw(b"/me nods\n")
     assert bob.expect("message")["text"] == "/me nods"
-    assert re.match(STAMP + r"\* amy nods$", amy.read_text())
+    assert re.match(STAMP + r"<amy> \*nods\*$", amy.read_text())
     amy.send_raw(b"//slash\n")
     assert bob.expect("message")["text"] == "/slash"
     amy.read_text()

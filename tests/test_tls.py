@@ -204,7 +204,8 @@ def test_a_person_at_an_encrypted_port_reads_plain_words(tls_server):
     person = Client(tls_server.port)  # nc: types nothing
     lines = person.assert_closed()
     assert len(lines) == 1 and lines[0].startswith(b"! This chat room is encrypted (TLS)")
-    assert b"python chat.pyz client --tls" in lines[0]
+    assert b"'python3 chat.pyz client --tls" in lines[0]
+    assert b"(on Windows: 'py chat.pyz client --tls" in lines[0]
 
 
 def test_a_kicked_terminal_client_on_an_encrypted_room_does_not_reconnect(pyz, tls_server):

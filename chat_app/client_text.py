@@ -42,7 +42,7 @@ from .commands import (HELP_TEXT, CommandError, control_frame, hand_frame, hands
 from .line_editor import END_OF_INPUT
 from .local_addresses import host_port
 from .protocol import is_blank
-from .room_search import (BY_HAND, CHECK_PROMPT, NOT_YOUR_ROOM, check_piped, check_words,
+from .room_search import (CHECK_PROMPT, NOT_YOUR_ROOM, by_hand, check_piped, check_words,
                           confirmed, digits_shown, in_order, needs_check, nothing_found,
                           numbered, same_name_warnings)
 from .room_search import choice as room_choice
@@ -239,7 +239,7 @@ class TerminalClient:
             return False
         if confirmed(self.ask(CHECK_PROMPT)):
             return True
-        self.complain("%s %s" % (NOT_YOUR_ROOM, BY_HAND))
+        self.complain("%s %s" % (NOT_YOUR_ROOM, by_hand()))
         return False
 
     def run(self):

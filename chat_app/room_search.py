@@ -20,7 +20,7 @@ has compared those digits with the board (`needs_check`).
 import collections
 import threading
 
-from . import text_format
+from . import interpreter, text_format
 from .discovery import SEARCH_PORTS
 from .finder import (FIND_SECONDS, FINGERPRINT_SHOWN, command_address, digits_shown,
                      find_rooms, in_order, marked, name_as_read, report, same_name_warnings,
@@ -49,10 +49,20 @@ NOT_YOUR_ROOM = ("Not joined, and nothing was sent to it. A fingerprint that dif
 CHECK_PIPED = ('"%s" at %s is encrypted, and no one at this terminal can compare its '
                "fingerprint with the board, so it was not joined. Give the digits from the "
                "board instead: %s")
-# The terminal's way in without the list: what the student copies from the board.
-TYPED_JOIN = 'python chat.pyz client --text --tls-fingerprint "DIGITS FROM THE BOARD" %s'
-BY_HAND = "To join your teacher's room, type its address and fingerprint from the board: %s" % (
-    TYPED_JOIN % "ADDRESS")
+# The terminal's way in without the list, what the student copies from the board ...
+TYPED_JOIN = 'client --text --tls-fingerprint "DIGITS FROM THE BOARD" %s'
+# ... and the words that give it.
+BY_HAND_WORDS = "To join your teacher's room, type its address and fingerprint from the board: %s"
+
+
+def typed_join(address):
+    """Return the command that joins the room at `address` with the board's fingerprint."""
+    return interpreter.command(TYPED_JOIN % address)
+
+
+def by_hand():
+    """Return the words that tell a student to join with the address and digits from the board."""
+    return BY_HAND_WORDS % typed_join("ADDRESS")
 
 
 def find_nearby(extra_ports=()):
@@ -193,7 +203,7 @@ def check_words(found):
 
 def check_piped(found):
     """Return why an encrypted room was not joined (no one to compare), and what to do."""
-    return CHECK_PIPED % (found.room, room_key(found), TYPED_JOIN % command_address(found))
+    return CHECK_PIPED % (found.room, room_key(found), typed_join(command_address(found)))
 
 
 def confirmed(answer):

@@ -663,7 +663,7 @@ def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_s
     assert client.session is None and server.room.connection_count() == 0
     said = capsys.readouterr().err
     assert NOT_YOUR_ROOM in said and said.rstrip().endswith(
-        'type its address and fingerprint from the board: python chat.pyz client --text '
+        'type its address and fingerprint from the board: python3 chat.pyz client --text '
         '--tls-fingerprint "DIGITS FROM THE BOARD" ADDRESS')
 
 
@@ -677,7 +677,7 @@ def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(
     assert client.session is None and server.room.connection_count() == 0
     said = capsys.readouterr().err
     assert "no one at this terminal can compare its fingerprint" in said
-    assert said.rstrip().endswith('python chat.pyz client --text --tls-fingerprint "DIGITS FROM '
+    assert said.rstrip().endswith('python3 chat.pyz client --text --tls-fingerprint "DIGITS FROM '
                                   'THE BOARD" 127.0.0.1:%d' % server.port)
 
 

@@ -59,6 +59,7 @@ class Peer:
     def __init__(self, outbox, address, on_end=None):
         self.outbox = outbox
         self.address = address
+        self.local = is_loopback(address)  # this computer's: the log's shares do not count it
         self._ended = None  # an Event, made only for a reader that waits (held back)
         self._woken = False  # wake() was called: the next wait_for_end() returns at once
         self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
@@ -218,9 +219,11 @@ class Room:
     def load_history(self, entries, last_id, saved_state=None, cleared_through=None):
         """Seed history, the message counter and the rules from a reloaded log.
 
-        `entries` are messages and announcements; `saved_state` the newest
-        saved_state record, if any (moderation.Rules.restore);
-        `cleared_through` the newest clear's last id, if any.
+        `entries` are messages and announcements; `saved_state` the rules
+        and hands the log leaves, as a saved_state record, if any
+        (HistoryLog.saved_state; moderation.Rules.restore): the log holds
+        the raise of each of those hands; `cleared_through` the newest
+        clear's last id, if any.
         """
         with self._lock:
             self._cleared_through = cleared_through
@@ -789,7 +792,7 @@ class Room:
         if self._log is None:
             return None
         line = rendered.json_bytes()
-        if source is not None and not source.teacher and not is_loopback(source.address):
+        if source is not None and not source.teacher and not source.local:
             keep, record, words = self._budget.take(source.address, len(line), self._clock())
             if not keep:
                 if record is None:

@@ -81,6 +81,8 @@ ROOM_WORDS = {
     "muted": ERROR_MESSAGES["muted"],  # the rules line says what the refusal said
     "teacher_hand": "Teachers do not raise hands: the students' hands show in your list.",
     "hands": {True: "raised a hand.", False: "has no hand up now."},
+    "hand_left": "left the room, so their raised hand went down.",
+    "hands_lowered": "The teacher lowered every raised hand (%s).",
     "cleared_away": "The teacher cleared the conversation while you were away: earlier "
                     "messages are gone for everyone.",
 }
@@ -150,6 +152,22 @@ class Hands:
 
     def names(self):
         return [name for name, _ in self._up]
+
+
+# The frames of students' hands a teacher's client gets (hand_words says them).
+HAND_FRAMES = ("hand", "hands_lowered")
+
+
+def hand_words(frame):
+    """Return what a teacher reads of a hand frame (HAND_FRAMES): 'amy raised a hand.'"""
+    if frame.get("type") == "hands_lowered":
+        count = frame.get("count")
+        return ROOM_WORDS["hands_lowered"] % counted(count if isinstance(count, int) else 0,
+                                                     "hand")
+    name = safe(str(frame.get("name", "?")))
+    if frame.get("left") is not None and not flag(frame, "up"):
+        return "%s %s" % (name, ROOM_WORDS["hand_left"])
+    return "%s %s" % (name, ROOM_WORDS["hands"][flag(frame, "up")])
 
 
 def backoff_delays():
@@ -376,15 +394,27 @@ class ChatState:
         return []
 
     def _on_hand(self, frame):
-        """Note a student's own hand, or for a teacher anyone's (its window also lists them)."""
+        """Note a student's own hand, or for a teacher anyone's (its window also lists them).
+
+        A teacher reads a line when a hand went down as its student left.
+        """
         if self.role == TEACHER and isinstance(frame.get("name"), str):
             self.hands.change(frame["name"], flag(frame, "up"), frame.get("time"))
+            if frame.get("left") is not None:
+                return [entry("event", hand_words(frame), frame.get("time"))]
         if self.role != STUDENT or name_key(safe(str(frame.get("name", "")))) != name_key(
                 self.name):
             return []
         self.hand = flag(frame, "up")
         return [entry("notice", ROOM_WORDS["hand_up" if self.hand else "hand_down"],
                       frame.get("time"))]
+
+    def _on_hands_lowered(self, frame):
+        """A teacher lowered every hand: the teacher's list empties, and says so."""
+        if self.role != TEACHER:
+            return []
+        self.hands = Hands()
+        return [entry("event", hand_words(frame), frame.get("time"))]
 
     def _on_deleted(self, frame):
         return []  # the window takes the message away; the notice after says why
@@ -408,7 +438,7 @@ class ChatState:
     _handlers = {
         "message": _on_message, "joined": _on_joined, "left": _on_left,
         "error": _on_error, "bye": _on_bye, "notice": _on_notice,
-        "room_state": _on_room_state, "hand": _on_hand,
+        "room_state": _on_room_state, "hand": _on_hand, "hands_lowered": _on_hands_lowered,
         "deleted": _on_deleted, "cleared": _on_cleared,
     }
 

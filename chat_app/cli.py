@@ -13,6 +13,7 @@ from .history_log import (
     DEFAULT_MAX_SIZE, MIN_MAX_SIZE, ROTATED_LOGS_KEPT, format_size, parse_size,
 )
 from .local_addresses import host_port
+from .log_budget import share_for
 from .tls import ClientTls, TlsError
 from .protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
@@ -189,7 +190,10 @@ def add_server_options(server):
                         help="when FILE would grow past SIZE (for example 500K, 100M, 1G), it "
                              "becomes FILE.1 (FILE.1 becomes FILE.2 ...) and a new FILE "
                              "begins; %d older files are kept, the oldest is removed. 0: one "
-                             "file that is never renamed" % ROTATED_LOGS_KEPT)
+                             "file that is never renamed. What one student's computer sends "
+                             "fills at most SIZE of the log per run (%s with 0); the rest "
+                             "still reaches everyone" % (ROTATED_LOGS_KEPT,
+                                                         format_size(share_for(0))))
     server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
     server.add_argument("--tls-cert", metavar="FILE", default=None,

@@ -106,7 +106,8 @@ NOT_CONNECTED = ("Not connected, so nothing was sent; your text stays in the box
 
 # After a teacher's /hands: where else the raised hands show, and what lowers one.
 HANDS_IN_WINDOW = ("The same list is under the people, each hand with a Lower button: press it "
-                   "once you have helped them (or type /lower NAME).")
+                   "once you have helped them (or type /lower NAME); Lower all (or /hands "
+                   "down) lowers them all.")
 
 # Asked before the window closes with typed or paced text not yet sent.
 LEAVE_TITLE = "Leave the chat?"

@@ -34,8 +34,8 @@ import threading
 import time
 
 from . import interpreter, settings, teacher_id, text_format
-from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
-                         ChatState, password_problem, split_text)
+from .chat_state import (CLIENT_WORDS, HAND_FRAMES, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT,
+                         TEACHER, ChatState, hand_words, password_problem, split_text)
 from .client_session import Session
 from .commands import (HELP_TEXT, CommandError, control_frame, hand_frame, hands_text, run_line,
                        say_frame, teacher_help)
@@ -418,9 +418,8 @@ class TerminalClient:
     def on_frame(self, frame):
         shown = self.state.apply(frame)
         refused = self.state.say_refused(frame)
-        if frame.get("type") == "hand" and self.state.role == TEACHER:  # a student's, not ours
-            self.show("* %s %s" % (text_format.safe_line(frame.get("name", "?")),
-                                   ROOM_WORDS["hands"][frame.get("up") is True]))
+        if frame.get("type") in HAND_FRAMES and self.state.role == TEACHER:  # students', not ours
+            self.show("* " + text_format.safe_line(hand_words(frame)))
             return
         text = text_format.render(frame)
         if frame.get("type") == "bye" and frame.get("kicked"):

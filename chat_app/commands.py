@@ -162,7 +162,8 @@ TEACHER_COMMANDS = (
     ("private", "/private off|on", "private messages between students off or on"),
     ("delete", "/delete ID", "remove message #ID from every window and history"),
     ("clear", "/clear", "empty the conversation for everyone"),
-    ("hands", "/hands", "the raised hands, in order, with the time"),
+    ("hands", "/hands [down]", "the raised hands, in order, with the time; /hands down "
+                               "lowers them all"),
     ("lower", "/lower NAME", "lower NAME's raised hand"),
 )
 
@@ -170,6 +171,11 @@ TEACHER_COMMANDS = (
 USAGES = {name: usage for name, usage, _ in TEACHER_COMMANDS}
 USAGES["slow"] = "/slow SECONDS (0 to %d) or /slow off" % MAX_SLOW_SECONDS
 USAGES["private"] = "/private off or /private on"
+USAGES["hands"] = "/hands to list the raised hands, /hands down to lower them all"
+
+# What follows /hands to lower every raised hand at once (control lower_all):
+# /hands takes no name, so no student's name can be mistaken for it.
+HANDS_DOWN = "down"
 
 # What /slow and /private take besides a number: the control's value.
 SWITCH_WORDS = {"off": False, "on": True}
@@ -196,7 +202,7 @@ HANDS_WORDS = {
     "none": "No hand is up.",
     "title": "%s up, first raised first:",
     "row": "  %d. %s  since %s",
-    "after": "Type /lower NAME once you have helped them.",
+    "after": "Type /lower NAME once you have helped them, or /hands down to lower them all.",
 }
 
 
@@ -253,6 +259,12 @@ def _message_id(rest):
     return {"id": int(rest.lstrip("#"))}
 
 
+def _hands_down(rest):
+    if rest.lower() != HANDS_DOWN:
+        raise ValueError(rest)
+    return {}
+
+
 # The rule commands: what each typed rest becomes in a control frame (the
 # action is the command's name).
 CONTROL_FIELDS = {
@@ -289,7 +301,7 @@ def _announcement(rest):
 TYPED_CONTROLS = {name: (name, fields) for name, fields in CONTROL_FIELDS.items()
                   if name not in NOT_TYPED}
 TYPED_CONTROLS.update(slow=("slow", _slow_in_range), kick=("kick", _kick),
-                      say=("announce", _announcement))
+                      say=("announce", _announcement), hands=("lower_all", _hands_down))
 
 
 def control_frame(command):
@@ -316,6 +328,11 @@ def _delete(rest):
     raise CommandError(DELETE_IN_WINDOW)
 
 
+def _hands(rest):
+    """/hands lists the raised hands; /hands down lowers them all (a control)."""
+    return _control("hands")(rest) if rest else Command("hands", "", "")
+
+
 # The teacher's commands a client takes: command -> its parser (rest -> Command).
 TEACHER_TYPED = {name: _control(name) for name in TYPED_CONTROLS}
-TEACHER_TYPED.update(hands=_no_argument("hands"), delete=_delete)
+TEACHER_TYPED.update(hands=_hands, delete=_delete)

@@ -10,13 +10,21 @@ up to ROTATED_LOGS_KEPT, the oldest being removed) and a new PATH begins.
 A log file deleted or replaced while the server runs is noticed at the next
 write (one stat() per batch of lines) and a new one is started at PATH.
 
+Each file starts with a snapshot of the room's rules and hands, a
+`saved_state` record (`snapshot`, the room's, gives it), written before the
+first line of each server run and of each new file; after it the log holds
+only what changed (moderation.REPLAYS).  So no record grows with the room's
+past: a snapshot holds at most the hands of those in the room.
+
 At start the newest messages and announcements are read back from the end
 of PATH, block by block, and from PATH.1, PATH.2 ... while PATH alone has too
 few, so a log that has grown all term still loads at once.  History stops at
-the newest `cleared` record and leaves out the ids `deleted` records name;
-the room's rules and hands come from the newest `saved_state` record, which
-is looked for further back, line starts only, once history is complete.
-Private messages (with "to") are logged but never history.
+the newest `cleared` record and leaves out the ids `deleted` records name.
+The newest snapshot is looked for further back, line starts only, once
+history is complete; the rules and hands are that snapshot with every
+change after it replayed in order, reading forward from it to the end.
+(Logs of earlier versions have a snapshot after each change: they load the
+same way.)  Private messages (with "to") are logged but never history.
 """
 
 import errno
@@ -25,6 +33,8 @@ import os
 import re
 import shutil
 import stat
+
+from .moderation import REPLAYS, Rules
 
 # How much of the file to read per step when looking for the last lines.
 READ_BLOCK_BYTES = 64 * 1024
@@ -55,9 +65,17 @@ HISTORY_FIELDS = {
 }
 
 # How a saved_state line starts (the room encodes it compactly, `type`
-# first): past the history, only lines that start so are decoded, so a big
-# log with no saved_state is looked through quickly.
+# first): past the history, only lines that start so are looked at, so a big
+# log is looked through quickly for its newest snapshot.
 SAVED_STATE_START = b'{"type":"saved_state"'
+
+# How the lines that change the rules and hands start: on the way from the
+# snapshot to the end, only these are decoded.
+STATE_STARTS = tuple(('{"type":"%s"' % kind).encode("ascii") for kind in REPLAYS)
+
+# Of those, the ones that can raise a hand or set a rule: a log with none of
+# them and no snapshot (one from before hands and rules) has nothing to replay.
+SETTING_STARTS = (b'{"type":"hand"', b'{"type":"rule"')
 
 # What the console says when the log file changed under the server's feet.
 REOPENED = {
@@ -100,7 +118,7 @@ def _as_history_entry(record):
 
 
 def _tail_lines(handle, size):
-    """Yield whole lines from the end of an open binary file, newest first."""
+    """Yield (offset, line) for whole lines from the end of an open binary file, newest first."""
     position = size
     carry = b""
     while position > 0:
@@ -110,10 +128,29 @@ def _tail_lines(handle, size):
         block = handle.read(step) + carry
         lines = block.split(b"\n")
         carry = lines.pop(0)
+        end = position + len(block)
         for line in reversed(lines):
-            yield line
+            end -= len(line)
+            yield end, line
+            end -= 1  # its newline
     if carry:
-        yield carry
+        yield 0, carry
+
+
+def _lines_from(handle, offset):
+    """Yield the lines of an open binary file from `offset` to its end as it is now.
+
+    Only as far as its size says: a device that reads on for ever
+    (/dev/full, /dev/zero) has none.
+    """
+    left = os.fstat(handle.fileno()).st_size - offset
+    handle.seek(offset)
+    while left > 0:
+        line = handle.readline(left)
+        if not line:
+            return
+        left -= len(line)
+        yield line
 
 
 def _record_id(record):
@@ -135,7 +172,9 @@ class _Reading:
         self.cleared = False  # a cleared record was seen: older messages are not history
         self.cleared_through = None  # the newest cleared record's last id removed, if it says
         self.deleted = set()  # the ids deleted records name
-        self.saved_state = None  # the newest saved_state record
+        self.snapshot_at = None  # (file number, offset) of the newest saved_state line
+        self.settings = False  # a line that raises a hand or sets a rule was seen
+        self.files = []  # the numbers of the files read (0: PATH), newest first
         self.warnings = []
 
     @property
@@ -145,17 +184,13 @@ class _Reading:
 
     @property
     def done(self):
-        return self.history_done and self.saved_state is not None
+        return self.history_done and self.snapshot_at is not None
 
     def take(self, record):
         """Take one record, newer ones having been taken before."""
         if not isinstance(record, dict):
             return
         kind = record.get("type")
-        if kind == "saved_state":
-            if self.saved_state is None:
-                self.saved_state = record
-            return
         id_ = _record_id(record)
         if id_ is not None:
             self.last_id = max(self.last_id, id_)
@@ -174,24 +209,29 @@ class _Reading:
             if entry is not None and entry["id"] not in self.deleted:
                 self.entries.append(entry)
 
-    def read(self, handle, path, cut_off):
-        """Take entries from one file's end; `cut_off`: its last line was cut off."""
+    def read(self, handle, path, cut_off, number):
+        """Take entries from the end of file `number`; `cut_off`: its last line was cut off."""
+        self.files.append(number)
         size = os.fstat(handle.fileno()).st_size
         lines = _tail_lines(handle, size)
         # The piece after the final newline: empty, unless the server
         # stopped in the middle of a line (then ended by a newline at open).
-        last = next(lines, b"")
+        last = next(lines, (0, b""))[1]
         if last or cut_off:
             if cut_off and not last:
                 next(lines, None)
             self.warnings.append("The last line of %s was cut off (the server stopped while "
                                  "writing it); it was skipped." % path)
         skipped = 0
-        for line in lines:
+        for offset, line in lines:
             if self.done:
                 break
-            if not line.strip() or (self.history_done
-                                    and not line.startswith(SAVED_STATE_START)):
+            if line.startswith(SAVED_STATE_START):
+                if self.snapshot_at is None:  # the newest
+                    self.snapshot_at = (number, offset)
+                continue
+            self.settings = self.settings or line.startswith(SETTING_STARTS)
+            if not line.strip() or self.history_done:
                 continue
             try:
                 self.take(json.loads(line.decode("utf-8")))
@@ -224,8 +264,12 @@ class HistoryLog:
         self._report = report or (lambda text: None)
         self._warn = warn or self._report
         self._file = None
-        self.saved_state = None  # the newest saved_state record, once load() found one
+        self.saved_state = None  # the rules and hands the log leaves, once load() found any
         self.cleared_through = None  # the last id the newest clear removed, once load() found it
+        # Called by the thread that writes, for the encoded snapshot line that
+        # starts each file (the room's); None: files start with none.
+        self.snapshot = None
+        self.snapshot_due = True  # the next line written is the first of a run, or of a file
         self._cut_off = self._open()
 
     def _open(self):
@@ -236,6 +280,7 @@ class HistoryLog:
         self._identity = (status.st_dev, status.st_ino)
         self._regular = stat.S_ISREG(status.st_mode)  # not /dev/full or a pipe
         self._end = status.st_size  # the end of the last whole line written
+        self._fresh = not self._end  # the file holds nothing, or only its snapshot
         cut_off = False
         if self._regular and self._end:
             handle.seek(self._end - 1)
@@ -251,27 +296,60 @@ class HistoryLog:
         read from PATH and then from PATH.1, PATH.2 ... while there are too
         few; `last_id` is the highest id given (messages, private ones too,
         and notices are numbered from one counter; 0 for an empty log).
-        The newest saved_state record is left in `self.saved_state`, and the
-        last id the newest clear removed in `self.cleared_through` (or None).  A cut-off last
+        The rules and hands the log leaves (the newest snapshot, and every
+        change after it) are left in `self.saved_state` as a saved_state
+        record (None when the log holds none), and the last id the newest
+        clear removed in `self.cleared_through` (or None).  A cut-off last
         line (the server was killed mid-write) is skipped with a warning
         and the next append starts on a fresh line.
         """
         reading = _Reading(max(count, 1))  # one, to find the last id even for --history 0
-        reading.read(self._file, self.path, self._cut_off)
+        reading.read(self._file, self.path, self._cut_off, 0)
         number = 1
         while not reading.done and number <= ROTATED_LOGS_KEPT:
             older = rotated_path(self.path, number)
             try:
                 with open(older, "rb") as handle:
-                    reading.read(handle, older, False)
+                    reading.read(handle, older, False, number)
             except FileNotFoundError:
                 break
             number += 1
         entries = reading.entries[:count]
         entries.reverse()
-        self.saved_state = reading.saved_state
+        if reading.snapshot_at is not None or reading.settings:
+            self.saved_state = self._replay(reading.snapshot_at or (reading.files[-1], 0))
         self.cleared_through = reading.cleared_through
         return entries, reading.last_id, reading.warnings
+
+    def _file_path(self, number):
+        return rotated_path(self.path, number) if number else self.path
+
+    def _replay(self, start):
+        """Return the rules and hands from file and offset `start` on, as a saved_state record.
+
+        Reading forward to the end of PATH, every line that changes them
+        (STATE_STARTS) is replayed in order; None if there was none.
+        """
+        rules, last = Rules(), None
+        number, offset = start
+        for number in range(number, -1, -1):
+            try:
+                with open(self._file_path(number), "rb") as handle:
+                    for line in _lines_from(handle, offset):
+                        if not line.startswith(STATE_STARTS) or not line.endswith(b"\n"):
+                            continue  # not a change, or the cut-off last line
+                        try:
+                            record = json.loads(line.decode("utf-8"))
+                        except (ValueError, UnicodeDecodeError):
+                            continue  # counted as unreadable by the reading, if it got there
+                        rules.replay(record)
+                        last = record
+            except FileNotFoundError:
+                pass  # removed meanwhile by hand: the newer files still count
+            offset = 0
+        if last is None:
+            return None
+        return rules.saved_state(last.get("time"))
 
     def write(self, lines):
         """Append encoded lines (each ending in a newline) in order.
@@ -287,18 +365,39 @@ class HistoryLog:
                 self._append(b"\n")
                 self._needs_newline = False
             while done < len(lines):
+                if self.snapshot_due:
+                    self._write_snapshot(lines[done])
                 count = self._fitting(lines, done)
                 if not count:
                     self._rotate()
                     continue
                 data = b"".join(lines[done:done + count])
                 self._append(data)
+                self._fresh = False
                 done += count
+                data = b""
         except _Stopped as stopped:
             return done + data.count(b"\n", 0, stopped.kept), stopped.error
         except OSError as exc:
             return done, exc
         return done, None
+
+    def _write_snapshot(self, first):
+        """Write the room's snapshot before `first`, the next line; raise as _append.
+
+        When the two would take the file past --log-max-size, a new file
+        begins with them.
+        """
+        if self.snapshot is not None:
+            line = self.snapshot()
+            if not self._fresh and self._past_limit(len(line) + len(first)):
+                self._rotate()
+            self._append(line)
+        self.snapshot_due = False
+
+    def _past_limit(self, size):
+        """Tell whether `size` more bytes would take the file past --log-max-size."""
+        return bool(self.max_size) and self._regular and self._end + size > self.max_size
 
     def _append(self, data):
         """Write whole lines at the end; raise _Stopped after cutting back a partial write."""
@@ -339,8 +438,8 @@ class HistoryLog:
             if space < 0:
                 break
             count += 1
-        if not count and not self._end:
-            return 1  # a line longer than the limit gets a file of its own
+        if not count and self._fresh:
+            return 1  # a line longer than the limit gets a file of its own (with its snapshot)
         return count
 
     def _rotate(self):
@@ -360,6 +459,7 @@ class HistoryLog:
             self._report("the log file %s reached --log-max-size %s: it was renamed %s and a "
                          "new one begins (a restart reloads the history across the files)"
                          % (self.path, format_size(self.max_size), rotated_path(self.path, 1)))
+        self.snapshot_due = True
         self._open()  # if this fails, the next write tries again
 
     def _shift_older_files(self):
@@ -395,6 +495,7 @@ class HistoryLog:
                 self._end = status.st_size  # as it is, were it emptied by hand meanwhile
                 return
             reason = "replaced"
+            self.snapshot_due = True  # another file: it holds no snapshot of this room
         old, self._file = self._file, None
         try:
             if reason == "deleted":

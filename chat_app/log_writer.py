@@ -21,7 +21,12 @@ wakes the sender.  A line is given up on, with every line queued so far,
 when that wait runs out (the log counts as stalled), when a write fails, or
 when it does not fit in the queue; while the log is stalled or failing, new
 lines are released as they come and nothing waits for the log, until it
-has caught up.
+has caught up.  A frame the room does not log (`skip`) is released with the
+line queued before it.
+
+Each file of the log starts with a snapshot of the room's rules and hands
+(`snapshot`, which history_log.py writes), and so does the next write after
+lines were left out: the log's record of the room is whole again from there.
 """
 
 import collections
@@ -120,6 +125,7 @@ class LogWriter:
         self._stalled = False  # a wait ran out or a write failed, and it has not caught up
         self._writing_since = None  # when the write under way began (time.monotonic)
         self._left_out = 0  # lines not kept since the queue was last full
+        self._resnapshot = False  # lines were left out: the next write starts with a snapshot
         self._failure = None  # what the console was told while writes fail
         self._failure_reason = None  # the last failed write's error
         self._stopping = False
@@ -130,25 +136,62 @@ class LogWriter:
     def path(self):
         return self.log.path
 
-    def put(self, line, position=None):
+    @property
+    def snapshot(self):
+        """The room's function returning the encoded snapshot line each file starts with."""
+        return self.log.snapshot
+
+    @snapshot.setter
+    def snapshot(self, make):
+        self.log.snapshot = make
+
+    @property
+    def max_size(self):
+        """The log's --log-max-size (0: one file, never renamed)."""
+        return self.log.max_size
+
+    def put(self, line, position=None, warning=None):
         """Queue one encoded line (room lock held: memory only); return a Queued, or None.
 
         `position` is the room's stream position after the line's frame.
-        The warning is for the console the first time a line does not fit
-        in the queue; wait_released() is worth calling while the log keeps up.
+        The Queued's warning is for the console: `warning`, or the words
+        said the first time a line does not fit in the queue; wait_released()
+        is worth calling while the log keeps up.
         """
         with self._lock:
             if position is not None:
                 self._last_position = position
             if self._pending_bytes + len(line) > MAX_PENDING_BYTES:
                 self._left_out += 1
+                self._resnapshot = True
                 self._give_up()
-                return Queued(TOO_FAR_BEHIND % self.log.path) if self._left_out == 1 else None
+                if self._left_out == 1:
+                    warning = " ".join(filter(None, (warning, TOO_FAR_BEHIND % self.log.path)))
+                return Queued(warning) if warning else None
             self._pending.append(line)
             self._positions.append(position)
             self._pending_bytes += len(line)
             self._queued += 1
             self._changed.notify()
+            if not self._keeping_up():
+                self._give_up()
+                return Queued(warning) if warning else None
+            return Queued(warning, self, self._queued)
+
+    def skip(self, position):
+        """Let a frame the log leaves out go with the line before it (room lock held).
+
+        `position` is the room's stream position after the frame.  Return
+        a Queued to wait on (the line before it), or None.
+        """
+        with self._lock:
+            if position is None:
+                return None
+            self._last_position = position
+            if not self._pending:  # every line before it is written, or given up on
+                self._release(position)
+                return None
+            self._positions[-1] = position  # released once that line is written
             if not self._keeping_up():
                 self._give_up()
                 return None
@@ -247,6 +290,9 @@ class LogWriter:
                     return
                 batch = list(self._pending)
                 self._writing_since = time.monotonic()
+                resnapshot, self._resnapshot = self._resnapshot, False
+            if resnapshot:
+                self.log.snapshot_due = True
             written, error = self.log.write(batch)
             with self._lock:
                 self._writing_since = None

@@ -6,10 +6,14 @@ the order they went up.  The room asks it, under the room's lock, whether a
 say may go (`check_say`, which raises the refusal), tells it when a
 student's room message went (`said`), and applies the rule-changing
 `control` actions through a table (`apply`), which answer with a `Change`:
-the notice's words, or None when nothing changed.  `saved_state()` is the
-log's record of it all, and `restore()` takes one back at start.  Names
-are compared by protocol.name_key, so muting lasts across leaving, a
-rejoin and a restart.
+the notice's words and what it set, or None when nothing changed.
+`saved_state()` is the log's snapshot of it all, which starts each log
+file; after it the log holds what changed (`hand` frames, `rule` and
+`hands_lowered` records), and at start `restore()` takes the newest
+snapshot back and `replay()` each later change, in order.  Every change
+sets a value rather than toggling one, so replaying one the snapshot
+already holds changes nothing.  Names are compared by protocol.name_key, so
+muting lasts across leaving, a rejoin and a restart.
 
 A sanction follows the computer, not only the name: a member from another
 computer than this one has a `machine` (its address; None for this
@@ -18,9 +22,9 @@ member mutes their machine: the other names present from it, and any
 name that joins from it later (`arrived`), are muted and listed too, and
 unmuting any of them unmutes the machine.  Slow mode times a machine's
 room messages together.  The muted machines' addresses are the server's
-own: saved_state() keeps them for a restart, state() (which clients get)
-never.  Tests drive it with a fake clock (tests/test_moderation.py); no
-socket, no thread.
+own: saved_state() and the `rule` records keep them for a restart,
+state() (which clients get) never.  Tests drive it with a fake clock
+(tests/test_moderation.py); no socket, no thread.
 """
 
 import collections
@@ -50,8 +54,10 @@ MUTED_NAMES_PER_MACHINE = 5
 MUTED_LIST_FULL = ("The muted list is full (%d names): unmute someone first, or remove a "
                    "student with /kick." % MAX_MUTED)
 
-# A rule change's notice: `about` names it (mute, lock ...), `words` say it.
-Change = collections.namedtuple("Change", "about words")
+# A rule change: `about` names it (mute, lock ...: the control's action),
+# `words` say it in its notice, `fields` are what it set, for the log's
+# `rule` record (protocol.rule_record).
+Change = collections.namedtuple("Change", "about words fields")
 
 # A member as the rules see it: the name as joined, whether a teacher, the
 # machine (address) sanctions follow, or None, and the names of the other
@@ -155,6 +161,12 @@ class Rules:
         """Lower a student's hand; return True if it was up."""
         return self._hands.pop(name_key(name), None) is not None
 
+    def lower_all(self):
+        """Lower every raised hand (control `lower_all`); return their names, oldest first."""
+        names = [name for name, _ in self._hands.values()]
+        self._hands.clear()
+        return names
+
     # --- the teacher's controls --------------------------------------
 
     def apply(self, frame, member):
@@ -176,19 +188,21 @@ class Rules:
         if len(self._muted) >= MAX_MUTED:
             raise ProtocolError("bad_control", MUTED_LIST_FULL)
         self._muted[key] = name
+        fields = {"name": name}
         if found.machine is None:
             return Change("mute", "The teacher muted %s: %s's messages to the room are not sent "
-                                  "until the teacher unmutes them." % (name, name))
+                                  "until the teacher unmutes them." % (name, name), fields)
         self._muted_machines.setdefault(found.machine, []).append(key)
         also = [other for other in found.neighbours if name_key(other) not in self._muted
                 and self._list_with(found.machine, name_key(other), other)]
+        fields.update(machine=found.machine, also=also)
         if not also:
             return Change("mute", "The teacher muted %s: messages to the room from %s's "
                                   "computer, under any name, are not sent until the teacher "
-                                  "unmutes them." % (name, name))
+                                  "unmutes them." % (name, name), fields)
         return Change("mute", "The teacher muted %s, and %s on the same computer: their "
                               "messages to the room are not sent until the teacher unmutes them."
-                      % (name, _joined(also)))
+                      % (name, _joined(also)), fields)
 
     def _unmute(self, frame, member):
         key = name_key(frame["name"])
@@ -199,13 +213,21 @@ class Rules:
             if found.machine not in self._muted_machines:
                 return None
             machine = found.machine  # muted by its machine alone, not listed
-        keys = [key] if machine is None else self._muted_machines.pop(machine)
-        names = [self._muted.pop(each) for each in keys if each in self._muted]
-        if len(names) == 1:
+        names = self._unmute_keys(key, machine)
+        fields = {"name": frame["name"] if not names else names[0]}
+        if machine is not None:
+            fields["machine"] = machine
+        if len(names) <= 1:
+            name = fields["name"]
             return Change("unmute", "The teacher unmuted %s: %s can write to the room again."
-                          % (names[0], names[0]))
+                          % (name, name), fields)
         return Change("unmute", "The teacher unmuted %s (one computer): they can write to the "
-                                "room again." % _joined(names))
+                                "room again." % _joined(names), fields)
+
+    def _unmute_keys(self, key, machine):
+        """Unmute a name, or with its machine every name muted with it; return their names."""
+        keys = [key] if machine is None else self._muted_machines.pop(machine, [key])
+        return [self._muted.pop(each) for each in keys if each in self._muted]
 
     def _list_with(self, machine, key, name):
         """List a name muted with its machine while the lists have room; return whether listed."""
@@ -219,11 +241,11 @@ class Rules:
     def _lock(self, frame, member):
         return self._set_locked(True, Change(
             "lock", "The teacher locked the room: only the teacher writes to the room now. "
-                    "Students can still send the teacher a private message."))
+                    "Students can still send the teacher a private message.", {}))
 
     def _unlock(self, frame, member):
         return self._set_locked(False, Change(
-            "unlock", "The teacher unlocked the room: everyone can write to the room again."))
+            "unlock", "The teacher unlocked the room: everyone can write to the room again.", {}))
 
     def _set_locked(self, locked, change):
         if self.locked == locked:
@@ -239,21 +261,23 @@ class Rules:
         if seconds == self.slow:
             return None
         self.slow = seconds
+        fields = {"seconds": seconds}
         if not seconds:
             return Change("slow", "The teacher turned slow mode off: write as often as you "
-                                  "like.")
-        return Change("slow", "The teacher turned slow mode on: %s." % slow_rule(seconds))
+                                  "like.", fields)
+        return Change("slow", "The teacher turned slow mode on: %s." % slow_rule(seconds), fields)
 
     def _private(self, frame, member):
         allowed = frame["allowed"]
         if allowed == self.private:
             return None
         self.private = allowed
+        fields = {"allowed": allowed}
         if allowed:
             return Change("private", "The teacher turned private messages between students "
-                                     "back on.")
+                                     "back on.", fields)
         return Change("private", "The teacher turned private messages between students off. "
-                      + TO_TEACHER)
+                      + TO_TEACHER, fields)
 
     def lower(self, raw_name, member):
         """Lower a raised hand for a teacher (control `lower`); return the student's name.
@@ -273,7 +297,9 @@ class Rules:
         """Return the log's saved_state record (`type` first: the reload looks for it so).
 
         Besides what clients are told, it keeps the muted machines, each
-        with the names muted with it (`muted_machines`).
+        with the names muted with it (`muted_machines`).  It is the snapshot
+        that starts each log file: the rules and the hands, at most one per
+        student in the room (or in it at the last stop).
         """
         record = {"type": "saved_state"}
         record.update(self.state())
@@ -313,6 +339,92 @@ class Rules:
                     and _is_number(hand.get("time"))):
                 self._hands[name_key(hand["name"])] = (hand["name"], hand["time"])
 
+    def replay(self, record):
+        """Apply one logged record that followed the snapshot (REPLAYS); skip a malformed one.
+
+        A snapshot (saved_state) is taken back whole; other records are
+        passed over.
+        """
+        replay = REPLAYS.get(record.get("type")) if isinstance(record, dict) else None
+        if replay is not None:
+            replay(self, record)
+
+    def _replay_hand(self, record):
+        """A `hand` frame: the hand is up since its time, or down."""
+        name, when = record.get("name"), record.get("time")
+        if not isinstance(name, str) or not isinstance(record.get("up"), bool) \
+                or not _is_number(when):
+            return
+        key = name_key(name)
+        if not record["up"]:
+            self._hands.pop(key, None)
+        elif key not in self._hands or self._hands[key][1] != when:
+            self._hands.pop(key, None)  # raised again since: its place is at the end
+            self._hands[key] = (name, when)
+
+    def _replay_lowered(self, record):
+        """A teacher lowered every hand (`hands_lowered`)."""
+        self._hands.clear()
+
+    def _replay_stopped(self, record):
+        """The server stopped: the hands of those not in the room then went down with them.
+
+        A stopped record cut to fit (more_names) cannot say who was not
+        there: it lowers nothing.
+        """
+        names = record.get("names")
+        if not isinstance(names, list) or record.get("more_names"):
+            return
+        present = {name_key(name) for name in names if isinstance(name, str)}
+        for key in [key for key in self._hands if key not in present]:
+            del self._hands[key]
+
+    def _replay_rule(self, record):
+        """A `rule` record: a rule-changing control as it was applied (RULE_REPLAYS)."""
+        replay = RULE_REPLAYS.get(record.get("action"))
+        if replay is not None:
+            replay(self, record)
+
+    def _replay_mute(self, record):
+        """A name muted, with its machine and the names on it listed `also`, if any."""
+        if not isinstance(record.get("name"), str):
+            return
+        machine = record.get("machine")
+        names = [record["name"]] + [name for name in _list(record.get("also"))
+                                    if isinstance(name, str)]
+        for name in names:
+            key = name_key(name)
+            self._muted.setdefault(key, name)
+            if isinstance(machine, str):
+                keys = self._muted_machines.setdefault(machine, [])
+                if key not in keys:
+                    keys.append(key)
+
+    def _replay_unmute(self, record):
+        """A name unmuted, with its machine (and so every name muted with it), if any."""
+        if not isinstance(record.get("name"), str):
+            return
+        key, machine = name_key(record["name"]), record.get("machine")
+        if not isinstance(machine, str):
+            machine = next((machine for machine, keys in self._muted_machines.items()
+                            if key in keys), None)
+        self._unmute_keys(key, machine)
+
+    def _replay_lock(self, record):
+        self.locked = True
+
+    def _replay_unlock(self, record):
+        self.locked = False
+
+    def _replay_slow(self, record):
+        seconds = record.get("seconds")
+        if _is_int(seconds) and 0 <= seconds <= MAX_SLOW_SECONDS:
+            self.slow = seconds
+
+    def _replay_private(self, record):
+        if isinstance(record.get("allowed"), bool):
+            self.private = record["allowed"]
+
 
 def _present(name, member):
     """Return a member's name as joined; raise no_such_user if nobody has it."""
@@ -345,7 +457,7 @@ def _list(value):
 
 
 # The control actions that change the rules (the room does the others:
-# lower, delete, clear, kick, announce).
+# lower, lower_all, delete, clear, kick, announce).
 RULE_ACTIONS = {
     "mute": Rules._mute,
     "unmute": Rules._unmute,
@@ -353,4 +465,23 @@ RULE_ACTIONS = {
     "unlock": Rules._unlock,
     "slow": Rules._slow,
     "private": Rules._private,
+}
+
+# What each logged record after the snapshot does to the rules and hands, at start.
+REPLAYS = {
+    "saved_state": Rules.restore,
+    "hand": Rules._replay_hand,
+    "hands_lowered": Rules._replay_lowered,
+    "stopped": Rules._replay_stopped,
+    "rule": Rules._replay_rule,
+}
+
+# How each `rule` record's action is replayed: as RULE_ACTIONS applied it.
+RULE_REPLAYS = {
+    "mute": Rules._replay_mute,
+    "unmute": Rules._replay_unmute,
+    "lock": Rules._replay_lock,
+    "unlock": Rules._replay_unlock,
+    "slow": Rules._replay_slow,
+    "private": Rules._replay_private,
 }

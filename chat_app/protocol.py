@@ -450,6 +450,7 @@ CONTROL_ACTIONS = {
     "delete": {"id": (int, True)},
     "clear": {},
     "lower": {"name": (str, True)},
+    "lower_all": {},
     "kick": {"name": (str, True), "reason": (str, False)},
     "announce": {"text": (str, True)},
 }
@@ -741,9 +742,25 @@ def cleared_frame(time, through):
     return {"type": "cleared", "through": through, "time": time}
 
 
-def hand_frame(name, up, time):
-    """A student's hand went up or down: to every teacher and to that student."""
-    return {"type": "hand", "name": name, "up": up, "time": time}
+def hand_frame(name, up, time, left=None):
+    """A student's hand went up or down: to every teacher and to that student.
+
+    `left` is the reason (LEFT_REASONS) when it went down because the
+    student left the room.
+    """
+    frame = {"type": "hand", "name": name, "up": up, "time": time}
+    if left is not None:
+        frame["left"] = left
+    return frame
+
+
+def hands_lowered_frame(count, time):
+    """A teacher lowered every raised hand, `count` of them: one frame to each teacher.
+
+    Each of those students gets their own `hand` frame; the log keeps
+    this record alone.
+    """
+    return {"type": "hands_lowered", "count": count, "time": time}
 
 
 def info_frame(room, logged, password, version):
@@ -807,14 +824,57 @@ def welcome_frame(name, users, history, limits=None, room=None, extra=None):
     return frame
 
 
+# What a welcome whose head alone (everything but its history) would pass
+# the limit leaves out, in this order: the newest raised hands (a teacher's),
+# then the names of those who joined first (the joiner stays, last).  Each
+# list's cut count goes in a field of its own.  Hands are at most one per
+# student present, so only a room of tens of thousands gets here.
+WELCOME_CUTS = (("hands", "more_hands", True), ("users", "more_users", False))
+
+
+def fit_lists(frame, limit, cuts):
+    """Return (frame, its line) within `limit` bytes, cutting the frame's lists if needed.
+
+    `cuts` are (key, count key, from the end) in the order to cut: the
+    list at `key` loses items from its end or from its start until the
+    line fits, and `count key` says how many went (a cut frame is a copy).
+    A frame that still does not fit once those lists are empty is returned
+    as it is.
+    """
+    line = encode(frame)
+    for key, count_key, from_end in cuts:
+        items = frame.get(key)
+        if len(line) <= limit:
+            break
+        if not items:
+            continue
+        # What must go: the excess, the count's field, and the comma the last item lacks.
+        excess = len(line) - limit + len(',"%s":%d' % (count_key, len(items))) + 1
+        kept = list(items)
+        while kept and excess > 0:
+            excess -= len(encode(kept.pop() if from_end else kept.pop(0)))  # its comma: the "\n"
+        frame = dict(frame)
+        frame[key] = kept
+        frame[count_key] = len(items) - len(kept)
+        line = encode(frame)
+    return frame, line
+
+
 def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FRAME_BYTES,
                   room=None, extra=None):
     """Return the welcome line, keeping the newest history that fits the limit.
 
     `encoded_history` holds each history message already JSON-encoded
     (without line ending), oldest first, so the welcome costs no re-encoding.
+    A head that would not fit by itself loses hands and names (WELCOME_CUTS).
     """
-    head = encode(welcome_frame(name, users, [], limits, room, extra))
+    frame = welcome_frame(name, users, [], limits, room, extra)
+    del frame["history"]  # put back last, after any count a cut adds
+    history_field = len(',"history":[]')
+    if len(encode(frame)) + history_field > limit:
+        frame = fit_lists(frame, limit - history_field, WELCOME_CUTS)[0]
+    frame["history"] = []
+    head = encode(frame)
     space = limit - len(head)
     kept = []
     for item in reversed(encoded_history):
@@ -830,6 +890,42 @@ def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FR
 
 
 # --- records only the log holds (docs/protocol.md, "The log") --------------
+
+# The longest line the server writes to its log, and so the longest line a
+# reader of the log must take whole (the transcript; the reload reads any).
+# The longest records, a snapshot of the room's state (saved_state) and the
+# `stopped` record, name at most what a welcome's head does, and are cut to
+# fit as it is (fit_lists).
+MAX_LOG_LINE_BYTES = MAX_SERVER_FRAME_BYTES
+
+# What a snapshot or a stopped record too long for a log line leaves out:
+# the newest raised hands; the names of those who joined last.
+SNAPSHOT_CUTS = (("hands", "more_hands", True),)
+STOPPED_CUTS = (("names", "more_names", True),)
+
+
+def rule_record(action, fields, time):
+    """A teacher changed a rule: the control's action and what it set, for the log.
+
+    The log's record of the rules is the snapshot that starts each file
+    and the rule records after it (moderation.Rules.replay).
+    """
+    record = {"type": "rule", "action": action}
+    record.update(fields)
+    record["time"] = time
+    return record
+
+
+def log_cut_record(address, size, time):
+    """The log keeps nothing more from `address` this run: it wrote its share, `size` bytes."""
+    return {"type": "log_cut", "address": address, "bytes": size, "time": time}
+
+
+def log_left_out_record(address, records, size, time):
+    """How much from `address` the log has left out since its cut: `records` of `size` bytes."""
+    return {"type": "log_left_out", "address": address, "records": records, "bytes": size,
+            "time": time}
+
 
 def kick_record(name, reason, time):
     """The teacher removed `name`, saying `reason` (which only they and the log see)."""

@@ -18,7 +18,10 @@ such address while it has a connection, with the token bucket its
 connections share.  With a log, the stream holds each frame back
 until the log writer has written its line or given up on it (at most
 KEEP_UP_SECONDS: see log_writer.py), so no one receives an event that a
-server killed right after has not logged.
+server killed right after has not logged.  What a student causes is logged
+within their address's share of the log (log_budget.py), so that no one
+machine can push the lesson out of it; the log records what changes of the
+rules and hands, and starts each file with a snapshot (`snapshot_line`).
 """
 
 import collections
@@ -32,16 +35,19 @@ from .access import (
     PASSWORD_NOT_CHECKED_MESSAGE, SLOWDOWN_WORDS, PasswordGuard, PasswordTryAbandoned,
     is_loopback,
 )
+from .log_budget import LogBudget, share_for
 from .moderation import DEFAULT_KICK_REASON, Member, Rules
 from .nonblocking import shutdown_quietly
 from .outbox import MAX_BACKLOG_BYTES, Stream
 from .peer_wait import PasswordTryWait
 from .protocol import (
-    CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, PASSWORD_MISSING_MESSAGE, STUDENT, TEACHER,
-    ProtocolError, bye_frame, check_name, clean_text, cleared_frame, deleted_frame, encode,
-    encode_message, hand_frame, joined_frame, kick_record, left_frame, limits_field,
+    CONTROL_ACTIONS, DEFAULT_MAX_TEXT_CHARS, MAX_LOG_LINE_BYTES, PASSWORD_MISSING_MESSAGE,
+    SNAPSHOT_CUTS, STOPPED_CUTS, STUDENT, TEACHER, ProtocolError, bye_frame, check_name,
+    clean_text, cleared_frame, counted, deleted_frame, encode, encode_message, fit_lists,
+    hand_frame, hands_lowered_frame, joined_frame, kick_record, left_frame, limits_field,
     look_alike_error, look_alike_key, message_frame, name_key, notice_frame,
-    password_wait_frame, room_notice_frame, room_state_frame, stopped_record, welcome_bytes, welcome_frame,
+    password_wait_frame, room_notice_frame, room_state_frame, rule_record, stopped_record,
+    welcome_bytes, welcome_frame,
 )
 from .rate_limit import DEFAULT_BURST, SharedRateLimiter
 
@@ -62,9 +68,9 @@ SHARED_ADDRESS_WORDS = (
 # What the console says of a name that joins from a muted computer.
 MUTED_ARRIVAL_WORDS = "%s joined from %s, which is muted: %s is muted too"
 
-# Leaving for these reasons lowers a raised hand: the student chose to go, or the
-# teacher removed them.  A lost connection keeps it, for the student who comes back.
-HAND_LOWERING_REASONS = ("quit", "kicked")
+# What the console adds to a leave when the student's raised hand went down
+# with them (whatever the reason: a hand is up only for someone in the room).
+HAND_WENT_DOWN = "; their raised hand went down"
 
 
 class Peer:
@@ -73,6 +79,7 @@ class Peer:
     def __init__(self, outbox, address, on_end=None):
         self.outbox = outbox
         self.address = address
+        self.local = is_loopback(address)  # this computer's: the log's shares do not count it
         self._ended = None  # an Event, made only for a reader that waits (held back)
         self._woken = False  # wake() was called: the next wait_for_end() returns at once
         self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
@@ -200,8 +207,8 @@ class Room:
     CONTROLS = {
         "mute": "_change_rules", "unmute": "_change_rules", "lock": "_change_rules",
         "unlock": "_change_rules", "slow": "_change_rules", "private": "_change_rules",
-        "lower": "_lower", "delete": "_delete", "clear": "_clear", "kick": "_kick_by_control",
-        "announce": "_announce_by_control",
+        "lower": "_lower", "lower_all": "_lower_all", "delete": "_delete", "clear": "_clear",
+        "kick": "_kick_by_control", "announce": "_announce_by_control",
     }
 
     # Called with each room message frame (never a private one) after the lock
@@ -228,6 +235,8 @@ class Room:
         # teacher's window away for a moment comes back to its name.
         self._teacher_names = {}
         self._rules = Rules()
+        self._hands_logged = set()  # name keys of the raised hands whose raise the log holds
+        self._budget = None  # each source's share of the log (a LogBudget), with a log
         self._text_members = {}  # the members at a terminal, who get text, not the stream
         # The members' names and the JSON members' outboxes, by name key, kept
         # as members come and go: a join copies each at its exact size (at
@@ -259,9 +268,11 @@ class Room:
     def load_history(self, entries, last_id, saved_state=None, cleared_through=None):
         """Seed history, the message counter and the rules from a reloaded log.
 
-        `entries` are messages and announcements; `saved_state` the newest
-        saved_state record, if any (moderation.Rules.restore);
-        `cleared_through` the newest clear's last id, if any.
+        `entries` are messages and announcements; `saved_state` the rules
+        and hands the log leaves, as a saved_state record, if any
+        (HistoryLog.saved_state; moderation.Rules.restore): the log holds
+        the raise of each of those hands; `cleared_through` the newest
+        clear's last id, if any.
         """
         with self._lock:
             self._cleared_through = cleared_through
@@ -270,6 +281,7 @@ class Room:
             self._last_id = max(self._last_id, last_id)
             if saved_state is not None:
                 self._rules.restore(saved_state)
+                self._hands_logged = {name_key(hand["name"]) for hand in self._rules.hands()}
 
     def attach_writer(self, writer):
         """Have this Writer send the room's frames from now on."""
@@ -280,12 +292,24 @@ class Room:
     def attach_log(self, log):
         """Hand room events to this LogWriter (log_writer.py) from now on.
 
-        The stream holds each frame back until the log writer releases it.
+        The stream holds each frame back until the log writer releases it;
+        each of the log's files starts with the room's snapshot_line().
         """
         with self._lock:
             self._log = log
+            self._budget = LogBudget(share_for(log.max_size))
             log.on_release = self.stream.release
+            log.snapshot = self.snapshot_line
             self.stream.hold()
+
+    def snapshot_line(self):
+        """Return the log's snapshot of the rules and hands now: an encoded saved_state line.
+
+        The log writer's thread calls it (no lock held) to start each file.
+        """
+        with self._lock:
+            record = self._rules.saved_state(self._clock())
+        return fit_lists(record, MAX_LOG_LINE_BYTES, SNAPSHOT_CUTS)[1]
 
     def close_log(self):
         """Stop logging; write what is queued (a bounded wait) and close the log file."""
@@ -463,12 +487,12 @@ class Room:
                 self._update_readers()
             else:
                 self._text_members[key] = peer
-            log_error = self._append_log(notice)
+            log_error = self._append_log(notice, peer)
             if muted_too:  # the muted list grew: everyone's rules, and the log's
                 overflowed.update(self._broadcast(
                     Rendered(room_state_frame(self._rules.state(), peer.since)), []))
-                log_error = [log_error,
-                             self._append_log(Rendered(self._rules.saved_state(peer.since)))]
+                log_error = [log_error, self._append_log(Rendered(rule_record(
+                    "mute", {"name": name, "machine": peer.machine}, peer.since)))]
             crowd = self._count_in(peer)
         self._after(overflowed, log_error, flush)
         self._report("%s joined (%s)%s" % (name, peer.address, " as a teacher" if teacher else ""))
@@ -540,14 +564,16 @@ class Room:
             notice = Rendered(left_frame(peer.name, now, reason))
             flush = []
             overflowed = self._broadcast(notice, flush)
-            queued = [self._append_log(notice)]
-            if reason in HAND_LOWERING_REASONS and self._rules.lower_hand(peer.name):
-                moved, logged, told = self._hand_moved(peer.name, False, now)
+            queued = [self._append_log(notice, peer)]
+            lowered = self._rules.lower_hand(peer.name)
+            if lowered:  # the teachers are told why, in the hand frame
+                moved, logged, told = self._hand_moved(peer.name, False, now, peer, reason)
                 overflowed.update(moved)
                 queued.extend(logged)
                 flush.extend(told)
         self._after(overflowed, queued, flush)
-        self._report("%s %s" % (peer.name, text_format.left_words(reason)))
+        self._report("%s %s%s" % (peer.name, text_format.left_words(reason),
+                                  HAND_WENT_DOWN if lowered else ""))
 
     # --- messages -----------------------------------------------------
 
@@ -583,7 +609,7 @@ class Room:
                 self._history.append((self._last_id, message.json_bytes()[:-1]))
             else:
                 overflowed = self._put(message, recipients)
-            log_error = self._append_log(message)  # private ones too: the teacher's record
+            log_error = self._append_log(message, peer)  # private ones too: the teacher's record
         self._after(overflowed, log_error, recipients)
         if to is None and self.watch is not None:
             self.watch(message.frame)
@@ -631,7 +657,7 @@ class Room:
             changed = (self._rules.raise_hand(peer.name, now) if up
                        else self._rules.lower_hand(peer.name))
             if changed:
-                overflowed, queued, recipients = self._hand_moved(peer.name, up, now)
+                overflowed, queued, recipients = self._hand_moved(peer.name, up, now, peer)
             else:
                 when = self._rules.raised_at(peer.name)
                 recipients = [peer]
@@ -683,7 +709,7 @@ class Room:
             overflowed, queued, flush = self._to_everyone(
                 [(self._room_notice(change.words, change.about, now), True),
                  (Rendered(room_state_frame(self._rules.state(), now)), False)],
-                [self._rules.saved_state(now)])
+                [rule_record(change.about, change.fields, now)])
         self._after(overflowed, queued, flush)
         return change.words
 
@@ -693,6 +719,26 @@ class Room:
             overflowed, queued, recipients = self._hand_moved(name, False, self._clock())
         self._after(overflowed, queued, recipients)
         return "The teacher lowered %s's hand." % name
+
+    def _lower_all(self, frame):
+        """Lower every hand: each student gets their `hand`, each teacher one hands_lowered."""
+        with self._lock:
+            names = self._rules.lower_all()
+            if not names:
+                raise ProtocolError("bad_control", "No hand is up: there is nothing to lower.")
+            now = self._clock()
+            students = [self._members[key] for key in map(name_key, names) if key in self._members]
+            overflowed = {}
+            for student in students:
+                overflowed.update(self._put(Rendered(hand_frame(student.name, False, now)),
+                                            [student]))
+            teachers = list(self._teachers.values())
+            lowered = Rendered(hands_lowered_frame(len(names), now))
+            overflowed.update(self._put(lowered, teachers))
+            queued = self._append_log(lowered)
+            self._hands_logged.clear()
+        self._after(overflowed, queued, students + teachers)
+        return "The teacher lowered every raised hand (%s)." % counted(len(names), "hand")
 
     def _delete(self, frame):
         wanted = frame["id"]
@@ -756,20 +802,32 @@ class Room:
         queued.extend(self._append_log(Rendered(record)) for record in records)
         return overflowed, queued, flush
 
-    def _hand_moved(self, name, up, now):
+    def _hand_moved(self, name, up, now, source=None, left=None):
         """Tell the teachers and the student that a hand moved; log it (lock held).
 
+        `source` is the student's Peer when they moved it (the log counts
+        it in their address's share), `left` the leave reason when it went
+        down as they left.  A hand whose raise the log holds is logged going
+        down, whatever the share, so that the log never keeps a hand up that
+        went down; one whose raise it left out is not.
         Return (overflowed, the log's answers, recipients).
         """
         recipients = list(self._teachers.values())
-        student = self._members.get(name_key(name))
+        key = name_key(name)
+        student = self._members.get(key)
         if student is not None:
             recipients.append(student)
-        rendered = Rendered(hand_frame(name, up, now))
+        rendered = Rendered(hand_frame(name, up, now, left))
         overflowed = self._put(rendered, recipients)
-        queued = [self._append_log(rendered),
-                  self._append_log(Rendered(self._rules.saved_state(now)))]
-        return overflowed, queued, recipients
+        queued = None
+        if up:
+            queued = self._append_log(rendered, source)
+            if self._log is not None and not self._is_cut(source):
+                self._hands_logged.add(key)
+        elif key in self._hands_logged:
+            self._hands_logged.discard(key)
+            queued = self._append_log(rendered)
+        return overflowed, [queued], recipients
 
     def kick(self, name, reason):
         """End a member's connection with bye(reason); return its name, or None.
@@ -790,10 +848,14 @@ class Room:
     def close_all(self, reason):
         """Send bye to every connection and wake their threads to end."""
         with self._lock:
-            queued = None
+            queued = []
             if not self._closing:  # the log says who was in the room: no one leaves after this
-                queued = self._append_log(Rendered(stopped_record(list(self._names.values()),
-                                                                  self._clock())))
+                now = self._clock()
+                for record, words in (self._budget.summaries(now) if self._budget else ()):
+                    queued.append(self._append_log(Rendered(record), warning=words))
+                queued.append(self._append_log(Rendered(*fit_lists(
+                    stopped_record(list(self._names.values()), now), MAX_LOG_LINE_BYTES,
+                    STOPPED_CUTS))))
             self._closing = True
             peers = list(self._connections)
             overflowed = self._put(Rendered(bye_frame(reason)), peers)
@@ -829,16 +891,31 @@ class Room:
                 overflowed[id(peer)] = peer
         return overflowed
 
-    def _append_log(self, rendered):
+    def _append_log(self, rendered, source=None, warning=None):
         """Queue a frame, just appended to the stream, for the log writer (lock held).
 
         Memory only, in the room's order; the stream holds the frame until
-        the log writer releases it.  Return what the log writer made of it
-        (a log_writer.Queued), or None.
+        the log writer releases it.  `source` is the member who caused it,
+        if a student: it is logged within their address's share of the log
+        (log_budget.py), or a record of the cut, or a summary, takes its
+        place, or nothing.  `warning` is for the console.  Return what the
+        log writer made of it (a log_writer.Queued), or None.
         """
         if self._log is None:
             return None
-        return self._log.put(rendered.json_bytes(), self.stream.end)
+        line = rendered.json_bytes()
+        if source is not None and not source.teacher and not source.local:
+            keep, record, words = self._budget.take(source.address, len(line), self._clock())
+            if not keep:
+                if record is None:
+                    return self._log.skip(self.stream.end)
+                line, warning = encode(record), words
+        return self._log.put(line, self.stream.end, warning)
+
+    def _is_cut(self, source):
+        """Tell whether the log no longer keeps what this member causes (lock held)."""
+        return (source is not None and self._budget is not None
+                and self._budget.is_cut(source.address))
 
     def _after(self, overflowed, queued, recipients):
         """Do the I/O that must not happen under the lock.

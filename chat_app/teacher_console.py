@@ -24,7 +24,8 @@ import threading
 import time
 
 from . import text_format
-from .commands import CONTROL_FIELDS, TEACHER_COMMANDS, USAGES, hands_text, help_text
+from .commands import (CONTROL_FIELDS, TEACHER_COMMANDS, USAGES, Command, CommandError,
+                       control_frame, hands_text, help_text)
 from .line_editor import END_OF_INPUT, columns
 from .moderation import DEFAULT_KICK_REASON
 from .protocol import ProtocolError, clean_text, name_key
@@ -40,9 +41,10 @@ COMMANDS = (("who", "/who", "who is connected, from where, since when"),) + TEAC
 
 HELP = help_text("Teacher commands:", [(usage, meaning) for _, usage, meaning in COMMANDS])
 
-# After a raised hand whose student is not in the room: the server keeps the
-# hand of a lost connection, for the student who comes back.
-AWAY = "  (away: their connection was lost)"
+# After a raised hand whose student is not in the room: a hand goes down when
+# its student leaves, but a restart keeps the hands of those in the room at
+# the stop, for them to find when they come back.
+AWAY = "  (not back since the server restarted)"
 
 # Said when a rule command changes nothing (locking a locked room).
 UNCHANGED = "Nothing to change: the room is already so (the room's rules now: %s)."
@@ -148,6 +150,10 @@ class TeacherConsole:
         except ValueError:
             self.console.info("Usage: %s" % usage)
             return
+        self.apply(frame, usage)
+
+    def apply(self, frame, usage):
+        """Carry out a control frame, saying why not if it is refused, or if it changes nothing."""
         try:
             words = self.room.apply_control(frame)
         except ProtocolError as error:
@@ -157,6 +163,15 @@ class TeacherConsole:
             self.console.info(UNCHANGED % describe_rules(self.room.rules()))
 
     def hands(self, rest):
+        """/hands lists the raised hands; /hands down lowers them all."""
+        if rest:
+            try:
+                frame = control_frame(Command("control", "hands", rest))
+            except CommandError as error:
+                self.console.info(str(error))
+                return
+            self.apply(frame, USAGES["hands"])
+            return
         now = time.time()
         here = {name_key(name) for name in self.room.users()}
         self.console.info(hands_text([

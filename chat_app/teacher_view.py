@@ -23,7 +23,7 @@ SUGGESTED_SLOW_SECONDS = 30
 MAX_RECORDS = 100000
 
 # The frames a transcript is made of (transcript.py shows these, and skips others).
-RECORDED = ("message", "notice", "joined", "left", "deleted", "cleared", "hand")
+RECORDED = ("message", "notice", "joined", "left", "deleted", "cleared", "hand", "hands_lowered")
 NUMBERED = ("message", "notice")  # numbered by the server: the same id is the same frame
 
 # One entry of a menu.  action: a control action (some ask the teacher
@@ -121,6 +121,10 @@ class TeacherView:
         self.hands.change(frame["name"], frame.get("up") is True, frame.get("time"))
         return "hands"
 
+    def _on_hands_lowered(self, frame):
+        self.hands = Hands()
+        return "hands"
+
     def _on_joined(self, frame):
         if not isinstance(frame.get("name"), str):
             return None
@@ -134,8 +138,9 @@ class TeacherView:
             return None
         self.teachers.discard(name_key(frame["name"]))
         self.present.discard(name_key(frame["name"]))
-        # The server keeps the raised hand of a student whose connection was
-        # lost (it is theirs when they come back): the list marks them away.
+        # The server lowers the hand of a student who leaves (its `hand`
+        # frame follows); only hands kept over a restart are up for someone
+        # away, and the list marks them so.
         return "hands" if self.hands.is_up(frame["name"]) else None
 
     def hand_rows(self):
@@ -144,7 +149,7 @@ class TeacherView:
                 for name, when in self.hands.rows()]
 
     _handlers = {"room_state": _on_room_state, "hand": _on_hand,
-                 "joined": _on_joined, "left": _on_left}
+                 "hands_lowered": _on_hands_lowered, "joined": _on_joined, "left": _on_left}
 
     def is_teacher(self, name):
         return name_key(name) in self.teachers

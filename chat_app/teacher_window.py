@@ -14,7 +14,7 @@ teacher_view.TeacherView; this module builds the widgets, asks the teacher
 import time
 
 import tkinter
-from tkinter import filedialog, messagebox, simpledialog, ttk
+from tkinter import filedialog, font, messagebox, simpledialog, ttk
 
 from .chat_state import entry
 from .protocol import TEACHER, counted
@@ -34,7 +34,7 @@ MAX_HANDS_SHOWN = 8
 
 # The hands list asks for this many characters of width, so that its rows
 # ("1. Fatima  10:42  Lower") show whole beside a conversation that has the
-# rest of the window.
+# rest of the window; its title shares the width with the Lower all button.
 HANDS_WIDTH_CHARS = 28
 
 # What the teacher is asked, and told.
@@ -61,9 +61,10 @@ WORDS = {
                  "window says it is connected."),
     "hands_title": "Hands up (%d)",
     "hands_none": "Hands up: none",
-    "away": " (away)",  # the student's connection was lost; the hand waits for them
+    "away": " (away)",  # kept over a restart: the hand waits for its student to come back
     "hands_more": "\u2026 and %d more (lower the first ones to see them)",
     "lower": "Lower",
+    "lower_all": "Lower all",
     "hint": ("Right-click a name, or a message, for what a teacher can do; double-click a "
              "name for a private message."),
 }
@@ -142,7 +143,7 @@ class TeacherPanel:
         self.chat.people.bind("<Key-Menu>", self.user_key, add="+")
         # Wrapped to the list's width from the start: a long line would widen
         # its pane, and squeeze the conversation, before it is first wrapped.
-        self.chat.hint.configure(text=WORDS["hint"], wraplength=self.hands_title.winfo_reqwidth())
+        self.chat.hint.configure(text=WORDS["hint"], wraplength=self.hands_width)
         self.fill_room_menu()
 
     def create_hands(self):
@@ -151,15 +152,24 @@ class TeacherPanel:
         self.hands_frame = ttk.Frame(people, padding=(0, 6, 0, 0))
         self.hands_frame.pack(side="bottom", fill="x", before=self.chat.people)
         ttk.Style(self.root).configure("Lower.TButton", padding=(4, 0))  # fits a narrow list
-        self.hands_title = ttk.Label(self.hands_frame, text=WORDS["hands_none"],
-                                     font="ChatBold", width=HANDS_WIDTH_CHARS)
-        self.hands_title.pack(side="top", anchor="w")
+        # The list's width, held by an empty frame: the title row shares it with Lower all.
+        self.hands_width = font.nametofont("ChatBold").measure("0") * HANDS_WIDTH_CHARS
+        ttk.Frame(self.hands_frame, width=self.hands_width, height=0).pack(side="top")
+        heading = ttk.Frame(self.hands_frame)
+        heading.pack(side="top", fill="x")
+        self.lower_all_button = ttk.Button(heading, text=WORDS["lower_all"],
+                                           width=len(WORDS["lower_all"]),
+                                           style="Lower.TButton", state="disabled",
+                                           command=lambda: self.send(control("lower_all")))
+        self.lower_all_button.pack(side="right")
+        self.hands_title = ttk.Label(heading, text=WORDS["hands_none"], font="ChatBold")
+        self.hands_title.pack(side="left", anchor="w")
         self.hands_rows = ttk.Frame(self.hands_frame)
         self.hands_rows.pack(side="top", fill="x")
         self.hand_buttons = {}  # name -> its Lower button
         self.rules_label = ttk.Label(self.hands_frame, text="", style="Rules.TLabel",
                                      justify="left",
-                                     wraplength=self.hands_title.winfo_reqwidth())
+                                     wraplength=self.hands_width)
         wrap_to_width(self.rules_label)  # packed while there are rules to show
 
     def fill_menu(self, menu, items):
@@ -196,6 +206,7 @@ class TeacherPanel:
         rows = self.view.hand_rows()
         self.hands_title.configure(
             text=WORDS["hands_title"] % len(rows) if rows else WORDS["hands_none"])
+        self.lower_all_button.state(["!disabled" if rows else "disabled"])
         for number, (name, when, here) in enumerate(rows[:MAX_HANDS_SHOWN], 1):
             row = ttk.Frame(self.hands_rows)
             row.pack(side="top", fill="x", pady=1)

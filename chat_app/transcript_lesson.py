@@ -10,6 +10,7 @@ shown, so they cannot disagree.  Times are this computer's local time.
 import datetime
 import time
 
+from .history_log import format_size
 from .protocol import (DIRECTION_MARKS, LINE_SEPARATORS, counted, is_action, name_key,
                        strip_controls)
 from .text_format import clock, left_words
@@ -18,8 +19,17 @@ from .transcript_records import problem
 # What a line that is no one's message says, by what happened.
 JOINED_WORDS = {False: "joined", True: "joined as a teacher"}
 HAND_WORDS = {True: "raised a hand", False: "no longer has a hand up"}
+HAND_LEFT_WORDS = "no longer has a hand up: they left"
+HANDS_LOWERED_WORDS = "The teacher lowered every raised hand (%s)."
 KICKED_WORDS = "%s, who was told: %s"  # "was removed by the teacher", and the teacher's reason
 STOPPED_WORDS = "The server stopped, and everyone in the room left then%s."
+MORE_NAMES_WORDS = " and %d more"
+# A source cut from the log (log_budget.py), and what it left out.
+LOG_CUT_WORDS = ("From here on, this log keeps nothing more that came from %s until the server "
+                 "restarted: that address had filled its share of the log (%s). Everyone in "
+                 "the room still received it.")
+LOG_LEFT_OUT_WORDS = ("So far %s (%s) that came from %s were left out of this log after it had "
+                      "filled its share; everyone in the room received them.")
 CLEARED_WORDS = ("The teacher cleared the room's history: everyone's window was emptied "
                  "(this record keeps what was said before).")
 LOST_DELETION_WORDS = "The teacher deleted message %d, which is not in this log."
@@ -279,13 +289,29 @@ class Lesson:
 
     def _stopped(self, record):
         names = [clean_name(name) for name in record.get("names") or [] if isinstance(name, str)]
-        words = STOPPED_WORDS % (": " + ", ".join(names) if names else "")
+        more = MORE_NAMES_WORDS % record["more_names"] if record.get("more_names") else ""
+        words = STOPPED_WORDS % (": " + ", ".join(names) + more if names else "")
         self.entries.append(Entry("room", record["time"], words, about="stopped"))
 
     def _hand(self, record):
         person = self._person(record["name"])
-        self.entries.append(Entry("hand", record["time"], HAND_WORDS[record["up"]],
-                                  name=person.name))
+        words = HAND_WORDS[record["up"]]
+        if record.get("left") is not None and not record["up"]:
+            words = HAND_LEFT_WORDS
+        self.entries.append(Entry("hand", record["time"], words, name=person.name))
+
+    def _hands_lowered(self, record):
+        self.entries.append(Entry("room", record["time"], HANDS_LOWERED_WORDS
+                                  % counted(record["count"], "hand"), about="hands_lowered"))
+
+    def _log_cut(self, record):
+        self.entries.append(Entry("room", record["time"], LOG_CUT_WORDS % (
+            clean_name(record["address"]), format_size(record["bytes"])), about="log_cut"))
+
+    def _log_left_out(self, record):
+        self.entries.append(Entry("room", record["time"], LOG_LEFT_OUT_WORDS % (
+            counted(record["records"], "record"), format_size(record["bytes"]),
+            clean_name(record["address"])), about="log_left_out"))
 
     def _deleted(self, record):
         self.deletions += 1
@@ -310,15 +336,18 @@ class Lesson:
         self.entries = marked
 
 
-# What each kind of record adds to the lesson; saved_state (the rules, for
-# the server's restart) adds nothing, and frames a window receives that no
-# log holds (room_state, welcome, ...) are passed over.
+# What each kind of record adds to the lesson; saved_state and rule (the
+# rules, for the server's restart) add nothing, and frames a window receives
+# that no log holds (room_state, welcome, ...) are passed over.
 RECORD_READERS = {
     "message": Lesson._message,
     "notice": Lesson._notice,
     "joined": Lesson._joined,
     "left": Lesson._left,
     "hand": Lesson._hand,
+    "hands_lowered": Lesson._hands_lowered,
+    "log_cut": Lesson._log_cut,
+    "log_left_out": Lesson._log_left_out,
     "deleted": Lesson._deleted,
     "cleared": Lesson._cleared,
     "kick": Lesson._kick,

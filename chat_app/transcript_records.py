@@ -2,7 +2,9 @@
 
 A log holds one JSON object a line: the frames the room sent (messages,
 announcements and notices of the room's rules, joins, leaves, deletions,
-clearings, hands) and the server's own `saved_state` records.  Each line is
+clearings, hands) and the server's own records (the snapshot of the rules
+and hands that starts each file, rule changes, a source cut from the log
+and what it left out, the stop).  Each line is
 checked against RECORD_FIELDS; a line that is torn (the server was stopped
 while writing it), foreign or edited by hand into something else is skipped
 with a warning naming the file and its line number, so that one bad line
@@ -10,13 +12,12 @@ never costs the rest of the lesson.  Nothing here prints: warnings are
 returned as sentences for the caller to show.
 """
 
-from .protocol import MAX_FRAME_BYTES, ProtocolError, parse_object
+from .protocol import MAX_LOG_LINE_BYTES, ProtocolError, parse_object
 
-# The longest line read as a record.  The server writes no logged frame
-# longer than a frame it may send (a welcome, which is never logged, is the
-# only longer one); a longer line is not the server's and is skipped
-# without holding it in memory.
-MAX_RECORD_BYTES = MAX_FRAME_BYTES
+# The longest line read as a record: the longest the server writes (a
+# snapshot with a room's hands, say).  A longer line is not the server's and
+# is skipped without holding it in memory.
+MAX_RECORD_BYTES = MAX_LOG_LINE_BYTES
 
 # How much of an over-long line is read at a time while skipping it.
 SKIP_CHUNK_BYTES = 64 * 1024
@@ -33,8 +34,9 @@ TORN_WORDS = "it was cut off (the server stopped while writing it)"
 
 # The records a transcript knows, with the fields each must have and the
 # optional ones it uses (a field that is null counts as absent, as in the
-# protocol).  `saved_state` is the server's note of the room's rules for a
-# restart: known, so never warned about, and never shown.
+# protocol).  `saved_state` and `rule` are the server's note of the room's
+# rules and hands for a restart (the rule's notice shows it): known, so
+# never warned about, and never shown.
 RECORD_FIELDS = {
     "message": {"required": (("id", int), ("from", str), ("text", str), ("time", NUMBER)),
                 "optional": (("to", str), ("teacher", bool))},
@@ -46,10 +48,18 @@ RECORD_FIELDS = {
              "optional": ()},
     "deleted": {"required": (("id", int), ("time", NUMBER)), "optional": ()},
     "cleared": {"required": (("time", NUMBER),), "optional": ()},
-    "hand": {"required": (("name", str), ("up", bool), ("time", NUMBER)), "optional": ()},
+    "hand": {"required": (("name", str), ("up", bool), ("time", NUMBER)),
+             "optional": (("left", str),)},
+    "hands_lowered": {"required": (("count", int), ("time", NUMBER)), "optional": ()},
     "saved_state": {"required": (("time", NUMBER),), "optional": ()},
+    "rule": {"required": (("action", str), ("time", NUMBER)), "optional": ()},
     "kick": {"required": (("name", str), ("reason", str), ("time", NUMBER)), "optional": ()},
-    "stopped": {"required": (("time", NUMBER),), "optional": (("names", list),)},
+    "stopped": {"required": (("time", NUMBER),),
+                "optional": (("names", list), ("more_names", int))},
+    "log_cut": {"required": (("address", str), ("bytes", int), ("time", NUMBER)),
+                "optional": ()},
+    "log_left_out": {"required": (("address", str), ("records", int), ("bytes", int),
+                                  ("time", NUMBER)), "optional": ()},
 }
 
 

@@ -44,6 +44,26 @@
         Join as a person at nc does (the name, then a line), read the lines
         the server sends until one holds UNTIL, and print them as JSON.
 
+    python lab_clients.py throwaway HOST PORT COUNT [--keep K] [--batch B]
+                          [--toggles T] [--says S] [--chars C]
+        One machine under many names: first K names join, raise a hand and
+        stay; then COUNT throwaway names join B at a time, each raising a
+        hand, lowering and raising it T times, saying S messages of C
+        characters, and dropping its connection with the hand up.  Prints
+        "joined N" after each batch; stops early once standard input
+        closes.  Then, until standard input closes, the K stay; it prints,
+        as JSON, how many joined, were refused, and of the K how many were
+        told their hand went down.
+    python lab_clients.py talk HOST PORT NAME COUNT [--interval S] [--teacher]
+        Join (as the teacher, with this computer's teacher token), say
+        "NAME 0" ... "NAME COUNT-1" one every S seconds, wait until each
+        came back from the room, and print, as JSON, how many did.
+    python lab_clients.py teacher HOST PORT NAME [--lower-all]
+        Join as the teacher, reading the welcome as the shipped clients do
+        (protocol.LineSplitter, MAX_SERVER_FRAME_BYTES); with --lower-all,
+        lower every hand and collect the frames up to hands_lowered.
+        Prints, as JSON, the welcome's size and counts.
+
 Every count and wait is bounded; nothing here talks outside the lab.
 """
 
@@ -58,7 +78,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from chat_app import discovery  # noqa: E402
+from chat_app import discovery, teacher_id  # noqa: E402
+from chat_app.protocol import MAX_SERVER_FRAME_BYTES, LineSplitter  # noqa: E402
 
 WAIT = 10.0  # seconds any one step may take
 
@@ -267,13 +288,159 @@ def person(options):
     sock.close()
 
 
+class Joined:
+    """A JSON connection to the room, read a line at a time as the shipped clients do."""
+
+    def __init__(self, host, port, name, **fields):
+        self.sock = socket.create_connection((host, port), timeout=WAIT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.splitter = LineSplitter(MAX_SERVER_FRAME_BYTES)
+        self.lines = []
+        self.send(dict(fields, type="join", name=name))
+
+    def send(self, *frames):
+        self.sock.sendall(b"".join((json.dumps(frame) + "\n").encode("utf-8")
+                                   for frame in frames))
+
+    def until(self, wanted):
+        """Return the first line `wanted(line)` takes, skipping others; None at the end."""
+        while True:
+            while self.lines:
+                line = self.lines.pop(0)
+                if wanted(line):
+                    return line
+            data = self.sock.recv(self.splitter.wanted())
+            if not data:
+                return None
+            self.lines = self.splitter.feed(data)
+
+    def welcome(self):
+        """Return the welcome line, or None when the join was refused."""
+        line = self.until(lambda line: line.startswith((b'{"type":"welcome"',
+                                                        b'{"type":"error"')))
+        return line if line is not None and line.startswith(b'{"type":"welcome"') else None
+
+    def close(self):
+        self.sock.close()
+
+
+def kind(name):
+    """Return a test of a line: is it a frame of this type?"""
+    start = ('{"type":"%s"' % name).encode()
+    return lambda line: line.startswith(start)
+
+
+def stdin_closed():
+    return bool(select.select([sys.stdin], [], [], 0)[0]) and not sys.stdin.readline()
+
+
+def throwaway(options):
+    started = time.monotonic()
+    refused, joined = 0, 0
+    kept = []
+    for number in range(options.keep):
+        conn = Joined(options.host, options.port, "stay%d" % number)
+        if conn.welcome() is None:
+            refused += 1
+            continue
+        conn.send({"type": "hand", "up": True})
+        conn.until(kind("hand"))
+        kept.append(conn)
+    text = "x" * options.chars
+    number = 0
+    while number < options.count and not stdin_closed():
+        batch = []
+        for _ in range(min(options.batch, options.count - number)):
+            try:
+                batch.append(Joined(options.host, options.port, "gone%d" % number))
+            except OSError:
+                refused += 1
+            number += 1
+        alive = [conn for conn in batch if conn.welcome() is not None]
+        refused += len(batch) - len(alive)
+        frames = ([{"type": "hand", "up": True}]
+                  + [{"type": "hand", "up": up} for _ in range(options.toggles)
+                     for up in (False, True)]
+                  + [{"type": "say", "text": text}] * options.says
+                  + [{"type": "ping", "token": "done"}])
+        for conn in alive:
+            conn.send(*frames)
+        for conn in alive:  # the room has taken every frame before the pong
+            conn.until(kind("pong"))
+        for conn in batch:
+            conn.close()  # with the hand up
+        joined += len(alive)
+        print("joined %d" % joined, flush=True)
+    print("holding %d" % len(kept), flush=True)
+    select.select([sys.stdin], [], [], WAIT * 6)  # until standard input closes
+    lowered = 0
+    deadline = time.monotonic() + 2.0  # lowered hands were told before the input closed
+    for conn in kept:
+        conn.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            lowered += conn.until(lambda line: line.startswith(b'{"type":"hand"')
+                                  and b'"up":false' in line) is not None
+        except OSError:
+            pass
+        conn.close()
+    print(json.dumps({"joined": joined, "refused": refused, "kept": len(kept),
+                      "lowered": lowered, "seconds": time.monotonic() - started}), flush=True)
+
+
+def talk(options):
+    fields = {"teacher_token": teacher_id.read_token(options.port)} if options.teacher else {}
+    conn = Joined(options.host, options.port, options.name, **fields)
+    if conn.welcome() is None:
+        raise SystemExit("%s was refused" % options.name)
+    texts = ["%s %d" % (options.name, number) for number in range(options.count)]
+    for text in texts:
+        conn.send({"type": "say", "text": text})
+        time.sleep(options.interval)
+    left = set(texts)
+    own = ('{"type":"message","id":').encode()
+    while left:
+        line = conn.until(lambda line: line.startswith(own))
+        if line is None:
+            break
+        frame = json.loads(line.decode("utf-8"))
+        if frame["from"] == options.name:
+            left.discard(frame["text"])
+    conn.send({"type": "leave"})
+    conn.close()
+    print(json.dumps({"sent": len(texts), "echoed": len(texts) - len(left)}), flush=True)
+
+
+def teacher(options):
+    conn = Joined(options.host, options.port, options.name,
+                  teacher_token=teacher_id.read_token(options.port))
+    line = conn.welcome()
+    if line is None:
+        raise SystemExit("the teacher was refused")
+    welcome = json.loads(line.decode("utf-8"))
+    answer = {"welcome_bytes": len(line) + 1, "hands": len(welcome.get("hands", [])),
+              "users": len(welcome["users"]), "role": welcome.get("role")}
+    if options.lower_all:
+        conn.send({"type": "control", "action": "lower_all"})
+        seen = []
+        line = conn.until(lambda line: seen.append(line) or line.startswith(
+            (b'{"type":"hands_lowered"', b'{"type":"error"')))
+        answer["answer"] = json.loads(line.decode("utf-8"))
+        answer["hand_frames"] = sum(line.startswith(b'{"type":"hand"') for line in seen)
+    conn.close()
+    print(json.dumps(answer), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
     holding = commands.add_parser("hold")
     joining = commands.add_parser("join")
     querying = commands.add_parser("query")
-    for command in (holding, joining, querying):
+    asking = commands.add_parser("ask")
+    throwing = commands.add_parser("throwaway")
+    talking = commands.add_parser("talk")
+    teaching = commands.add_parser("teacher")
+    for command in (holding, joining, querying, asking, throwing, talking, teaching):
         command.add_argument("host")
         command.add_argument("port", type=int)
     holding.add_argument("count", type=int)
@@ -287,10 +454,21 @@ def main():
     querying.add_argument("--seconds", type=float, default=0.0)
     querying.add_argument("--wait", type=float, default=1.0)
     querying.add_argument("--expect", type=int, default=0)
+    throwing.add_argument("count", type=int)
+    throwing.add_argument("--keep", type=int, default=0)
+    throwing.add_argument("--batch", type=int, default=20)
+    throwing.add_argument("--toggles", type=int, default=0)
+    throwing.add_argument("--says", type=int, default=0)
+    throwing.add_argument("--chars", type=int, default=100)
+    talking.add_argument("name")
+    talking.add_argument("count", type=int)
+    talking.add_argument("--interval", type=float, default=0.0)
+    talking.add_argument("--teacher", action="store_true")
+    teaching.add_argument("name")
+    teaching.add_argument("--lower-all", action="store_true")
     attending = commands.add_parser("attend")
     naming = commands.add_parser("names")
-    asking = commands.add_parser("ask")
-    for command in (attending, naming, asking):
+    for command in (attending, naming):
         command.add_argument("host")
         command.add_argument("port", type=int)
     attending.add_argument("name")
@@ -307,8 +485,9 @@ def main():
         command.add_argument("name")
     at_nc.add_argument("until")
     options = parser.parse_args()
-    {"hold": hold, "join": join, "query": query, "attend": attend, "names": names,
-     "ask": ask, "fake-room": fake_room, "say": say, "person": person}[options.command](options)
+    {"hold": hold, "join": join, "query": query, "ask": ask, "attend": attend, "names": names,
+     "fake-room": fake_room, "say": say, "person": person, "throwaway": throwaway,
+     "talk": talk, "teacher": teacher}[options.command](options)
 
 
 if __name__ == "__main__":

@@ -684,6 +684,8 @@ def test_the_own_hand_follows_hand_frames_and_others_hands_are_the_teachers():
     ("/kick bob  shouting in class ", {"action": "kick", "name": "bob",
                                        "reason": "shouting in class"}),
     ("/say Pens down in 5 minutes", {"action": "announce", "text": "Pens down in 5 minutes"}),
+    ("/hands down", {"action": "lower_all"}),
+    ("/HANDS Down", {"action": "lower_all"}),
 ])
 def test_a_teachers_typed_command_is_its_control_frame(line, frame):
     sent = []
@@ -699,6 +701,7 @@ def test_a_teachers_typed_command_is_its_control_frame(line, frame):
     ("/mute", "Usage: /mute NAME"), ("/mute amy bob", "Usage: /mute NAME"),
     ("/lock now", "Usage: /lock"), ("/kick", "Usage: /kick NAME [reason]"),
     ("/say", "Usage: /say TEXT"), ("/lower", "Usage: /lower NAME"),
+    ("/hands all", "Usage: /hands to list the raised hands, /hands down to lower them all"),
     ("/delete 12", "right-click the message in the teacher's window"),
 ])
 def test_a_teachers_usage_error_is_said_and_nothing_is_handled(line, why):
@@ -708,7 +711,8 @@ def test_a_teachers_usage_error_is_said_and_nothing_is_handled(line, why):
 
 
 def test_a_student_typing_a_teachers_command_is_told_and_sends_nothing():
-    for word in ("mute amy", "lock", "slow 5", "hands", "say hi", "delete 3", "kick bob"):
+    for word in ("mute amy", "lock", "slow 5", "hands", "hands down", "say hi", "delete 3",
+                 "kick bob"):
         with pytest.raises(CommandError) as caught:
             run_line("/" + word, {"control": pytest.fail, "hands": pytest.fail})
         assert str(caught.value).startswith("Only the teacher can use /%s." % word.split()[0])
@@ -742,3 +746,21 @@ def test_a_teachers_state_follows_the_raised_hands_in_order():
     student = ChatState("amy")
     student.welcome(room_welcome(role="student", hands=[{"name": "bob", "time": 1.0}]))
     assert student.hands.names() == []  # a student is never told others' hands
+
+
+def test_a_teacher_reads_why_a_hand_went_down_and_that_every_hand_was_lowered():
+    state = ChatState("ann")
+    state.welcome(room_welcome(role="teacher", hands=[{"name": "bob", "time": 1.0},
+                                                      {"name": "amy", "time": 2.0}]))
+    assert state.apply({"type": "hand", "name": "amy", "up": False, "time": 3.0}) == []
+    [shown] = state.apply({"type": "hand", "name": "bob", "up": False, "time": 4.0,
+                           "left": "disconnected"})
+    assert shown.text == "bob left the room, so their raised hand went down."
+    assert state.hands.names() == []
+    state.apply({"type": "hand", "name": "amy", "up": True, "time": 5.0})
+    [shown] = state.apply({"type": "hands_lowered", "count": 1, "time": 6.0})
+    assert shown.text == "The teacher lowered every raised hand (1 hand)."
+    assert state.hands.names() == []
+    student = ChatState("amy")
+    student.welcome(room_welcome(role="student"))
+    assert student.apply({"type": "hands_lowered", "count": 1, "time": 6.0}) == []

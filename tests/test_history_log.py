@@ -30,7 +30,8 @@ def test_messages_joins_leaves_and_private_messages_are_logged(make_server, tmp_
     bob.send({"type": "leave"})
     amy.expect("left")
     kinds = [(r["type"], r.get("name") or r.get("text"), r.get("to")) for r in records(path)]
-    assert kinds == [("joined", "amy", None), ("joined", "bob", None), ("message", "hello", None),
+    assert kinds == [("saved_state", None, None),  # the run starts with the room's snapshot
+                     ("joined", "amy", None), ("joined", "bob", None), ("message", "hello", None),
                      ("message", "secret", "bob"), ("left", "bob", None)]
 
 
@@ -75,7 +76,8 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path):
         server.close()
     lines = open(path, encoding="utf-8").read().splitlines()
     assert lines[1] == '{"type":"message","id":8,"fr'
-    assert json.loads(lines[2])["name"] == "bob"  # a fresh line after the torn one
+    assert json.loads(lines[2])["type"] == "saved_state"  # a fresh line after the torn one
+    assert json.loads(lines[3])["name"] == "bob"
 
 
 def test_reload_reads_only_the_end_of_a_big_log(tmp_path):
@@ -407,3 +409,86 @@ def test_the_newest_saved_state_is_found_behind_a_long_history_and_in_an_older_f
     log.close()
     assert [m["id"] for m in entries] == [4998, 4999, 5000] and last_id == 5000
     assert log.saved_state == old
+
+
+# --- the rules and hands: a snapshot at the start of each file, then what changed -----------
+
+def without_time(record):
+    return {key: value for key, value in record.items() if key != "time"}
+
+
+def lines_of(path):
+    with open(path, "rb") as handle:
+        return handle.read().splitlines()
+
+
+def test_each_file_starts_with_a_snapshot_and_a_reload_replays_what_followed(tmp_path):
+    from chat_app.moderation import Rules
+    from chat_app.protocol import encode, hand_frame, message_frame, rule_record
+    path = str(tmp_path / "room.jsonl")
+    room = Rules()  # the room's rules, changed as the room changes them
+    log = HistoryLog(path, max_size=2000)
+    log.snapshot = lambda: encode(room.saved_state(0.0))
+    for number in range(120):
+        name = "s%d" % (number % 7)
+        up = number % 3 != 2
+        changed = room.raise_hand(name, float(number)) if up else room.lower_hand(name)
+        lines = [encode(message_frame(number + 1, name, "x" * 40, float(number)))]
+        if changed:  # the room logs a hand that moved
+            lines.append(encode(hand_frame(name, up, float(number))))
+        if number % 25 == 0:
+            change = room.apply({"action": "slow", "seconds": number + 1}, None)
+            lines.append(encode(rule_record(change.about, change.fields, float(number))))
+        assert log.write(lines) == (len(lines), None)
+    log.close()
+    files = [path] + [history_log.rotated_path(path, number) for number in range(1, 10)
+                      if os.path.exists(history_log.rotated_path(path, number))]
+    assert len(files) > 3
+    for name in files:  # each file alone says how the room stood when it began
+        assert lines_of(name)[0].startswith(history_log.SAVED_STATE_START), name
+        assert sum(line.startswith(history_log.SAVED_STATE_START)
+                   for line in lines_of(name)) == 1, name
+    again = HistoryLog(path, max_size=2000)
+    again.load(5)
+    again.close()
+    assert without_time(again.saved_state) == without_time(room.saved_state(0.0))
+    assert room.slow == 101 and room.hands()
+
+
+def test_a_log_with_a_snapshot_after_each_change_still_reloads(tmp_path):
+    """Logs of earlier versions: a saved_state after every change; killed before the last."""
+    path = str(tmp_path / "room.jsonl")
+    state = {"type": "saved_state", "locked": True, "slow": 0, "private": True,
+             "muted": ["bob"], "hands": [{"name": "amy", "time": 1.0}], "time": 1.0}
+    write_records(path, [
+        {"type": "hand", "name": "amy", "up": True, "time": 1.0}, state,
+        message(1, "hi"),
+        {"type": "hand", "name": "carl", "up": True, "time": 2.0}])  # killed before its state
+    log = HistoryLog(path)
+    log.load(10)
+    log.close()
+    assert log.saved_state["muted"] == ["bob"] and log.saved_state["locked"] is True
+    assert [hand["name"] for hand in log.saved_state["hands"]] == ["amy", "carl"]
+
+
+def test_a_log_with_no_rules_or_hands_loads_none(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    write_records(path, [message(1, "hi"), {"type": "stopped", "names": ["amy"], "time": 2.0}])
+    log = HistoryLog(path)
+    log.load(10)
+    log.close()
+    assert log.saved_state is None
+
+
+def test_a_snapshot_that_would_take_the_file_past_its_size_starts_a_new_one(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    write_records(path, [message(number, "x" * 100) for number in range(1, 15)])
+    size = os.path.getsize(path)
+    log = HistoryLog(path, max_size=size + 150)
+    log.snapshot = lambda: b'{"type":"saved_state","hands":[],"time":1.0,"pad":"%s"}\n' % (
+        b"p" * 100)
+    assert log.write([b'{"type":"joined","name":"amy","time":1.0}\n']) == (1, None)
+    log.close()
+    assert os.path.getsize(history_log.rotated_path(path, 1)) == size  # as it was
+    first, second = lines_of(path)
+    assert first.startswith(history_log.SAVED_STATE_START) and b'"joined"' in second

@@ -25,6 +25,9 @@ class StandInLog:
     """A HistoryLog whose writes wait until `opened` is set, or fail as told."""
 
     path = "stand-in.log"
+    max_size = 0  # one file, never renamed
+    snapshot = None  # the room sets it: the snapshot line each file starts with
+    snapshot_due = True
 
     def __init__(self):
         self.opened = threading.Event()
@@ -32,6 +35,7 @@ class StandInLog:
         self.writing = threading.Event()  # set once a write is under way
         self.failures = []  # OSErrors the next writes return, one each
         self.lines = []
+        self.snapshots = []  # how many lines were written when a write began with a snapshot
         self.closed = False
 
     def write(self, lines):
@@ -39,6 +43,9 @@ class StandInLog:
         self.opened.wait(WAIT)
         if self.failures:
             return 0, self.failures.pop(0)
+        if self.snapshot_due:
+            self.snapshots.append(len(self.lines))
+            self.snapshot_due = False
         self.lines.extend(lines)
         return len(lines), None
 
@@ -115,6 +122,26 @@ def test_past_its_memory_the_queue_leaves_lines_out_and_says_so(monkeypatch):
     writer.put(b"fifth\n")  # kept again once the queue is written
     writer.close()
     assert log.lines == [b"first line\n", b"second line\n", b"fifth\n"]
+    assert log.snapshots == [0, 1]  # the log's record of the room is whole again from there
+
+
+def test_a_frame_left_out_of_the_log_goes_with_the_line_before_it(monkeypatch):
+    monkeypatch.setattr(log_writer, "KEEP_UP_SECONDS", WAIT)  # a busy machine is no stall
+    released = []
+    log = StandInLog()
+    log.opened.clear()
+    writer = LogWriter(log, None, None)
+    writer.on_release = released.append
+    writer.put(b"1\n", 10)
+    wait_until(log.writing.is_set, what="the first write to start")
+    queued = writer.skip(20)
+    assert released == [] and queued is not None  # not before the line before it
+    log.opened.set()
+    queued.wait_released()
+    assert released == [20]
+    assert writer.skip(30) is None and released == [20, 30]  # nothing before it: at once
+    writer.close()
+    assert log.lines == [b"1\n"]
 
 
 def test_a_failed_write_is_said_once_and_tried_again(monkeypatch):
@@ -192,11 +219,11 @@ def test_a_line_is_released_once_written_or_once_its_write_fails():
 class Member:
     """A member of the room over a socketpair, its outbox on the server's end."""
 
-    def __init__(self, room, writer, name):
+    def __init__(self, room, writer, name, address="127.0.0.1"):
         self.server_end, self.client_end = socket.socketpair()
         self.server_end.setblocking(False)
         self.client_end.settimeout(WAIT)
-        self.peer = Peer(Outbox(self.server_end, writer, lambda: None), "127.0.0.1")
+        self.peer = Peer(Outbox(self.server_end, writer, lambda: None), address)
         self._buffer = b""
         room.join(self.peer, name)
 
@@ -285,6 +312,48 @@ def log_messages(data):
     assert data.endswith(b"\n") or not data, data[-80:]
     frames = [json.loads(line) for line in data.decode("utf-8").splitlines()]
     return [frame["text"] for frame in frames if frame["type"] == "message"]
+
+
+def test_past_its_share_a_machine_is_still_relayed_but_no_longer_logged(monkeypatch):
+    monkeypatch.setattr(log_writer, "KEEP_UP_SECONDS", WAIT)  # a busy machine is no stall
+    warnings = []
+    room = Room(10, warn=warnings.append)
+    fanout = Writer(room.stream)
+    room.attach_writer(fanout)
+    log = StandInLog()
+    log.max_size = 600  # one file's worth: each address's share of the log
+    room.attach_log(LogWriter(log, warnings.append, warnings.append))
+    eve = Member(room, fanout, "eve", "198.18.0.2")
+    amy = Member(room, fanout, "amy", "198.18.0.3")
+    lee = Member(room, fanout, "lee")  # this computer's: never counted
+    members = (eve, amy, lee)
+    try:
+        for number in range(30):
+            room.say(eve.peer, "flood %d" % number)
+            assert amy.expect("message")["text"] == "flood %d" % number  # relayed, all of them
+        room.say(amy.peer, "the lesson")
+        room.say(lee.peer, "the teacher")
+        assert [amy.expect("message")["text"] for _ in range(2)] == ["the lesson", "the teacher"]
+        room.close_all("stop")
+    finally:
+        room.close_log()
+        for member in members:
+            member.close()
+        fanout.stop()
+    records = [json.loads(line) for line in log.lines]
+    texts = [record.get("text") for record in records]
+    assert "the lesson" in texts and "the teacher" in texts and "flood 0" in texts
+    assert "flood 29" not in texts
+    from_eve = [len(line) for line, record in zip(log.lines, records)
+                if "eve" in (record.get("from"), record.get("name")) and record["type"] != "stopped"]
+    assert sum(from_eve) <= 600
+    [cut] = [record for record in records if record["type"] == "log_cut"]
+    [summary] = [record for record in records if record["type"] == "log_left_out"]
+    assert cut["address"] == summary["address"] == "198.18.0.2"
+    assert summary["records"] == 30 - (len(from_eve) - 1)  # all but the join and those logged
+    assert [record["type"] for record in records[-2:]] == ["log_left_out", "stopped"]
+    assert any(warning.startswith("the log keeps nothing more from 198.18.0.2")
+               for warning in warnings)
 
 
 def test_a_blocked_log_never_delays_delivery(make_server, tmp_path):

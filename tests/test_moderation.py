@@ -260,3 +260,88 @@ def test_muted_computers_are_saved_for_a_restart_but_never_told_to_clients():
     huge = Rules()
     huge.restore({"type": "saved_state", "muted": ["n%d" % number for number in range(5000)]})
     assert len(huge.state()["muted"]) == MAX_MUTED
+
+
+# --- the log: a snapshot, then what changed ------------------------------------------
+
+def hand(name, up, when, **more):
+    return dict({"type": "hand", "name": name, "up": up, "time": when}, **more)
+
+
+def rule(action, **fields):
+    return dict({"type": "rule", "action": action, "time": 1.0}, **fields)
+
+
+def test_each_rule_change_carries_what_it_set_for_the_log():
+    rules = Rules()
+    assert control(rules, "mute", name="AMY").fields == {"name": "Amy"}  # as joined
+    assert control(rules, "unmute", name="amy").fields == {"name": "Amy"}
+    assert control(rules, "lock").fields == {}
+    assert control(rules, "slow", seconds=30).fields == {"seconds": 30}
+    assert control(rules, "private", allowed=False).fields == {"allowed": False}
+
+
+def test_a_snapshot_and_the_changes_after_it_give_the_room_back():
+    live = Rules()
+    live.raise_hand("amy", 1.0)
+    snapshot = live.saved_state(1.0)
+    log = []
+    for action, fields in (("mute", {"name": "bob"}), ("lock", {}), ("slow", {"seconds": 9}),
+                           ("private", {"allowed": False}), ("unlock", {})):
+        change = control(live, action, **fields)
+        log.append(rule(change.about, **change.fields))
+    for name, up, when in (("bob", True, 2.0), ("amy", False, 3.0), ("amy", True, 4.0),
+                           ("carl", True, 5.0), ("carl", False, 6.0)):
+        if up:
+            live.raise_hand(name, when)
+        else:
+            live.lower_hand(name)
+        log.append(hand(name, up, when))
+    control(live, "unmute", name="bob")
+    log.append(rule("unmute", name="bob"))
+    again = Rules()
+    for record in [snapshot] + log:
+        again.replay(record)
+    assert again.saved_state(9.0) == live.saved_state(9.0)
+    assert [h["name"] for h in again.hands()] == ["bob", "amy"]  # amy raised again: last
+
+
+def test_replaying_a_change_the_snapshot_already_holds_changes_nothing():
+    """The log's snapshot is the room's state when it is written, which may already hold
+    changes still queued behind it: replaying them again must leave it as it is."""
+    live = Rules()
+    live.raise_hand("amy", 1.0)
+    live.raise_hand("bob", 2.0)
+    control(live, "mute", name="bob")
+    snapshot = live.saved_state(3.0)
+    again = Rules()
+    for record in (snapshot, hand("amy", True, 1.0), hand("bob", True, 2.0),
+                   rule("mute", name="bob")):
+        again.replay(record)
+    assert again.saved_state(3.0) == snapshot
+
+
+def test_lower_all_hands_lowered_and_a_stop_bring_hands_down():
+    rules = Rules()
+    for number, name in enumerate(("amy", "Bob", "carl")):
+        rules.raise_hand(name, float(number))
+    assert rules.lower_all() == ["amy", "Bob", "carl"] and rules.hands() == []
+    assert rules.lower_all() == []
+    for number, name in enumerate(("amy", "Bob", "carl")):
+        rules.replay(hand(name, True, float(number)))
+    rules.replay({"type": "stopped", "names": ["BOB", "dan"], "time": 9.0})
+    assert rules.hands() == [{"name": "Bob", "time": 1.0}]  # only those still in the room
+    rules.replay({"type": "stopped", "names": [], "more_names": 3, "time": 9.0})
+    assert rules.hands() == [{"name": "Bob", "time": 1.0}]  # cut: it cannot say who left
+    rules.replay({"type": "hands_lowered", "count": 1, "time": 10.0})
+    assert rules.hands() == []
+
+
+def test_a_malformed_change_is_skipped():
+    rules = Rules()
+    for record in (hand("amy", "yes", 1.0), hand(None, True, 1.0), hand("amy", True, "now"),
+                   rule("mute"), rule("slow", seconds=99999), rule("slow", seconds=True),
+                   rule("private", allowed=0), rule("shout"), {"type": "rule"}, "garbage",
+                   {"type": "stopped", "names": "amy"}, {"type": "joined", "name": "x"}):
+        rules.replay(record)
+    assert rules.saved_state(0.0) == Rules().saved_state(0.0)

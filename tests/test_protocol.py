@@ -323,6 +323,39 @@ def test_welcome_keeps_the_newest_history_that_fits():
     assert empty["history"] == []
 
 
+def test_a_welcome_whose_head_would_pass_the_limit_leaves_hands_then_names_out():
+    """A teacher's welcome of a room of 3000 with every hand up, against a small limit."""
+    names = ["student%04d" % number for number in range(3000)]
+    hands = [{"name": name, "time": 1764410000.5 + number} for number, name in enumerate(names)]
+    history = [encode({"type": "message", "id": 1, "text": "hello"})[:-1]]
+    extra = {"role": "teacher", "teachers": ["lee"], "hands": hands}
+    data = welcome_bytes("lee", names + ["lee"], history, limit=64 * 1024, extra=extra)
+    assert len(data) <= 64 * 1024
+    frame = json.loads(data.decode("utf-8"))
+    kept = frame["hands"]
+    assert kept == hands[:len(kept)] and frame["more_hands"] == 3000 - len(kept)  # first raised
+    assert frame["users"] == names + ["lee"] and "more_users" not in frame  # the names fit
+    assert list(frame)[-1] == "history" and frame["history"] == []  # no room for history
+    tiny = json.loads(welcome_bytes("lee", names + ["lee"], history, limit=16 * 1024,
+                                    extra=extra).decode("utf-8"))
+    assert tiny["hands"] == [] and tiny["more_hands"] == 3000
+    assert tiny["users"][-1] == "lee" and tiny["users"] == (names + ["lee"])[-len(tiny["users"]):]
+    assert tiny["more_users"] == 3001 - len(tiny["users"])  # those who joined first
+    assert len(welcome_bytes("lee", names + ["lee"], history, limit=16 * 1024,
+                             extra=extra)) <= 16 * 1024
+
+
+def test_a_list_cut_to_fit_a_line_says_how_much_went():
+    from chat_app.protocol import STOPPED_CUTS, fit_lists
+    record = {"type": "stopped", "names": ["n%d" % number for number in range(500)], "time": 1.0}
+    frame, line = fit_lists(record, 1000, STOPPED_CUTS)
+    assert len(line) <= 1000 and json.loads(line) == frame
+    assert frame["names"] == record["names"][:len(frame["names"])]
+    assert frame["more_names"] == 500 - len(frame["names"])
+    assert fit_lists(record, 10 ** 6, STOPPED_CUTS) == (record, encode(record))  # it fits: as is
+    assert len(record["names"]) == 500  # the record given is left as it was
+
+
 def test_deep_nesting_is_refused_before_it_is_decoded_and_brackets_in_text_do_not_count():
     with pytest.raises(ProtocolError) as refused:
         parse_object(b"[" * 60000)

@@ -503,6 +503,17 @@ def test_delete_clear_hands_and_lower(server, teacher):
     assert bob.expect("hand")["up"] is False
     teacher.handle("/lower bob")
     assert "Not done: bob's hand is not up." in teacher.out.text
+    bob.send({"type": "hand", "up": True})
+    bob.expect("hand")
+    wait_until(lambda: len(server.room.hands()) == 2, what="two hands up again")
+    teacher.handle("/hands up")
+    assert "Usage: /hands to list the raised hands, /hands down to lower them all" \
+        in teacher.out.text
+    teacher.handle("/hands down")  # never a name: a student called "all" or "down" is no matter
+    assert amy.expect("hand")["up"] is False and bob.expect("hand")["up"] is False
+    server.out.wait_for(r"The teacher lowered every raised hand \(2 hands\)\.")
+    teacher.handle("/hands down")
+    assert "Not done: No hand is up: there is nothing to lower." in teacher.out.text
 
 
 

@@ -277,7 +277,7 @@ def test_a_restart_keeps_rules_hands_and_deletions(tmp_path):
         say(amy, "drop")
         dropped = lee.expect("message", text="drop")
         amy.send({"type": "hand", "up": True})
-        lee.expect("hand", name="amy")
+        hands_up = lee.expect("hand", name="amy")
         for action, fields in (("mute", {"name": "bob"}), ("lock", {}), ("slow", {"seconds": 9}),
                                ("private", {"allowed": False}), ("delete", {"id": dropped["id"]})):
             control(lee, action, **fields)
@@ -287,7 +287,12 @@ def test_a_restart_keeps_rules_hands_and_deletions(tmp_path):
     finally:
         first.close()
     logged = [json.loads(line) for line in open(path, encoding="utf-8")]
-    assert [r["type"] for r in logged].count("saved_state") == 5  # a hand and four rules
+    kinds = [r["type"] for r in logged]
+    assert kinds[0] == "saved_state" and kinds.count("saved_state") == 1  # the run's snapshot
+    assert [(r["action"], r.get("name")) for r in logged if r["type"] == "rule"] == [
+        ("mute", "bob"), ("lock", None), ("slow", None), ("private", None)]  # what changed
+    assert [r for r in logged if r["type"] == "hand"] == [
+        {"type": "hand", "name": "amy", "up": True, "time": hands_up["time"]}]
     assert any(r.get("to") == "amy" for r in logged)
     second = teaching(RunningServer("--log", path))
     try:
@@ -355,25 +360,36 @@ def test_terminals_read_the_rules_the_teacher_mark_and_nothing_for_bare_events()
         assert text_format.render(frame) is None
 
 
-def test_a_hand_goes_down_when_its_student_quits_or_is_kicked_not_when_the_line_drops(room):
-    server, lee, amy, bob = room
+def three_hands_up(server, lee, amy, bob):
+    """Have carl join, and amy, bob and carl raise a hand; return carl."""
     carl = server.client()
     carl.join("carl")
     for student in (amy, bob, carl):
         student.send({"type": "hand", "up": True})
         assert student.expect("hand")["up"] is True
     assert [lee.expect("hand")["name"] for _ in range(3)] == ["amy", "bob", "carl"]
+    return carl
+
+
+def test_a_hand_goes_down_whenever_its_student_leaves_and_the_teacher_is_told_why(room):
+    server, lee, amy, bob = room
+    carl = three_hands_up(server, lee, amy, bob)
     amy.send({"type": "leave"})
-    assert lee.expect("hand", name="amy")["up"] is False
+    lee.expect("left", name="amy")
+    assert lee.expect("hand", name="amy")["left"] == "quit"
     control(lee, "kick", name="bob")
-    assert lee.expect("hand", name="bob")["up"] is False
-    carl.reset()  # the connection drops: carl will be back, with his hand up
+    kicked = lee.expect("hand", name="bob")
+    assert (kicked["up"], kicked["left"]) == (False, "kicked")
+    carl.reset()  # the connection drops: a hand is up only for someone in the room
     lee.expect("left", name="carl")
+    lowered = lee.expect("hand", name="carl")
+    assert (lowered["up"], lowered["left"]) == (False, "disconnected")
+    server.out.wait_for(r"carl left \(connection lost\); their raised hand went down")
+    assert server.room.hands() == []
     back = server.client()
-    assert back.join("carl")["hand"] is True
+    assert back.join("carl")["hand"] is False
     late = server.client()
-    assert [hand["name"] for hand in late.join("mr_k", teacher_token=server.token)["hands"]] == [
-        "carl"]
+    assert late.join("mr_k", teacher_token=server.token)["hands"] == []
 
 
 def test_a_restart_after_a_clear_says_the_log_still_holds_everything(tmp_path):
@@ -407,3 +423,67 @@ def test_a_token_file_others_can_read_is_refused_and_the_server_says_why(make_se
     thief.assert_closed()
     server.err.wait_for(r"the teacher token file .* can be read by other users \(its "
                         r"permissions are -rw-r--r--\): every teacher token is refused")
+
+
+def test_lower_all_tells_each_student_their_hand_and_each_teacher_once(room):
+    server, lee, amy, bob = room
+    carl = three_hands_up(server, lee, amy, bob)
+    second = server.client()
+    assert len(second.join("mr_k", teacher_token=server.token)["hands"]) == 3
+    control(amy, "lower_all")
+    amy.expect_error("not_teacher")
+    control(lee, "lower_all")
+    for student in (amy, bob, carl):
+        assert student.expect("hand")["up"] is False
+    for teacher in (lee, second):
+        frames = [teacher.frame()]
+        while frames[-1]["type"] != "hands_lowered":
+            frames.append(teacher.frame())
+        assert frames[-1]["count"] == 3 and "hand" not in [f["type"] for f in frames]
+    server.out.wait_for(r"The teacher lowered every raised hand \(3 hands\)\.")
+    assert server.room.hands() == []
+    control(lee, "lower_all")
+    assert "No hand is up" in lee.expect_error("bad_control")["message"]
+
+
+def test_the_log_keeps_no_hand_of_someone_who_left_and_a_stop_keeps_those_in_the_room(tmp_path):
+    path = str(tmp_path / "room.jsonl")
+    first = teaching(RunningServer("--log", path))
+    try:
+        lee, (amy, bob) = join_all(first)
+        for number in range(30):  # up, then gone: a hand is up only for someone in the room
+            student = first.client()
+            student.join("passing%d" % number)
+            student.send({"type": "hand", "up": True})
+            student.expect("hand")
+            student.reset()
+        wait_until(lambda: len(first.room.members()) == 3, what="the 30 to be gone")
+        assert first.room.hands() == []
+        for student in (amy, bob):
+            student.send({"type": "hand", "up": True})
+            student.expect("hand")
+        control(lee, "lower_all")
+        lee.expect("hands_lowered")
+        amy.send({"type": "hand", "up": True})
+        lee.expect("hand", name="amy")
+        control(lee, "lock")
+        lee.expect("room_state")
+    finally:
+        first.close()
+    logged = [json.loads(line) for line in open(path, encoding="utf-8")]
+    assert [r["type"] for r in logged].count("saved_state") == 1
+    assert [r for r in logged if r["type"] == "hands_lowered"][0]["count"] == 2
+    assert logged[-1]["names"] == ["ms_lee", "amy", "bob"]  # the stop: no left after it
+    second = teaching(RunningServer("--log", path))
+    try:
+        lee = second.client()
+        welcome = lee.join("ms_lee", teacher_token=second.token)
+        assert [hand["name"] for hand in welcome["hands"]] == ["amy"]  # she was in the room
+        assert welcome["state"]["locked"] is True
+        lee.send({"type": "say", "text": "back"})
+        lee.expect("message")
+    finally:
+        second.close()
+    logged = [json.loads(line) for line in open(path, encoding="utf-8")]
+    snapshots = [r for r in logged if r["type"] == "saved_state"]
+    assert len(snapshots) == 2 and [h["name"] for h in snapshots[-1]["hands"]] == ["amy"]

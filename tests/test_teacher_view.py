@@ -164,6 +164,12 @@ def test_the_hand_of_a_student_whose_line_dropped_shows_as_away():
     assert view.apply({"type": "joined", "name": "cat", "time": 32.0}) is None  # no hand
 
 
+def test_every_hand_lowered_empties_the_list():
+    view = teacher(hands=[{"name": "amy", "time": 10.0}, {"name": "bob", "time": 20.0}])
+    assert view.apply({"type": "hands_lowered", "count": 2, "time": 30.0}) == "hands"
+    assert view.hand_rows() == []
+
+
 def test_a_hands_row_gives_the_time_it_went_up():
     hands = Hands([{"name": "amy", "time": 0}])
     [(name, when)] = hands.rows()

@@ -295,6 +295,30 @@ def test_hands_show_in_order_and_one_click_lowers_one(teacher):
     teacher.gui.pump(lambda: list(panel.hand_buttons) == ["amy"], "bob's hand down")
 
 
+def test_lower_all_lowers_every_hand_with_one_click(teacher):
+    panel = teacher.panel
+    assert panel.lower_all_button.instate(["disabled"])  # no hand up: nothing to lower
+    students = [teacher.student(name) for name in ("amy", "bob", "cat")]
+    for student in students:
+        student.send({"type": "hand", "up": True})
+        student.expect("hand", up=True)
+    teacher.gui.pump(lambda: len(panel.hand_buttons) == 3, "three hands up")
+    assert panel.lower_all_button.instate(["!disabled"])
+    assert panel.lower_all_button.cget("text") == "Lower all"
+    panel.lower_all_button.invoke()
+    for student in students:
+        student.expect("hand", up=False)
+    teacher.gui.pump(lambda: not panel.hand_buttons, "every hand down")
+    assert panel.hands_title.cget("text") == "Hands up: none"
+    assert panel.lower_all_button.instate(["disabled"])
+    teacher.gui.wait_log("The teacher lowered every raised hand (3 hands).")
+    students[0].send({"type": "hand", "up": True})
+    teacher.gui.pump(lambda: list(panel.hand_buttons) == ["amy"], "amy's hand up")
+    students[0].close()  # her line drops: her hand goes down, and the window says why
+    teacher.gui.wait_log("amy left the room, so their raised hand went down.")
+    teacher.gui.pump(lambda: not panel.hand_buttons, "amy's hand down")
+
+
 def test_a_long_queue_of_hands_shows_the_first_ones_and_counts_the_rest(teacher):
     from chat_app.teacher_window import MAX_HANDS_SHOWN
     panel = teacher.panel

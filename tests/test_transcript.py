@@ -489,3 +489,45 @@ def test_a_real_servers_log_keeps_the_kick_reason_and_the_stop(make_server, tmp_
     text = transcript.render(records, "txt")
     assert "* bob was removed by the teacher, who was told: stop spamming" in text
     assert "-- The server stopped, and everyone in the room left then: lee, amy." in text
+
+
+def test_every_line_the_server_writes_is_read_however_long(tmp_path):
+    """A snapshot of a room's 3000 hands is over 64 KiB: the transcript still reads it."""
+    from chat_app.moderation import Rules
+    from chat_app.protocol import MAX_LOG_LINE_BYTES, SNAPSHOT_CUTS, fit_lists
+    rules = Rules()
+    for number in range(3000):
+        rules.raise_hand("student%04d" % number, START + number)
+    _, snapshot = fit_lists(rules.saved_state(START), MAX_LOG_LINE_BYTES, SNAPSHOT_CUTS)
+    assert len(snapshot) > 64 * 1024
+    path = str(tmp_path / "room.log")
+    with open(path, "wb") as handle:
+        handle.write(snapshot)
+        handle.write(b'{"type":"joined","name":"amy","time":%d}\n' % START)
+    records, warnings = transcript.read_log(path)
+    assert warnings == []
+    assert [record["type"] for record in records] == ["saved_state", "joined"]
+    assert len(records[0]["hands"]) == 3000
+
+
+def test_the_transcript_shows_a_source_cut_from_the_log_and_every_hand_lowered():
+    records = [
+        {"type": "hand", "name": "amy", "up": True, "time": START},
+        {"type": "log_cut", "address": "198.18.0.2", "bytes": 65536, "time": START + 1},
+        {"type": "left", "name": "amy", "time": START + 2, "reason": "disconnected"},
+        {"type": "hand", "name": "amy", "up": False, "time": START + 2, "left": "disconnected"},
+        {"type": "hands_lowered", "count": 12, "time": START + 3},
+        {"type": "rule", "action": "lock", "time": START + 4},
+        {"type": "log_left_out", "address": "198.18.0.2", "records": 4000, "bytes": 3 * 1024 ** 2,
+         "time": START + 5},
+    ]
+    text = transcript.render(records, "txt")
+    assert ("-- From here on, this log keeps nothing more that came from 198.18.0.2 until the "
+            "server restarted: that address had filled its share of the log (64K). Everyone in "
+            "the room still received it.") in text
+    assert "* amy no longer has a hand up: they left" in text
+    assert "-- The teacher lowered every raised hand (12 hands)." in text
+    assert ("-- So far 4000 records (3M) that came from 198.18.0.2 were left out of this log "
+            "after it had filled its share; everyone in the room received them.") in text
+    assert "lock" not in text  # the rule's notice shows it, not its record
+    assert "room log_cut" in transcript.render(records, "csv")

@@ -345,3 +345,25 @@ def test_a_malformed_change_is_skipped():
                    {"type": "stopped", "names": "amy"}, {"type": "joined", "name": "x"}):
         rules.replay(record)
     assert rules.saved_state(0.0) == Rules().saved_state(0.0)
+
+
+def test_a_computer_muted_after_the_snapshot_is_muted_again_by_replaying_the_log():
+    live = Rules()
+    snapshot = live.saved_state(1.0)
+    log = []
+    change = mute(live, Roster(("bob", False, LAB), ("bobby", False, LAB)), "bob")
+    log.append(rule(change.about, **change.fields))
+    assert change.fields == {"name": "bob", "machine": LAB, "also": ["bobby"]}
+    assert live.arrived("robert", LAB) is True  # the room logs it as a mute of its own
+    log.append(rule("mute", name="robert", machine=LAB))
+    again = Rules()
+    for record in [snapshot] + log:
+        again.replay(record)
+    assert again.saved_state(9.0) == live.saved_state(9.0)
+    with pytest.raises(ProtocolError):
+        again.check_say("a_new_name", False, 0.0, machine=LAB)
+    change = mute(live, Roster(), "robert", action="unmute")  # robert is away: by the log
+    assert change.fields == {"name": "bob", "machine": LAB}
+    again.replay(rule(change.about, **change.fields))
+    assert again.saved_state(9.0) == live.saved_state(9.0) and again.state()["muted"] == []
+    again.check_say("a_new_name", False, 0.0, machine=LAB)

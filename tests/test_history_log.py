@@ -383,6 +383,7 @@ def message(id_, text, **more):
 def test_reload_stops_at_the_newest_cleared_and_leaves_deleted_and_private_out(tmp_path):
     path = str(tmp_path / "room.jsonl")
     state = {"type": "saved_state", "locked": True, "slow": 0, "private": True, "muted": [],
+             "muted_machines": [],
              "hands": [], "time": 1.0}
     write_records(path, [
         message(1, "before the clear"), {"type": "cleared", "time": 2.0},
@@ -401,7 +402,8 @@ def test_reload_stops_at_the_newest_cleared_and_leaves_deleted_and_private_out(t
 def test_the_newest_saved_state_is_found_behind_a_long_history_and_in_an_older_file(tmp_path):
     path = str(tmp_path / "room.jsonl")
     old = {"type": "saved_state", "locked": False, "slow": 5, "private": False,
-           "muted": ["bob"], "hands": [{"name": "amy", "time": 1.0}], "time": 1.0}
+           "muted": ["bob"], "muted_machines": [], "hands": [{"name": "amy", "time": 1.0}],
+           "time": 1.0}
     write_records(path + ".1", [dict(old, slow=1), old])
     write_records(path, [message(i, "m%d" % i) for i in range(1, 5001)])
     log = HistoryLog(path)

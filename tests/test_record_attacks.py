@@ -24,9 +24,15 @@ ATTACK_SECONDS = 120
 
 
 def lab_server(lab, pyz, tmp_path, *args):
-    """Start chat.pyz server on the lab's server host, on every address it has."""
-    return ServerProcess(sys.executable, pyz, "--no-discovery", *args, cwd=str(tmp_path),
-                         host="0.0.0.0", prefix=lab.command("server"))
+    """Start chat.pyz server on the lab's server host, on every address it has.
+
+    With --rate-limit 0: one computer's rate (tests/test_sanctions.py) would
+    stretch these attacks to many minutes (every hand and message spends a
+    token); off, what is tested here is the log's share and the hands alone,
+    as a teacher who turned the rate off would have them.
+    """
+    return ServerProcess(sys.executable, pyz, "--no-discovery", "--rate-limit", "0", *args,
+                         cwd=str(tmp_path), host="0.0.0.0", prefix=lab.command("server"))
 
 
 def client(lab, host, *args, **kwargs):

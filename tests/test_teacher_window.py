@@ -539,7 +539,10 @@ def test_teachs_terminal_takes_the_teachers_commands(display, pyz, tmp_path):
         amy = Client(teach.port)
         if "Teacher" not in amy.join("amy")["users"]:
             amy.expect("joined", name="Teacher")
-        teach.wait_rows(r"\d\d:\d\d:\d\d  amy joined \(127\.0\.0\.1\)", r">")
+        # The window and amy join in either order: both said, then the prompt below them.
+        teach.wait_for(r"^\d\d:\d\d:\d\d  amy joined \(127\.0\.0\.1\)$")
+        teach.wait_for(r"^\d\d:\d\d:\d\d  Teacher joined \(127\.0\.0\.1\) as a teacher$")
+        teach.wait_rows(r"\d\d:\d\d:\d\d  (amy|Teacher) joined \(127\.0\.0\.1\).*", r">")
         teach.type(b"/who\r")
         teach.wait_for(r"^ +amy +127\.0\.0\.1 +since ")
         teach.type(b"/say Pens down\r")

@@ -16,6 +16,12 @@
         bound to ADDR; collect answers until WAIT seconds after the last
         send, or until K have come; print, as JSON, what was sent and what
         came back.
+    python lab_clients.py session HOST PORT NAME [--password PW] [--teacher-password PW]
+                          [--pin FINGERPRINT]
+        Join as the window does (client_session.Session, its network side),
+        with the passwords the person typed in the join form (and the
+        fingerprint pinned), and print each event as a JSON line until the
+        join is decided: joined, refused, password, failed or changed.
     python lab_clients.py ask ADDRESS PORT
         Send one query from an unbound socket (what a naive finder does)
         and print, as JSON, how many answers came within a second and the
@@ -28,6 +34,7 @@ import argparse
 import errno
 import json
 import os
+import queue
 import select
 import socket
 import ssl
@@ -139,6 +146,29 @@ def ask(options):
     print(json.dumps({"answers": answers, "error": error}), flush=True)
 
 
+# The events after which a window's join is decided.
+DECIDED = ("joined", "refused", "password", "failed", "changed")
+
+
+def session(options):
+    from chat_app import teacher_id
+    from chat_app.client_session import Session
+    from chat_app.tls import ClientTls
+    events = queue.Queue()
+    joining = Session(options.host, options.port, options.name, options.password, events,
+                      tls=ClientTls(pin=options.pin) if options.pin else None,
+                      join_fields=teacher_id.proof(options.teacher_password))
+    joining.start()
+    try:
+        while True:
+            kind, value = events.get(timeout=WAIT)
+            print(json.dumps([kind, value]), flush=True)
+            if kind in DECIDED:
+                return
+    finally:
+        joining.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,8 +192,16 @@ def main():
     asking = commands.add_parser("ask")
     asking.add_argument("host")
     asking.add_argument("port", type=int)
+    sessions = commands.add_parser("session")
+    sessions.add_argument("host")
+    sessions.add_argument("port", type=int)
+    sessions.add_argument("name")
+    sessions.add_argument("--password")
+    sessions.add_argument("--teacher-password")
+    sessions.add_argument("--pin")
     options = parser.parse_args()
-    {"hold": hold, "join": join, "query": query, "ask": ask}[options.command](options)
+    {"hold": hold, "join": join, "query": query, "ask": ask,
+     "session": session}[options.command](options)
 
 
 if __name__ == "__main__":

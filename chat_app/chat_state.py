@@ -232,21 +232,28 @@ CHANGED_STATUS = {
 FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on the board: at "
                      "least the first %d, spaces allowed, for example C71A 9210 44B3 0F2E."
                      % MIN_PIN_DIGITS)
-SAME_FINGERPRINT = ("Those are the digits the room no longer shows. Check the board again; if "
-                    "it still shows them, do not go on: tell the teacher.")
+SAME_FINGERPRINT = ("The room does not show those digits. Check the board again; if it shows "
+                    "them, do not go on: tell the teacher.")
+
+# NEW_CERTIFICATE's words when the pin that failed was just typed, not joined with.
+TYPED_FINGERPRINT_WRONG = (
+    "The room's certificate does not start with %s, the digits you typed. Check them against "
+    "the board and type them again. If they are the board's, do not go on: another computer "
+    "may be posing as the room; tell the teacher.")
 
 ChangedRoom = namedtuple("ChangedRoom", "words asks")
 
 
-def changed_room(change, pin=None):
+def changed_room(change, pin=None, typed=False):
     """Return what to say and ask (a ChangedRoom) when a rejoin finds the room changed.
 
-    `pin`: the fingerprint pinned so far, for NEW_CERTIFICATE's words.
+    `pin`: the fingerprint pinned so far, for NEW_CERTIFICATE's words;
+    `typed`: it was typed after an earlier change, and has not joined yet.
     """
     words, asks = CHANGED_ROOM[change]
     if change == NEW_CERTIFICATE:
         shown = grouped(pin, MIN_PIN_DIGITS) if pin else "the fingerprint you were given"
-        words = words % (shown, shown)
+        words = TYPED_FINGERPRINT_WRONG % shown if typed else words % (shown, shown)
     return ChangedRoom(words, asks)
 
 

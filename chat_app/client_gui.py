@@ -94,6 +94,12 @@ CHANGE_BUTTONS = {FINGERPRINT: "Join", CONSENT: "Join unencrypted"}
 JOINING_ENCRYPTED = "Joining again, encrypted, with the fingerprint typed\u2026"
 JOINING_UNENCRYPTED = "Joining again, unencrypted\u2026"
 
+# The status after a refused rejoin whose words are too long for it (the log has them).
+REJOIN_STATUS = {
+    NOT_THE_ROOM: "Not connected: this is not the room it claims to be (see above).",
+    "bad_binding": "Not connected: the connection passes through another computer (see above).",
+}
+
 # Said when Enter cannot send (no connection): the typed line stays in the box.
 NOT_CONNECTED = ("Not connected, so nothing was sent; your text stays in the box. Press Enter "
                  "again once reconnected.")
@@ -1068,6 +1074,7 @@ class ChatWindow:
         self.settings_path = settings_path
         self.given_tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.tls = self.given_tls  # how the room joined is checked
+        self.pin_typed = False  # the pin was typed in the bar, and has not joined yet
         self.room = None  # the room's name, from its welcome (older servers: none)
         self.events = queue.Queue()
         self.session = None
@@ -1243,6 +1250,7 @@ class ChatWindow:
 
     def on_joined(self, welcome):
         first = self.state is None
+        self.pin_typed = False
         self.room = welcome.get("room") or self.room
         if first:
             self.stop_search()
@@ -1454,7 +1462,7 @@ class ChatWindow:
         else:
             self.chat.hide_bar()  # a password being checked, if one was: the join is over
             self.chat.add([notice(problem, "error")])
-            self.ended = "Could not rejoin: %s" % problem
+            self.ended = REJOIN_STATUS.get(code) or "Could not rejoin: %s" % problem
             self.set_status(self.ended)
 
     def on_password(self, refusal):
@@ -1474,7 +1482,7 @@ class ChatWindow:
     def on_changed(self, change):
         """A rejoin found the room changed: say how in the bar, and ask for what joining needs."""
         self.session = None
-        asked = changed_room(change, self.pin())
+        asked = changed_room(change, self.pin(), self.pin_typed)
         self.ended = CHANGED_STATUS[change]
         self.chat.set_stale("disconnected")
         action = self.rejoin_with_fingerprint if asked.asks == FINGERPRINT else self.rejoin_plain
@@ -1492,6 +1500,7 @@ class ChatWindow:
         if problem is None:
             try:
                 self.tls = ClientTls(pin=pin)
+                self.pin_typed = True
             except TlsError as exc:
                 problem = str(exc)
         if problem is not None:

@@ -127,6 +127,7 @@ class TerminalClient:
         self.answers = {"password": self.take_password, FINGERPRINT: self.take_fingerprint,
                         CONSENT: self.take_consent}
         self.change = None  # how the room changed, while the person is asked (tls.CHANGES)
+        self.pin_typed = False  # the pin was typed after a change, and has not joined yet
         self.echo = None  # the terminal's settings while its echo is off
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
@@ -285,6 +286,7 @@ class TerminalClient:
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
         unseen, resend = self.state.welcome(welcome)
         self.retries = 0
+        self.pin_typed = False
         self.said_password_wait = None
         if unseen:
             self.show("* Earlier messages:")
@@ -403,7 +405,8 @@ class TerminalClient:
     def on_changed(self, change):
         """A rejoin found the room changed: say how, and ask for what joining it needs."""
         self.change = change
-        asked = changed_room(change, self.tls.pin if self.tls is not None else None)
+        asked = changed_room(change, self.tls.pin if self.tls is not None else None,
+                             self.pin_typed)
         if not self.interactive:
             self.complain("%s %s" % (asked.words, CHANGE_OPTIONS[asked.asks]))
             raise Done(1)
@@ -426,6 +429,7 @@ class TerminalClient:
         except TlsError as exc:
             self.complain(str(exc))
             raise Done(1)
+        self.pin_typed = True
         self.show("* Joining again, encrypted\u2026")
         self.connect(self.session.name)
 

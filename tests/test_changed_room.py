@@ -18,6 +18,7 @@ import pytest
 from helpers import ROOT, WAIT, wait_until
 from chat_app.chat_state import (CHANGED_ROOM, CONSENT, FINGERPRINT, FINGERPRINT_WORDS,
                                  SAME_FINGERPRINT, changed_room, read_fingerprint)
+from chat_app.tls import CHANGES as TLS_CHANGES
 from chat_app.tls import NEW_CERTIFICATE, NOT_ENCRYPTED, NOW_ENCRYPTED, grouped
 from test_client_gui import gui  # noqa: F401  (a fixture)
 from test_client_text import PtyClient
@@ -60,7 +61,10 @@ def test_each_change_says_what_happened_and_asks_for_what_joining_needs():
     assert new.asks == FINGERPRINT and "new certificate" in new.words
     assert board() in new.words  # the digits it joined with, to compare with the board
     assert "do not go on" in new.words and "tell the teacher" in new.words
-    assert set(CHANGED_ROOM) == {NOW_ENCRYPTED, NOT_ENCRYPTED, NEW_CERTIFICATE}
+    typed = changed_room(NEW_CERTIFICATE, "00:11:22:33:44:55:66:77", typed=True)
+    assert "0011 2233 4455 6677, the digits you typed" in typed.words
+    assert typed.asks == FINGERPRINT
+    assert set(CHANGED_ROOM) == set(TLS_CHANGES) == set(CHANGES)  # each change is said
 
 
 def test_only_a_typed_fingerprint_of_16_digits_or_more_becomes_the_pin():
@@ -133,8 +137,11 @@ def test_the_terminal_never_takes_a_new_certificate_unless_its_digits_are_typed(
         client.wait_for("The room shows a new certificate", timeout=WAIT * 2)
         assert board() in client.text()
         client.type(board())  # the old digits again
-        client.wait_for("Those are the digits the room no longer shows")
+        client.wait_for("The room does not show those digits")
         assert again.room.users() == []
+        client.type("0000 1111 2222 3333")  # a typing mistake: tried, and said as such
+        client.wait_for("does not start with 0000 1111 2222 3333, the digits you typed",
+                        timeout=WAIT * 2)
         client.type(board(OTHER[0]))
         client.wait_for("Reconnected.")
         assert again.room.users() == ["amy"]

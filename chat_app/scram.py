@@ -76,6 +76,10 @@ TCP_BINDING = "tcp:"
 # server run costs no PBKDF2 (one per server start and password).
 SALTED_KEPT = 8
 
+# NotTheRoom's words for a room that let in without asking for the password given.
+UNASKED = ("it let you in without asking for the room's password you gave, so it cannot know "
+           "it (if the teacher says this room has no password now, join without one)")
+
 # How each secret is named in NotTheRoom's words.
 SECRET_WORDS = {"password": "room's password", "teacher_password": "teacher password"}
 
@@ -318,9 +322,9 @@ class ClientLogin:
     typed, or None.  The join says which secrets the client proves
     (`teacher` when it has the teacher password) and never carries one.
     A room that asks for a proof this client has no secret for is told
-    nothing: the person is asked (`missing`).  A welcome is taken only once
-    the room has proven every secret this client proved, and the teacher
-    password when it claimed to be the teacher; else NotTheRoom.
+    nothing: the person is asked (`needs_password`).  A welcome is taken
+    only once the room has proven each password the person gave; else
+    NotTheRoom.
     """
 
     def __init__(self, name, secrets, binding, cache=None):
@@ -391,7 +395,13 @@ class ClientLogin:
         return salt
 
     def check_welcome(self, welcome):
-        """Take a welcome only if the room proved every secret it must; else raise NotTheRoom."""
+        """Take a welcome only if the room proved every secret the person gave; else NotTheRoom.
+
+        A room that lets in without asking for a password the person has
+        cannot know it: the person was told the room has one.
+        """
+        if self.has_password and "password" not in self._expected:
+            raise NotTheRoom(UNASKED)
         needed = set(self._expected)
         if self.teacher:
             needed.add("teacher_password")

@@ -44,9 +44,13 @@ def test_a_proving_join_gets_a_challenge_and_the_welcome_proves_the_room(make_se
 
 
 def test_a_room_without_a_password_welcomes_a_proving_join_at_once(server):
-    client, proving, welcome = start(server, "amy", "unneeded")
+    client, proving, welcome = start(server, "amy")
     assert welcome["type"] == "welcome" and "server_proof" not in welcome
     proving.check_welcome(welcome)
+    client, proving, welcome = start(server, "bob", "typed anyway")
+    assert welcome["type"] == "welcome"  # the server asks nothing of a room without one,
+    with pytest.raises(scram.NotTheRoom):  # but a client given a password wants it proven
+        proving.check_welcome(welcome)
 
 
 def test_a_teacher_claim_at_a_server_without_a_teacher_password_is_refused_at_once(

@@ -254,8 +254,15 @@ def test_a_teacher_takes_no_welcome_the_teacher_password_was_not_proven_for():
     with pytest.raises(scram.NotTheRoom) as refused:
         client.check_welcome({"type": "welcome", "role": "teacher"})  # no challenge at all
     assert "teacher password" in str(refused.value)
+    scram.ClientLogin("amy", {}, lambda: "b").check_welcome({"type": "welcome"})  # no password
+
+
+def test_a_room_that_lets_in_without_asking_for_the_password_given_cannot_know_it():
     student = scram.ClientLogin("amy", {"password": "room-pw-42"}, lambda: "b")
-    student.check_welcome({"type": "welcome"})  # a room without a password: nothing to prove
+    with pytest.raises(scram.NotTheRoom) as refused:
+        student.check_welcome({"type": "welcome"})
+    assert "without asking for the room's password you gave" in str(refused.value)
+    assert "join without one" in str(refused.value)  # the way in, if the room has none
 
 
 def test_a_client_without_the_room_password_sends_no_proof_and_asks():

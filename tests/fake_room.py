@@ -1,10 +1,11 @@
 """A fake room, as a hostile student would run it: the attack tests run it inside a lab host.
 
-    python fake_room.py fake HOST RECORD [--tls CERT KEY] [--seconds S]
+    python fake_room.py fake HOST RECORD [--tls CERT KEY] [--asks-nothing] [--seconds S]
         Listen on HOST (a free port), print "ready PORT", and accept any
         join: a join with a nonce (a client that proves its passwords) is
         sent a challenge for both passwords, and its proof a welcome with a
-        made-up server_proof; a join without one is welcomed at once.
+        made-up server_proof; a join without one is welcomed at once (every
+        join, with --asks-nothing: a fake lesson, not a password trap).
         Every byte received (decrypted, under TLS) is appended to RECORD.
     python fake_room.py relay HOST RECORD TARGET_HOST TARGET_PORT [--tls CERT KEY]
                         [--target-tls] [--seconds S]
@@ -88,9 +89,9 @@ def random64(count):
     return base64.b64encode(os.urandom(count)).decode("ascii")
 
 
-def fake_answer(frame):
+def fake_answer(frame, asks_nothing=False):
     """Return what the fake room answers a client's frame with (None: nothing)."""
-    if frame.get("type") == "join" and "nonce" in frame:
+    if frame.get("type") == "join" and "nonce" in frame and not asks_nothing:
         return {"type": "challenge", "nonce": frame["nonce"] + random64(18),
                 "iterations": ITERATIONS,
                 "salt": {"password": random64(16), "teacher_password": random64(16)}}
@@ -102,7 +103,7 @@ def fake_answer(frame):
     return None
 
 
-def serve_fake(sock, recorder, deadline):
+def serve_fake(sock, recorder, deadline, asks_nothing):
     buffer = b""
     with sock:
         while time.monotonic() < deadline:
@@ -117,7 +118,7 @@ def serve_fake(sock, recorder, deadline):
             while b"\n" in buffer:
                 line, _, buffer = buffer.partition(b"\n")
                 try:
-                    answer = fake_answer(json.loads(line.decode("utf-8")))
+                    answer = fake_answer(json.loads(line.decode("utf-8")), asks_nothing)
                 except ValueError:
                     continue
                 if answer is not None:
@@ -129,7 +130,8 @@ def fake(options):
     recorder = Recorder(options.record)
     deadline = time.monotonic() + options.seconds
     for sock in accepted(listener, context, options.seconds):
-        threading.Thread(target=serve_fake, args=(sock, recorder, deadline), daemon=True).start()
+        threading.Thread(target=serve_fake, args=(sock, recorder, deadline, options.asks_nothing),
+                         daemon=True).start()
 
 
 def pipe(source, target, recorder=None):
@@ -213,6 +215,7 @@ def main():
         command.add_argument("record")
         command.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
         command.add_argument("--seconds", type=float, default=20.0)
+    faking.add_argument("--asks-nothing", action="store_true")
     relaying.add_argument("target_host")
     relaying.add_argument("target_port", type=int)
     relaying.add_argument("--target-tls", action="store_true")

@@ -187,6 +187,17 @@ def test_a_fake_room_learns_no_password_from_the_window(rooms, tls):
     assert_replay_opens_nothing(rooms)
 
 
+def test_a_fake_room_that_asks_for_nothing_is_refused_too(rooms):
+    rooms = rooms(False)
+    rooms.start_fake("fake", "--asks-nothing")  # a fake lesson, for a student who has the password
+    done = rooms.text_client()
+    assert given_away(rooms.recording()) == [], rooms.recording()[:600]
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert NOT_THE_ROOM in done.stderr and "without asking for the room's password" in \
+        done.stderr, done.stderr
+    assert "Welcome" not in done.stdout
+
+
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 def test_a_relay_to_the_real_room_gets_no_one_in(rooms, tls):
     rooms = rooms(tls)

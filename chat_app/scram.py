@@ -12,8 +12,7 @@ for this one connection only (RFC 5802 and 7677, with the same keys):
     ServerSignature = HMAC(ServerKey, AuthMessage)
 
 The server keeps only StoredKey and ServerKey (a `Verifier`, made once at
-start from a random salt), so even the proof it checks teaches it nothing
-to log in with elsewhere.  AuthMessage covers the secret's name, the
+start from a random salt) to check proofs with.  AuthMessage covers the secret's name, the
 join's name, both nonces, the salt, the iterations and the channel binding:
 what the connection is bound to (the server's certificate under TLS, else
 the server's address and port as the client reached them), so a proof made
@@ -59,10 +58,6 @@ MAX_SALT_BYTES = 64
 # The longest nonce either side takes (client's, and client's plus
 # server's), in characters: a nonce is a few dozen.
 MAX_NONCE_CHARS = 256
-
-# The longest channel binding a proof frame may carry: the longest we make
-# is a TLS one (85 characters).
-MAX_BINDING_CHARS = 200
 
 # A nonce: base64 characters, at least NONCE_BYTES' worth.
 _NONCE = re.compile(r"[A-Za-z0-9+/]{24,256}={0,2}")
@@ -227,7 +222,7 @@ class ServerLogin:
     """The server's side of one join's proofs: the challenge, the proofs' check, its own.
 
     `verifiers` maps each secret the join must prove to its Verifier (all
-    of one rounds count); `binding` is the connection's channel binding as
+    of one rounds count, which the challenge names); `binding` is the connection's channel binding as
     the server sees it.  The room's proof (server_proof) is given only for
     secrets whose client proof was checked and right: a ServerSignature
     handed to anyone who asks would let them guess the password offline.
@@ -241,14 +236,17 @@ class ServerLogin:
         self.client_nonce = client_nonce
         self.nonce = client_nonce + new_nonce()
         self.verifiers = dict(verifiers)
+        counts = {verifier.iterations for verifier in self.verifiers.values()}
+        if len(counts) != 1:  # a challenge names one count: Verifier.make's default, for all
+            raise ValueError("the secrets of one join must share one rounds count")
+        self.iterations = counts.pop()
         self.binding = binding
         self._proofs = {}
         self._right = set()  # secrets whose proof was checked and right
 
     def challenge(self):
         """Return the challenge frame that asks for the proofs."""
-        iterations = max(verifier.iterations for verifier in self.verifiers.values())
-        return challenge_frame(self.nonce, iterations, {
+        return challenge_frame(self.nonce, self.iterations, {
             secret: b64(verifier.salt) for secret, verifier in self.verifiers.items()})
 
     def take_proof(self, frame):

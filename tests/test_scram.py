@@ -202,6 +202,13 @@ def test_a_garbled_or_missing_proof_is_a_wrong_one(monkeypatch):
         assert not server.check("password")
 
 
+def test_one_challenge_names_one_rounds_count_for_every_secret():
+    mixed = {"password": scram.Verifier.make("a", QUICK),
+             "teacher_password": scram.Verifier.make("b", QUICK * 2)}
+    with pytest.raises(ValueError):
+        scram.ServerLogin("amy", scram.new_nonce(), mixed, "b")
+
+
 @pytest.mark.parametrize("nonce", ["", "short", "A" * 23, "A" * 300, "a,b" * 12, "é" * 30])
 def test_a_join_nonce_must_look_like_one(nonce):
     with pytest.raises(ProtocolError) as refused:

@@ -20,6 +20,8 @@ from .protocol import (DEFAULT_MAX_TEXT_CHARS, ERROR_MESSAGES, LOCKED_RULE, MAX_
                        slow_rule)
 from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from .text_format import CLOSED_WORDS, KICKED_WORDS, TEACHER_MARK, clock, left_words, safe
+from .tls import (MIN_PIN_DIGITS, NEW_CERTIFICATE, NOT_ENCRYPTED, NOW_ENCRYPTED, TlsError,
+                  grouped, parse_fingerprint, pin_matches)
 
 # How many message ids to remember for de-duplication: far more than any
 # history a server sends on a rejoin.
@@ -57,10 +59,20 @@ CLIENT_WORDS = {
     "closed_why": CLOSED_WORDS,
     # After a bye that was no removal: the server stopped, not the student's network.
     "stopped": "The chat server has stopped (the teacher ended the chat or is restarting it)",
+    # The room could not prove that it knows a password (with how it failed).
+    "not_the_room": ("This is not the room it claims to be: %s. Your password was not given "
+                     "to it, and you have not joined. Check the address against the board and "
+                     "tell the teacher: another computer may be posing as the room. (A room "
+                     "that students reach through port forwarding must be encrypted for its "
+                     "passwords to work: the teacher starts it with --tls-cert.)"),
 }
 
 # The session's refusal once the teacher has removed us (after the kicked bye).
 KICKED = "kicked"
+
+# The refusal a client makes itself when the room cannot prove that it knows
+# a password (connection.ServerConnection.join; the message says how it failed).
+NOT_THE_ROOM = "not_the_room"
 
 # Join refusals that another name can fix: both clients ask for one.
 NAME_REFUSALS = ("name_taken", "bad_name")
@@ -194,6 +206,87 @@ def title(room, unread):
 def join_problem(code, message):
     """Return what to tell someone whose join was refused: the server's words."""
     return message if message and message != "None" else CLIENT_WORDS["refused"] % code
+
+
+def refusal_words(code, message):
+    """Return the words of a refused join: the server's, or the client's own for NOT_THE_ROOM."""
+    if code == NOT_THE_ROOM:
+        return CLIENT_WORDS["not_the_room"] % message
+    return message
+
+
+# What the person answers when a rejoin finds the room changed: the
+# fingerprint from the board, or yes to joining it unencrypted.
+FINGERPRINT, CONSENT = "fingerprint", "consent"
+
+# What a client says when a rejoin finds the room changed (tls.CHANGES),
+# and what it asks for (FINGERPRINT or CONSENT).  Never a silent re-pin:
+# only what the person types becomes the new pin.
+CHANGED_ROOM = {
+    NOW_ENCRYPTED: (
+        "The room is encrypted now: the teacher has restarted it with encryption (TLS). "
+        "To join it again, type the fingerprint from the board (at least its first %d "
+        "digits, for example C71A 9210 44B3 0F2E)." % MIN_PIN_DIGITS, FINGERPRINT),
+    NOT_ENCRYPTED: (
+        "The room is no longer encrypted: anyone on the network could read what is written "
+        "in it, and it may not even be the teacher's room. Join it unencrypted only if the "
+        "teacher says it is unencrypted now; otherwise tell the teacher.", CONSENT),
+    NEW_CERTIFICATE: (
+        "The room shows a new certificate: its fingerprint no longer starts with %%s, the "
+        "digits you joined with. If the teacher has restarted the room with a new "
+        "certificate, type the new fingerprint from the board (at least its first %d "
+        "digits). If the board still shows %%s, do not go on: another computer may be "
+        "posing as the room; tell the teacher." % MIN_PIN_DIGITS, FINGERPRINT),
+}
+
+# The status line's words meanwhile.
+CHANGED_STATUS = {
+    NOW_ENCRYPTED: "Not connected: the room is encrypted now.",
+    NOT_ENCRYPTED: "Not connected: the room is no longer encrypted.",
+    NEW_CERTIFICATE: "Not connected: the room shows a new certificate.",
+}
+
+# Said of a typed fingerprint that cannot be one, or is the old one.
+FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on the board: at "
+                     "least the first %d, spaces allowed, for example C71A 9210 44B3 0F2E."
+                     % MIN_PIN_DIGITS)
+SAME_FINGERPRINT = ("The room does not show those digits. Check the board again; if it shows "
+                    "them, do not go on: tell the teacher.")
+
+# NEW_CERTIFICATE's words when the pin that failed was just typed, not joined with.
+TYPED_FINGERPRINT_WRONG = (
+    "The room's certificate does not start with %s, the digits you typed. Check them against "
+    "the board and type them again. If they are the board's, do not go on: another computer "
+    "may be posing as the room; tell the teacher.")
+
+ChangedRoom = namedtuple("ChangedRoom", "words asks")
+
+
+def changed_room(change, pin=None, typed=False):
+    """Return what to say and ask (a ChangedRoom) when a rejoin finds the room changed.
+
+    `pin`: the fingerprint pinned so far, for NEW_CERTIFICATE's words;
+    `typed`: it was typed after an earlier change, and has not joined yet.
+    """
+    words, asks = CHANGED_ROOM[change]
+    if change == NEW_CERTIFICATE:
+        shown = grouped(pin, MIN_PIN_DIGITS) if pin else "the fingerprint you were given"
+        words = TYPED_FINGERPRINT_WRONG % shown if typed else words % (shown, shown)
+    return ChangedRoom(words, asks)
+
+
+def read_fingerprint(typed, old_pin=None):
+    """Return (pin, None) for a typed fingerprint, or (None, what is wrong with it).
+
+    One that agrees with `old_pin` (the one the room no longer shows) is refused.
+    """
+    try:
+        pin = parse_fingerprint(typed)
+    except TlsError:
+        return None, FINGERPRINT_WORDS
+    if old_pin and (pin_matches(old_pin, pin) or pin_matches(pin, old_pin)):
+        return None, SAME_FINGERPRINT
+    return pin, None
 
 
 def password_problem(message, sent):

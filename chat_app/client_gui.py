@@ -22,9 +22,10 @@ from tkinter import messagebox
 from tkinter import ttk
 
 from . import settings, teacher_id
-from .chat_state import (CLIENT_WORDS, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT, TEACHER,
-                         ChatState, entry, join_problem, message_id, password_problem, split_text,
-                         title)
+from .chat_state import (CHANGED_STATUS, CLIENT_WORDS, CONSENT, FINGERPRINT, FINGERPRINT_WORDS,
+                         KICKED, NAME_REFUSALS, NOT_THE_ROOM, ROOM_WORDS, STUDENT, TEACHER,
+                         ChatState, changed_room, entry, join_problem, message_id,
+                         password_problem, read_fingerprint, split_text, title)
 from .client_session import Session
 from .connection import probe_info
 from .commands import (HELP_TEXT, Command, CommandError, control_frame, hand_frame, hands_text,
@@ -73,8 +74,6 @@ TLS_REQUIRED = "tls_required"
 ENCRYPTED_ROOM_WORDS = ("This room is encrypted. Type the fingerprint from the board (at least "
                         "its first 16 digits, for example C71A 9210 44B3 0F2E) in the "
                         "Fingerprint field, then press Enter.")
-FINGERPRINT_WORDS = ("The fingerprint is the hexadecimal digits (0-9, A-F) on the board: at "
-                     "least the first 16, spaces allowed, for example C71A 9210 44B3 0F2E.")
 NEEDS_PASSWORD = ("%s needs a password: type the one your teacher gave you, then press "
                   "Enter.")
 # The list's columns: name, heading, and a long usual value, whose width in
@@ -99,6 +98,18 @@ TAKES_LINES_AWAY = ("deleted", "cleared")
 
 # The password bar's words while the server checks the password typed in it.
 CHECKING_PASSWORD = "Checking the password\u2026"
+
+# The bar's button when a rejoin found the room changed, by what it asks for
+# (chat_state.changed_room), and its words while joining again.
+CHANGE_BUTTONS = {FINGERPRINT: "Join", CONSENT: "Join unencrypted"}
+JOINING_ENCRYPTED = "Joining again, encrypted, with the fingerprint typed\u2026"
+JOINING_UNENCRYPTED = "Joining again, unencrypted\u2026"
+
+# The status after a refused rejoin whose words are too long for it (the log has them).
+REJOIN_STATUS = {
+    NOT_THE_ROOM: "Not connected: this is not the room it claims to be (see above).",
+    "bad_binding": "Not connected: the connection passes through another computer (see above).",
+}
 
 # Said when Enter cannot send (no connection): the typed line stays in the box.
 NOT_CONNECTED = ("Not connected, so nothing was sent; your text stays in the box. Press Enter "
@@ -194,7 +205,8 @@ def apply_theme(root):
 
 # The join form's field to fix after a refused join, by the error's code.
 REFUSED_FIELDS = dict([(code, "name") for code in NAME_REFUSALS]
-                      + [("bad_teacher", "teacher_password")])
+                      + [("bad_teacher", "teacher_password"), (NOT_THE_ROOM, "host"),
+                         ("bad_binding", "host")])
 
 # The join form's choice for a teacher joining from another computer.
 TEACHER_CHOICE = "I am the teacher (joining from another computer)"
@@ -677,7 +689,7 @@ class ChatView:
         self.create_people()
 
     def create_bar(self):
-        """The bar above the input: the teacher's reason, or a password to give."""
+        """The bar above the input: the teacher's reason, a password or a fingerprint to give."""
         self.bar = ttk.Frame(self.frame, padding=(8, 6), style="Bar.TFrame")
         self.bar_words = ttk.Label(self.bar, text="", style="Bar.TLabel", justify="left")
         self.bar_words.pack(side="top", fill="x", anchor="w")
@@ -688,8 +700,14 @@ class ChatView:
         self.bar_button.pack(side="right")
         self.bar_button.bind("<Return>", self.bar_pressed)
         self.bar_password = ttk.Entry(row, show="\u2022", width=24)
-        self.bar_password.bind("<Return>", self.bar_pressed)
-        self.bar_password.bind("<KP_Enter>", self.bar_pressed)
+        self.bar_fingerprint_label = ttk.Label(row, text="Fingerprint", style="Bar.TLabel")
+        self.bar_fingerprint = ttk.Entry(row, width=44)
+        for entry in (self.bar_password, self.bar_fingerprint):
+            entry.bind("<Return>", self.bar_pressed)
+            entry.bind("<KP_Enter>", self.bar_pressed)
+        # What each kind of answer shows in the bar (its label, if any, first).
+        self.bar_fields = {"password": (self.bar_password,),
+                           FINGERPRINT: (self.bar_fingerprint_label, self.bar_fingerprint)}
 
     def create_log(self):
         log_box = ttk.Frame(self.panes)
@@ -998,24 +1016,29 @@ class ChatView:
 
     # --- the bar above the input -----------------------------------------
 
-    def show_bar(self, words, button, action, password=False):
-        """Show the teacher's or the server's words with a button (and a password entry).
+    def show_bar(self, words, button, action, field=None):
+        """Show the teacher's or the server's words with a button, and the `field` asked for.
 
-        While a password is asked for, the message box takes no typing: a
-        password typed there could be sent to the room by the next Enter.
+        `field`: None, "password" or FINGERPRINT (bar_fields).  While one is
+        asked for, the message box takes no typing: a password typed there
+        could be sent to the room by the next Enter.
         """
         self.bar_action = action
         self.bar_words.configure(text=words)
         self.bar_button.configure(text=button)
         self.set_bar_enabled(True)
-        if password:
-            self.bar_password.delete(0, "end")
-            self.bar_password.pack(side="left", fill="x", expand=True, padx=(0, 6))
-        else:
-            self.bar_password.pack_forget()
-        self.input.configure(state="disabled" if password else "normal")
+        for kind, widgets in self.bar_fields.items():
+            for widget in widgets:
+                widget.pack_forget()
+                if kind == field:
+                    widget.pack(side="left", fill="x", expand=isinstance(widget, ttk.Entry),
+                                padx=(0, 6))
+        entry = self.bar_fields[field][-1] if field is not None else None
+        if entry is not None:
+            entry.delete(0, "end")
+        self.input.configure(state="disabled" if field is not None else "normal")
         self.bar.pack(side="bottom", fill="x", padx=6, pady=(6, 0), before=self.panes)
-        (self.bar_password if password else self.bar_button).focus_set()
+        (entry or self.bar_button).focus_set()
 
     def bar_busy(self, words):
         """Keep the bar, greyed, with `words`, while what it asked for is done (a password checked).
@@ -1027,7 +1050,7 @@ class ChatView:
         self.set_bar_enabled(False)
 
     def set_bar_enabled(self, enabled):
-        for widget in (self.bar_password, self.bar_button):
+        for widget in (self.bar_password, self.bar_fingerprint, self.bar_button):
             widget.state(["!disabled" if enabled else "disabled"])
 
     def hide_bar(self):
@@ -1169,6 +1192,7 @@ class ChatWindow:
         self.settings_path = settings_path
         self.given_tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.tls = self.given_tls  # how the room joined is checked
+        self.pin_typed = False  # the pin was typed in the bar, and has not joined yet
         self.room = None  # the room's name, from its welcome (older servers: none)
         self.events = queue.Queue()
         self.session = None
@@ -1187,6 +1211,7 @@ class ChatWindow:
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
+            "changed": self.on_changed,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying, "sending": self.on_sending, "sent": self.on_sent,
             "rooms": self.on_rooms, "info": self.on_info,
@@ -1343,6 +1368,7 @@ class ChatWindow:
 
     def on_joined(self, welcome):
         first = self.state is None
+        self.pin_typed = False
         self.room = welcome.get("room") or self.room
         if first:
             self.stop_search()
@@ -1554,7 +1580,7 @@ class ChatWindow:
         else:
             self.chat.hide_bar()  # a password being checked, if one was: the join is over
             self.chat.add([notice(problem, "error")])
-            self.ended = "Could not rejoin: %s" % problem
+            self.ended = REJOIN_STATUS.get(code) or "Could not rejoin: %s" % problem
             self.set_status(self.ended)
 
     def on_password(self, refusal):
@@ -1568,8 +1594,50 @@ class ChatWindow:
         self.ended = words
         self.chat.set_stale("disconnected")
         self.chat.show_bar("%s %s" % (words, CLIENT_WORDS["password_type"]), "Join",
-                           self.rejoin_with_password, password=True)
+                           self.rejoin_with_password, field="password")
         self.set_status("Not connected: the room needs its password.")
+
+    def on_changed(self, change):
+        """A rejoin found the room changed: say how in the bar, and ask for what joining needs."""
+        self.session = None
+        asked = changed_room(change, self.pin(), self.pin_typed)
+        self.ended = CHANGED_STATUS[change]
+        self.chat.set_stale("disconnected")
+        action = self.rejoin_with_fingerprint if asked.asks == FINGERPRINT else self.rejoin_plain
+        self.chat.show_bar(asked.words, CHANGE_BUTTONS[asked.asks], action,
+                           field=FINGERPRINT if asked.asks == FINGERPRINT else None)
+        self.set_status(self.ended)
+
+    def pin(self):
+        """Return the fingerprint pinned now, or None (not encrypted, or checked by a CA)."""
+        return self.tls.pin if self.tls is not None else None
+
+    def rejoin_with_fingerprint(self):
+        """Pin the fingerprint typed in the bar (only what was typed) and join again."""
+        pin, problem = read_fingerprint(self.chat.bar_fingerprint.get(), self.pin())
+        if problem is None:
+            try:
+                self.tls = ClientTls(pin=pin)
+                self.pin_typed = True
+            except TlsError as exc:
+                problem = str(exc)
+        if problem is not None:
+            self.chat.bar_words.configure(text=problem)
+            self.chat.bar_fingerprint.select_range(0, "end")
+            self.root.bell()
+            return
+        self.rejoin_changed(JOINING_ENCRYPTED)
+
+    def rejoin_plain(self):
+        """Join the room again unencrypted, as the person said to."""
+        self.tls = None
+        self.rejoin_changed(JOINING_UNENCRYPTED)
+
+    def rejoin_changed(self, words):
+        self.chat.bar_busy(words)
+        self.ended = None
+        self.set_status(words)
+        self.start_session()
 
     def on_kicked(self):
         """The teacher removed us: say why, and offer to join again."""

@@ -6,7 +6,11 @@ queue as (kind, value) events, which the client's own thread drains:
 
 - ("joined", welcome): joined, the first time or again after a reconnect;
 - ("refused", (code, message)): the server refused the join, or (code
-  "kicked") the teacher removed us; the session ends;
+  "kicked") the teacher removed us, or (code "not_the_room") the room could
+  not prove that it knows the passwords; the session ends;
+- ("changed", change): a rejoin found the room changed (tls.CHANGES: now
+  encrypted, no longer encrypted, another certificate); the session ends,
+  and the client asks the person what to do (chat_state.changed_room);
 - ("password", (message, sent)): the room wants a password (another one, if
   `sent`); the session ends, and the client asks for one;
 - ("failed", message): the first connection failed; the session ends;
@@ -30,16 +34,20 @@ import queue
 import threading
 import time
 
-from .chat_state import CLIENT_WORDS, KICKED, backoff_delays, limits_of
-from .connection import ConnectError, JoinRefused, ServerConnection
+from .chat_state import (CLIENT_WORDS, KICKED, NOT_THE_ROOM, backoff_delays, limits_of,
+                         refusal_words)
+from .connection import ConnectError, JoinRefused, RoomChanged, ServerConnection
+from .tls import NOW_ENCRYPTED
 
 # How long closing waits for the leave frame to go out.  The window exits
 # within a second of being closed, whatever the network does.
 CLOSE_WAIT = 0.5
 
-# Refusals that another try cannot fix.  name_taken on a rejoin is retried:
-# the server may still hold our old connection until its ping timeout.
-FINAL_ON_REJOIN = ("bad_name",)
+# Refusals that another try cannot fix: a bad name, and a room that is not
+# what it claims (a fake, or a relay: trying again would only try it again).
+# name_taken on a rejoin is retried: the server may still hold our old
+# connection until its ping timeout.
+FINAL_ON_REJOIN = ("bad_name", NOT_THE_ROOM, "bad_binding")
 
 # The pacing stays a little inside the server's limits: frames that leave
 # evenly can still arrive bunched, and the server measures on arrival.
@@ -311,6 +319,8 @@ class Session:
         """Connect, join and serve once; return None when the session is over."""
         try:
             connection = ServerConnection.open(self.host, self.port, tls=self.tls)
+        except RoomChanged as change:
+            return self._changed(change.change) if self._joined_once else self._failed(str(change))
         except ConnectError as error:
             return self._failed(str(error))
         try:
@@ -358,11 +368,19 @@ class Session:
         if refusal.code == "bad_password":
             self.events.put(("password", (refusal.message, self.password is not None)))
             return None
+        if refusal.code == "tls_required" and self._joined_once:
+            return self._changed(NOW_ENCRYPTED)
         if not self._joined_once or refusal.code in FINAL_ON_REJOIN:
-            self.events.put(("refused", (refusal.code, refusal.message)))
+            self.events.put(("refused", (refusal.code,
+                                         refusal_words(refusal.code, refusal.message))))
             return None
         self._lost(refusal.message)
         return "refused"
+
+    def _changed(self, change):
+        """Report a room that changed since the last join; the person decides (None: the end)."""
+        self.events.put(("changed", change))
+        return None
 
     def _failed(self, message):
         if not self._joined_once:

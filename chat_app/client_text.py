@@ -24,7 +24,10 @@ for one with getpass before the first join.  Once the keyboard thread is
 reading, a password for a rejoin (the server restarted with --password) is
 the next line typed, not shown: at the prompt line it is a secret line,
 otherwise the terminal's echo is turned off while it is typed, as getpass
-does.
+does.  A rejoin that finds the room changed (encrypted now, no longer
+encrypted, another certificate: tls.CHANGES) stops trying, says so, and
+takes the next line typed as the answer: the fingerprint from the board, or
+yes to joining unencrypted.
 """
 
 import getpass
@@ -34,8 +37,9 @@ import threading
 import time
 
 from . import interpreter, settings, teacher_id, text_format
-from .chat_state import (CLIENT_WORDS, HAND_FRAMES, KICKED, NAME_REFUSALS, ROOM_WORDS, STUDENT,
-                         TEACHER, ChatState, hand_words, password_problem, split_text)
+from .chat_state import (CLIENT_WORDS, CONSENT, FINGERPRINT, HAND_FRAMES, KICKED, NAME_REFUSALS,
+                         ROOM_WORDS, STUDENT, TEACHER, ChatState, changed_room, hand_words,
+                         password_problem, read_fingerprint, split_text)
 from .client_session import Session
 from .commands import (HELP_TEXT, CommandError, control_frame, hand_frame, hands_text, run_line,
                        say_frame, teacher_help)
@@ -58,6 +62,23 @@ except ImportError:  # Windows: the password for a rejoin is shown as it is type
 DEFAULT_HOST = "127.0.0.1"
 
 PASSWORD_PROMPT = "Password: "
+
+# What the next typed line answers when a rejoin found the room changed.
+CHANGE_PROMPTS = {
+    FINGERPRINT: "* Type the fingerprint from the board and press Enter (Ctrl+D to stop):",
+    CONSENT: "* Type yes to join it unencrypted, or no to stop, and press Enter:",
+}
+
+# ... and what to do instead when no one at this terminal can answer (piped input).
+CHANGE_OPTIONS = {
+    FINGERPRINT: "Start the client again with --tls --tls-fingerprint \"DIGITS\", the digits "
+                 "on the board.",
+    CONSENT: "Start the client again without --tls once the teacher says the room is "
+             "unencrypted.",
+}
+
+# The answers to CONSENT's question.
+YES, NO = ("yes", "y"), ("no", "n")
 
 # Several rooms answered but no one can choose at this terminal (piped input).
 SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can choose: "
@@ -104,11 +125,16 @@ class TerminalClient:
         self.leaving = False
         self.retries = 0  # reconnect attempts since the connection was lost
         self.reading = False  # whether the keyboard thread has started
-        self.password_wanted = False  # the next typed line is the password for a rejoin
+        self.asking = None  # what the next typed line answers: "password", FINGERPRINT, CONSENT
+        self.answers = {"password": self.take_password, FINGERPRINT: self.take_fingerprint,
+                        CONSENT: self.take_consent}
+        self.change = None  # how the room changed, while the person is asked (tls.CHANGES)
+        self.pin_typed = False  # the pin was typed after a change, and has not joined yet
         self.echo = None  # the terminal's settings while its echo is off
         self.handlers = {
             "joined": self.on_joined, "refused": self.on_refused, "failed": self.on_failed,
             "password": self.on_password, "waiting": self.on_waiting,
+            "changed": self.on_changed,
             "frame": self.on_frame, "lost": self.on_lost, "stopped": self.on_stopped,
             "retrying": self.on_retrying,
             "sending": self.on_sending, "sent": self.on_sent,
@@ -286,6 +312,7 @@ class TerminalClient:
             settings.save({"host": self.host, "port": self.port, "name": self.state.name})
         unseen, resend = self.state.welcome(welcome)
         self.retries = 0
+        self.pin_typed = False
         self.said_password_wait = None
         if unseen:
             self.show("* Earlier messages:")
@@ -353,7 +380,7 @@ class TerminalClient:
             raise Done(1)
         self.show("! " + words)
         if self.reading:  # the keyboard thread holds the terminal: the next line is it
-            self.password_wanted = True
+            self.asking = "password"
             if self.keyboard is not None:
                 self.keyboard.ask_secret(PASSWORD_PROMPT)
                 return
@@ -391,7 +418,6 @@ class TerminalClient:
                 pass  # the terminal is gone: nothing to restore
 
     def take_password(self, line):
-        self.password_wanted = False
         if self.keyboard is None:  # typed with the echo off, its Enter not shown either
             self.restore_echo()
             self.show("")
@@ -401,6 +427,50 @@ class TerminalClient:
             return
         self.password = line
         self.connect(self.session.name)
+
+    def on_changed(self, change):
+        """A rejoin found the room changed: say how, and ask for what joining it needs."""
+        self.change = change
+        asked = changed_room(change, self.tls.pin if self.tls is not None else None,
+                             self.pin_typed)
+        if not self.interactive:
+            self.complain("%s %s" % (asked.words, CHANGE_OPTIONS[asked.asks]))
+            raise Done(1)
+        self.show("! " + asked.words)
+        self.ask_change(asked.asks)
+
+    def ask_change(self, asks):
+        self.asking = asks
+        self.show(CHANGE_PROMPTS[asks])
+
+    def take_fingerprint(self, line):
+        """Pin the fingerprint typed (never one the client found itself) and join again."""
+        pin, problem = read_fingerprint(line, self.tls.pin if self.tls is not None else None)
+        if problem is not None:
+            self.show("! " + problem)
+            self.ask_change(FINGERPRINT)
+            return
+        try:
+            self.tls = ClientTls(pin=pin)
+        except TlsError as exc:
+            self.complain(str(exc))
+            raise Done(1)
+        self.pin_typed = True
+        self.show("* Joining again, encrypted\u2026")
+        self.connect(self.session.name)
+
+    def take_consent(self, line):
+        """Join unencrypted on yes, stop on no, ask again on anything else."""
+        answer = line.strip().lower()
+        if answer in YES:
+            self.tls = None
+            self.show("* Joining again, unencrypted\u2026")
+            self.connect(self.session.name)
+        elif answer in NO:
+            self.complain("not joined. %s" % CHANGE_OPTIONS[CONSENT])
+            raise Done(1)
+        else:
+            self.ask_change(CONSENT)
 
     def on_waiting(self, wait):
         """The password waits its turn at the server: say why and how long, once."""
@@ -504,8 +574,9 @@ class TerminalClient:
             self.keyboard.close()  # what still arrives is printed plainly
 
     def on_typed(self, line):
-        if self.password_wanted:
-            self.take_password(line)
+        if self.asking is not None:
+            answer, self.asking = self.answers[self.asking], None
+            answer(line)
             return
         if is_blank(line):
             return

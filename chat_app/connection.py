@@ -1,7 +1,9 @@
 """A client's connection to the server: connect, join, send and receive frames.
 
 Shared by the clients.  Failures are raised as ConnectError (or JoinRefused)
-with a message written for the person at the keyboard.
+with a message written for the person at the keyboard.  A join never
+carries a password: it proves the room and teacher passwords, and takes the
+welcome only once the room has proven them too (scram.ClientLogin).
 """
 
 import select
@@ -10,8 +12,12 @@ import threading
 import time
 
 from . import nonblocking
-from .protocol import MAX_SERVER_FRAME_BYTES, ProtocolError, encode, parse_object
-from .tls import TlsError
+from .chat_state import NOT_THE_ROOM
+from .protocol import (
+    MAX_SERVER_FRAME_BYTES, PASSWORD_MISSING_MESSAGE, PROVEN_SECRETS, ProtocolError, encode,
+    parse_object,
+)
+from .tls import TlsError, fingerprint
 
 # How long to wait for the server to accept the connection and to answer
 # the join.  A server on the same network answers in milliseconds.
@@ -35,6 +41,14 @@ INFO_FRAMES = 4
 
 class ConnectError(Exception):
     """The connection failed or was lost; str() says why, for a person."""
+
+
+class RoomChanged(ConnectError):
+    """The room is no longer encrypted, or shows another certificate (`change`: tls.CHANGES)."""
+
+    def __init__(self, message, change):
+        ConnectError.__init__(self, message)
+        self.change = change
 
 
 class JoinRefused(Exception):
@@ -82,36 +96,69 @@ class ServerConnection:
                 return TlsServerConnection(tls.wrap(sock, host, port))
             except TlsError as exc:
                 sock.close()
+                if exc.change is not None:
+                    raise RoomChanged("Not connected: %s" % exc, exc.change)
                 raise ConnectError("Not connected: %s" % exc)
         except OSError as exc:
             raise ConnectError(describe_connect_error(host, port, exc))
 
     def join(self, name, password=None, waiting=None, fields=None):
-        """Send join and return the welcome; raise JoinRefused or ConnectError.
+        """Send join, prove the passwords the room asks for, and return the welcome.
 
-        A password that must wait its turn (password_wait) makes the answer
-        wait longer, by the seconds the server names; `waiting(message,
-        seconds)` is told so.  `fields`: more fields for the join frame (a
-        teacher's teacher_token).
+        Raise JoinRefused or ConnectError.  Neither the room password nor a
+        teacher password in `fields` (more join fields: a teacher's
+        teacher_token, or teacher_password from teacher_id.proof) is ever
+        sent: the join proves them (scram.py).  A room that cannot prove
+        them in turn is refused (JoinRefused NOT_THE_ROOM); so is one that
+        wants the password itself.  A room password the room asks for and
+        the person has not given is bad_password (PASSWORD_MISSING_MESSAGE),
+        nothing sent.  A password that must wait its turn (password_wait)
+        makes the answer wait longer, by the seconds the server names;
+        `waiting(message, seconds)` is told so.
         """
-        frame = dict(fields or {}, type="join", name=name)
-        if password is not None:
-            frame["password"] = password
-        self.send(frame)
+        from . import scram  # here: it loads OpenSSL
+        fields = dict(fields or {})
+        secrets = {secret: fields.pop(secret, None) for secret in PROVEN_SECRETS}
+        secrets["password"] = password
+        login = scram.ClientLogin(name, secrets, lambda: self.binding)
+        self.send(dict(fields, type="join", name=name, **login.join_fields()))
+        try:
+            return self._answer(login, waiting)
+        except scram.NotTheRoom as failed:
+            raise JoinRefused(NOT_THE_ROOM, str(failed))
+
+    def _answer(self, login, waiting):
+        """Read the join's answers until its welcome; prove what a challenge asks."""
         while True:
             reply = self.receive()
             if reply is None:
                 raise ConnectError("The server closed the connection without answering.")
-            if reply.get("type") == "welcome":
+            kind = reply.get("type")
+            if kind == "welcome":
+                login.check_welcome(reply)
                 self._wait_forever()
                 return reply
-            if reply.get("type") == "error":
-                raise JoinRefused(str(reply.get("code")), str(reply.get("message")))
-            if reply.get("type") == "password_wait":
+            if kind == "challenge":
+                if login.needs_password(reply):  # nothing sent: the person is asked
+                    raise JoinRefused("bad_password", PASSWORD_MISSING_MESSAGE)
+                self.send(login.proof(reply))
+            elif kind == "error":
+                code = str(reply.get("code"))
+                if code == "bad_password" and not login.challenged and login.has_password:
+                    raise JoinRefused(NOT_THE_ROOM, PASSWORD_WANTED)
+                raise JoinRefused(code, str(reply.get("message")))
+            elif kind == "password_wait":
                 seconds = password_wait_seconds(reply)
                 self._wait_longer(seconds)
                 if waiting is not None:
                     waiting(str(reply.get("message") or ""), seconds)
+
+    @property
+    def binding(self):
+        """Return the channel binding: the server's address and port as this end reached them."""
+        from . import scram
+        address, port = self._sock.getpeername()[:2]
+        return scram.tcp_binding(address, port)
 
     def send(self, frame):
         """Send one frame; return False if the connection is gone."""
@@ -187,6 +234,7 @@ class TlsServerConnection(ServerConnection):
         self._sock = sock
         self._send_lock = threading.Lock()
         self._buffer = bytearray()
+        self._certificate = fingerprint(sock.getpeercert(binary_form=True))
         self._timeout = self._first_timeout = sock.gettimeout()
         sock.setblocking(False)
 
@@ -236,6 +284,12 @@ class TlsServerConnection(ServerConnection):
                 return line
             self._buffer += chunk
 
+    @property
+    def binding(self):
+        """Return the channel binding: the certificate the server showed."""
+        from . import scram
+        return scram.tls_binding(self._certificate)
+
     def _wait_forever(self):
         self._timeout = None
 
@@ -274,6 +328,13 @@ def probe_info(host, port, tls=None, timeout=INFO_WAIT):
         return None
     finally:
         connection.close()
+
+
+# Why a room that answers a join with a password in it with "needs a
+# password" is refused: it wants the password itself, as only an older
+# chat_app or a fake does (NOT_THE_ROOM's message).
+PASSWORD_WANTED = ("it asked for the password itself instead of proving that it knows it, as "
+                   "only a fake room or an older chat.pyz does")
 
 
 def password_wait_seconds(frame):

@@ -59,6 +59,9 @@ REFUSALS_FOR_THE_TEACHER = {
     "join_timeout": "it did not join in time (see --join-timeout)",
     "frame_too_long": "it sent a line longer than 64 KiB",
     "bad_teacher": "its teacher token or teacher password proved nothing",
+    "bad_binding": ("its password proof was made for another address: it came through a relay "
+                    "or port forwarding (if students reach this room through port forwarding, "
+                    "start it with --tls-cert and --tls-key)"),
 }
 
 # Refusals that share a code but not a cause, told apart by the error's own words.
@@ -138,6 +141,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     LINE_HANDLERS = {
         (life.LOGGING_IN, life.JSON): "json_login",
         (life.LOGGING_IN, life.TEXT): "text_name",
+        (life.PROVING, life.JSON): "json_proving",
         (life.PASSWORD, life.TEXT): "text_password",
         (life.CHATTING, life.JSON): "json_chat",
         (life.CHATTING, life.TEXT): "text_chat",
@@ -149,12 +153,17 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     login_handlers = {
         "join": "json_join", "say": "must_join", "ping": "answer_ping",
         "pong": "nothing", "leave": "quit", "hand": "must_join", "control": "must_join",
-        "info": "answer_info",
+        "info": "answer_info", "proof": "must_join",
+    }
+    proving_handlers = {
+        "join": "must_prove", "say": "must_prove", "ping": "answer_ping",
+        "pong": "nothing", "leave": "quit", "hand": "must_prove", "control": "must_prove",
+        "info": "answer_info", "proof": "json_proof",
     }
     chat_handlers = {
         "join": "already_joined", "say": "json_say", "ping": "answer_ping",
         "pong": "nothing", "leave": "quit", "hand": "json_hand", "control": "json_control",
-        "info": "answer_info",
+        "info": "answer_info", "proof": "already_joined",
     }
     text_commands = {
         "say": "text_say", "msg": "text_say", "who": "text_who",
@@ -185,6 +194,8 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         self.pending_name = None
         self.attempted_name = None  # the name a join asked for, for the teacher's console
         self.accepted_password = None  # a person's password the room took (their name did not)
+        self.login = None  # a challenged join's proofs (scram.ServerLogin), until its proof came
+        self.claimed_teacher = False  # a challenged join: True (its token), None (to prove)
         self.goodbye_sent = False
 
     def handle(self):
@@ -431,6 +442,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def json_login(self, line):
         self.dispatch(line, self.login_handlers)
 
+    def json_proving(self, line):
+        self.dispatch(line, self.proving_handlers)
+
     def json_chat(self, line):
         self.dispatch(line, self.chat_handlers)
 
@@ -445,10 +459,59 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
                 self.send(error.frame())
 
     def json_join(self, frame):
+        """Join, or with a nonce (the shipped clients) challenge the join to prove its passwords.
+
+        Without a nonce the passwords come in the join, as older clients
+        and scripts send them.
+        """
         self.attempted_name = frame["name"]
+        if "nonce" in frame:
+            self.challenge(frame)
+            return
         teacher = self.server.teacher_keys.check(frame, self.peer.address, self.peer)
         self.room.join(self.peer, frame["name"], frame.get("password"), teacher=teacher)
         self.run(self.session.joined(time.monotonic()))
+
+    def challenge(self, frame):
+        """Ask a join with a nonce to prove each password it needs; with none to prove, join it."""
+        check_name(frame["name"])  # refused at once, before any proof
+        keys = self.server.teacher_keys
+        self.claimed_teacher = keys.claim(frame)
+        verifiers = {}
+        if self.room.verifier is not None:
+            verifiers["password"] = self.room.verifier
+        if self.claimed_teacher is None:
+            verifiers["teacher_password"] = keys.verifier
+        if not verifiers:
+            self.room.join(self.peer, frame["name"], teacher=self.claimed_teacher)
+            self.run(self.session.joined(time.monotonic()))
+            return
+        from . import scram  # here: only a room with a password needs it (it loads OpenSSL)
+        self.login = scram.ServerLogin(frame["name"], frame["nonce"], verifiers,
+                                       self.channel_binding())
+        self.run(self.session.challenged(self.login.challenge(), time.monotonic()))
+
+    def channel_binding(self):
+        """Return this connection's channel binding: the certificate served, or this end's address."""
+        from . import scram
+        if self.tls_socket is not None:
+            return scram.tls_binding(self.server.tls_fingerprint)
+        address, port = self.connection.getsockname()[:2]
+        return scram.tcp_binding(address, port)
+
+    def json_proof(self, frame):
+        """Check a challenged join's proofs (slowed as sent passwords are), then join it."""
+        login, self.login = self.login, None  # one proof per challenge
+        login.take_proof(frame)
+        teacher = self.claimed_teacher
+        if teacher is None:
+            teacher = self.server.teacher_keys.check_proof(login, self.peer.address, self.peer)
+        self.room.join(self.peer, login.name, teacher=teacher, login=login)
+        self.run(self.session.joined(time.monotonic()))
+
+    def must_prove(self, frame):
+        raise ProtocolError("not_joined", "Answer the challenge with a proof frame before '%s'."
+                            % frame["type"])
 
     def json_hand(self, frame):
         self.spend_token()

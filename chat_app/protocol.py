@@ -107,8 +107,12 @@ LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 FATAL_ERRORS = frozenset(
     ["name_taken", "bad_name", "bad_password", "bad_teacher", "server_full",
-     "frame_too_long", "join_timeout", "tls_required", "tls_unavailable"]
+     "frame_too_long", "join_timeout", "tls_required", "tls_unavailable", "bad_binding"]
 )
+
+# The join fields that hold a secret.  The shipped clients prove them and
+# never send them (scram.py); older clients and scripts may still send them.
+PROVEN_SECRETS = ("password", "teacher_password")
 
 # The longest slow mode a teacher may set (a control's `seconds`): an hour,
 # a lesson; anything longer is a typo that would silence the room.
@@ -161,6 +165,13 @@ ERROR_MESSAGES = {
     ),
     "tls_unavailable": (
         "This chat server does not use encryption (TLS). Connect without --tls."
+    ),
+    "bad_binding": (
+        "Your connection reached this room through another computer (a relay, or port "
+        "forwarding or NAT on the way), so your password could not be proven over it; "
+        "nothing was given away. Connect to the room's own address, as the teacher shows "
+        "it. A room reached through port forwarding needs encryption for its passwords: "
+        "the teacher starts it with --tls-cert and --tls-key."
     ),
     "bad_frame": "That line was not a valid frame.",
     "unknown_type": "Unknown frame type.",
@@ -427,7 +438,10 @@ def _check_token(obj):
 # What each client frame type carries: field name -> (type, required).
 CLIENT_FRAMES = {
     "join": {"name": (str, True), "password": (str, False),
-             "teacher_token": (str, False), "teacher_password": (str, False)},
+             "teacher_token": (str, False), "teacher_password": (str, False),
+             "nonce": (str, False), "teacher": (bool, False)},
+    "proof": {"binding": (str, True), "password": (str, False),
+              "teacher_password": (str, False)},
     "say": {"text": (str, True), "to": (str, False)},
     "ping": {},
     "pong": {},
@@ -783,6 +797,15 @@ def slow_mode_error(every, left):
     """Return slow_mode's ProtocolError: one room message each `every` seconds, `left` to wait."""
     return ProtocolError("slow_mode", SLOW_MODE_WORDS % (slow_rule(every), counted(left, "second")),
                          seconds=left)
+
+
+def challenge_frame(nonce, iterations, salts):
+    """Ask a join for its proofs (docs/protocol.md, "Proving a password").
+
+    `salts` maps each secret to prove ("password", "teacher_password") to
+    its salt, as base64.
+    """
+    return {"type": "challenge", "nonce": nonce, "iterations": iterations, "salt": salts}
 
 
 def password_wait_frame(seconds):

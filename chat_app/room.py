@@ -251,7 +251,11 @@ class Room:
         self._cleared_through = None  # the highest id a teacher's clear removed, if any
         self._last_id = 0
         self._max_clients = max_clients
-        self._password = password
+        self._password = password  # compared as sent by nc and older clients
+        self._verifier = None  # what proves it without sending it (scram.Verifier)
+        if password is not None:
+            from . import scram  # here: it loads OpenSSL, which a room without a password never needs
+            self._verifier = scram.Verifier.make(password)
         self._log = None
         if log is not None:
             self.attach_log(log)
@@ -328,6 +332,11 @@ class Room:
         return self._password is not None
 
     @property
+    def verifier(self):
+        """Return what proves the room's password (a scram.Verifier), or None without one."""
+        return self._verifier
+
+    @property
     def logged(self):
         """Tell whether the room keeps a log (--log): what is said may end in a transcript."""
         return self._log is not None
@@ -394,36 +403,49 @@ class Room:
 
     # --- joining and leaving -----------------------------------------
 
-    def check_password(self, password, address, peer):
-        """Raise bad_password unless the password opens this room.
+    def check_password(self, password, address, peer, login=None):
+        """Raise bad_password unless the password, or `login`'s proof of it, opens this room.
 
-        The comparison takes the same time whatever is wrong; an address
-        that keeps guessing, one try after another or many at once, has
-        its tries checked one at a time, slower and slower (access.py).
-        A try that will wait is told so first (password_wait); it leaves
-        its line as soon as `peer`'s connection ends.
+        `login` is a scram.ServerLogin whose proof frame was taken: then the
+        proof is checked, and no password is sent.  The check takes the
+        same time whatever is wrong; an address that keeps guessing, one
+        try after another or many at once, has its tries checked one at a
+        time, slower and slower (access.py).  A try that will wait is told
+        so first (password_wait); it leaves its line as soon as `peer`'s
+        connection ends.
         """
         if self._password is None:
             return
-        if not password:  # nothing to guess with: not counted as a wrong try
+        if login is not None:
+            given, check = login.has_proof("password"), lambda: login.check("password")
+        else:
+            given, check = bool(password), lambda: self._same(password, self._password)
+        if not given:  # nothing to guess with: not counted as a wrong try
             raise ProtocolError("bad_password", PASSWORD_MISSING_MESSAGE)
-        if not self.compare_slowly(password, self._password, address, peer):
+        if not self.check_slowly(check, address, peer):
             raise ProtocolError("bad_password")
 
     def compare_slowly(self, given, expected, address, peer):
-        """Return whether `given` is the secret `expected`, checked in its address's line.
+        """Return whether `given` is the secret `expected`, checked in its address's line."""
+        return self.check_slowly(lambda: self._same(given, expected), address, peer)
 
-        Room and teacher passwords share one line per address, so guessing
-        either counts against both (access.PasswordGuard).
-        """
+    @staticmethod
+    def _same(given, expected):
         import hmac  # here: it loads OpenSSL (see nonblocking.use_tls), unneeded without a password
+        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+    def check_slowly(self, check, address, peer):
+        """Return what check() says of a password try, run when its turn in its address's line comes.
+
+        Room and teacher passwords, sent or proven, share one line per
+        address, so guessing either counts against both (access.PasswordGuard).
+        """
         waiter = PasswordTryWait(peer, lambda seconds: self._tell(
             peer, Rendered(password_wait_frame(seconds))))
         try:
             return self._guard.attempt(
-                address, lambda: hmac.compare_digest(given.encode("utf-8"),
-                                                     expected.encode("utf-8")),
-                waiter, slowed=lambda address: self._report(SLOWDOWN_WORDS % address))
+                address, check, waiter,
+                slowed=lambda address: self._report(SLOWDOWN_WORDS % address))
         except PasswordTryAbandoned:
             raise ProtocolError("bad_password", PASSWORD_NOT_CHECKED_MESSAGE)
 
@@ -433,15 +455,17 @@ class Room:
         if peer.outbox.put(rendered.bytes_for(peer)):
             peer.outbox.flush()
 
-    def join(self, peer, raw_name, password=None, teacher=False):
+    def join(self, peer, raw_name, password=None, teacher=False, login=None):
         """Add a peer under a name and welcome it; raise ProtocolError if refused.
 
         `teacher` is what the join proved (handler.py decides it); only a
-        JSON connection can be a teacher.
+        JSON connection can be a teacher.  `login`: the join's proofs
+        (scram.ServerLogin), checked instead of a password; the welcome then
+        carries the room's own proof (server_proof).
         """
         teacher = teacher and peer.wire == "json"
         name = check_name(raw_name)
-        self.check_password(password, peer.address, peer)
+        self.check_password(password, peer.address, peer, login)
         key, look_alike = name_key(name), look_alike_key(name)
         with self._lock:
             holder = self._members.get(key)
@@ -457,6 +481,8 @@ class Room:
             # None, or muted from its machine (True: listed, so the welcome says so)
             muted_too = None if teacher else self._rules.arrived(name, peer.machine)
             extra = self._welcome_fields(name, teacher)
+            if login is not None:
+                extra["server_proof"] = login.server_proof()
             if peer.wire == "json":
                 welcome = Rendered(None, welcome_bytes(
                     name, users, [line for _, line in self._history], self._limits,

@@ -60,6 +60,7 @@ PROMPT_PASSWORD = "This room has a password. Type it and press Enter:"
 CLASSIFYING = "classifying"  # nothing received: TLS, a program or a person?
 HANDSHAKING = "handshaking"  # the TLS handshake runs
 LOGGING_IN = "logging_in"    # waiting for a join (or, from a person, a name)
+PROVING = "proving"          # a join was challenged; waiting for its proof (scram.py)
 PASSWORD = "password"        # a person gave a name; waiting for the password
 CHATTING = "chatting"        # a member: lines are messages and commands
 HELD_BACK = "held_back"      # a member over the rate limit: not read until a token is due
@@ -75,6 +76,7 @@ FIRST_LINE = "first_line"            # the wire (JSON or text) is known
 HANDSHAKE_DONE = "handshake_done"
 HANDSHAKE_FAILED = "handshake_failed"
 PASSWORD_ASKED = "password_asked"
+CHALLENGED = "challenged"            # a join must prove a password: the challenge is sent
 NAME_REFUSED = "name_refused"
 PASSWORD_REFUSED = "password_refused"
 JOINED = "joined"
@@ -87,7 +89,10 @@ TOKEN_DUE = "token_due"
 FATAL = "fatal"                      # a line broke the protocol fatally
 ENDED = "ended"                      # the peer closed, quit, or was ended by the server
 
-LIVE_STATES = (CLASSIFYING, HANDSHAKING, LOGGING_IN, PASSWORD, CHATTING, HELD_BACK)
+LIVE_STATES = (CLASSIFYING, HANDSHAKING, LOGGING_IN, PROVING, PASSWORD, CHATTING, HELD_BACK)
+
+# The states in which lines are read and handled.
+READING_STATES = (LOGGING_IN, PROVING, PASSWORD, CHATTING)
 
 TRANSITIONS = {
     (CLASSIFYING, PLAIN_BYTE): LOGGING_IN,
@@ -104,6 +109,9 @@ TRANSITIONS = {
     (LOGGING_IN, PASSWORD_ASKED): PASSWORD,
     (LOGGING_IN, JOINED): CHATTING,
     (LOGGING_IN, JOIN_TIMEOUT): CLOSING,
+    (LOGGING_IN, CHALLENGED): PROVING,
+    (PROVING, JOINED): CHATTING,
+    (PROVING, JOIN_TIMEOUT): CLOSING,
     (PASSWORD, PASSWORD_REFUSED): PASSWORD,
     (PASSWORD, NAME_REFUSED): LOGGING_IN,
     (PASSWORD, JOINED): CHATTING,
@@ -199,7 +207,7 @@ class Session:
         """
         if self.state == CLASSIFYING:
             return not self.tls
-        return self.state in (LOGGING_IN, PASSWORD, CHATTING) and not self.queued
+        return self.state in READING_STATES and not self.queued
 
     @property
     def peeking(self):
@@ -221,7 +229,7 @@ class Session:
 
     def next_line(self):
         """Return the next line to handle, or None (none queued, or held back)."""
-        if self.state not in (LOGGING_IN, PASSWORD, CHATTING) or not self.queued:
+        if self.state not in READING_STATES or not self.queued:
             return None
         line = self._lines[self._next]
         self._next += 1
@@ -321,6 +329,15 @@ class Session:
         """A person gave a name for a room with a password: ask for it."""
         self._fire(PASSWORD_ASKED)
         self._prompt(PROMPT_PASSWORD, now)
+        return self._take()
+
+    def challenged(self, challenge, now):
+        """A join must prove a password: send the challenge frame, then await the proof.
+
+        The join timer goes on: challenge and proof are part of joining.
+        """
+        self._fire(CHALLENGED)
+        self._act(SEND, challenge)
         return self._take()
 
     def login_refused(self, error, now):

@@ -9,9 +9,11 @@ A join proves its sender is a teacher in one of two ways (docs/protocol.md,
   it and sends it; nobody else can read it, so it proves both.  The client
   sends it only to an address of its own computer (`join_fields`), so a
   token never leaves the machine.
-- `teacher_password`: `server --teacher-password PW`, for a teacher on
-  another computer.  Wrong ones wait in the same slowed line as wrong room
-  passwords (Room.compare_slowly).
+- the teacher password: `server --teacher-password PW`, for a teacher on
+  another computer.  The shipped clients prove it (`"teacher": true` in
+  the join, then a proof: scram.py) and never send it; older clients and
+  scripts may send it as `teacher_password`.  Wrong ones wait in the same
+  slowed line as wrong room passwords (Room.check_slowly).
 
 A token file that other users can read proves nothing: the server then
 refuses every token, says so on its console, and keeps refusing until it is
@@ -148,7 +150,9 @@ def proof(password=None):
     """Return the join_fields(host, port) a client adds to its joins.
 
     The teacher password, when the person gave one (a teacher on another
-    computer); else this user's token, for a server on this computer.
+    computer), which the client's connection proves and never sends
+    (connection.ServerConnection.join); else this user's token, for a
+    server on this computer.
     """
     if password:
         return lambda host, port: {"teacher_password": password}
@@ -161,8 +165,12 @@ class TeacherKeys:
     def __init__(self, token=None, path=None, password=None, room=None, warn=None):
         self._token = token
         self.path = path
-        self._password = password
-        self._room = room  # its compare_slowly() checks teacher passwords in the slowed line
+        self._password = password  # compared as sent by older clients and scripts
+        self._verifier = None  # what proves it without sending it (scram.Verifier)
+        if password is not None:
+            from . import scram  # here: it loads OpenSSL, which a room without passwords never needs
+            self._verifier = scram.Verifier.make(password)
+        self._room = room  # its check_slowly() checks teacher passwords in the slowed line
         self._warn = warn or (lambda text: None)
         self._token_problem = None  # set once the file was found readable by others
 
@@ -181,6 +189,11 @@ class TeacherKeys:
     @property
     def has_token(self):
         return self._token is not None
+
+    @property
+    def verifier(self):
+        """Return what proves the teacher password (a scram.Verifier), or None without one."""
+        return self._verifier
 
     def join_fields(self):
         """Return the join fields that prove a teacher to this server, to a client in its process.
@@ -207,6 +220,33 @@ class TeacherKeys:
         if password is not None:
             return self._check_password(password, address, peer)
         return False
+
+    def claim(self, frame):
+        """Return what a proving join (one with a nonce) claims: True, False, or None (to prove).
+
+        True: its teacher token is this server's.  None: it will prove the
+        teacher password (`"teacher": true`).  False: a student.  Raise
+        ProtocolError("bad_teacher", why) for a wrong token, or a claim on a
+        server without a teacher password.  Teacher password fields sent
+        alongside are not read: a join with a nonce proves what it claims.
+        """
+        if frame.get("teacher_token") is not None:
+            return self._check_token(frame["teacher_token"])
+        if frame.get("teacher") is not True:
+            return False
+        if self._verifier is None:
+            raise ProtocolError("bad_teacher", NO_TEACHER_PASSWORD)
+        return None
+
+    def check_proof(self, login, address, peer):
+        """Return True if the join's proof of the teacher password (scram.ServerLogin) is right.
+
+        Raise ProtocolError("bad_teacher", why) if it is not; it waits its
+        turn as a sent one does.
+        """
+        if not self._room.check_slowly(lambda: login.check("teacher_password"), address, peer):
+            raise ProtocolError("bad_teacher", WRONG_TEACHER_PASSWORD)
+        return True
 
     def _check_token(self, token):
         problem = self._file_problem()

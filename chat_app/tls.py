@@ -31,8 +31,27 @@ FINGERPRINT_DIGITS = 64
 SEPARATORS = re.compile(r"[\s:\-]")
 
 
+# How a room a client joined before may have changed at a restart: it is
+# encrypted now (the server answers a plain join with tls_required), it is
+# no longer encrypted, or it shows another certificate than the one pinned
+# (or one the CA does not vouch for).  The clients then stop and ask the
+# person (chat_state.changed_room); they never pin anything by themselves.
+NOW_ENCRYPTED = "now_encrypted"
+NOT_ENCRYPTED = "not_encrypted"
+NEW_CERTIFICATE = "new_certificate"
+CHANGES = (NOW_ENCRYPTED, NOT_ENCRYPTED, NEW_CERTIFICATE)
+
+
 class TlsError(Exception):
-    """TLS cannot be set up as asked; str() says why and what to do."""
+    """TLS cannot be set up as asked; str() says why and what to do.
+
+    `change` is NOT_ENCRYPTED or NEW_CERTIFICATE when the server is not
+    the one expected in one of those ways (else None).
+    """
+
+    def __init__(self, message, change=None):
+        Exception.__init__(self, message)
+        self.change = change
 
 
 def fingerprint(der):
@@ -136,11 +155,11 @@ class ClientTls:
         except ssl.SSLCertVerificationError as exc:
             raise TlsError("the server at %s could not prove who it is (%s). Check --tls-ca, "
                            "or ask the teacher for the fingerprint and use --tls-fingerprint."
-                           % (where, exc.verify_message or exc))
+                           % (where, exc.verify_message or exc), NEW_CERTIFICATE)
         except ssl.SSLError as exc:
             if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc):
                 raise TlsError("the server at %s does not use encryption. Connect without "
-                               "--tls, or ask the teacher." % where)
+                               "--tls, or ask the teacher." % where, NOT_ENCRYPTED)
             raise TlsError("the encrypted connection to %s failed: %s" % (where, exc))
         if self.pin:
             seen = fingerprint(tls.getpeercert(binary_form=True))
@@ -152,5 +171,5 @@ class ClientTls:
                     "the server at %s is not the one you were told about: its certificate "
                     "fingerprint does not start with %s. Check the digits against the "
                     "board; if they match, do not go on: someone may be intercepting the "
-                    "connection. Tell the teacher." % (where, grouped(self.pin)))
+                    "connection. Tell the teacher." % (where, grouped(self.pin)), NEW_CERTIFICATE)
         return tls

@@ -23,6 +23,10 @@ mouse wheel, clicks).  It captures, in docs/screenshots/:
     teach-class.png   the teacher's window with a class: two hands up, a student muted
     teach-room-menu.png  the teacher's Room menu open
     teach-user-menu.png  a student's menu in the teacher's window (a right-click)
+    encrypted-now.png    the room came back encrypted: the bar asks for the fingerprint
+    new-certificate.png  the room came back with another certificate: the same, with the old digits
+    not-encrypted.png    the room came back unencrypted: the bar asks before joining it
+    not-the-room.png     a fake room at the room's address cannot prove the password
 
 rooms*.png need root and iproute2: a client without an address broadcasts
 discovery queries, so that window runs only inside a lab of Linux network
@@ -37,14 +41,18 @@ Everything it starts, it stops.
 """
 
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -496,9 +504,90 @@ def teacher_screen(pyz, work):
         xvfb.wait(5)
 
 
-# Each screen's function, by the name main() takes.
+def make_certificate(work, name):
+    """Make a certificate as the README says; return (cert, key, its first 16 digits)."""
+    cert, key = os.path.join(work, name + ".crt"), os.path.join(work, name + ".key")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj",
+        "/CN=" + name, "-keyout", key, "-out", cert)
+    with open(cert) as handle:
+        digits = hashlib.sha256(ssl.PEM_cert_to_DER_cert(handle.read())).hexdigest().upper()
+    return cert, key, " ".join(digits[i:i + 4] for i in range(0, 16, 4))
+
+
+def made_up(count):
+    """Return `count` random bytes as base64: what a fake room puts where proofs go."""
+    return base64.b64encode(os.urandom(count)).decode()
+
+
+def fake_room(port, answered):
+    """Answer each join at this port as a fake room does: a challenge, then a made-up proof."""
+    listener = socket.create_server((LOOPBACK, port))
+    listener.settimeout(WAIT * 3)
+
+    def serve():
+        with listener:
+            while True:
+                try:
+                    sock, _ = listener.accept()
+                except OSError:
+                    return
+                with sock:
+                    reader = sock.makefile("rb")
+                    join = json.loads(reader.readline() or b"{}")
+                    sock.sendall(json.dumps({
+                        "type": "challenge", "nonce": join.get("nonce", "") + made_up(18),
+                        "iterations": 200000, "salt": {"password": made_up(16)}}).encode()
+                        + b"\n")
+                    if reader.readline():  # the proof; a client without the password closes
+                        sock.sendall(json.dumps({
+                            "type": "welcome", "name": "Amy", "users": ["Amy"],
+                            "server_proof": {"password": made_up(32)},
+                            "history": []}).encode() + b"\n")
+                        answered.append(True)
+                    reader.readline()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def changed_screen(pyz, work):
+    """The room changed at a restart (encrypted, a new certificate, unencrypted), then a fake."""
+    first, second = make_certificate(work, "lab"), make_certificate(work, "lab-new")
+    with Stage(pyz, work, SMALL_SCREEN) as stage:
+        stage.join()
+        window, port = stage.window, stage.server.port
+        for person in stage.people.values():
+            person.close()
+        steps = ((("--tls-cert", first[0], "--tls-key", first[1]), first[2], "encrypted-now.png"),
+                 (("--tls-cert", second[0], "--tls-key", second[1]), second[2],
+                  "new-certificate.png"),
+                 ((), None, "not-encrypted.png"))
+        for args, typed, name in steps:
+            stage.server.stop()
+            stage.server = Server(pyz, work, "--port", str(port), *args)
+            time.sleep(5)  # the client's next try comes within 4 s (its backoff: 1, 2, 4 s)
+            shot(window, name)
+            if typed is not None:
+                type_line(typed)  # the bar's Fingerprint field has the focus
+            else:
+                run("xdotool", "key", "--window", window, "Return")  # Join unencrypted
+            wait_for(lambda: "Amy joined" in stage.server.output(), "the rejoin after " + name)
+            time.sleep(SETTLE)
+        stage.server.stop()
+        answered = []
+        fake = fake_room(port, answered)
+        try:
+            time.sleep(5)  # the bar asks for the password the fake claims
+            type_line("lab7")
+            wait_for(lambda: answered, "the fake's made-up welcome")
+            shot(window, "not-the-room.png")
+        finally:
+            fake.close()
+
+
+# What --only may name, in the order they run.
 SCREENS = {"small": small_screen, "large": large_screen, "teacher": teacher_screen,
-           "rooms": rooms_screen}
+           "rooms": rooms_screen, "changed": changed_screen}
 
 
 def main():

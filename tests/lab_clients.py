@@ -24,6 +24,12 @@
         Try to join under each name in turn, each on a connection of its
         own, leaving at once when welcomed; print the answers, as JSON, a
         list in the order of the names.
+    python lab_clients.py session HOST PORT NAME [--password PW] [--teacher-password PW]
+                          [--pin FINGERPRINT]
+        Join as the window does (client_session.Session, its network side),
+        with the passwords the person typed in the join form (and the
+        fingerprint pinned), and print each event as a JSON line until the
+        join is decided: joined, refused, password, failed or changed.
     python lab_clients.py ask ADDRESS PORT
         Send one query from an unbound socket (what a naive finder does)
         and print, as JSON, how many answers came within a second and the
@@ -71,6 +77,7 @@ import argparse
 import errno
 import json
 import os
+import queue
 import select
 import socket
 import ssl
@@ -430,6 +437,28 @@ def teacher(options):
     print(json.dumps(answer), flush=True)
 
 
+# The events after which a window's join is decided.
+DECIDED = ("joined", "refused", "password", "failed", "changed")
+
+
+def session(options):
+    from chat_app.client_session import Session
+    from chat_app.tls import ClientTls
+    events = queue.Queue()
+    joining = Session(options.host, options.port, options.name, options.password, events,
+                      tls=ClientTls(pin=options.pin) if options.pin else None,
+                      join_fields=teacher_id.proof(options.teacher_password))
+    joining.start()
+    try:
+        while True:
+            kind, value = events.get(timeout=WAIT)
+            print(json.dumps([kind, value]), flush=True)
+            if kind in DECIDED:
+                return
+    finally:
+        joining.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -484,10 +513,17 @@ def main():
         command.add_argument("port", type=int)
         command.add_argument("name")
     at_nc.add_argument("until")
+    sessions = commands.add_parser("session")
+    sessions.add_argument("host")
+    sessions.add_argument("port", type=int)
+    sessions.add_argument("name")
+    sessions.add_argument("--password")
+    sessions.add_argument("--teacher-password")
+    sessions.add_argument("--pin")
     options = parser.parse_args()
     {"hold": hold, "join": join, "query": query, "ask": ask, "attend": attend, "names": names,
      "fake-room": fake_room, "say": say, "person": person, "throwaway": throwaway,
-     "talk": talk, "teacher": teacher}[options.command](options)
+     "talk": talk, "teacher": teacher, "session": session}[options.command](options)
 
 
 if __name__ == "__main__":

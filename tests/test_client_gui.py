@@ -1206,7 +1206,7 @@ def test_one_room_found_is_preselected_and_enter_joins_it(gui, server):
 
 
 def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
-    one, two = make_server(), make_server()
+    one, two = make_server(), make_server("--password", "from the board")
     search = FakeSearch(found("Lab 1", one.port, users=1),
                         found("Lab 2", two.port, password=True, users=2))
     amy = gui(search=search, name="amy")

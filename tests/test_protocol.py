@@ -166,6 +166,10 @@ def test_the_limit_is_64_kib_excluding_the_line_ending():
     (b'{"type":"join"}', "join without a name"),
     (b'{"type":"join","name":7}', "join with a number as name"),
     (b'{"type":"join","name":"a","password":1}', "password not a string"),
+    (b'{"type":"join","name":"a","nonce":1}', "nonce not a string"),
+    (b'{"type":"join","name":"a","nonce":"n","teacher":1}', "teacher claim not a boolean"),
+    (b'{"type":"proof","password":"p"}', "proof without a binding"),
+    (b'{"type":"proof","binding":"b","teacher_password":false}', "proof not a string"),
     (b'{"type":"say"}', "say without text"),
     (b'{"type":"say","text":["x"]}', "text not a string"),
     (b'{"type":"say","text":"x","to":true}', "to not a string"),
@@ -193,6 +197,17 @@ def test_join_password_and_ping_token_are_kept():
     assert decode_client_frame(b'{"type":"join","name":"a","password":"p"}') == {
         "type": "join", "name": "a", "password": "p"}
     assert decode_client_frame(b'{"type":"ping","token":42}') == {"type": "ping", "token": 42}
+
+
+def test_a_proving_join_and_its_proof_keep_their_fields():
+    assert decode_client_frame(b'{"type":"join","name":"a","nonce":"n","teacher":true}') == {
+        "type": "join", "name": "a", "nonce": "n", "teacher": True}
+    assert decode_client_frame(
+        b'{"type":"proof","binding":"tcp:198.18.0.1:1234","password":"p","other":1}') == {
+        "type": "proof", "binding": "tcp:198.18.0.1:1234", "password": "p"}
+    assert protocol.challenge_frame("n", 200000, {"password": "s"}) == {
+        "type": "challenge", "nonce": "n", "iterations": 200000, "salt": {"password": "s"}}
+    assert ProtocolError("bad_binding").fatal
 
 
 def test_fatal_codes():

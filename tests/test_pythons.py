@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, Client, Lab, ServerProcess, pyenv_python, require
+from helpers import ROOT, WAIT, Client, Lab, ServerProcess, as_student, pyenv_python, require
 from test_names import LOOK_ALIKES, MIXED, REAL_NAMES
 
 SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
@@ -88,6 +88,23 @@ def test_the_name_rules_are_the_same_on_every_python(version, pyz):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads(expected.stdout)
+
+
+@pytest.mark.parametrize("version", SUPPORTED)
+def test_chat_pyz_proves_both_passwords(version, pyz):
+    python = interpreter(version)
+    server = ServerProcess(python, pyz, "--password", "room-pw-42", "--teacher-password",
+                           "T-secret-7", "--no-discovery")
+    try:
+        result = subprocess.run(
+            [python, pyz, "client", "--text", "--host", "127.0.0.1", "--port", str(server.port),
+             "--name", "ann", "--password", "room-pw-42", "--teacher-password", "T-secret-7"],
+            input="", capture_output=True, text=True, timeout=30, env=as_student())
+        assert result.returncode == 0, result.stderr
+        assert "You are a teacher in this room." in result.stdout
+        server.wait_for(r"ann joined \(127\.0\.0\.1\) as a teacher")
+    finally:
+        server.kill()
 
 
 @pytest.mark.parametrize("version", TOO_OLD)

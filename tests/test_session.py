@@ -35,11 +35,51 @@ def logged_in(session, line=JOIN, now=0.1):
 
 
 def test_every_transition_leads_to_a_known_state():
-    states = {life.CLASSIFYING, life.HANDSHAKING, life.LOGGING_IN, life.PASSWORD,
+    states = {life.CLASSIFYING, life.HANDSHAKING, life.LOGGING_IN, life.PROVING, life.PASSWORD,
               life.CHATTING, life.HELD_BACK, life.CLOSING, life.DONE}
     assert {state for state, _ in life.TRANSITIONS} <= states
     assert set(life.TRANSITIONS.values()) <= states
     assert all((state, life.ENDED) in life.TRANSITIONS for state in states - {life.DONE})
+
+
+def challenged(session, now=0.1):
+    """Take a join with a nonce and challenge it; return the actions of the challenge."""
+    line = b'{"type":"join","name":"amy","nonce":"n"}'
+    session.first_byte(line[0], now)
+    session.received(line + b"\n", now)
+    assert session.next_line() == line
+    return session.challenged({"type": "challenge"}, now)
+
+
+def test_a_challenged_join_reads_its_proof_then_joins():
+    session = new()
+    assert challenged(session) == [(life.SEND, {"type": "challenge"})]
+    assert session.state == life.PROVING and session.reading
+    session.received(b'{"type":"proof","binding":"b"}\n', 0.2)
+    assert session.next_line() == b'{"type":"proof","binding":"b"}'
+    session.joined(0.3)
+    assert session.state == life.CHATTING
+    assert life.JOIN_TIMER not in session.timers
+
+
+def test_the_join_timeout_covers_the_proof():
+    session = new(join_timeout=5.0)
+    challenged(session)
+    assert session.next_deadline() == 5.0  # the challenge starts no new clock
+    error = refused_with(session.expire(5.0))
+    assert error.code == "join_timeout" and session.state == life.CLOSING
+    assert session.wire == life.JSON
+
+
+def test_a_proving_join_cannot_be_challenged_twice_nor_asked_a_password():
+    session = new()
+    challenged(session)
+    with pytest.raises(life.SessionError):
+        session.challenged({"type": "challenge"}, 0.2)
+    with pytest.raises(life.SessionError):
+        session.password_asked(0.2)
+    assert refused_with(session.fatal(ProtocolError("bad_binding"))).code == "bad_binding"
+    assert session.state == life.CLOSING
 
 
 def test_an_event_with_no_transition_is_a_bug_not_a_silent_change():

@@ -1292,7 +1292,7 @@ def checking(amy):
 
 def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui, make_server):
     from test_tls import CERT, KEY, expected_fingerprint
-    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
+    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--password", "from the board")
     whole = expected_fingerprint()
     digits = whole.replace(":", "")
     sixteen = " ".join(digits[i:i + 4] for i in range(0, 16, 4))

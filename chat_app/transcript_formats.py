@@ -12,7 +12,8 @@ import csv
 import io
 
 from .protocol import counted
-from .text_format import INDENT, TEACHER_MARK, clock, safe, safe_line
+from .text_format import (ACTION_MARK, INDENT, SESSION_COLUMNS, TEACHER_MARK, clock, safe,
+                          safe_line, wrap)
 from .transcript_lesson import stamp
 
 PRIVATE_MARK = "(private to %s) "
@@ -36,9 +37,14 @@ def person_words(lesson, person):
 # --- plain text ----------------------------------------------------------------
 
 def _txt_lines(prefix, text):
-    """Return text after a prefix, its further lines indented as on the terminal."""
+    """Return text after a prefix, its further lines indented as on the terminal.
+
+    Wrapped as `nc` users read it (text_format.wrap, SESSION_COLUMNS), so
+    that shown in a terminal, no text can start a row that looks like the
+    transcript's own.
+    """
     first, *rest = safe(text).split("\n")
-    return "\n".join([prefix + first] + [INDENT + line for line in rest])
+    return wrap("\n".join([prefix + first] + [INDENT + line for line in rest]), SESSION_COLUMNS)
 
 
 def _txt_mark(entry):
@@ -49,8 +55,9 @@ def _txt_message(entry):
     mark = _txt_mark(entry)
     private = PRIVATE_MARK % safe_line(entry.to) if entry.to is not None else ""
     name = safe_line(name_label(entry))
-    who = "* %s " % name if entry.action else "<%s> " % name
-    return _txt_lines("[%s] %s" % (clock(entry.time), who), mark + private + entry.text)
+    text = ACTION_MARK + entry.text + ACTION_MARK if entry.action else entry.text
+    # As on the terminal: all a person wrote follows "<name>", an action between asterisks.
+    return _txt_lines("[%s] <%s> " % (clock(entry.time), name), mark + private + text)
 
 
 def _txt_event(entry):

@@ -288,7 +288,10 @@ class Lesson:
         self._kick_reasons[name_key(record["name"])] = record["reason"]
 
     def _stopped(self, record):
+        """The server stopped; said only when someone was in the room then."""
         names = [clean_name(name) for name in record.get("names") or [] if isinstance(name, str)]
+        if not names and not record.get("more_names"):
+            return
         more = MORE_NAMES_WORDS % record["more_names"] if record.get("more_names") else ""
         words = STOPPED_WORDS % (": " + ", ".join(names) + more if names else "")
         self.entries.append(Entry("room", record["time"], words, about="stopped"))

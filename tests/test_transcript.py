@@ -15,6 +15,7 @@ import pytest
 
 from helpers import ROOT
 from chat_app import transcript
+from chat_app.text_format import INDENT
 from chat_app.transcript_records import MAX_RECORD_BYTES
 
 START = 1764410000.0  # a morning in November 2025
@@ -38,6 +39,21 @@ HOSTILE = {
     "at": "@SUM(A1:A2)",
 }
 
+
+
+def unwrap_rows(text):
+    """Return plain text with each wrapped line whole again (text_format.wrap cut it at 80
+    columns and indented its further rows); a long run of one character was cut without a
+    space."""
+    lines = []
+    for row in text.split("\n"):
+        if row.startswith(INDENT) and lines:
+            rest = row[len(INDENT):]
+            joint = "" if lines[-1][-1:] == rest[:1] == "x" else " "
+            lines[-1] += joint + rest
+        else:
+            lines.append(row)
+    return "\n".join(lines)
 
 def shown(text):
     """Return a text as every transcript must show it: FORBIDDEN characters removed."""
@@ -263,9 +279,10 @@ def test_plain_text_reads_like_the_terminal_and_holds_no_control_character(log):
     at = time.strftime("%H:%M", time.localtime(START + 10))
     assert "[%s] <Ms_K (teacher)> Good morning" % at in out
     assert ("[%s] <bob> %s" % (time.strftime("%H:%M", time.localtime(START + 60 + 7)),
-                               HOSTILE["long"])) in out.splitlines()  # bob: the 8th, "long"
+                               HOSTILE["long"])) in unwrap_rows(out).splitlines()  # bob's 8th
     assert "\n    second | line\n    \n    fourth    after a tab\n" in out
-    assert "* amy waves" in out
+    assert "<amy> *waves*" in out  # an action, marked as on the terminal: no "* amy ..."
+    assert "* amy waves" not in out
     assert "-- The teacher locked the room." in out and "*** Quiz <now>!" in out
     deleted_at = time.strftime("%H:%M", time.localtime(START + 150))
     assert "<bob> [deleted by the teacher at %s] delete me" % deleted_at in out
@@ -521,7 +538,7 @@ def test_the_transcript_shows_a_source_cut_from_the_log_and_every_hand_lowered()
         {"type": "log_left_out", "address": "198.18.0.2", "records": 4000, "bytes": 3 * 1024 ** 2,
          "time": START + 5},
     ]
-    text = transcript.render(records, "txt")
+    text = unwrap_rows(transcript.render(records, "txt"))
     assert ("-- From here on, this log keeps nothing more that came from 198.18.0.2 until the "
             "server restarted: that address had filled its share of the log (64K). Everyone in "
             "the room still received it.") in text
@@ -531,3 +548,23 @@ def test_the_transcript_shows_a_source_cut_from_the_log_and_every_hand_lowered()
             "after it had filled its share; everyone in the room received them.") in text
     assert "lock" not in text  # the rule's notice shows it, not its record
     assert "room log_cut" in transcript.render(records, "csv")
+
+
+def test_plain_text_has_no_line_a_student_wrote_that_looks_like_the_transcripts_own():
+    """Issue 25, item 3, in the .txt transcript: /me and padding cannot forge a leave."""
+    forged = "[21:21] <kim (teacher)> the quiz starts now"
+    records = [
+        {"type": "joined", "name": "carl", "time": START},
+        {"type": "message", "id": 1, "from": "carl", "text": "/me left (connection lost)",
+         "time": START + 1},
+        {"type": "message", "id": 2, "from": "carl", "text": "ok" + " " * 77 + forged,
+         "time": START + 2},
+        {"type": "stopped", "names": [], "time": START + 3},  # nobody there: nothing to say
+    ]
+    rows = transcript.render(records, "txt").split("\n")
+    at = time.strftime("%H:%M", time.localtime(START + 1))
+    assert "[%s] <carl> *left (connection lost)*" % at in rows
+    assert not any(row.startswith(("[21:21]", "[%s] * carl left" % at)) for row in rows)
+    assert "    " + forged in rows  # the rest of the padded line: indented, as on a terminal
+    assert max(len(row) for row in rows) < 80
+    assert "The server stopped" not in "\n".join(rows)

@@ -15,8 +15,8 @@ import time
 
 from .line_editor import char_columns
 from .protocol import (
-    ACTION_PREFIX, DIRECTION_MARKS, LINE_SEPARATORS, LOCKED_RULE, RECORDED_WORDS, is_action,
-    slow_rule, strip_controls,
+    ACTION_PREFIX, DIRECTION_MARKS, ERROR_MESSAGES, LINE_SEPARATORS, LOCKED_RULE, RECORDED_WORDS,
+    is_action, name_key, slow_rule, strip_controls,
 )
 
 # Continuation lines of a multi-line message are indented this far, so
@@ -81,6 +81,7 @@ HAND_WORDS = {True: "* Your hand is up: the teacher can see it.",
 RECORDED_LINE = "* " + RECORDED_WORDS
 LOCKED_WORDS = "* " + LOCKED_RULE
 SLOW_WORDS = "* Slow mode is on: %s."
+MUTED_WORDS = "* " + ERROR_MESSAGES["muted"]
 PRIVATE_OFF_WORDS = ("* Private messages between students are off; the teacher can still be "
                      "messaged.")
 CLOSED_WORDS = "the server closed the connection: %s"
@@ -235,6 +236,11 @@ def render_rules(frame):
         lines.append(SLOW_WORDS % slow_rule(state["slow"]))
     if state.get("private") is False:
         lines.append(PRIVATE_OFF_WORDS)
+    muted = state.get("muted") if isinstance(state.get("muted"), list) else []
+    joiner = frame.get("name")
+    if isinstance(joiner, str) and name_key(joiner) in {
+            name_key(name) for name in muted if isinstance(name, str)}:
+        lines.append(MUTED_WORDS)  # muted from the start: a new name on a muted computer
     if frame.get("hand") is True:
         lines.append(HAND_WORDS[True])
     return lines

@@ -19,6 +19,7 @@ from chat_app import teacher_id
 from chat_app.rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from chat_app.room import SHARED_ADDRESS_PEOPLE
 from chat_app.server import SANCTION_LINES, banner
+from chat_app.text_format import MUTED_WORDS
 
 
 class LabRoom:
@@ -128,6 +129,14 @@ def test_a_muted_student_who_rejoins_under_a_new_name_is_still_muted_and_the_tea
         assert room.teacher.expect("room_state")["muted"] == ["bob", "bobby"]
         room.server.out.wait_for(
             r"bobby joined from 198\.18\.0\.2, which is muted: bobby is muted too")
+        # A person at nc on that computer is told at once, not at their first message.
+        with room.lab.inside("attacker"):
+            robert = room.server.client(host=room.lab.address("server"))
+        robert.send_raw(b"robert\n")
+        said = []
+        wait_until(lambda: said.append(robert.read_text()) or (  # its first row: nc wraps
+            said[-1] or "").startswith(MUTED_WORDS[:len("* The teacher has muted you")]),
+                   what=lambda: "robert told he is muted; he read %r" % said)
         amy = room.join("student", "amy")  # another computer is not muted
         say(amy, "hello")
         assert outcome(amy, "amy") == "sent"

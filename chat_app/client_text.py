@@ -85,6 +85,10 @@ SEVERAL_ROOMS_PIPED = ("several rooms answered, and no one at this terminal can 
                         "give the address of yours, for example %s (the list above shows "
                         "each room's).")
 
+# What a student whose digits differed reads when the list has other rooms.
+ANOTHER_ROOM = ("Choose another room from the list (yours may be there too), or press "
+                "Ctrl+D and type the address and fingerprint from the board.")
+
 # How often the main thread wakes while waiting, so Ctrl+C is noticed on
 # every system (a wait with no timeout cannot be interrupted on Windows).
 WAKE_SECONDS = 0.5
@@ -219,12 +223,17 @@ class TerminalClient:
             found = rooms[0]
             self.show("* Found one room: %s (%s); joining it." % (found.room, host_port(
                 found.address, found.port)))
+            if needs_check(found) and not self.check_fingerprint(found):
+                return False
         else:
             found = self.ask_room(rooms)
+            # Digits that differ send nothing: the person chooses again (the real room may be
+            # listed too), until the digits match or input ends.
+            while found is not None and needs_check(found) and not self.check_fingerprint(
+                    found, ANOTHER_ROOM):
+                found = self.ask_room(rooms)
             if found is None:
                 return False
-        if needs_check(found) and not self.check_fingerprint(found):
-            return False
         self.host, self.port = found.address, found.port
         if found.tls:
             try:
@@ -253,10 +262,11 @@ class TerminalClient:
                 return rooms[index]
             self.show("* %r is not one of the numbers 1 to %d." % (answer, len(rooms)))
 
-    def check_fingerprint(self, found):
+    def check_fingerprint(self, found, then=None):
         """Show a found room's fingerprint digits and ask whether they match the board.
 
         Return True if the person says so; nothing has been sent to the room yet.
+        If not, say so, and `then` what to do next (by default, how to join by hand).
         """
         self.show("* " + check_words(found))
         self.show("      " + digits_shown(found))
@@ -265,7 +275,10 @@ class TerminalClient:
             return False
         if confirmed(self.ask(CHECK_PROMPT)):
             return True
-        self.complain("%s %s" % (NOT_YOUR_ROOM, by_hand()))
+        if then is None:
+            self.complain("%s %s" % (NOT_YOUR_ROOM, by_hand()))
+        else:
+            self.show("! %s %s" % (NOT_YOUR_ROOM, then))
         return False
 
     def run(self):

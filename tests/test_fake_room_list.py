@@ -28,7 +28,7 @@ import unicodedata
 
 import pytest
 
-from helpers import WAIT, Lab, ServerProcess, as_student
+from helpers import WAIT, Lab, ServerProcess, as_student, wait_until
 from test_client_text import PtyClient
 from chat_app import tls
 
@@ -169,8 +169,12 @@ def test_client_text_asks_before_the_fake_gets_anything_and_no_escape_reaches_it
         shown = student.text()
         assert shown.index(sixteen(FAKE)) < shown.rindex(CHECK_PROMPT)
         student.type("n")
-        assert student.process.wait(WAIT) == 1
         student.wait_for("Not joined, and nothing was sent to it.")
+        student.wait_for("Choose another room from the list")
+        wait_until(lambda: student.text().count("Which room? Type its number (1-3): ") == 2,
+                   what=lambda: "the list asked again:\n" + student.text())
+        student.keys("\x04")  # Ctrl+D: no room after all
+        assert student.process.wait(WAIT) == 1
         assert lab.fake.connections == []  # the fake got not even a connection
         assert control_characters(student.text()) == [], student.text()
     finally:

@@ -34,7 +34,7 @@ from .local_addresses import host_port
 from .protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
 from .room_search import (CHECK_TITLE, DIFFER_BUTTON, MATCH_BUTTON, NOT_YOUR_ROOM, RoomSearch,
                           check_words, digits_shown, listing, needs_check, preselect, room_key,
-                          same_name_warnings)
+                          same_name_hint, same_name_warnings)
 from .tls import ClientTls, TlsError, parse_fingerprint
 from .text_format import TEACHER_MARK, clock
 
@@ -1589,7 +1589,10 @@ class ChatWindow:
         self.session = None
         words = password_problem(message, sent)
         if self.state is None:
-            self.form.problem("%s %s" % (words, CLIENT_WORDS["password_type"]), "password")
+            hint = same_name_hint(self.request["found"], self.form.found.values()) if sent else ""
+            self.form.problem(" ".join(part for part in (words, hint,
+                                                         CLIENT_WORDS["password_type"]) if part),
+                              "password")
             return
         self.ended = words
         self.chat.set_stale("disconnected")

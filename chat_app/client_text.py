@@ -48,7 +48,7 @@ from .local_addresses import host_port
 from .protocol import is_blank
 from .room_search import (CHECK_PROMPT, NOT_YOUR_ROOM, by_hand, check_piped, check_words,
                           confirmed, digits_shown, in_order, needs_check, nothing_found,
-                          numbered, same_name_warnings)
+                          numbered, same_name_hint, same_name_warnings)
 from .room_search import choice as room_choice
 from .terminal import Keyboard, Printer
 from .tls import ClientTls, TlsError
@@ -116,6 +116,7 @@ class TerminalClient:
         self.join_fields = teacher_id.proof(getattr(options, "teacher_password", None))
         self.tls = getattr(options, "tls_settings", None)  # a tls.ClientTls, or None
         self.search = search
+        self.found, self.rooms = None, []  # the room chosen from the list, and the list
         self.asked_port = getattr(options, "port", None)  # searched besides 1234 to 1243
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -235,6 +236,7 @@ class TerminalClient:
             if found is None:
                 return False
         self.host, self.port = found.address, found.port
+        self.found, self.rooms = found, rooms
         if found.tls:
             try:
                 self.tls = ClientTls(pin=found.fingerprint)
@@ -387,6 +389,9 @@ class TerminalClient:
         """Ask for the room's password (on the terminal), then join with it."""
         message, sent = refusal
         words = text_format.safe(password_problem(message, sent))
+        if sent and self.state is None:  # a first join: perhaps another room of that name
+            words = " ".join(part for part in (words, same_name_hint(self.found, self.rooms))
+                             if part)
         self.said_password_wait = None  # the next password's wait is said again
         if not self.interactive:
             self.complain("%s %s" % (words, CLIENT_WORDS["password_option"]))

@@ -185,6 +185,23 @@ def preselect(rooms, remembered):
     return free[0] if len(rooms) == 1 else None
 
 
+# What a refused password adds when the room chosen shares its name with another:
+# anyone can start a room called "Lab 3" with a password of their own.
+SAME_NAME_PASSWORD = ('Another room on this network is also called "%s": if that password is '
+                      "the one on the board, this may be the wrong room. Check that its "
+                      "address, %s, is the one on the board.")
+
+
+def same_name_hint(found, rooms):
+    """Return what to add when `found`'s password was refused and another room has its name, or ""."""
+    if found is None:
+        return ""
+    for group in same_names(rooms).values():
+        if found in group:
+            return SAME_NAME_PASSWORD % (found.room, room_key(found))
+    return ""
+
+
 def needs_check(found):
     """Tell whether joining a found room waits for the student to compare its fingerprint.
 

@@ -1369,6 +1369,21 @@ def test_rooms_of_one_name_are_marked_and_none_is_chosen_not_even_the_last_one(
     assert rows(amy)[0][0] == "Lab 3"
 
 
+def test_a_password_refused_by_a_room_of_a_shared_name_says_it_may_be_the_wrong_room(
+        gui, make_server):
+    real, fake = make_server("--password", "pw42"), make_server("--password", "guess")
+    search = FakeSearch(found("Lab 3", real.port, password=True),
+                        found("Lab 3", fake.port, password=True))
+    amy = gui(search=search, name="amy", password="pw42")
+    listed(amy, 2)
+    amy.form.tree.selection_set("127.0.0.1:%d" % fake.port)
+    amy.press_enter(amy.form.entries["name"])
+    amy.pump(lambda: "Wrong password" in amy.problem(), "the refusal")
+    assert ('Another room on this network is also called "Lab 3": if that password is the one '
+            "on the board, this may be the wrong room. Check that its address, 127.0.0.1:%d, "
+            "is the one on the board." % fake.port) in amy.problem()
+
+
 def test_a_room_chosen_for_the_student_is_let_go_when_another_takes_its_name(
         gui, make_server, fast_refresh):
     real, fake = make_server(), make_server()

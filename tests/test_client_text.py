@@ -699,6 +699,21 @@ def test_rooms_of_one_name_are_marked_with_their_addresses_and_the_person_choose
     assert bob.expect("joined")["name"] == "amy"  # number 1: the room at the lower port
 
 
+def test_a_password_refused_by_a_room_of_a_shared_name_says_it_may_be_the_wrong_room(
+        make_server):
+    """A classmate's "Lab 3" with a password of its own refuses the board's: say why that may be."""
+    real, fake = make_server("--password", "pw42"), make_server("--password", "guess")
+    rooms = [found("Lab 3", real.port, password=True), found("Lab 3", fake.port, password=True)]
+    client, out = text_client(lambda: rooms, answers=[str(1 + (fake.port > real.port))])
+    client.password = "pw42"
+    assert client.run() == 1  # asked again at end of input: none given
+    shown = out.getvalue()
+    assert ('Wrong password for this room. Ask the teacher for the password. Another room on '
+            'this network is also called "Lab 3": if that password is the one on the board, '
+            "this may be the wrong room. Check that its address, 127.0.0.1:%d, is the one on "
+            "the board." % fake.port) in shown
+
+
 # --- the teacher's room ------------------------------------------------------
 
 def test_the_teachers_room_in_the_terminal(pyz, scripted):

@@ -505,8 +505,7 @@ STOP_COMMAND = "taskkill /PID %d" if os.name == "nt" else "kill %d"
 
 # The banner's line on whom /mute, /slow and --rate-limit follow (by --shared-address).
 SANCTION_LINES = {
-    False: "Mute, slow mode and message rate: per computer, under any name (a class behind "
-           "one shared address: start with --shared-address)",
+    False: "Mute, slow mode, message rate: per computer, under any name (see --shared-address)",
     True: "Mute, slow mode and message rate: per name and connection (--shared-address): a "
           "student who rejoins under a new name is no longer muted",
 }
@@ -590,7 +589,8 @@ def teacher_lines(keys, options):
     lines = []
     if keys.has_token:
         lines.append("Teacher: you, when you start the client on this computer as %s "
-                     "(nothing to type)" % _user_name())
+                     "(%s)" % (_user_name(), "only the room's password to type"
+                                if options.password is not None else "nothing to type"))
     if getattr(options, "teacher_password", None) is not None:
         lines.append("Teacher password: set (from another computer, type it in the join "
                      "form's teacher field)")

@@ -80,7 +80,10 @@ def join(port, name):
 # The splitter alone, in the checkout's Python: a line fed a byte at a time.
 SPLITTER_ALONE = """\
 import time
-from chat_app.protocol import LineSplitter
+try:
+    from chat_app.wire.protocol import LineSplitter
+except ImportError:  # a tree from before the packages (issue 26)
+    from chat_app.protocol import LineSplitter
 line = b"d" * %d + b"\\n"
 splitter = LineSplitter()
 start = time.process_time()

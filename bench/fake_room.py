@@ -5,7 +5,7 @@
 SRC is a source tree to build chat.pyz from (default: this one); to measure
 an older version, export it first, e.g.
     git archive f1f910a | tar -x -C /tmp/main-src && python3 bench/fake_room.py /tmp/main-src
-The lab is tests/test_fake_room_list.py's: a student, the teacher's real room
+The lab is tests/discovery/test_fake_room_list.py's: a student, the teacher's real room
 ("Lab 3", password, TLS) and a machine posing as "Lab 3" with 23 people and
 a fingerprint sharing the real one's first 8 digits, answering at once, and
 as a room named with escape codes.  From the student it runs `chat.pyz

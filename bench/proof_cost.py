@@ -27,8 +27,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chat_app import scram  # noqa: E402
-from chat_app.connection import ServerConnection  # noqa: E402
+from chat_app.wire import scram
+from chat_app.client.connection import ServerConnection
 from servers import LOOPBACK, ChatApp  # noqa: E402
 
 ROOM, TEACHER = "room-pw-42", "T-secret-7"

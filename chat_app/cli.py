@@ -5,22 +5,29 @@ import functools
 import re
 import sys
 
-from . import __version__, interpreter
-from .access import DEFAULT_MAX_PER_IP
-from .discovery import SEARCH_PORTS
-from .finder import FIND_SECONDS
-from .history_log import (
-    DEFAULT_MAX_SIZE, MIN_MAX_SIZE, ROTATED_LOGS_KEPT, format_size, parse_size,
+from . import __version__
+from .wire import interpreter
+from .relay.access import DEFAULT_MAX_PER_IP
+from .discovery.datagrams import SEARCH_PORTS
+from .discovery.finder import FIND_SECONDS
+from .relay.history_log import (
+    DEFAULT_MAX_SIZE,
+    MIN_MAX_SIZE,
+    ROTATED_LOGS_KEPT,
+    format_size,
+    parse_size,
 )
-from .local_addresses import host_port
-from .log_budget import share_for
-from .tls import ClientTls, TlsError
-from .protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
-from .rate_limit import DEFAULT_BURST, DEFAULT_RATE
-from .room import DEFAULT_HISTORY
-from .server import (
-    DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_CLIENTS, DEFAULT_PING_INTERVAL,
-    DEFAULT_PING_TIMEOUT, MAX_PORT,
+from .wire.local_addresses import MAX_PORT, connect_port, host_port, ranged, split_address
+from .relay.log_budget import share_for
+from .wire.tls import ClientTls, TlsError
+from .wire.protocol import DEFAULT_MAX_TEXT_CHARS, DEFAULT_PORT, MAX_TEXT_CEILING
+from .wire.rate_limit import DEFAULT_BURST, DEFAULT_RATE
+from .relay.room import DEFAULT_HISTORY
+from .relay.listener import (
+    DEFAULT_JOIN_TIMEOUT,
+    DEFAULT_MAX_CLIENTS,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_PING_TIMEOUT,
 )
 
 NO_TK = (
@@ -73,19 +80,6 @@ class Parser(argparse.ArgumentParser):
         return words[-1] + " " if len(words) > 1 else ""
 
 
-def _ranged(kind, low, high=None, what="a number"):
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not %s" % (text, what))
-        if value < low or (high is not None and value > high):
-            bounds = "from %s to %s" % (low, high) if high is not None else "at least %s" % low
-            raise argparse.ArgumentTypeError("%s must be %s" % (text, bounds))
-        return value
-    return convert
-
-
 def log_size(text):
     """Return --log-max-size in bytes from 100M, 1G, 500K, a number of bytes, or 0."""
     try:
@@ -100,32 +94,7 @@ def log_size(text):
     return size
 
 
-port_number = _ranged(int, 0, MAX_PORT, "a port number")
-connect_port = _ranged(int, 1, MAX_PORT, "a port number")
-
-
-def split_address(text):
-    """Return (host, port or None) from HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.
-
-    A bare IPv6 address ("::1") is a host without a port; with a port it
-    goes in brackets ("[::1]:1234").  Raise argparse.ArgumentTypeError,
-    whose words say what is wrong, for anything else.
-    """
-    text = text.strip()
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or not host or (rest and not rest.startswith(":")):
-            raise argparse.ArgumentTypeError(
-                "%r is not an address: write an IPv6 address with a port as [::1]:1234" % text)
-        port_text = rest[1:] if rest else None
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, None  # a name, IPv4, or a bare IPv6 address
-    if not host:
-        raise argparse.ArgumentTypeError("%r has no host: give the server's address, "
-                                         "for example 192.168.1.23:1234" % text)
-    return host, None if port_text is None else connect_port(port_text)
+port_number = ranged(int, 0, MAX_PORT, "a port number")
 
 
 class AddressError(ValueError):
@@ -176,7 +145,7 @@ def add_server_options(server):
                         help="password that makes whoever joins with it a teacher, for a "
                              "teacher on another computer (on this computer the client "
                              "started by the server's user is the teacher without it)")
-    server.add_argument("--history", metavar="N", type=_ranged(int, 0, what="a whole number"),
+    server.add_argument("--history", metavar="N", type=ranged(int, 0, what="a whole number"),
                         default=DEFAULT_HISTORY,
                         help="how many recent messages newcomers see")
     server.add_argument("--log", metavar="FILE", default=None,
@@ -194,20 +163,20 @@ def add_server_options(server):
                              "fills at most SIZE of the log per run (%s with 0); the rest "
                              "still reaches everyone" % (ROTATED_LOGS_KEPT,
                                                          format_size(share_for(0))))
-    server.add_argument("--max-clients", metavar="N", type=_ranged(int, 1, what="a whole number"),
+    server.add_argument("--max-clients", metavar="N", type=ranged(int, 1, what="a whole number"),
                         default=DEFAULT_MAX_CLIENTS, help="most connections at once")
     server.add_argument("--tls-cert", metavar="FILE", default=None,
                         help="encrypt with TLS: the server's certificate (PEM); needs --tls-key")
     server.add_argument("--tls-key", metavar="FILE", default=None,
                         help="the private key (PEM) of --tls-cert")
-    server.add_argument("--max-per-ip", metavar="N", type=_ranged(int, 0, what="a whole number"),
+    server.add_argument("--max-per-ip", metavar="N", type=ranged(int, 0, what="a whole number"),
                         default=DEFAULT_MAX_PER_IP,
                         help="most connections from one address (0: no limit; this "
                              "computer's own connections are never limited)")
-    server.add_argument("--max-text", metavar="N", type=_ranged(int, 1, MAX_TEXT_CEILING, "a whole number"),
+    server.add_argument("--max-text", metavar="N", type=ranged(int, 1, MAX_TEXT_CEILING, "a whole number"),
                         default=DEFAULT_MAX_TEXT_CHARS,
                         help="longest message, in characters")
-    server.add_argument("--rate-limit", metavar="N", type=_ranged(float, 0), default=DEFAULT_RATE,
+    server.add_argument("--rate-limit", metavar="N", type=ranged(float, 0), default=DEFAULT_RATE,
                         help="messages, raised hands and teacher's changes per second per "
                              "computer (per connection with --shared-address, and for this "
                              "computer's own), sustained (bursts of up to %d allowed); "
@@ -217,13 +186,13 @@ def add_server_options(server):
                              "(NAT): apply /mute, /slow and --rate-limit per connection and "
                              "name, not per computer (a student who rejoins under a new name "
                              "then escapes a mute)")
-    server.add_argument("--join-timeout", type=_ranged(float, 0.1), metavar="S",
+    server.add_argument("--join-timeout", type=ranged(float, 0.1), metavar="S",
                         default=DEFAULT_JOIN_TIMEOUT,
                         help="seconds a new connection has to send its first line and join")
-    server.add_argument("--ping-interval", type=_ranged(float, 0), metavar="S",
+    server.add_argument("--ping-interval", type=ranged(float, 0), metavar="S",
                         default=DEFAULT_PING_INTERVAL,
                         help="seconds of silence before a client is pinged (0: never)")
-    server.add_argument("--ping-timeout", type=_ranged(float, 0.1), metavar="S",
+    server.add_argument("--ping-timeout", type=ranged(float, 0.1), metavar="S",
                         default=DEFAULT_PING_TIMEOUT,
                         help="seconds a pinged client has to answer before it is removed")
     server.add_argument("--room", metavar="NAME", default=None,
@@ -296,7 +265,7 @@ def _add_find(subparsers):
                     "each with the command that joins it.",
         formatter_class=HelpFormatter,
     )
-    find.add_argument("--timeout", metavar="S", type=_ranged(float, 0.1, 30.0),
+    find.add_argument("--timeout", metavar="S", type=ranged(float, 0.1, 30.0),
                       default=FIND_SECONDS, help="seconds to wait for answers")
     find.add_argument("--port", metavar="P", type=connect_port, action="append", default=None,
                       help="also ask this port (ports %d to %d are always asked); "
@@ -305,7 +274,7 @@ def _add_find(subparsers):
 
 
 def _add_transcript(subparsers):
-    from .transcript import EXTENSIONS, FORMATS
+    from .transcript.export import EXTENSIONS, FORMATS
     transcript = subparsers.add_parser(
         "transcript", help="turn a --log file into a readable record of the lesson",
         description="Turn the log a server kept (server --log FILE) into a record of the "
@@ -352,12 +321,12 @@ def _run_teach(options):
 
 
 def _run_find(options):
-    from . import finder
+    from .discovery import finder
     return finder.run(options)
 
 
 def _run_transcript(options):
-    from . import transcript
+    from .transcript import export as transcript
     return transcript.run(options)
 
 
@@ -379,14 +348,14 @@ def _run_client(options):
         return 2
     options.search = None
     if options.host is None:  # no address given: look for the rooms on the network
-        from . import room_search
+        from .discovery import room_search
         extra = () if options.port is None else (options.port,)
         options.search = functools.partial(room_search.find_nearby, extra)
     if not options.text:
         status = _run_window_client(options)
         if status is not None:
             return status
-    from . import client_text
+    from .client import text_client as client_text
     return client_text.run(options)
 
 

@@ -3,7 +3,7 @@
 The server is the one `chat.pyz server` runs (server.start_server, the same
 options), serving in a background thread; the Tk window runs on the main
 thread, joined to it over this computer's own address as the teacher, with
-the teacher's controls (teacher_window.py) and, above the conversation,
+the teacher's controls (window/teacher_panel.py) and, above the conversation,
 what the server's banner says: how students join, the fingerprint, the
 room's name, whether it is logged.  Closing the window asks, then stops the
 server for everyone (they get `bye`), as Ctrl+C, SIGTERM or SIGHUP do
@@ -25,10 +25,18 @@ import sys
 import threading
 import time
 
-from . import interpreter
-from .server import (SWITCH_INTERVAL, Console, StartError, banner, catch_stop_signals,
-                     start_discovery, start_server, teacher_lines)
-from .teacher_console import TeacherConsole
+from .wire import interpreter
+from .relay.listener import (
+    SWITCH_INTERVAL,
+    Console,
+    StartError,
+    banner,
+    catch_stop_signals,
+    start_discovery,
+    start_server,
+    teacher_lines,
+)
+from .relay.teacher_console import TeacherConsole
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "
@@ -95,7 +103,7 @@ def _ipv6_only(sock):
 
 def window_options(server, options):
     """Return the client options of the teacher's window joining `server`."""
-    from .tls import ClientTls
+    from .wire.tls import ClientTls
     return argparse.Namespace(
         host=own_address(server), port=server.server_address[1], name=options.name,
         password=options.password, text=False,
@@ -168,16 +176,17 @@ class Teach:
     """One `teach` run: the server serving in a thread, the window on this one."""
 
     def __init__(self, root, server, options, console, since):
-        from . import client_gui, teacher_window
+        from .window import teacher_panel
+        from .window.chat_window import ChatWindow
         self.root, self.server, self.console = root, server, console
         self.thread = threading.Thread(target=server.serve_forever, name="chat-server",
                                        kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
         home = os.path.expanduser("~")
-        self.window = client_gui.ChatWindow(root, window_options(server, options),
+        self.window = ChatWindow(root, window_options(server, options),
                                             os.path.join(home, TEACH_SETTINGS))
         proof = server.teacher_keys.join_fields()
         self.window.join_fields = lambda host, port: proof
-        self.panel = teacher_window.install(self.window, log_path=options.log, since=since)
+        self.panel = teacher_panel.install(self.window, log_path=options.log, since=since)
         self.banner = BannerPanel(self.window.chat, banner_lines(server, options))
         self.window.on_joined_hooks.append(self.make_room)
         self.made_room = False
@@ -194,8 +203,8 @@ class Teach:
 
         A window that is not the teacher's says why, and what to do.
         """
-        from .client_gui import SCREEN_MARGIN, chat_geometry, notice
-        from .protocol import TEACHER
+        from .window.chat_window import SCREEN_MARGIN, chat_geometry, notice
+        from .wire.protocol import TEACHER
         if self.made_room:
             return
         self.made_room = True
@@ -280,7 +289,7 @@ def run(options, out=None, err=None):
     except ImportError:
         err.write(NO_TK % interpreter.command("server") + "\n")
         return 1
-    from .client_gui import open_root
+    from .window.chat_window import open_root
     try:
         root = open_root()
     except tkinter.TclError as exc:

@@ -1,9 +1,20 @@
 import os
 import selectors
 import shutil
+import socket
 import subprocess
+import sys
 
 import pytest
+
+# Tests sit in folders that mirror chat_app's packages; the shared helpers
+# (helpers.py, lab_clients.py ...) sit here, and some tests borrow fixtures
+# from a test module in another folder, so every folder is on the path.
+TESTS = os.path.dirname(os.path.abspath(__file__))
+for _entry in sorted(os.listdir(TESTS)):
+    if os.path.isdir(os.path.join(TESTS, _entry)) and _entry not in ("data", "__pycache__"):
+        sys.path.insert(0, os.path.join(TESTS, _entry))
+sys.path.insert(0, TESTS)
 
 from helpers import IN_CI, WAIT, RunningServer, build_pyz, require
 
@@ -11,6 +22,30 @@ from helpers import IN_CI, WAIT, RunningServer, build_pyz, require
 def pytest_configure(config):
     if IN_CI and not config.pluginmanager.hasplugin("timeout"):
         raise pytest.UsageError("CI needs pytest-timeout: pip install pytest-timeout")
+
+
+SYSTEM_HINT = ("starts %s: mark the test module system (pytestmark = pytest.mark.system), so "
+               "that python3 -m pytest -m 'not system' stays the fast layer")
+
+
+@pytest.fixture(autouse=True)
+def fast_layer_starts_nothing(request, monkeypatch):
+    """Fail a test not marked system that starts a process, a listening server or a Tk window."""
+    if request.node.get_closest_marker("system"):
+        return
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise AssertionError(SYSTEM_HINT % what)
+        return refused
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse("a process"))
+    monkeypatch.setattr(socket.socket, "listen", refuse("a server"))
+    try:
+        import tkinter
+    except ImportError:
+        return
+    monkeypatch.setattr(tkinter.Tk, "__init__", refuse("a Tk window"))
 
 
 @pytest.fixture(autouse=True, scope="session")

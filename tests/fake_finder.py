@@ -1,6 +1,6 @@
-"""A stand-in for chat_app.finder's answers, for the tests only: no network.
+"""A stand-in for chat_app.discovery.finder's answers, for the tests only: no network.
 
-The clients take their search as a parameter (chat_app.room_search), so the
+The clients take their search as a parameter (chat_app.discovery.room_search), so the
 tests give them FakeSearch, which answers what the test says.  The real
 search runs only inside a lab of network namespaces (test_noaddress.py).
 """
@@ -10,7 +10,7 @@ import threading
 
 from helpers import LOOPBACK
 
-# The fields of chat_app.finder.FoundRoom, in its order.
+# The fields of chat_app.discovery.finder.FoundRoom, in its order.
 FoundRoom = collections.namedtuple(
     "FoundRoom", "room address port tls fingerprint password users version logged here")
 

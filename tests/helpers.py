@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from chat_app.cli import build_parser  # noqa: E402
-from chat_app.server import Console, start_server  # noqa: E402
+from chat_app.relay.listener import Console, start_server
 
 import pytest  # noqa: E402
 

@@ -85,8 +85,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from chat_app import discovery, teacher_id  # noqa: E402
-from chat_app.protocol import MAX_SERVER_FRAME_BYTES, LineSplitter  # noqa: E402
+from chat_app.discovery import datagrams as discovery
+from chat_app.wire import teacher_id
+from chat_app.wire.protocol import MAX_SERVER_FRAME_BYTES, LineSplitter
 
 WAIT = 10.0  # seconds any one step may take
 
@@ -442,8 +443,8 @@ DECIDED = ("joined", "refused", "password", "failed", "changed")
 
 
 def session(options):
-    from chat_app.client_session import Session
-    from chat_app.tls import ClientTls
+    from chat_app.client.link import Session
+    from chat_app.wire.tls import ClientTls
     events = queue.Queue()
     joining = Session(options.host, options.port, options.name, options.password, events,
                       tls=ClientTls(pin=options.pin) if options.pin else None,

@@ -48,8 +48,10 @@ def test_byte_identical_whatever_the_modification_times(tmp_path):
 def test_archive_holds_only_main_and_the_package(pyz):
     with open(pyz, "rb") as handle:
         assert handle.readline() == b"#!/usr/bin/env python3\n"
-    package = sorted("chat_app/" + name for name in os.listdir(os.path.join(ROOT, "chat_app"))
-                     if name.endswith(".py"))
+    package = sorted(
+        os.path.relpath(os.path.join(folder, name), ROOT).replace(os.sep, "/")
+        for folder, dirs, files in os.walk(os.path.join(ROOT, "chat_app"))
+        for name in files if name.endswith(".py"))
     with zipfile.ZipFile(pyz) as archive:
         names = archive.namelist()
         assert names == ["__main__.py"] + package

@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from helpers import LOOPBACK, WAIT, Client, ServerProcess, as_student, require
-from chat_app import server as server_module
+from chat_app.relay import listener as server_module
 from chat_app.cli import AddressError, client_address, split_address
-from chat_app.teacher_id import TeacherKeys
-from chat_app.server import listen_address
+from chat_app.wire.teacher_id import TeacherKeys
+from chat_app.relay.listener import listen_address
 
 
 def run(pyz, *args):
@@ -254,7 +254,7 @@ def test_banner_lists_reachable_addresses(monkeypatch):
 
 
 def test_reachable_addresses_leave_out_loopback(monkeypatch):
-    from chat_app import local_addresses
+    from chat_app.wire import local_addresses
     monkeypatch.setattr(local_addresses, "_host_name_addresses", lambda: [
         "127.0.1.1", "::1", "fe80::1%eth0", "2001:db8::5", "192.0.2.5", "0.0.0.0"])
     monkeypatch.setattr(local_addresses, "_interface_addresses",
@@ -263,7 +263,7 @@ def test_reachable_addresses_leave_out_loopback(monkeypatch):
 
 
 def test_ipv4_clients_of_a_dual_stack_server_show_plain_addresses():
-    from chat_app.handler import display_address
+    from chat_app.relay.handler import display_address
     assert display_address("::ffff:192.0.2.40") == "192.0.2.40"
     assert display_address("192.0.2.40") == "192.0.2.40"
     assert display_address("2001:db8::1") == "2001:db8::1"

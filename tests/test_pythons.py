@@ -29,7 +29,7 @@ def test_chat_pyz_serves_and_chats(version, pyz):
     assert result.returncode == 0 and result.stdout.strip() == "chat_app 0.1"
     window_modules = subprocess.run(
         [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-         "import chat_app.client_gui, chat_app.client_session", pyz],
+         "import chat_app.client_gui, chat_app.client.link", pyz],
         capture_output=True, text=True, timeout=30)
     assert window_modules.returncode == 0, window_modules.stderr
     server = ServerProcess(python, pyz)
@@ -67,7 +67,7 @@ def test_chat_pyz_serves_and_chats(version, pyz):
 NAME_RULES = """\
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from chat_app.protocol import ProtocolError, check_name, look_alike_key
+from chat_app.wire.protocol import ProtocolError, check_name, look_alike_key
 answers = []
 for name in json.loads(sys.argv[2]):
     try:

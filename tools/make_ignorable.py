@@ -1,4 +1,4 @@
-"""Write chat_app/ignorable.py: the Default_Ignorable_Code_Point ranges.
+"""Write chat_app/wire/ignorable.py: the Default_Ignorable_Code_Point ranges.
 
 Unicode's DerivedCoreProperties.txt marks as Default_Ignorable_Code_Point
 the characters a renderer shows as nothing when it has no glyph for them:
@@ -13,7 +13,7 @@ property; chat_app itself never imports it.  The Unicode version is the
 newest one whose new script (or block) `regex` knows, from
 NEWEST_IN_VERSION below; add a line there when Unicode adds a version.
 
-    python3 tools/make_ignorable.py            # rewrites chat_app/ignorable.py
+    python3 tools/make_ignorable.py            # rewrites chat_app/wire/ignorable.py
     python3 tools/make_ignorable.py --check    # exit 1 if the committed file differs
 """
 
@@ -101,7 +101,7 @@ def ignorable_ranges(regex):
 
 
 def module_text(regex):
-    """Return the text of chat_app/ignorable.py."""
+    """Return the text of chat_app/wire/ignorable.py."""
     ranges = ignorable_ranges(regex)
     count = sum(last - first + 1 for first, last in ranges)
     lines = [HEADER % dict(unicode=unicode_version(regex), regex=regex.__version__,

@@ -1,4 +1,4 @@
-"""Write chat_app/script_extensions.py and chat_app/confusables.py: UTS #39's data for names.
+"""Write chat_app/wire/script_extensions.py and chat_app/wire/confusables.py: UTS #39's data for names.
 
 Unicode's security mechanisms (UTS #39) tell when a name could pass for
 another: when it mixes scripts (the Script_Extensions property, section
@@ -259,7 +259,7 @@ def in_lines(items):
 
 
 def scripts_text(regex, scripts_file):
-    """Return the text of chat_app/script_extensions.py from (path, origin) of Scripts.txt."""
+    """Return the text of chat_app/wire/script_extensions.py from (path, origin) of Scripts.txt."""
     sets, runs = script_runs(regex, scripts_file[0])
     names = {name for scripts in sets for name in scripts}
     fields = dict(unicode=unicode_version(regex), regex=regex.__version__, install=INSTALL,
@@ -271,7 +271,7 @@ def scripts_text(regex, scripts_file):
 
 
 def confusables_text(regex, confusables):
-    """Return the text of chat_app/confusables.py from (path, origin) of confusables.txt."""
+    """Return the text of chat_app/wire/confusables.py from (path, origin) of confusables.txt."""
     path, origin = confusables
     mappings, total = confusable_mappings(regex, path)
     fields = dict(version=file_version(path), origin=origin, regex=regex.__version__,

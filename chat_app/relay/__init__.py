@@ -1,0 +1,13 @@
+"""The room: what `chat.pyz server` runs.  It runs where Tk is missing.
+
+The listening server and starting and stopping it (listener.py); one
+connection's handler (handler.py) and its I/O-free state table
+(session.py); the room, its registry and its lock (room.py); the one
+thread that sends (outbox.py, one_cpu.py); limits per address and per
+computer (access.py, accept_backoff.py, peer_wait.py); mute, slow mode,
+hands and the lock (moderation.py); the history log (history_log.py,
+log_writer.py, log_budget.py); and the teacher's console
+(teacher_console.py, console_digest.py).
+
+May import: wire, terminal, discovery.
+"""

@@ -158,14 +158,15 @@ def figures(root=ROOT):
 
 # --- the picture ----------------------------------------------------------
 
-BOX_WIDTH = 210
+BOX_WIDTH = 230
 LINE_HEIGHT = 15
-GAP_X, GAP_Y = 40, 70
+GAP = 26
 MARGIN = 20
+ARC_STEP = 26  # how far right each arc bulges per package it passes
 
 
-def layers(arrows, names):
-    """Return the packages in rows: each row imports only rows below it."""
+def order(arrows, names):
+    """Return the packages top to bottom: each imports only packages below it."""
     depth = {}
 
     def level(name, path=()):
@@ -174,53 +175,61 @@ def layers(arrows, names):
             depth[name] = 1 + max((level(target, path + (name,)) for target in below), default=-1)
         return depth[name]
 
-    for name in names:
-        level(name)
-    rows = collections.defaultdict(list)
-    for name in names:
-        rows[depth[name]].append(name)
-    return [sorted(rows[row]) for row in sorted(rows, reverse=True)]
+    return sorted(names, key=lambda name: (-level(name), name))
+
+
+def _arrow(x, y1, y2, bulge):
+    """Return an arc from the right edge at y1 to the right edge at y2, its head at y2."""
+    head = 8
+    return ('<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#555" stroke-width="1.2"/>'
+            '<polygon points="%d,%d %d,%d %d,%d" fill="#555"/>' % (
+                x, y1, x + bulge, y1, x + bulge, y2, x + head, y2,
+                x, y2, x + head, y2 - head // 2, x + head, y2 + head // 2))
 
 
 def draw(root=ROOT):
-    """Return the SVG text: one box per package listing its modules, an arrow per import."""
+    """Return the SVG text: a box per package listing its modules, an arc per importing package."""
     known = modules(root)
     edges = graph(root)
     arrows = sorted(package_arrows(edges, known))
     members = collections.defaultdict(list)
-    for name in known:
-        if name != PACKAGE:
-            members[package_of(name, known)].append(name.split(".")[-1])
-    rows = layers(arrows, sorted(members))
-    place, height_of = {}, {}
+    for name, path in known.items():
+        leaf = "__init__" if path.endswith("__init__.py") else name.split(".")[-1]
+        members[package_of(name, known)].append(leaf)
+    names = order(arrows, sorted(members))
+    rank = {name: index for index, name in enumerate(names)}
+    top, height = {}, {}
     y = MARGIN
-    width = 0
-    for row in rows:
-        tallest = max(len(members[name]) for name in row) * LINE_HEIGHT + 30
-        for column, name in enumerate(row):
-            place[name] = (MARGIN + column * (BOX_WIDTH + GAP_X), y)
-            height_of[name] = len(members[name]) * LINE_HEIGHT + 30
-        width = max(width, MARGIN * 2 + len(row) * (BOX_WIDTH + GAP_X) - GAP_X)
-        y += tallest + GAP_Y
-    height = y - GAP_Y + MARGIN
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-           'font-family="sans-serif" font-size="12">' % (width, height),
-           '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-           'markerHeight="8" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
-           '<rect width="100%" height="100%" fill="white"/>']
+    for name in names:
+        top[name], height[name] = y, len(members[name]) * LINE_HEIGHT + 30
+        y += height[name] + GAP
+    right = MARGIN + BOX_WIDTH
+    outgoing = collections.defaultdict(list)
+    incoming = collections.defaultdict(list)
     for source, target in arrows:
-        (x1, y1), (x2, y2) = place[source], place[target]
-        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" stroke-width="1.2" '
-                   'marker-end="url(#head)"/>' % (x1 + BOX_WIDTH // 2, y1 + height_of[source],
-                                                 x2 + BOX_WIDTH // 2, y2))
-    for name, (x, y) in sorted(place.items()):
+        outgoing[source].append(target)
+        incoming[target].append(source)
+    span = max((rank[target] - rank[source] for source, target in arrows), default=1)
+    width = right + ARC_STEP * (span + 1) + MARGIN
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="12">' % (width, y - GAP + MARGIN),
+           '<rect x="0" y="0" width="%d" height="%d" fill="white"/>' % (width, y - GAP + MARGIN)]
+    for source, target in arrows:
+        # leave from the lower half of the source's edge, arrive on the upper half of the target's
+        leaving = sorted(outgoing[source], key=rank.get)
+        arriving = sorted(incoming[target], key=rank.get)
+        y1 = top[source] + height[source] * (1 + (leaving.index(target) + 1) / (len(leaving) + 1)) / 2
+        y2 = top[target] + height[target] * ((arriving.index(source) + 1) / (len(arriving) + 1)) / 2
+        out.append(_arrow(right, y1, y2, ARC_STEP * (rank[target] - rank[source] + 1)))
+    for name in names:
         title = "chat_app/" if name == TOP else "chat_app/%s/" % name
         out.append('<rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="#eef3fb" '
-                   'stroke="#36c"/>' % (x, y, BOX_WIDTH, height_of[name]))
-        out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (x + 8, y + 18, escape(title)))
+                   'stroke="#36c"/>' % (MARGIN, top[name], BOX_WIDTH, height[name]))
+        out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (
+            MARGIN + 8, top[name] + 18, escape(title)))
         for line, module in enumerate(sorted(members[name])):
             out.append('<text x="%d" y="%d">%s</text>' % (
-                x + 14, y + 36 + line * LINE_HEIGHT, escape(module + ".py")))
+                MARGIN + 14, top[name] + 36 + line * LINE_HEIGHT, escape(module + ".py")))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

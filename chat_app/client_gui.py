@@ -1,14 +1,10 @@
-"""The window client's front door: `chat.pyz client` when Tk is there.
+"""The window client's front door: what `chat.pyz client` runs when Tk is there.
 
-The window lives in the window package (chat_app/window/); this module
-only opens Tk's root and hands it, with the command line's options, to
-`window.chat_window.run`.
+The window lives in the window package (chat_app/window/); cli.py opens
+Tk's root with `open_root` and hands it, with the command line's options,
+to `run`.
 """
-
-import sys
 
 from .window.chat_window import open_root, run
 
-if __name__ == "__main__":
-    from .cli import main
-    sys.exit(main(["client"] + sys.argv[1:]))
+__all__ = ["open_root", "run"]

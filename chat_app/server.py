@@ -1,13 +1,10 @@
-"""The server's front door: `chat.pyz server` and `python -m chat_app.server`.
+"""The server's front door: what `chat.pyz server` runs.
 
-The room itself lives in the relay package (chat_app/relay/); this module
-only hands the command line's options to `relay.listener.run`.
+The room itself lives in the relay package (chat_app/relay/); cli.py hands
+the command line's options to `run` here.  Nothing on this side imports
+the clients or Tk: the server runs where Tk is missing.
 """
-
-import sys
 
 from .relay.listener import run
 
-if __name__ == "__main__":
-    from .cli import main
-    sys.exit(main(["server"] + sys.argv[1:]))
+__all__ = ["run"]

@@ -366,13 +366,13 @@ def _run_window_client(options):
     except ImportError:
         sys.stderr.write(NO_TK + "\n")
         return None
-    from . import client_gui
+    from .window import chat_window
     try:
-        root = client_gui.open_root()
+        root = chat_window.open_root()
     except tkinter.TclError as exc:
         sys.stderr.write(NO_DISPLAY % exc + "\n")
         return None
-    return client_gui.run(root, options, search=options.search)
+    return chat_window.run(root, options, search=options.search)
 
 
 def _tolerant_streams():

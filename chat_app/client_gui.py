@@ -1,13 +1,11 @@
-"""The window client's front door: `chat.pyz client` when Tk is there.
+"""The window client's front door: `python -m chat_app.client_gui` (as `chat.pyz client`).
 
-The window lives in the window package (chat_app/window/); this module
-only opens Tk's root and hands it, with the command line's options, to
-`window.chat_window.run`.
+The window lives in the window package (chat_app/window/): cli.py opens
+Tk's root and hands it, with the command line's options, to
+`window.chat_window.run`; this module only passes its arguments to cli.py.
 """
 
 import sys
-
-from .window.chat_window import open_root, run
 
 if __name__ == "__main__":
     from .cli import main

@@ -22,6 +22,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the Python build
     tkinter = None
 
+pytestmark = pytest.mark.system
+
 TEACHER_PASSWORD = "sesame"
 
 

@@ -197,7 +197,7 @@ def test_a_lowered_hand_that_was_not_up_changes_nothing():
     assert hands.rows() == []
 
 
-# --- the received's record ---------------------------------------------------------
+# --- the frames received, for a transcript ----------------------------------------
 
 def test_the_lesson_keeps_each_message_once_across_rejoins():
     received = ReceivedFrames()

@@ -32,7 +32,7 @@ from .teacher_view import (
     slow_frame,
 )
 
-# The file types Save transcript... offers (transcript.format_for reads the extension).
+# The file types Save transcript... offers (transcript.export.format_for reads the extension).
 FILE_TYPES = (("Web page", "*.html"), ("Markdown", "*.md"),
               ("Spreadsheet (CSV)", "*.csv"), ("Plain text", "*.txt"))
 FIRST_FILE_TYPE = ".html"  # one self-contained page: opens anywhere, prints well

@@ -248,7 +248,7 @@ class ReceivedFrames:
 def log_records(read_log, path, since):
     """Return (records of the log since `since`, the number of lines skipped).
 
-    `read_log` is transcript.read_log.  Records without a time are kept:
+    `read_log` is transcript.export.read_log.  Records without a time are kept:
     only what is known to be earlier is left out.
     """
     records, warnings = read_log(path)

@@ -203,7 +203,8 @@ class Teach:
 
         A window that is not the teacher's says why, and what to do.
         """
-        from .window.chat_window import SCREEN_MARGIN, chat_geometry, notice
+        from .window.chat_view import notice
+        from .window.chat_window import SCREEN_MARGIN, chat_geometry
         from .wire.protocol import TEACHER
         if self.made_room:
             return

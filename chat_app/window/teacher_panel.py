@@ -7,8 +7,9 @@ teacher password).  Every control goes to the server as a `control` frame
 through ChatWindow.send_frame; what the server answers (room_state, hand;
 errors, which the window shows itself) is what the menus and the hands
 list then show.  What to offer and what to send is decided without Tk by
-teacher_view.TeacherView; this module builds the widgets, asks the teacher
-(TkAsk: the dialogs, replaceable in tests) and sends.
+teacher_view.TeacherView, which reads the window's ChatState; this module
+builds the widgets, asks the teacher (TkAsk: the dialogs, replaceable in
+tests) and sends.
 """
 
 import time
@@ -18,12 +19,12 @@ from tkinter import filedialog, font, messagebox, simpledialog, ttk
 
 from ..client.chat_state import entry
 from ..wire.protocol import TEACHER, counted
-from .chat_window import COLORS, wrap_to_width
+from .look import COLORS, wrap_to_width
 from .teacher_view import (
     MAX_SLOW_SECONDS,
     RECORDED,
     SUGGESTED_SLOW_SECONDS,
-    Lesson,
+    ReceivedFrames,
     TeacherView,
     control,
     log_records,
@@ -31,7 +32,7 @@ from .teacher_view import (
     slow_frame,
 )
 
-# The file types Save transcript... offers (transcript.format_for reads the extension).
+# The file types Save transcript... offers (transcript.export.format_for reads the extension).
 FILE_TYPES = (("Web page", "*.html"), ("Markdown", "*.md"),
               ("Spreadsheet (CSV)", "*.csv"), ("Plain text", "*.txt"))
 FIRST_FILE_TYPE = ".html"  # one self-contained page: opens anywhere, prints well
@@ -122,8 +123,8 @@ class TeacherPanel:
         self.chat = window.chat
         self.ask = ask or TkAsk(window.root)
         self.log_path, self.since = log_path, since
-        self.view = TeacherView(window.state.name if window.state is not None else "")
-        self.lesson = Lesson()
+        self.view = TeacherView(window.state)  # the state exists: the panel comes at a join
+        self.received = ReceivedFrames()
         self.checks = {}  # the Room menu's checkbuttons' variables, by label
         # What each choice does before (or instead of) sending: ask, or act here.
         self.asks = {"kick": self.ask_kick, "slow": self.ask_slow,
@@ -235,16 +236,19 @@ class TeacherPanel:
     # --- what arrives ----------------------------------------------------
 
     def welcome(self, welcome):
-        """A (re)join as teacher: the rules, hands and history of the room now."""
-        self.view.welcome(welcome)
-        self.lesson.welcome(welcome)
+        """A (re)join as teacher: the history to keep, and the rules and hands now.
+
+        The window's state has taken the welcome already (the hooks run after it).
+        """
+        self.received.welcome(welcome)
         self.fill_room_menu()
         self.fill_hands()
 
     def on_frame(self, frame):
-        """Any frame the window received: keep it for the transcript; show what changed."""
-        self.lesson.record(frame)
-        changed = self.view.apply(frame)
+        """Any frame the window received (its state has taken it): keep it for the transcript;
+        show what changed."""
+        self.received.record(frame)
+        changed = self.view.changed(frame)
         self.redraw.get(changed, lambda self: None)(self)
 
     redraw = {"rules": fill_room_menu, "hands": fill_hands}
@@ -280,7 +284,7 @@ class TeacherPanel:
 
     def fill_message_menu(self, message_id):
         self.fill_menu(self.message_menu,
-                       self.view.message_menu(message_id, self.lesson.find(message_id)))
+                       self.view.message_menu(message_id, self.received.find(message_id)))
         return self.message_menu
 
     def popup(self, menu, x, y):
@@ -357,7 +361,7 @@ class TeacherPanel:
             if self.log_path is not None:
                 records, skipped = log_records(transcript.read_log, self.log_path, self.since)
             else:
-                records = self.lesson.records()
+                records = self.received.records()
             transcript.save(path, transcript.render(records, fmt, private=bool(private),
                                                     title=name), fmt)
         except OSError as exc:

@@ -1,16 +1,17 @@
 """What the teacher's window shows and sends, decided without Tk.
 
-TeacherView follows the room as a teacher sees it (the rules from
-welcome.state and room_state, the raised hands in order, who is a teacher)
-and says what each menu offers for that state; control() and slow_frame()
-build the `control` frames of docs/protocol.md ("The teacher's room").
-Lesson keeps the frames a window received, for a transcript made without
-the server's log.  teacher_window.py draws all this with Tk.
+TeacherView reads the room as the window's ChatState (client/chat_state.py)
+follows it (the rules from welcome.state and room_state, the raised hands in
+order, who is here and who is a teacher) and says what each menu offers for
+that state; control() and slow_frame() build the `control` frames of
+docs/protocol.md ("The teacher's room").  ReceivedFrames keeps the frames a
+window received, for a transcript made without the server's log.
+teacher_panel.py draws all this with Tk.
 """
 
 from collections import namedtuple
 
-from ..client.chat_state import Hands, rules_of
+from ..client.chat_state import rules_of
 from ..wire.protocol import MAX_SLOW_SECONDS, name_key
 from ..wire.text_format import safe
 
@@ -22,7 +23,7 @@ SUGGESTED_SLOW_SECONDS = 30
 # room is a few thousand); older ones give way, so memory stays bounded.
 MAX_RECORDS = 100000
 
-# The frames a transcript is made of (transcript.py shows these, and skips others).
+# The frames a transcript is made of (transcript/lesson.py shows these, and skips others).
 RECORDED = ("message", "notice", "joined", "left", "deleted", "cleared", "hand", "hands_lowered")
 NUMBERED = ("message", "notice")  # numbered by the server: the same id is the same frame
 
@@ -62,8 +63,12 @@ def slow_words(seconds):
     return "off" if not seconds else "one message per %d s" % seconds
 
 
-class Rules:
-    """The room's rules as room_state and welcome.state give them (chat_state.rules_of)."""
+class RulesInForce:
+    """The room's rules as room_state and welcome.state give them (chat_state.rules_of).
+
+    What the teacher's window reads; the server's own record of the rules,
+    which it changes, is relay/moderation.py's Rules.
+    """
 
     def __init__(self, given=None):
         rules = rules_of(given)
@@ -86,80 +91,59 @@ def rules_summary(rules):
 
 
 class TeacherView:
-    """What the teacher's menus and hands list show, from the frames received; no Tk."""
+    """What the teacher's menus and hands list show, read from the window's ChatState; no Tk.
 
-    def __init__(self, own_name):
-        self.own_name = own_name
-        self.rules = Rules()
-        self.hands = Hands()
-        self.teachers = set()  # name_key of each teacher in the room
-        self.present = set()  # name_key of each member: a hand's student may be away
+    The window's ChatState takes each frame first (ChatWindow.on_frame);
+    changed() then says what of the teacher's panel that frame changed.
+    """
 
-    def welcome(self, welcome):
-        """Take a (re)join's welcome: the rules, the hands and the teachers now."""
-        self.own_name = welcome.get("name", self.own_name)
-        self.rules = Rules(welcome.get("state"))
-        self.hands = Hands(welcome.get("hands"))
-        self.teachers = {name_key(name) for name in welcome.get("teachers") or []
-                         if isinstance(name, str)}
-        self.teachers.add(name_key(self.own_name))
-        self.present = {name_key(name) for name in welcome.get("users") or []
-                        if isinstance(name, str)}
+    def __init__(self, state):
+        self.state = state  # the window's client.chat_state.ChatState
 
-    def apply(self, frame):
-        """Take one frame; return what it changed: "rules", "hands", or None."""
+    @property
+    def rules(self):
+        return RulesInForce(self.state.rules)
+
+    def changed(self, frame):
+        """Return what a frame, once the state has taken it, changed: "rules", "hands", or None."""
         handler = self._handlers.get(frame.get("type"))
         return handler(self, frame) if handler else None
 
     def _on_room_state(self, frame):
-        self.rules = Rules(frame)
         return "rules"
 
     def _on_hand(self, frame):
-        if not isinstance(frame.get("name"), str):
-            return None
-        self.hands.change(frame["name"], frame.get("up") is True, frame.get("time"))
-        return "hands"
+        return "hands" if isinstance(frame.get("name"), str) else None
 
     def _on_hands_lowered(self, frame):
-        self.hands = Hands()
         return "hands"
 
-    def _on_joined(self, frame):
-        if not isinstance(frame.get("name"), str):
-            return None
-        if frame.get("teacher") is True:
-            self.teachers.add(name_key(frame["name"]))
-        self.present.add(name_key(frame["name"]))
-        return "hands" if self.hands.is_up(frame["name"]) else None  # back: no longer away
+    def _on_member(self, frame):
+        """Someone joined or left: a raised hand of theirs shows as here, or away.
 
-    def _on_left(self, frame):
+        The server lowers the hand of a student who leaves (its `hand` frame
+        follows); only hands kept over a restart are up for someone away,
+        and the list marks them so.
+        """
         if not isinstance(frame.get("name"), str):
             return None
-        self.teachers.discard(name_key(frame["name"]))
-        self.present.discard(name_key(frame["name"]))
-        # The server lowers the hand of a student who leaves (its `hand`
-        # frame follows); only hands kept over a restart are up for someone
-        # away, and the list marks them so.
-        return "hands" if self.hands.is_up(frame["name"]) else None
+        return "hands" if self.state.hands.is_up(frame["name"]) else None
 
     def hand_rows(self):
         """Return (name, "HH:MM", here) for each raised hand, in the order they went up."""
-        return [(name, when, name_key(name) in self.present)
-                for name, when in self.hands.rows()]
+        present = {name_key(name) for name in self.state.users}
+        return [(name, when, name_key(name) in present)
+                for name, when in self.state.hands.rows()]
 
     _handlers = {"room_state": _on_room_state, "hand": _on_hand,
-                 "hands_lowered": _on_hands_lowered, "joined": _on_joined, "left": _on_left}
-
-    def is_teacher(self, name):
-        return name_key(name) in self.teachers
+                 "hands_lowered": _on_hands_lowered, "joined": _on_member, "left": _on_member}
 
     def user_menu(self, name):
         """Return the entries of a person's menu in the user list."""
-        if name_key(name) == name_key(self.own_name):
+        if name_key(name) == name_key(self.state.name):
             return [item("%s (you)" % name, None, enabled=False)]
         private = item("Private message to %s" % name, "private_to", {"name": name})
-        if self.is_teacher(name):
+        if self.state.is_teacher(name):
             return [item("%s is a teacher" % name, None, enabled=False), private]
         items = []
         if self.rules.is_muted(name):
@@ -167,7 +151,7 @@ class TeacherView:
         else:
             items.append(item("Mute %s" % name, "mute", {"name": name}))
         items.append(item("Kick %s\u2026" % name, "kick", {"name": name}))
-        if self.hands.is_up(name):
+        if self.state.hands.is_up(name):
             items.append(item("Lower %s's hand" % name, "lower", {"name": name}))
         return items + [SEPARATOR, private]
 
@@ -220,8 +204,11 @@ def delete_label(message_id, frame=None):
     return "Delete %s \u201c%s\u201d (from every window and the history)" % (whose, text)
 
 
-class Lesson:
-    """The frames this window received, for a transcript made without the log."""
+class ReceivedFrames:
+    """The frames this window received, for a transcript made without the log.
+
+    A record of frames; transcript/lesson.py's Lesson lays such records out.
+    """
 
     def __init__(self, limit=MAX_RECORDS):
         self._records = []
@@ -261,7 +248,7 @@ class Lesson:
 def log_records(read_log, path, since):
     """Return (records of the log since `since`, the number of lines skipped).
 
-    `read_log` is transcript.read_log.  Records without a time are kept:
+    `read_log` is transcript.export.read_log.  Records without a time are kept:
     only what is known to be earlier is left out.
     """
     records, warnings = read_log(path)

@@ -6,7 +6,7 @@ the end): a teacher host running the server, a student host running the
 client.  They need root, iproute2, the finder (chat_app/discovery/finder.py) and the
 server's responder (chat_app/discovery/responder.py): helpers.require skips them on
 a developer's machine without these and fails them in CI.  The same paths
-with an injected search and no network are in test_chat_window.py and
+with an injected search and no network are in test_join_form.py and
 test_text_client.py.
 """
 

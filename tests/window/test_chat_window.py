@@ -1,13 +1,13 @@
-"""The Tk client, driven through its real widgets against a real server.
+"""The Tk client, driven through its real widgets against a real server (window/chat_window.py).
 
 The tests run under the display fixture (an Xvfb of their own when there is
-no display).  Any exception in a Tk callback fails the test.
+no display).  Any exception in a Tk callback fails the test.  Gui and the
+`gui` fixture here drive a whole ChatWindow; test_join_form.py,
+test_chat_view.py, test_teacher_panel.py and others import them from here.
 """
 
 import argparse
-import errno
 import gc
-import json
 import os
 import re
 import shutil
@@ -20,7 +20,6 @@ import traceback
 
 import pytest
 
-from fake_finder import FakeSearch, found
 from helpers import LOOPBACK, WAIT, Client, as_student, require, wait_until
 from scripted_server import said, scripted  # noqa: F401  (a fixture)
 
@@ -28,6 +27,8 @@ try:
     import tkinter
 except ImportError:  # pragma: no cover - depends on the Python build
     tkinter = None
+
+pytestmark = pytest.mark.system
 
 
 def options(**given):
@@ -133,89 +134,18 @@ def gui(display, tmp_path):
         gc.collect()
 
 
-# --- joining ---------------------------------------------------------------
-
-def test_join_with_enter_and_chat_with_enter(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    amy = gui()
-    amy.fill(host=LOOPBACK, port=str(server.port), name="amy")
-    amy.press_enter(amy.form.entries["port"])
-    amy.pump(amy.joined, "the join")
-    assert bob.expect("joined")["name"] == "amy"
-    assert amy.root.focus_lastfor() is amy.chat.input
-    assert amy.users() == ["amy", "bob"] and amy.chat.count.cget("text") == "2 people here"
-    assert "Connected to 127.0.0.1 port %d as amy" % server.port in amy.chat.status.cget("text")
-    amy.type("hello bob")
-    amy.press_enter(amy.chat.input)
-    assert bob.expect("message")["text"] == "hello bob"
-    amy.wait_log("amy: hello bob")
-    assert amy.chat.typed() == ""
-    bob.send({"type": "say", "text": "hi amy"})
-    amy.wait_log("bob: hi amy")
-
-
-def test_join_with_the_button_and_send_with_the_button(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.type("line one\nline two")
-    amy.chat.send_button.invoke()
-    amy.pump(lambda: amy.chat.typed() == "", "the box to empty")
-    assert bob.expect("message")["text"] == "line one\nline two"
-
-
-def test_shift_enter_inserts_a_newline(gui, server):
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.type("first")
-    amy.press(amy.chat.input, "<Shift-Return>")
-    assert amy.chat.typed() == "first\n"
-
-
-def test_a_second_enter_while_connecting_does_not_connect_twice(gui, server):
-    amy = gui(host=LOOPBACK, port=server.port, name="amy")
-    amy.press_enter(amy.form.entries["name"])
-    first = amy.window.session
-    amy.press_enter(amy.form.entries["name"])
-    assert amy.window.session is first
-    amy.pump(amy.joined, "the join")
-    assert server.room.users() == ["amy"]
-
-
-def test_a_single_enter_joins_when_everything_is_filled_in(gui, server):
-    amy = gui(host=LOOPBACK, port=server.port, name="amy")
-    amy.root.update()
-    assert amy.root.focus_lastfor() is amy.form.entries["name"]
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(amy.joined, "the join")
-
-
-def test_fields_remember_the_last_successful_join(gui, server):
-    first = gui(settings="remembered.json")
-    first.join(server.port, "amy")
-    first.close()
-    again = gui(settings="remembered.json")
-    assert again.form.values() == {"host": LOOPBACK, "port": str(server.port),
-                                   "fingerprint": "", "name": "amy", "password": "",
-                                   "teacher_password": ""}
-
-
-def test_a_broken_settings_file_is_harmless(gui, tmp_path):
-    (tmp_path / "broken.json").write_bytes(b"\xff{not json")
-    amy = gui(settings="broken.json")
-    assert amy.form.values()["name"] == "" and amy.form.values()["port"] == "1234"
-
-
-# --- join problems, shown in the window --------------------------------------
-
 def free_port():
     probe = socket.socket()
     probe.bind((LOOPBACK, 0))
     port = probe.getsockname()[1]
     probe.close()
     return port
+
+
+def colors():
+    """Return the window's colours, imported once Tk is known to be there."""
+    from chat_app.window.look import COLORS
+    return COLORS
 
 
 def attempt(gui_maker, port, name="amy", **extra):
@@ -228,155 +158,7 @@ def attempt(gui_maker, port, name="amy", **extra):
     return amy.problem()
 
 
-def test_nothing_listening(gui):
-    port = free_port()
-    assert "Nothing is listening at 127.0.0.1 port %d" % port in attempt(gui, port)
-
-
-def test_no_answer_within_five_seconds(gui):
-    # A listener whose queue is full drops new connection attempts, the way
-    # a firewall does: the client gives up after five seconds.
-    listener = socket.socket()
-    listener.bind((LOOPBACK, 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex((LOOPBACK, port))
-        fillers.append(filler)
-    # The queue is full once a filler's connection is established.
-    wait_until(lambda: any(filler.connect_ex((LOOPBACK, port)) in (0, errno.EISCONN)
-                           for filler in fillers), WAIT, "the listen queue to fill")
-    try:
-        started = time.monotonic()
-        problem = attempt(gui, port)
-        assert "did not answer within 5 seconds" in problem
-        assert "firewall" in problem
-        assert time.monotonic() - started < 9
-    finally:
-        for sock in fillers + [listener]:
-            sock.close()
-
-
-def test_name_taken(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    assert "already in use" in attempt(gui, server.port, name="BOB")  # the server's words
-
-
-def assert_name_selected_then_replaced(amy, shown):
-    """Check that the name field has the focus with `shown` selected, and typing replaces it."""
-    name = amy.form.entries["name"]
-    amy.root.update()
-    assert str(name.focus_lastfor()) == str(name)
-    assert name.selection_present() and name.selection_get() == shown
-    name.focus_force()
-    amy.root.update()
-    for char in "lena":
-        name.event_generate("<KeyPress>", keysym=char)
-    amy.root.update()
-    assert amy.form.vars["name"].get() == "lena"
-
-
-def test_a_refused_name_is_selected_so_typing_replaces_it(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    amy = gui()
-    amy.fill(host=LOOPBACK, port=str(server.port), name="a b")
-    amy.form.button.invoke()
-    assert_name_selected_then_replaced(amy, "a b")  # refused by the form itself
-    amy.fill(name="BOB")
-    amy.form.entries["host"].focus_set()
-    amy.form.button.invoke()
-    amy.pump(lambda: amy.window.session is None, "the refusal", timeout=WAIT * 2)
-    assert "already in use" in amy.problem()
-    assert_name_selected_then_replaced(amy, "BOB")  # refused by the server
-
-
-def test_the_port_in_the_address_shows_in_the_port_field(gui, server):
-    amy = gui()
-    amy.fill(host="%s:%d" % (LOOPBACK, server.port), port="1", name="amy")
-    amy.form.button.invoke()
-    assert amy.form.vars["port"].get() == str(server.port)
-    amy.pump(amy.joined, "the join")
-
-
-@pytest.mark.parametrize("name, named", [("a b", "a space"), ("wow!", "'!'"), ("", "empty")])
-def test_name_not_allowed_says_which_characters_are(gui, server, name, named):
-    amy = gui()
-    amy.fill(host=LOOPBACK, port=str(server.port), name=name)
-    amy.form.button.invoke()
-    assert named in amy.problem() and "letters, digits" in amy.problem()
-    assert server.room.connection_count() == 0
-
-
-def test_wrong_password(make_server, gui):
-    server = make_server("--password", "pw")
-    assert "wrong" in attempt(gui, server.port, password="nope").lower()  # the server's words
-    amy = gui()
-    amy.fill(password="pw")
-    amy.join(server.port, "amy")
-
-
-def test_server_full(make_server, gui):
-    server = make_server("--max-clients", "1")
-    other = Client(server.port)
-    server.wait_connections(1)
-    assert "full" in attempt(gui, server.port)
-    other.close()
-
-
-def test_bad_port_and_missing_address(gui):
-    amy = gui()
-    amy.fill(host="", port="1234", name="amy")
-    amy.form.button.invoke()
-    assert "server address" in amy.problem()
-    amy.fill(host=LOOPBACK, port="99999")
-    amy.form.button.invoke()
-    assert "1 to 65535" in amy.problem()
-
-
 # --- the chat ----------------------------------------------------------------
-
-def test_user_list_follows_joins_and_leaves(gui, server):
-    amy = gui()
-    amy.join(server.port, "amy")
-    bob = Client(server.port)
-    bob.join("bob")
-    amy.pump(lambda: amy.users() == ["amy", "bob"], "bob in the list")
-    amy.wait_log("bob joined")
-    bob.send({"type": "leave"})
-    amy.pump(lambda: amy.users() == ["amy"], "bob gone from the list")
-    amy.wait_log("bob left")
-    assert amy.chat.count.cget("text") == "1 person here"
-
-
-def test_double_click_starts_a_private_message(gui, server):
-    amy = gui()
-    amy.join(server.port, "amy")
-    bob, cy = Client(server.port), Client(server.port)
-    bob.join("bob")
-    cy.join("cy")
-    amy.pump(lambda: "bob" in amy.users(), "bob in the list")
-    index = amy.users().index("bob")
-    amy.chat.people.selection_set(index)
-    bbox = amy.chat.people.bbox(index)
-    for _ in range(2):  # two quick clicks make Tk's double click
-        for event in ("<ButtonPress-1>", "<ButtonRelease-1>"):
-            amy.chat.people.event_generate(event, x=bbox[0] + 2, y=bbox[1] + 2)
-    amy.root.update()
-    assert amy.chat.typed() == "/msg bob "
-    assert amy.root.focus_lastfor() is amy.chat.input
-    amy.chat.input.insert("end", "just you")
-    amy.press_enter(amy.chat.input)
-    frame = bob.expect("message", text="just you")
-    assert frame["to"] == "bob"
-    amy.wait_log("amy (private to bob): just you")
-    cy.send({"type": "say", "text": "public"})
-    assert cy.expect("message")["text"] == "public"  # cy never saw the private one
-
 
 def test_commands(gui, server):
     amy = gui()
@@ -426,52 +208,6 @@ def test_whitespace_only_is_not_sent(gui, server):
     assert bob.expect("message")["text"] == "visible"  # nothing came before it
 
 
-def test_mentions_are_highlighted_and_counted_while_unfocused(gui, server):
-    amy = gui()
-    amy.join(server.port, "amy")
-    bob = Client(server.port)
-    bob.join("bob")
-    amy.window.state.focus(False)
-    bob.send({"type": "say", "text": "are you there Amy?"})
-    bob.send({"type": "say", "text": "unrelated"})
-    amy.wait_log("unrelated")
-    assert amy.root.title().startswith("(2) chat_app")
-    ranges = amy.chat.log.tag_ranges("mention")
-    assert ranges and "Amy?" in amy.chat.log.get(ranges[0], ranges[1])
-    amy.window.state.focus(True)
-    amy.window.update_title()
-    assert not amy.root.title().startswith("(")
-
-
-def test_history_is_marked(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    bob.send({"type": "say", "text": "said earlier"})
-    bob.expect("message")
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.wait_log("said earlier")
-    log = amy.log()
-    assert log.index("Earlier messages:") < log.index("said earlier") < log.index(
-        "End of earlier messages.")
-    start = amy.chat.log.search("said earlier", "1.0")
-    assert "history" in amy.chat.log.tag_names(start)
-
-
-@pytest.mark.parametrize("text", [
-    "party 🎉 time 👩\u200d💻", "שלום עולם مرحبا", "x" * 4000,
-    "{brace [bracket] $dollar \\backslash \"quote\" <b>tag</b> %s %d",
-])
-def test_anything_relayed_displays(gui, server, text):
-    amy = gui()
-    amy.join(server.port, "amy")
-    bob = Client(server.port)
-    bob.join("bob")
-    bob.send({"type": "say", "text": text})
-    # After "bob:" a space, or a no-break space before a long run without spaces.
-    amy.pump(lambda: re.search(r"bob:\s" + re.escape(text), amy.log()), "bob: " + text[:40])
-
-
 def test_a_burst_of_a_thousand_messages_keeps_the_window_answering(make_server, gui):
     server = make_server("--rate-limit", "0")
     amy = gui()
@@ -492,54 +228,6 @@ def test_a_burst_of_a_thousand_messages_keeps_the_window_answering(make_server, 
     longest = max(turns)
     assert amy.log().count("burst ") == 1000
     print("longest event-loop turn during the burst: %.0f ms" % (longest * 1000))
-
-
-def test_the_log_follows_new_lines_only_while_the_reader_is_at_the_end(gui, server):
-    from chat_app.window import chat_window as client_gui
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.chat.add([client_gui.notice("filler %d" % i) for i in range(200)])
-    amy.root.update()
-    assert amy.chat.log.yview()[1] == 1.0
-    amy.chat.scroll_by_bar("moveto", 0)  # the reader drags the scrollbar to the top
-    amy.root.update()
-    amy.chat.add([client_gui.notice("while reading the top")])
-    amy.root.update()
-    assert amy.chat.log.yview()[0] == 0.0
-    amy.chat.scroll_by_bar("moveto", 1)
-    amy.root.update()
-    amy.chat.add([client_gui.notice("at the end again")])
-    amy.root.update()
-    assert amy.chat.log.yview()[1] == 1.0
-
-
-def test_the_log_is_capped(gui, server, monkeypatch):
-    from chat_app.window import chat_window as client_gui
-    monkeypatch.setattr(client_gui, "MAX_LOG_LINES", 50)
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.chat.add([client_gui.notice("line %d" % i) for i in range(200)])
-    assert int(amy.chat.log.index("end-1c").split(".")[0]) <= 50
-    assert "line 199" in amy.log() and "line 100" not in amy.log()
-
-
-
-def test_a_capped_log_forgets_the_messages_it_dropped_and_finds_the_rest(gui, server,
-                                                                          monkeypatch):
-    from chat_app.window import chat_window as client_gui
-    monkeypatch.setattr(client_gui, "MAX_LOG_LINES", 50)
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.chat.add([client_gui.entry("message", "text %d" % i, 1.0, "bob", id=i)
-                  for i in range(1, 201)])
-    assert list(amy.chat.shown_ids) == list(range(152, 201))  # 151 dropped whole, forgotten
-    amy.root.update()
-    amy.chat.log.see(amy.chat.log.index(client_gui.message_marks(180)[0]))
-    amy.root.update()
-    x, y, _, height = amy.chat.log.bbox(amy.chat.log.index(client_gui.message_marks(180)[0]))
-    assert amy.chat.message_at(x + 2, y + height // 2) == 180
-    assert amy.chat.remove_message(180) and "text 180\n" not in amy.log()
-    assert not amy.chat.remove_message(3)  # dropped long ago
 
 
 # --- losing the connection ---------------------------------------------------
@@ -622,14 +310,14 @@ def test_closing_the_window_leaves_and_stops_every_thread(gui, server):
 
 def leave_answers(monkeypatch, *answers):
     """Answer the "Leave anyway?" question with `answers`; return the roots it was asked for."""
-    from chat_app.window import chat_window as client_gui
+    from chat_app.window import chat_window
     asked = []
 
     def ask(root):
         asked.append(root)
         return answers[len(asked) - 1]
 
-    monkeypatch.setattr(client_gui, "ask_to_leave", ask)
+    monkeypatch.setattr(chat_window, "ask_to_leave", ask)
     return asked
 
 
@@ -759,124 +447,6 @@ def wait_for_window(xdotool, process):
     return wait_until(window, WAIT * 2, "the chat window to appear", interval=0.1)
 
 
-# --- where the view is --------------------------------------------------------
-
-def at_end(amy):
-    return amy.chat.log.yview()[1] == 1.0
-
-
-def room_with_history(make_server, count, *args):
-    """A server whose history holds `count` lines of bob's; return it and bob."""
-    server = make_server("--rate-limit", "0", "--history", str(count), *args)
-    bob = Client(server.port)
-    bob.join("bob")
-    for i in range(count):
-        bob.send({"type": "say", "text": "history line %03d" % i})
-    for i in range(count):
-        bob.expect("message", text="history line %03d" % i)
-    return server, bob
-
-
-def reading_history(make_server, gui, count):
-    """Amy, joined to a room with `count` lines of history; return server, bob, amy."""
-    server, bob = room_with_history(make_server, count)
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.wait_log("history line %03d" % (count - 1))
-    settled(amy)
-    return server, bob, amy
-
-
-def wheel_up(amy, clicks):
-    """Turn the mouse wheel over the log, as X11 reports it (button 4)."""
-    for _ in range(clicks):
-        amy.chat.log.event_generate("<Button-4>", x=20, y=20)
-
-
-def settled(amy):
-    """Let Tk finish its layout: pump until no idle work is left."""
-    amy.root.update_idletasks()
-    amy.root.update()
-
-
-def test_joining_a_room_with_long_history_shows_the_end(make_server, gui):
-    server, bob, amy = reading_history(make_server, gui, 120)
-    amy.pump(lambda: amy.chat.log.winfo_height() > 100, "the log to get its size")
-    settled(amy)
-    first, last = amy.chat.log.yview()
-    assert last == 1.0 and first > 0.5, (first, last)
-    log = amy.chat.log
-    assert log.bbox(log.search("/help lists the commands", "1.0")) is not None  # in view
-    assert log.bbox(log.search("history line 000", "1.0")) is None  # scrolled past
-    assert not amy.chat.marker.winfo_ismapped()
-
-
-def test_own_and_new_messages_keep_a_reader_at_the_end(make_server, gui):
-    server, bob, amy = reading_history(make_server, gui, 120)
-    amy.enter("my own line", shows="amy: my own line")
-    settled(amy)
-    assert at_end(amy)
-    bob.send({"type": "say", "text": "a new line from bob"})
-    amy.wait_log("bob: a new line from bob")
-    settled(amy)
-    assert at_end(amy)
-    amy.chat.add([client_gui().notice("a long line " * 200)])  # wrapped: laid out later
-    settled(amy)
-    assert at_end(amy)
-
-
-def test_a_resized_window_still_follows_a_long_block(make_server, gui):
-    server, bob, amy = reading_history(make_server, gui, 120)
-    amy.root.geometry("1280x800")
-    amy.pump(lambda: amy.chat.log.winfo_width() > 900, "the wider window")
-    bob.send({"type": "say", "text": "Here is mine:\nfor i in range(n):\n    total += a[i]"})
-    amy.wait_log("total += a[i]")
-    settled(amy)
-    assert at_end(amy)
-    amy.root.geometry("600x400")  # narrower: every line wraps again
-    amy.pump(lambda: amy.chat.log.winfo_width() < 500, "the narrower window")
-    settled(amy)
-    assert at_end(amy)
-    amy.enter("/help", shows="/msg NAME text")
-    settled(amy)
-    log = amy.chat.log
-    assert at_end(amy)
-    assert log.bbox(log.search("send a line that starts with", "1.0")) is not None
-
-
-def test_a_reader_who_scrolled_up_stays_put_and_gets_a_marker(make_server, gui):
-    server, bob, amy = reading_history(make_server, gui, 120)
-    wheel_up(amy, 10)
-    settled(amy)
-    top = amy.chat.log.index("@0,0")
-    assert not at_end(amy) and not amy.chat.marker.winfo_ismapped()
-    for i in range(3):
-        bob.send({"type": "say", "text": "while amy reads %d" % i})
-    amy.wait_log("while amy reads 2")
-    amy.pump(amy.chat.marker.winfo_ismapped, "the marker to show")
-    settled(amy)
-    assert amy.chat.log.index("@0,0") == top and not at_end(amy)
-    assert amy.chat.marker.cget("text") == "3 new messages \u2193"
-    amy.chat.marker.invoke()
-    settled(amy)
-    assert at_end(amy) and not amy.chat.marker.winfo_ismapped()
-    bob.send({"type": "say", "text": "after the jump"})
-    amy.wait_log("bob: after the jump")
-    settled(amy)
-    assert at_end(amy)
-
-
-def test_scrolling_back_to_the_end_removes_the_marker(make_server, gui):
-    server, bob, amy = reading_history(make_server, gui, 60)
-    wheel_up(amy, 5)
-    settled(amy)
-    bob.send({"type": "say", "text": "one new"})
-    amy.pump(amy.chat.marker.winfo_ismapped, "the marker to show")
-    assert amy.chat.marker.cget("text") == "1 new message \u2193"
-    amy.chat.scroll_by_bar("moveto", 1.0)
-    amy.pump(lambda: not amy.chat.marker.winfo_ismapped(), "the marker to go")
-
-
 # --- passwords, removal, lost connections ---------------------------------------
 
 def test_a_password_room_asks_for_the_password_at_the_first_join(make_server, gui):
@@ -972,14 +542,14 @@ def test_a_kicked_user_sees_the_reason_and_can_rejoin(gui, server):
     assert "too many emoji" in chat.bar_words.cget("text")
     assert chat.bar_button.cget("text") == "Rejoin"
     assert not chat.bar_password.winfo_ismapped()
-    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == colors()["stale"]
     assert "not in the room" in chat.count.cget("text")
     assert bob.expect("left", name="amy")["reason"] == "kicked"
     chat.bar_button.invoke()
     amy.pump(lambda: amy.joined() and "(" not in chat.count.cget("text"), "the rejoin")
     assert bob.expect("joined")["name"] == "amy"
     assert not chat.bar.winfo_ismapped() and "not in the room" not in chat.count.cget("text")
-    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != colors()["stale"]
 
 
 def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server, gui):
@@ -988,117 +558,16 @@ def test_a_disconnected_window_greys_its_user_list_until_it_is_back(make_server,
     amy = gui()
     amy.join(port, "amy")
     chat = amy.chat
-    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != colors()["stale"]
     server.close()
     amy.pump(lambda: "(disconnected)" in chat.count.cget("text"), "the greyed list")
-    assert chat.people.cget("foreground") == client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") == colors()["stale"]
     assert chat.hand_button.instate(["disabled"])  # no teacher to tell
     make_server("--port", str(port))
     amy.pump(lambda: chat.count.cget("text") == "1 person here", "the rejoin",
              timeout=WAIT * 2)
-    assert chat.people.cget("foreground") != client_gui().COLORS["stale"]
+    assert chat.people.cget("foreground") != colors()["stale"]
     assert not chat.hand_button.instate(["disabled"])
-
-
-def client_gui():
-    from chat_app.window import chat_window as module
-    return module
-
-
-# --- how lines are laid out --------------------------------------------------------
-
-def x_of(amy, text):
-    index = amy.chat.log.search(text, "1.0")
-    amy.chat.log.see(index)
-    settled(amy)
-    return amy.chat.log.bbox(index)[0]
-
-
-def test_wrapped_and_multi_line_messages_hang_under_their_text(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    amy = gui()
-    amy.join(server.port, "amy")
-    words = " ".join("word%d" % i for i in range(80))
-    bob.send({"type": "say", "text": "START " + words + " END\nsecond line"})
-    amy.wait_log("second line")
-    settled(amy)
-    log = amy.chat.log
-    start = log.search("START", "1.0")
-    hang = [tag for tag in log.tag_names(start) if tag.startswith("margin")]
-    assert hang and int(log.tag_cget(hang[0], "lmargin2")) > 0
-    assert x_of(amy, "second line") == x_of(amy, "START")
-    end = log.search("END", "1.0")
-    assert log.bbox(end)[1] > log.bbox(start)[1]  # the message really wrapped
-    wrapped = log.index("%s display linestart" % end)
-    assert x_of(amy, log.get(wrapped, wrapped + " wordend")) == x_of(amy, "START")
-
-
-def test_a_long_run_without_spaces_starts_on_its_prefixs_line(gui, server):
-    bob = Client(server.port)
-    bob.join("bob")
-    amy = gui()
-    amy.join(server.port, "amy")
-    run = "\u4eca\u5929\u6211\u4eec\u5b66\u4e60" * 40  # Chinese: no spaces to wrap at
-    bob.send({"type": "say", "text": run})
-    amy.wait_log(run[:6])
-    server.room.announce("\u8bf7" + run)
-    amy.wait_log("\u8bf7" + run[:6])
-    settled(amy)
-    log = amy.chat.log
-    for prefix, text in (("bob:", run[:6]), ("***", "\u8bf7" + run[:6])):
-        start = log.search(text, "1.0")
-        log.see(start)
-        settled(amy)
-        assert log.bbox(start)[1] == log.bbox(log.search(prefix, "1.0"))[1], prefix
-        assert log.bbox(start + " lineend -1c")[1] > log.bbox(start)[1]  # it did wrap
-
-
-def test_help_is_aligned_in_a_fixed_font(gui, server):
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.enter("/help", shows="/msg NAME text")
-    descriptions = ("send text to everyone", "send an action", "send a private message",
-                    "list who is in the room")
-    assert len({x_of(amy, text) for text in descriptions}) == 1
-    # In a narrow window a long meaning wraps under itself, not under the time.
-    amy.root.geometry("560x400")
-    amy.pump(lambda: amy.root.winfo_width() == 560, "the window to narrow")
-    settled(amy)
-    log = amy.chat.log
-    row = log.search("send a private message", "1.0")
-    end = log.search("NAME sees", row)
-    assert log.count(row, end, "displaylines")[0] > 0  # the row really wrapped
-    wrapped = log.index("%s display linestart" % end)
-    amy.chat.following = False  # as a reader who scrolled: the view stays where it is put
-    meaning = x_of(amy, "send a private")
-    log.see(wrapped)
-    settled(amy)
-    assert log.bbox(wrapped)[0] == meaning
-
-
-@pytest.mark.parametrize("size", ["800x600", "1280x800"])
-def test_nothing_is_cut_off_at_common_screen_sizes(gui, server, size):
-    amy = gui()
-    amy.join(server.port, "amy")
-    amy.root.geometry(size)
-    amy.window.set_status("Connection lost (the server closed the connection: The server "
-                          "is shutting down). Trying again in 30 s\u2026 Your typing is kept.")
-    amy.chat.set_stale("disconnected")
-    amy.chat.show_bar("The teacher removed you from the room (a reason long enough to wrap "
-                      "over the whole width of the window, and then some more words). You "
-                      "may join again.", "Rejoin", amy.window.rejoin)
-    amy.pump(lambda: str(amy.root.winfo_width()) == size.split("x")[0], "the window size")
-    settled(amy)
-    settled(amy)  # labels wrap to their new width, then ask for their height
-    labels = [amy.chat.status, amy.chat.count, amy.chat.bar_words, amy.chat.hint]
-    for label in labels:
-        assert label.winfo_ismapped()
-        assert label.winfo_height() >= label.winfo_reqheight(), label.cget("text")
-        assert label.winfo_width() >= label.winfo_reqwidth(), label.cget("text")
-        assert 0 < int(str(label.cget("wraplength"))) <= label.winfo_width()
-    bottom = amy.chat.status.winfo_rooty() + amy.chat.status.winfo_height()
-    assert bottom <= amy.root.winfo_rooty() + amy.root.winfo_height()
 
 
 # --- pacing -------------------------------------------------------------------------
@@ -1169,306 +638,11 @@ def test_paste_progress_goes_on_across_a_reconnect(make_server, gui):
     assert total == "60" and int(sent) > 18, amy.chat.status.cget("text")  # not "18 of 35"
 
 
-# --- no address given: the rooms found on the network ------------------------
-#
-# The search is injected (fake_finder.FakeSearch): these tests send no datagram.  The
-# real search, inside a lab of network namespaces, is in test_noaddress.py.
-
-@pytest.fixture
-def fast_refresh(monkeypatch):
-    """Search again at once, so a refresh shows within a test's wait."""
-    from chat_app.discovery import room_search
-    monkeypatch.setattr(room_search, "REFRESH_SECONDS", 0.05)
-
-
-def rows(amy):
-    tree = amy.form.tree
-    return [tuple(tree.item(key, "values")) for key in tree.get_children()]
-
-
-def listed(amy, count):
-    amy.pump(lambda: len(amy.form.tree.get_children()) == count, "%d rooms listed" % count)
-
-
-def test_one_room_found_is_preselected_and_enter_joins_it(gui, server):
-    search = FakeSearch(found("Lab 3", server.port, users=14))
-    amy = gui(search=search, name="amy")
-    assert amy.form.entries["host"].winfo_manager() == ""  # the address waits behind "Other"
-    listed(amy, 1)
-    assert rows(amy) == [("Lab 3", "14 people", "open", "not encrypted",
-                          "127.0.0.1:%d" % server.port)]
-    assert amy.form.tree.selection() == ("127.0.0.1:%d" % server.port,)
-    assert "1 room found" in amy.form.intro.cget("text")
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(amy.joined, "the join")
-    assert server.room.users() == ["amy"]
-    assert amy.window.search is None  # no more searching once in
-
-
-def test_several_rooms_are_listed_and_chosen_with_the_keys(gui, make_server):
-    one, two = make_server(), make_server("--password", "from the board")
-    search = FakeSearch(found("Lab 1", one.port, users=1),
-                        found("Lab 2", two.port, password=True, users=2))
-    amy = gui(search=search, name="amy")
-    listed(amy, 2)
-    assert rows(amy)[1] == ("Lab 2", "2 people", "password", "not encrypted",
-                            "127.0.0.1:%d" % two.port)
-    assert amy.form.tree.selection() == ()  # none preselected among several
-    amy.press_enter(amy.form.entries["name"])
-    assert "Choose your room" in amy.problem() and amy.window.session is None
-    amy.form.tree.focus("127.0.0.1:%d" % one.port)
-    amy.press(amy.form.tree, "<Down>")
-    assert amy.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
-    for key, room in (("<Up>", one), ("<Down>", two), ("<Down>", two)):  # where she types
-        amy.press(amy.form.entries["name"], key)
-        assert amy.form.tree.selection() == ("127.0.0.1:%d" % room.port,)
-    amy.press_enter(amy.form.tree)
-    # Lab 2 says it has a password: asked now, before any refusal.
-    assert "Lab 2 needs a password" in amy.problem() and amy.window.session is None
-    amy.root.update()
-    assert amy.root.focus_get() is amy.form.entries["password"]
-    amy.fill(password="from the board")
-    amy.press_enter(amy.form.entries["password"])
-    amy.pump(amy.joined, "the join")
-    assert two.room.users() == ["amy"] and one.room.users() == []
-
-
-def test_no_room_found_gives_a_hint_and_other_address_still_joins(gui, server, tmp_path):
-    search = FakeSearch()
-    amy = gui(search=search, settings="last.json", name="amy")
-    amy.pump(lambda: search.searches >= 1 and "No room" in amy.form.intro.cget("text"),
-             "the hint that no room answered")
-    assert "Other address" in amy.form.intro.cget("text")
-    amy.press_enter(amy.form.entries["name"])
-    assert amy.problem().startswith("No room is listed yet. Press Other address")
-    amy.form.other_button.invoke()
-    amy.root.update()
-    assert amy.problem() == ""  # the advice about the list is gone with the list
-    assert amy.form.entries["host"].winfo_ismapped()
-    assert amy.root.focus_lastfor() is amy.form.entries["host"]
-    amy.fill(host="%s:%d" % (LOOPBACK, server.port))
-    amy.press_enter(amy.form.entries["host"])
-    amy.pump(amy.joined, "the join")
-    amy.close()
-    again = gui(search=FakeSearch(), settings="last.json")
-    assert again.form.values()["host"] == LOOPBACK  # the last address stays remembered
-    assert again.form.values()["port"] == str(server.port)
-
-
-def test_the_list_follows_the_rooms_that_come_and_go(gui, make_server, fast_refresh):
-    one, two = make_server(), make_server()
-    search = FakeSearch(found("Lab 1", one.port))
-    amy = gui(search=search, name="amy")
-    listed(amy, 1)
-    search.answer(found("Lab 1", one.port, users=3), found("Lab 2", two.port))
-    listed(amy, 2)
-    amy.pump(lambda: rows(amy)[0][1] == "3 people", "the count to refresh")
-    assert amy.form.tree.selection() == ("127.0.0.1:%d" % one.port,)  # the choice stays
-    search.answer(found("Lab 2", two.port))
-    amy.pump(lambda: [row[0] for row in rows(amy)] == ["Lab 2"], "Lab 1 to go")
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(amy.joined, "the join")
-    assert two.room.users() == ["amy"]
-
-
-def test_the_room_joined_last_is_chosen_again(gui, make_server):
-    one, two = make_server(), make_server()
-    rooms = (found("Lab 1", one.port), found("Lab 2", two.port))
-    first = gui(search=FakeSearch(*rooms), settings="choice.json", name="amy")
-    listed(first, 2)
-    first.form.tree.selection_set("127.0.0.1:%d" % two.port)
-    first.press_enter(first.form.entries["name"])
-    first.pump(first.joined, "the join")
-    first.close()
-    again = gui(search=FakeSearch(*rooms), settings="choice.json")
-    listed(again, 2)
-    assert again.form.tree.selection() == ("127.0.0.1:%d" % two.port,)
-
-
-def checking(amy):
-    """Tell whether the form has given way to the fingerprint's check."""
-    return amy.form.check.winfo_ismapped() and not amy.form.frame.winfo_ismapped()
-
-
-def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui, make_server):
-    from test_tls import CERT, KEY, expected_fingerprint
-    server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--password", "from the board")
-    whole = expected_fingerprint()
-    digits = whole.replace(":", "")
-    sixteen = " ".join(digits[i:i + 4] for i in range(0, 16, 4))
-    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True, fingerprint=whole,
-                                      password=True)), name="amy", password="from the board")
-    listed(amy, 1)
-    assert rows(amy)[0][2:4] == ("password", sixteen)
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(lambda: checking(amy), "the fingerprint's check")
-    assert amy.form.check_digits.cget("text") == sixteen
-    assert '"Lab 3" at 127.0.0.1:%d is encrypted' % server.port in (
-        amy.form.check_words.cget("text"))
-    assert server.room.connection_count() == 0 and amy.window.session is None  # nothing sent
-    assert amy.root.focus_lastfor() is amy.form.differ_button  # Enter alone does not join
-    amy.press(amy.form.differ_button, "<Tab>")
-    assert amy.root.focus_lastfor() is amy.form.match_button
-    amy.press_enter(amy.form.match_button)
-    amy.pump(amy.joined, "the join")
-    assert amy.window.tls.pin == whole  # the whole fingerprint, not the 16 digits shown
-    assert "encrypted" in amy.chat.status.cget("text")
-
-
-@pytest.mark.parametrize("key", ["<Return>", "<Escape>"])
-def test_digits_that_differ_send_nothing_and_say_what_to_do(gui, make_server, key):
-    from test_tls import CERT, KEY, expected_fingerprint
-    from chat_app.window.chat_window import DIGITS_DIFFER
-    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
-    amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True,
-                                      fingerprint=expected_fingerprint())), name="amy")
-    listed(amy, 1)
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(lambda: checking(amy), "the fingerprint's check")
-    amy.press(amy.form.differ_button, key)  # "They differ" has the focus: Enter, or Escape
-    amy.pump(lambda: amy.form.frame.winfo_ismapped(), "the form back")
-    assert amy.problem() == DIGITS_DIFFER and "Other address" in DIGITS_DIFFER
-    assert amy.form.tree.selection() == ()  # Enter again does not go back to that room
-    assert amy.window.session is None and server.room.connection_count() == 0
-
-
-def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server):
-    from test_tls import CERT, KEY, OTHER_CERT, expected_fingerprint
-    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
-    forged = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint(OTHER_CERT))
-    amy = gui(search=FakeSearch(forged), name="amy")
-    listed(amy, 1)
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(lambda: checking(amy), "the fingerprint's check")
-    amy.form.match_button.invoke()  # the student says yes: the pin still refuses the server
-    amy.pump(lambda: "fingerprint" in amy.problem(), "the pin to refuse the server")
-    assert amy.window.state is None and server.room.users() == []
-
-
-def test_rooms_of_one_name_are_marked_and_none_is_chosen_not_even_the_last_one(
-        gui, make_server, tmp_path):
-    low, high = sorted((make_server(), make_server()), key=lambda server: server.port)
-    (tmp_path / "last.json").write_text(json.dumps(
-        {"host": LOOPBACK, "port": high.port, "name": "amy", "room": "Lab 3"}))
-    search = FakeSearch(found("Lab 3", high.port, users=23), found("LAB 3", low.port))
-    amy = gui(search=search, settings="last.json")
-    listed(amy, 2)
-    assert [row[0] for row in rows(amy)] == ["[same name] LAB 3", "[same name] Lab 3"]
-    assert amy.form.tree.selection() == ()
-    assert all(amy.form.tree.item(key, "tags") == ("same_name",)
-               for key in amy.form.tree.get_children())
-    warning = amy.form.same_name.cget("text")
-    assert amy.form.same_name.winfo_ismapped() and warning.startswith(
-        'More than one room is called "LAB 3" (at 127.0.0.1:%d and 127.0.0.1:%d).'
-        % (low.port, high.port)) and "ask your teacher which address is on the board" in warning
-    amy.press_enter(amy.form.entries["name"])
-    assert "Choose your room" in amy.problem() and amy.window.session is None
-    search.answer(found("Lab 3", high.port))  # the other one is gone: the mark goes too
-    amy.pump(lambda: len(rows(amy)) == 1 and not amy.form.same_name.winfo_ismapped(),
-             "the mark to go")
-    assert rows(amy)[0][0] == "Lab 3"
-
-
-def test_a_password_refused_by_a_room_of_a_shared_name_says_it_may_be_the_wrong_room(
-        gui, make_server):
-    real, fake = make_server("--password", "pw42"), make_server("--password", "guess")
-    search = FakeSearch(found("Lab 3", real.port, password=True),
-                        found("Lab 3", fake.port, password=True))
-    amy = gui(search=search, name="amy", password="pw42")
-    listed(amy, 2)
-    amy.form.tree.selection_set("127.0.0.1:%d" % fake.port)
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(lambda: "Wrong password" in amy.problem(), "the refusal")
-    assert ('Another room on this network is also called "Lab 3": if that password is the one '
-            "on the board, this may be the wrong room. Check that its address, 127.0.0.1:%d, "
-            "is the one on the board." % fake.port) in amy.problem()
-
-
-def test_a_room_chosen_for_the_student_is_let_go_when_another_takes_its_name(
-        gui, make_server, fast_refresh):
-    real, fake = make_server(), make_server()
-    search = FakeSearch(found("Lab 3", real.port))
-    amy = gui(search=search, name="amy")
-    listed(amy, 1)
-    assert amy.form.tree.selection() == ("127.0.0.1:%d" % real.port,)  # the only room
-    search.answer(found("Lab 3", real.port), found("Lab 3", fake.port, users=23))
-    listed(amy, 2)
-    amy.pump(lambda: amy.form.tree.selection() == (), "the choice to be let go")
-    amy.press(amy.form.entries["name"], "<Down>")  # the student chooses: that stays
-    chosen = amy.form.tree.selection()
-    amy.pump(lambda: search.searches >= 4, "two more searches")
-    assert amy.form.tree.selection() == chosen != ()
-
-
-def test_an_encrypted_room_by_address_asks_for_its_fingerprint_in_the_form(gui, make_server):
-    from test_tls import CERT, KEY, expected_fingerprint
-    from chat_app.window.chat_window import ENCRYPTED_ROOM_WORDS, FINGERPRINT_WORDS
-    server = make_server("--tls-cert", CERT, "--tls-key", KEY)
-    digits = expected_fingerprint().replace(":", "")
-    amy = gui()  # an address given: the form's fields, the fingerprint among them
-    amy.fill(host=LOOPBACK, port=str(server.port), name="amy")
-    amy.press_enter(amy.form.entries["name"])
-    amy.pump(lambda: amy.problem() == ENCRYPTED_ROOM_WORDS, "the form to ask for it")
-    assert amy.root.focus_get() is amy.form.entries["fingerprint"]
-    amy.fill(fingerprint="C71A 92")  # too few digits: the form says what it takes
-    amy.press_enter(amy.form.entries["fingerprint"])
-    assert amy.problem() == FINGERPRINT_WORDS and amy.window.session is None
-    amy.fill(fingerprint="%s %s %s %s" % (digits[:4], digits[4:8], digits[8:12], digits[12:16]))
-    amy.press_enter(amy.form.entries["fingerprint"])
-    amy.pump(amy.joined, "the join")
-    assert server.room.users() == ["amy"] and "encrypted" in amy.chat.status.cget("text")
-
-
-def welcoming_server(welcome):
-    """Listen on 127.0.0.1; answer one join with `welcome`; return (port, stop)."""
-    listener = socket.create_server((LOOPBACK, 0))
-    done = threading.Event()
-
-    def serve():
-        conn, _ = listener.accept()
-        with conn:
-            conn.makefile("rb").readline()
-            conn.sendall(json.dumps(welcome).encode() + b"\n")
-            done.wait(WAIT * 2)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-
-    def stop():
-        done.set()
-        thread.join(WAIT)
-        listener.close()
-    return listener.getsockname()[1], stop
-
-
-@pytest.mark.parametrize("room, shown", [("Lab 3", "amy in Lab 3"), (None, "amy on 127.0.0.1")])
-def test_the_room_name_from_the_welcome_is_in_the_title(gui, room, shown):
-    welcome = {"type": "welcome", "name": "amy", "users": ["amy"], "history": []}
-    if room:  # a server of issue 12 names its room; an older one does not
-        welcome["room"] = room
-    port, stop = welcoming_server(welcome)
-    try:
-        amy = gui(search=FakeSearch(found("Lab 3", port)), name="amy")
-        listed(amy, 1)
-        amy.press_enter(amy.form.entries["name"])
-        amy.pump(amy.joined, "the join")
-        assert amy.root.title() == "chat_app \u2014 " + shown
-    finally:
-        stop()
-
-
-def test_a_form_given_an_address_does_not_search(gui, server):
-    amy = gui(host=LOOPBACK, port=server.port, name="amy")
-    assert amy.window.search is None and not amy.form.searching
-    assert amy.form.entries["host"].winfo_manager() == "grid"
-    assert amy.form.intro.cget("text") == "Your teacher gives you the server address."
-
-
 # --- the teacher's room ------------------------------------------------------
 
 def point_of(amy, number):
     """Return a pixel (x, y) of `log` inside message `number`'s text."""
-    from chat_app.window.chat_window import message_marks
+    from chat_app.window.chat_view import message_marks
     first = amy.chat.log.index(message_marks(number)[0])
     x, y, width, height = amy.chat.log.bbox(first)
     return x + 2, y + height // 2
@@ -1548,7 +722,7 @@ def test_the_teacher_is_marked_in_the_list_and_on_messages(gui, scripted):
                       history=[said(3, "ann", "welcome all", teacher=True)])
     amy = joined_to(gui, server)
     assert amy.users() == ["ann (teacher)", "amy", "bob"]
-    assert amy.chat.people.itemcget(0, "foreground") == client_gui().COLORS["teacher"]
+    assert amy.chat.people.itemcget(0, "foreground") == colors()["teacher"]
     amy.wait_log("ann (teacher): welcome all")
     server.send({"type": "joined", "name": "tom", "teacher": True, "time": 1764410005.0},
                 said(4, "tom", "hello", teacher=True), said(5, "bob", "hi"))
@@ -1637,29 +811,6 @@ def test_a_recorded_room_says_so_at_the_top_after_the_welcome(gui, scripted):
     assert first.endswith("This room is recorded: the teacher keeps a log of what is said.")
 
 
-def test_the_join_form_says_a_typed_rooms_address_is_recorded(gui, scripted):
-    server = scripted(info={"type": "info", "room": "Lab 3", "logged": True,
-                            "password": False, "version": "test"})
-    amy = gui(name="amy")
-    amy.fill(host=LOOPBACK, port=str(server.port))
-    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line")
-    assert server.infos == 1  # one probe, once the typing paused
-    amy.fill(port=str(free_port()))
-    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "the line gone for another port")
-
-
-def test_the_join_form_says_a_found_room_is_recorded(gui, server):
-    search = FakeSearch(found("Lab 3", server.port, logged=True),
-                        found("Lab 4", server.port + 1))
-    amy = gui(search=search, name="amy")
-    listed(amy, 2)
-    assert not amy.form.recorded.winfo_ismapped()  # no room chosen yet
-    amy.press(amy.form.entries["name"], "<Down>")
-    amy.pump(amy.form.recorded.winfo_ismapped, "the recorded line for Lab 3")
-    amy.press(amy.form.entries["name"], "<Down>")
-    amy.pump(lambda: not amy.form.recorded.winfo_ismapped(), "no line for Lab 4")
-
-
 def test_a_window_on_the_servers_computer_sends_its_teacher_token(gui, scripted, tmp_path,
                                                                   monkeypatch):
     from chat_app.wire import teacher_id
@@ -1735,10 +886,10 @@ def test_a_students_window_follows_the_real_teachers_room(gui, make_server, tmp_
 
 
 def test_a_teacher_from_another_computer_ticks_teacher_and_types_its_password(gui, make_server):
-    from chat_app.window import teacher_panel as teacher_window
+    from chat_app.window import teacher_panel
     server = make_server("--teacher-password", "owl")
     ann = gui(host=LOOPBACK, port=server.port, name="ann")  # a student's computer: no token
-    panel = teacher_window.install(ann.window)
+    panel = teacher_panel.install(ann.window)
     field = ann.form.entries["teacher_password"]
     assert not field.winfo_ismapped()  # students never see it
     ann.press(ann.form.entries["name"], "<Return>")
@@ -1746,7 +897,7 @@ def test_a_teacher_from_another_computer_ticks_teacher_and_types_its_password(gu
     assert ann.window.role == "student" and panel() is None
     ann.close()
     ann = gui(host=LOOPBACK, port=server.port, name="ann")
-    panel = teacher_window.install(ann.window)
+    panel = teacher_panel.install(ann.window)
     field = ann.form.entries["teacher_password"]
     ann.form.teacher.set(True)  # "I am the teacher" ticked
     ann.form.show_teacher_field()

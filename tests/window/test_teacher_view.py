@@ -2,11 +2,11 @@
 
 import pytest
 
+from chat_app.client.chat_state import ChatState, Hands
 from chat_app.window.teacher_view import (
     MAX_SLOW_SECONDS,
-    Hands,
-    Lesson,
-    Rules,
+    ReceivedFrames,
+    RulesInForce,
     TeacherView,
     control,
     log_records,
@@ -33,9 +33,16 @@ def welcome(**fields):
 
 
 def teacher(**fields):
-    view = TeacherView("Teacher")
-    view.welcome(welcome(**fields))
-    return view
+    """A teacher's view of the window's state, which has taken the welcome."""
+    state = ChatState("Teacher")
+    state.welcome(welcome(**fields))
+    return TeacherView(state)
+
+
+def apply(view, frame):
+    """Give a frame as the window does: to its state, then ask the view what changed."""
+    view.state.apply(frame)
+    return view.changed(frame)
 
 
 # --- the frames -------------------------------------------------------------
@@ -75,10 +82,10 @@ def test_a_muted_student_is_offered_unmute_whatever_the_names_case():
 
 def test_the_menu_follows_room_state_frames():
     view = teacher()
-    assert view.apply({"type": "room_state", "locked": False, "slow": 0, "private": True,
+    assert apply(view, {"type": "room_state", "locked": False, "slow": 0, "private": True,
                        "muted": ["bob"], "time": 1.0}) == "rules"
     assert labels(view.user_menu("bob"))[0] == "Unmute bob"
-    view.apply({"type": "room_state", "locked": False, "slow": 0, "private": True,
+    apply(view, {"type": "room_state", "locked": False, "slow": 0, "private": True,
                 "muted": [], "time": 2.0})
     assert labels(view.user_menu("bob"))[0] == "Mute bob"
 
@@ -93,10 +100,10 @@ def test_a_teacher_is_offered_only_a_private_message():
     view = teacher(teachers=["Teacher", "Laptop"])
     items = view.user_menu("laptop")
     assert [item.action for item in items if item.enabled] == ["private_to"]
-    view.apply({"type": "joined", "name": "Helper", "teacher": True, "time": 1.0})
+    apply(view, {"type": "joined", "name": "Helper", "teacher": True, "time": 1.0})
     assert [item.action for item in view.user_menu("Helper") if item.enabled] == ["private_to"]
-    view.apply({"type": "left", "name": "Helper", "time": 2.0})
-    view.apply({"type": "joined", "name": "Helper", "time": 3.0})  # a student now
+    apply(view, {"type": "left", "name": "Helper", "time": 2.0})
+    apply(view, {"type": "joined", "name": "Helper", "time": 3.0})  # a student now
     assert by_label(view.user_menu("Helper"), "Mute").enabled
 
 
@@ -143,7 +150,7 @@ def test_the_room_menu_reflects_a_locked_slow_private_off_room():
 
 
 def test_odd_state_values_read_as_the_defaults():
-    rules = Rules({"locked": "yes", "slow": True, "private": None, "muted": "amy"})
+    rules = RulesInForce({"locked": "yes", "slow": True, "private": None, "muted": "amy"})
     assert (rules.locked, rules.slow, rules.private, rules.muted) == (False, 0, True, [])
 
 
@@ -151,30 +158,30 @@ def test_odd_state_values_read_as_the_defaults():
 
 def test_hands_keep_the_order_they_went_up_in():
     view = teacher(hands=[{"name": "bob", "time": 10.0}])
-    view.apply({"type": "hand", "name": "amy", "up": True, "time": 20.0})
-    view.apply({"type": "hand", "name": "cat", "up": True, "time": 30.0})
-    assert view.hands.names() == ["bob", "amy", "cat"]
-    view.apply({"type": "hand", "name": "BOB", "up": True, "time": 40.0})  # keeps its place
-    assert view.hands.names() == ["bob", "amy", "cat"]
-    assert view.apply({"type": "hand", "name": "amy", "up": False, "time": 50.0}) == "hands"
-    assert view.hands.names() == ["bob", "cat"]
+    apply(view, {"type": "hand", "name": "amy", "up": True, "time": 20.0})
+    apply(view, {"type": "hand", "name": "cat", "up": True, "time": 30.0})
+    assert view.state.hands.names() == ["bob", "amy", "cat"]
+    apply(view, {"type": "hand", "name": "BOB", "up": True, "time": 40.0})  # keeps its place
+    assert view.state.hands.names() == ["bob", "amy", "cat"]
+    assert apply(view, {"type": "hand", "name": "amy", "up": False, "time": 50.0}) == "hands"
+    assert view.state.hands.names() == ["bob", "cat"]
 
 
 def test_the_hand_of_a_student_whose_line_dropped_shows_as_away():
     view = teacher(users=["Teacher", "amy"], hands=[{"name": "amy", "time": 10.0},
                                                    {"name": "bob", "time": 20.0}])
     assert [here for _, _, here in view.hand_rows()] == [True, False]  # bob: from the log
-    assert view.apply({"type": "left", "name": "amy", "time": 30.0,
+    assert apply(view, {"type": "left", "name": "amy", "time": 30.0,
                        "reason": "disconnected"}) == "hands"
-    assert view.apply({"type": "joined", "name": "bob", "time": 31.0}) == "hands"
+    assert apply(view, {"type": "joined", "name": "bob", "time": 31.0}) == "hands"
     assert [(name, here) for name, _, here in view.hand_rows()] == [("amy", False),
                                                                     ("bob", True)]
-    assert view.apply({"type": "joined", "name": "cat", "time": 32.0}) is None  # no hand
+    assert apply(view, {"type": "joined", "name": "cat", "time": 32.0}) is None  # no hand
 
 
 def test_every_hand_lowered_empties_the_list():
     view = teacher(hands=[{"name": "amy", "time": 10.0}, {"name": "bob", "time": 20.0}])
-    assert view.apply({"type": "hands_lowered", "count": 2, "time": 30.0}) == "hands"
+    assert apply(view, {"type": "hands_lowered", "count": 2, "time": 30.0}) == "hands"
     assert view.hand_rows() == []
 
 
@@ -190,25 +197,25 @@ def test_a_lowered_hand_that_was_not_up_changes_nothing():
     assert hands.rows() == []
 
 
-# --- the lesson's record ---------------------------------------------------------
+# --- the frames received, for a transcript ----------------------------------------
 
 def test_the_lesson_keeps_each_message_once_across_rejoins():
-    lesson = Lesson()
+    received = ReceivedFrames()
     first = {"type": "message", "id": 1, "from": "amy", "text": "hi", "time": 1.0}
-    lesson.welcome({"history": [first]})
-    lesson.record({"type": "message", "id": 2, "from": "bob", "text": "yo", "time": 2.0})
-    lesson.record({"type": "ping"})
-    lesson.record({"type": "room_state", "locked": True})
-    lesson.welcome({"history": [first]})  # a rejoin repeats the history
-    lesson.record({"type": "deleted", "id": 2, "time": 3.0})
-    assert [record["type"] for record in lesson.records()] == ["message", "message", "deleted"]
+    received.welcome({"history": [first]})
+    received.record({"type": "message", "id": 2, "from": "bob", "text": "yo", "time": 2.0})
+    received.record({"type": "ping"})
+    received.record({"type": "room_state", "locked": True})
+    received.welcome({"history": [first]})  # a rejoin repeats the history
+    received.record({"type": "deleted", "id": 2, "time": 3.0})
+    assert [record["type"] for record in received.records()] == ["message", "message", "deleted"]
 
 
 def test_the_lesson_keeps_notices_about_the_rules_and_is_bounded():
-    lesson = Lesson(limit=2)
+    received = ReceivedFrames(limit=2)
     for number in range(3):
-        lesson.record({"type": "notice", "id": number, "about": "lock", "text": "x"})
-    assert [record["id"] for record in lesson.records()] == [1, 2]
+        received.record({"type": "notice", "id": number, "about": "lock", "text": "x"})
+    assert [record["id"] for record in received.records()] == [1, 2]
 
 
 def test_the_logs_records_start_at_the_lesson():
@@ -223,8 +230,8 @@ def test_the_logs_records_start_at_the_lesson():
 
 
 def test_the_rules_in_force_in_one_line():
-    assert rules_summary(Rules({})) == ""
-    line = rules_summary(Rules({"locked": True, "slow": 30, "private": False,
+    assert rules_summary(RulesInForce({})) == ""
+    line = rules_summary(RulesInForce({"locked": True, "slow": 30, "private": False,
                                 "muted": ["bob", "cat"]}))
     assert line == ("Room locked. Slow mode: one message per 30 s. Private messages between "
                     "students: off. Muted: bob, cat.")

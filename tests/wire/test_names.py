@@ -162,7 +162,7 @@ def test_the_issues_look_alike_is_refused_in_words():
 
 def test_the_join_form_refuses_a_mixed_name_before_connecting():
     try:
-        from chat_app.window.chat_window import check_join
+        from chat_app.window.join_form import check_join
     except ImportError:  # no tkinter in this Python
         check_join = None
     helpers.require(check_join is not None, "tkinter, for the join form's checks")

@@ -34,8 +34,9 @@ TAG_FONTS = (("own", "ChatBold"), ("sender", "ChatBold"), ("teacher", "ChatBold"
 HAND_BUTTON = {False: "Raise hand", True: "Lower hand"}
 
 # The log's marks around message ID: how a message is found again.  Marks,
-# not a tag per message: with a full log (5000 tags) each line drawn and
-# trimmed cost the Tk thread about 2.7 ms instead of 0.02 ms.
+# not a tag per message: with a full log of tags, each line drawn and
+# trimmed costs the Tk thread many times more (bench/tk_log.py; the figures
+# are in docs/benchmarks.md, "Figures behind the code").
 MESSAGE_MARKS = ("message%d", "message%d.end")
 
 

@@ -62,7 +62,7 @@ MUTED_LIST_FULL = ("The muted list is full (%d names): unmute someone first, or 
 
 # A rule change: `about` names it (mute, lock ...: the control's action),
 # `words` say it in its notice, `fields` are what it set, for the log's
-# `rule` record (protocol.rule_record).
+# `rule` record (wire.records.rule_record).
 Change = collections.namedtuple("Change", "about words fields")
 
 # A member as the rules see it: the name as joined, whether a teacher, the

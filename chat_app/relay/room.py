@@ -46,10 +46,7 @@ from .peer_wait import PasswordTryWait
 from ..wire.protocol import (
     CONTROL_ACTIONS,
     DEFAULT_MAX_TEXT_CHARS,
-    MAX_LOG_LINE_BYTES,
     PASSWORD_MISSING_MESSAGE,
-    SNAPSHOT_CUTS,
-    STOPPED_CUTS,
     STUDENT,
     TEACHER,
     ProtocolError,
@@ -65,7 +62,6 @@ from ..wire.protocol import (
     hand_frame,
     hands_lowered_frame,
     joined_frame,
-    kick_record,
     left_frame,
     limits_field,
     look_alike_error,
@@ -76,12 +72,18 @@ from ..wire.protocol import (
     password_wait_frame,
     room_notice_frame,
     room_state_frame,
-    rule_record,
-    stopped_record,
     welcome_bytes,
     welcome_frame,
 )
 from ..wire.rate_limit import DEFAULT_BURST, SharedRateLimiter
+from ..wire.records import (
+    MAX_LOG_LINE_BYTES,
+    SNAPSHOT_CUTS,
+    STOPPED_CUTS,
+    kick_record,
+    rule_record,
+    stopped_record,
+)
 
 DEFAULT_HISTORY = 100
 

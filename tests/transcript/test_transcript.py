@@ -16,7 +16,7 @@ import pytest
 from helpers import ROOT
 from chat_app.transcript import export as transcript
 from chat_app.wire.text_format import INDENT
-from chat_app.transcript.records import MAX_RECORD_BYTES
+from chat_app.transcript.log_reader import MAX_RECORD_BYTES
 
 START = 1764410000.0  # a morning in November 2025
 
@@ -511,7 +511,8 @@ def test_a_real_servers_log_keeps_the_kick_reason_and_the_stop(make_server, tmp_
 def test_every_line_the_server_writes_is_read_however_long(tmp_path):
     """A snapshot of a room's 3000 hands is over 64 KiB: the transcript still reads it."""
     from chat_app.relay.moderation import Rules
-    from chat_app.wire.protocol import MAX_LOG_LINE_BYTES, SNAPSHOT_CUTS, fit_lists
+    from chat_app.wire.protocol import fit_lists
+    from chat_app.wire.records import MAX_LOG_LINE_BYTES, SNAPSHOT_CUTS
     rules = Rules()
     for number in range(3000):
         rules.raise_hand("student%04d" % number, START + number)

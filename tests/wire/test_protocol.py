@@ -371,7 +371,8 @@ def test_a_welcome_whose_head_would_pass_the_limit_leaves_hands_then_names_out()
 
 
 def test_a_list_cut_to_fit_a_line_says_how_much_went():
-    from chat_app.wire.protocol import STOPPED_CUTS, fit_lists
+    from chat_app.wire.protocol import fit_lists
+    from chat_app.wire.records import STOPPED_CUTS
     record = {"type": "stopped", "names": ["n%d" % number for number in range(500)], "time": 1.0}
     frame, line = fit_lists(record, 1000, STOPPED_CUTS)
     assert len(line) <= 1000 and json.loads(line) == frame

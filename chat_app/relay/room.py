@@ -51,7 +51,6 @@ from ..wire.protocol import (
     TEACHER,
     ProtocolError,
     bye_frame,
-    check_name,
     clean_text,
     cleared_frame,
     counted,
@@ -64,10 +63,7 @@ from ..wire.protocol import (
     joined_frame,
     left_frame,
     limits_field,
-    look_alike_error,
-    look_alike_key,
     message_frame,
-    name_key,
     notice_frame,
     password_wait_frame,
     room_notice_frame,
@@ -75,6 +71,7 @@ from ..wire.protocol import (
     welcome_bytes,
     welcome_frame,
 )
+from ..wire.names import check_name, look_alike_error, look_alike_key, name_key
 from ..wire.rate_limit import DEFAULT_BURST, SharedRateLimiter
 from ..wire.records import (
     MAX_LOG_LINE_BYTES,

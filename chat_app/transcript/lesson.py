@@ -15,9 +15,9 @@ from ..wire.protocol import (
     LINE_SEPARATORS,
     counted,
     is_action,
-    name_key,
     strip_controls,
 )
+from ..wire.names import name_key
 from ..wire.records import format_size, problem
 from ..wire.text_format import clock, left_words
 

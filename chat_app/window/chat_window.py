@@ -52,14 +52,15 @@ from ..wire.commands import (
     Command,
     CommandError,
     control_frame,
-    hand_frame,
+    hand_command_frame,
     hands_text,
     run_line,
     say_frame,
     teacher_help,
 )
 from ..wire.local_addresses import host_port
-from ..wire.protocol import DEFAULT_PORT, ProtocolError, check_name, is_blank
+from ..wire.names import check_name
+from ..wire.protocol import DEFAULT_PORT, ProtocolError, is_blank
 from ..discovery.room_search import (
     CHECK_TITLE,
     DIFFER_BUTTON,
@@ -1490,7 +1491,7 @@ class ChatWindow:
         if self.state.role != STUDENT:
             self.chat.add([notice(ROOM_WORDS["teacher_hand"], "error")])
             return True
-        if not self.send_frame(hand_frame(command)):
+        if not self.send_frame(hand_command_frame(command)):
             self.set_status(self.ended or "Not connected, so the teacher was not told. "
                             "Try again once reconnected.")
             self.root.bell()

@@ -10,7 +10,7 @@ Regenerate with:
 
 2738 of the file's 6712 mappings: those of the characters a name holds
 after NFKC and NFD (letters, marks, decimal digits, '_', '-' and '.' that do
-not decompose, in Unicode 17.0).  protocol.look_alike_key compares names
+not decompose, in Unicode 17.0).  names.look_alike_key compares names
 by their skeletons.
 """
 

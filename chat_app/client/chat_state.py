@@ -28,9 +28,9 @@ from ..wire.protocol import (
     counted,
     is_action,
     is_blank,
-    name_key,
     slow_rule,
 )
+from ..wire.names import name_key
 from ..wire.rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from ..wire.text_format import (
     CLOSED_WORDS,

@@ -60,7 +60,7 @@ from ..wire.commands import (
     HELP_TEXT,
     CommandError,
     control_frame,
-    hand_frame,
+    hand_command_frame,
     hands_text,
     run_line,
     say_frame,
@@ -659,7 +659,7 @@ class TerminalClient:
         """/hand raises the student's hand, /hand down lowers it."""
         if self.state.role != STUDENT:
             self.show("! " + ROOM_WORDS["teacher_hand"])
-        elif not self.session.send(hand_frame(command)):
+        elif not self.session.send(hand_command_frame(command)):
             self.show("* Not connected, so the teacher was not told. Type it again once "
                       "the connection is back.")
 

@@ -34,7 +34,8 @@ from ..wire import interpreter, text_format, tls
 from ..wire.ignorable import is_default_ignorable
 from ..wire.interfaces import LIMITED_BROADCAST, local_interfaces
 from ..wire.local_addresses import host_port
-from ..wire.protocol import DEFAULT_PORT, name_key
+from ..wire.names import name_key
+from ..wire.protocol import DEFAULT_PORT
 
 FoundRoom = collections.namedtuple(
     "FoundRoom", "room address port tls fingerprint password users version logged here",

@@ -29,13 +29,13 @@ from ..wire.protocol import (
     LEFT_REASONS,
     PASSWORD_MISSING_MESSAGE,
     ProtocolError,
-    check_name,
     clean_text,
     decode_client_frame,
     encode,
     info_frame,
     is_blank,
 )
+from ..wire.names import check_name
 from ..wire.rate_limit import DEFAULT_BURST
 from .room import Peer
 

@@ -30,10 +30,10 @@ same way.)  Private messages (with "to") are logged but never history.
 import errno
 import json
 import os
-import re
 import shutil
 import stat
 
+from ..wire.records import HISTORY_FIELDS, format_size, rotated_path
 from .moderation import REPLAYS, Rules
 
 # How much of the file to read per step when looking for the last lines.
@@ -51,18 +51,6 @@ MIN_MAX_SIZE = 64 * 1024
 # Older files kept besides PATH: PATH.1 (the newest) to PATH.9.  The log then
 # takes at most ten times --log-max-size (1 GiB by default) however long it runs.
 ROTATED_LOGS_KEPT = 9
-
-# The units --log-max-size understands (powers of 1024; no unit: bytes).
-SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
-SIZE_PATTERN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", re.IGNORECASE)
-
-# The logged frames that belong in history, and the fields each must have.
-# Private messages (with "to") and notices of a room change (with "about")
-# are logged but not history, nor are joins and leaves.
-HISTORY_FIELDS = {
-    "message": (("id", int), ("from", str), ("text", str), ("time", (int, float))),
-    "notice": (("id", int), ("text", str), ("time", (int, float))),
-}
 
 # How a saved_state line starts (the room encodes it compactly, `type`
 # first): past the history, only lines that start so are looked at, so a big
@@ -84,27 +72,6 @@ REOPENED = {
     "replaced": "the log file %s was replaced by another file while the server ran: the "
                 "room's events from now on are added to the new one.",
 }
-
-
-def parse_size(text):
-    """Return the bytes in a size such as 100M, 1G, 500K or 2048; raise ValueError."""
-    found = SIZE_PATTERN.fullmatch(text)
-    if not found:
-        raise ValueError("not a size: %r" % text)
-    return int(float(found.group(1)) * SIZE_UNITS[found.group(2).upper()])
-
-
-def format_size(size):
-    """Return a size as a person writes it: 100M, 64K, 1G, or bytes."""
-    for unit in ("G", "M", "K"):
-        if size and size % SIZE_UNITS[unit] == 0:
-            return "%d%s" % (size // SIZE_UNITS[unit], unit)
-    return "%d bytes" % size
-
-
-def rotated_path(path, number):
-    """Return the name of the number-th older log file: PATH.1 is the newest."""
-    return "%s.%d" % (path, number)
 
 
 def _as_history_entry(record):

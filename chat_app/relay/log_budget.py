@@ -15,7 +15,7 @@ a fake clock (tests/relay/test_log_budget.py).
 """
 
 from .history_log import DEFAULT_MAX_SIZE, format_size
-from ..wire.protocol import log_cut_record, log_left_out_record
+from ..wire.records import log_cut_record, log_left_out_record
 
 # While a source past its share goes on sending, how often the log says how
 # much it has left out: a summary line now and then, never one per record.

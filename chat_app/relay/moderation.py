@@ -12,7 +12,7 @@ file; after it the log holds what changed (`hand` frames, `rule` and
 `hands_lowered` records), and at start `restore()` takes the newest
 snapshot back and `replay()` each later change, in order.  Every change
 sets a value rather than toggling one, so replaying one the snapshot
-already holds changes nothing.  Names are compared by protocol.name_key, so
+already holds changes nothing.  Names are compared by names.name_key, so
 muting lasts across leaving, a rejoin and a restart.
 
 A sanction follows the computer, not only the name: a member from another
@@ -30,10 +30,10 @@ state() (which clients get) never.  Tests drive it with a fake clock
 import collections
 import math
 
+from ..wire.names import name_key
 from ..wire.protocol import (
     MAX_SLOW_SECONDS,
     ProtocolError,
-    name_key,
     slow_mode_error,
     slow_rule,
 )
@@ -62,7 +62,7 @@ MUTED_LIST_FULL = ("The muted list is full (%d names): unmute someone first, or 
 
 # A rule change: `about` names it (mute, lock ...: the control's action),
 # `words` say it in its notice, `fields` are what it set, for the log's
-# `rule` record (protocol.rule_record).
+# `rule` record (wire.records.rule_record).
 Change = collections.namedtuple("Change", "about words fields")
 
 # A member as the rules see it: the name as joined, whether a teacher, the

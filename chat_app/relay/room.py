@@ -46,15 +46,11 @@ from .peer_wait import PasswordTryWait
 from ..wire.protocol import (
     CONTROL_ACTIONS,
     DEFAULT_MAX_TEXT_CHARS,
-    MAX_LOG_LINE_BYTES,
     PASSWORD_MISSING_MESSAGE,
-    SNAPSHOT_CUTS,
-    STOPPED_CUTS,
     STUDENT,
     TEACHER,
     ProtocolError,
     bye_frame,
-    check_name,
     clean_text,
     cleared_frame,
     counted,
@@ -65,23 +61,26 @@ from ..wire.protocol import (
     hand_frame,
     hands_lowered_frame,
     joined_frame,
-    kick_record,
     left_frame,
     limits_field,
-    look_alike_error,
-    look_alike_key,
     message_frame,
-    name_key,
     notice_frame,
     password_wait_frame,
     room_notice_frame,
     room_state_frame,
-    rule_record,
-    stopped_record,
     welcome_bytes,
     welcome_frame,
 )
+from ..wire.names import check_name, look_alike_error, look_alike_key, name_key
 from ..wire.rate_limit import DEFAULT_BURST, SharedRateLimiter
+from ..wire.records import (
+    MAX_LOG_LINE_BYTES,
+    SNAPSHOT_CUTS,
+    STOPPED_CUTS,
+    kick_record,
+    rule_record,
+    stopped_record,
+)
 
 DEFAULT_HISTORY = 100
 

@@ -37,7 +37,8 @@ from ..wire.commands import (
 from ..terminal.line_editor import END_OF_INPUT
 from ..wire.text_format import columns
 from .moderation import DEFAULT_KICK_REASON
-from ..wire.protocol import ProtocolError, clean_text, name_key
+from ..wire.names import name_key
+from ..wire.protocol import ProtocolError, clean_text
 from ..terminal.prompt import Keyboard, hang_up_watch, retry_in_background
 
 # The teacher's commands: what /help shows, in this order (the rules, hands

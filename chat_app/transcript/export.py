@@ -6,9 +6,9 @@ The API, used by `chat.pyz transcript` and by the teacher's window:
     text = render(records, "html", private=False, title=None)
     replaced = save(path, text, "html")  # whole or not at all, in the format's encoding
 
-Reading checks each line (transcript_records.py), transcript_lesson.py
+Reading checks each line (log_reader.py, by wire/records.py), lesson.py
 decides what the record shows and counts the summary, and each format only
-lays it out (transcript_formats.py, transcript_html.py), chosen from FORMATS.
+lays it out (formats.py, html.py), chosen from FORMATS.
 """
 
 import collections
@@ -17,11 +17,11 @@ import stat
 import sys
 
 from ..wire import interpreter
-from ..relay.history_log import rotated_path
+from ..wire.records import rotated_path
 from .formats import render_csv, render_md, render_txt
 from .html import render_html
 from .lesson import Lesson
-from .records import iter_log, read_log
+from .log_reader import iter_log, read_log
 
 __all__ = ["FORMATS", "EXTENSIONS", "read_log", "render", "save", "format_for", "run"]
 

@@ -1,6 +1,6 @@
 """Lay out a transcript's Lesson as plain text, Markdown or CSV.
 
-Each format is a table from the kind of a line (transcript_lesson.Entry) to
+Each format is a table from the kind of a line (lesson.Entry) to
 how it is laid out, so a new kind of line is one row in each table.  Text
 from the log is made inert for the format it lands in: plain text loses
 control characters and direction marks (as on a terminal); Markdown gets

@@ -7,7 +7,7 @@ nothing.  Every text from the log is escaped (a message "<script>" shows as
 those characters).  Text cells are laid out by their own text's direction
 (dir="auto", isolated), so right-to-left messages read right and no
 message can reorder the page around it; the bidi overrides a hand-edited
-log might hold are already removed (transcript_lesson.clean).
+log might hold are already removed (lesson.clean).
 """
 
 from html import escape

@@ -2,25 +2,24 @@
 
 Lesson turns records (dicts shaped as the protocol's frames) into Entry
 objects, one per line of the conversation, each with the words it shows,
-and counts what the summary says.  The formats (transcript_formats.py,
-transcript_html.py) only lay out a Lesson; none of them decides what is
-shown, so they cannot disagree.  Times are this computer's local time.
+and counts what the summary says.  The formats (formats.py, html.py) only
+lay out a Lesson; none of them decides what is shown, so they cannot
+disagree.  Times are this computer's local time.
 """
 
 import datetime
 import time
 
-from ..relay.history_log import format_size
 from ..wire.protocol import (
     DIRECTION_MARKS,
     LINE_SEPARATORS,
     counted,
     is_action,
-    name_key,
     strip_controls,
 )
+from ..wire.names import name_key
+from ..wire.records import format_size, problem
 from ..wire.text_format import clock, left_words
-from .records import problem
 
 # What a line that is no one's message says, by what happened.
 JOINED_WORDS = {False: "joined", True: "joined as a teacher"}

@@ -44,7 +44,7 @@ from ..wire.commands import (
     Command,
     CommandError,
     control_frame,
-    hand_frame,
+    hand_command_frame,
     hands_text,
     run_line,
     say_frame,
@@ -396,7 +396,7 @@ class ChatWindow:
         if self.state.role != STUDENT:
             self.chat.add([notice(ROOM_WORDS["teacher_hand"], "error")])
             return True
-        if not self.send_frame(hand_frame(command)):
+        if not self.send_frame(hand_command_frame(command)):
             self.set_status(self.ended or "Not connected, so the teacher was not told. "
                             "Try again once reconnected.")
             self.root.bell()

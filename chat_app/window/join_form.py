@@ -28,7 +28,8 @@ from ..discovery.room_search import (
     same_name_warnings,
 )
 from ..wire.local_addresses import host_port, split_address
-from ..wire.protocol import DEFAULT_PORT, ProtocolError, check_name
+from ..wire.names import check_name
+from ..wire.protocol import DEFAULT_PORT, ProtocolError
 from ..wire.tls import TlsError, parse_fingerprint
 from .look import COLORS
 

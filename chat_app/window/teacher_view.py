@@ -12,7 +12,8 @@ teacher_panel.py draws all this with Tk.
 from collections import namedtuple
 
 from ..client.chat_state import rules_of
-from ..wire.protocol import MAX_SLOW_SECONDS, name_key
+from ..wire.names import name_key
+from ..wire.protocol import MAX_SLOW_SECONDS
 from ..wire.text_format import safe
 
 # What the slow-mode dialog offers first when slow mode is off: a pause that

@@ -73,8 +73,11 @@ def _hand(rest):
     return Command("hand", "", position)
 
 
-def hand_frame(command):
-    """Return the hand frame for a hand Command."""
+def hand_command_frame(command):
+    """Return the hand frame a /hand Command sends: the sender's own hand up or down.
+
+    (protocol.hand_frame is the server's: whose hand moved, and when.)
+    """
     return {"type": "hand", "up": command.text == "up"}
 
 

@@ -7,7 +7,7 @@ Regenerate with:
     pip install regex
     python3 tools/make_ignorable.py
 
-4174 code points in 17 ranges.  protocol.check_name refuses them
+4174 code points in 17 ranges.  names.check_name refuses them
 in names: they would let a name look like another one (U+3164 HANGUL
 FILLER beside "admin" shows as "admin").
 """

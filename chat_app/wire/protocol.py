@@ -3,22 +3,20 @@
 Every frame is one JSON object encoded as UTF-8 on one line ending in "\\n"
 ("\\r\\n" is accepted).  This module turns received bytes into lines
 (`LineSplitter`), lines into checked client frames (`decode_client_frame`),
-and server frames into bytes (`encode`).  It also owns the rules for names and
-message text, so the server, the clients and the tests share one definition.
+and server frames into bytes (`encode`).  It also owns the rules for message
+text, so the server, the clients and the tests share one definition (the
+rules for names are names.py's).
 It never touches a socket or a thread: bytes in, frames out, and the reverse.
 docs/protocol.md is the human-readable contract for everything here.
 """
 
-import itertools
 import json
 import math
 import re
 import unicodedata
 
-from .confusables import skeleton
 from .ignorable import is_default_ignorable
 from .interpreter import for_anyone
-from .mixed_scripts import script_mix
 
 # The TCP port a server listens on and a client connects to unless told otherwise.
 DEFAULT_PORT = 1234
@@ -42,27 +40,6 @@ MAX_TEXT_CEILING = 10000
 
 # A ping token is echoed back verbatim, so it is kept short.
 MAX_TOKEN_CHARS = 256
-
-# Characters allowed in names besides letters, combining marks and digits.
-NAME_PUNCTUATION = "_-."
-
-# bad_name's words for a name that mixes scripts (mixed_scripts.script_mix),
-# with room for its main script, the other, and that one's character.
-MIXED_SCRIPTS_WORDS = ("The name mixes %s and %s letters (the %s %s), so it could pass for "
-                       "another name. Write it in one alphabet.")
-
-# name_taken's words for a name that looks like another (look_alike_key):
-# like a member's, or like a teacher's, there or not.
-LOOKS_LIKE_MEMBER_WORDS = ("The name %s looks like %s, who is in the room, so it could pass "
-                           "for them. Choose another name.")
-LOOKS_LIKE_TEACHER_WORDS = ("The name %s looks like the teacher's name, %s, so it could pass "
-                            "for the teacher. Choose another name.")
-
-# Most nonspacing or enclosing marks allowed in a row in a name.  Unicode's
-# security mechanisms (UTS #39, 5.4) suggest refusing more than four: real
-# writing stacks at most that many (Tibetan subjoined letters with a vowel,
-# pointed Hebrew), while a tower of accents paints over the lines around it.
-MAX_MARKS_IN_A_ROW = 4
 
 # Bidirectional embedding, override and isolate controls.  They can make
 # text render in a misleading order, so they are removed from messages.
@@ -512,129 +489,6 @@ def encode(frame):
     return ("".join(_C_ENCODE(frame, 0)) + "\n").encode("utf-8")
 
 
-# --- names -----------------------------------------------------------------
-
-def _name_char_ok(ch, first):
-    category = unicodedata.category(ch)
-    if category[0] == "L" or category == "Nd" or ch in NAME_PUNCTUATION:
-        return True
-    return category[0] == "M" and not first
-
-
-def _is_stacking_mark(ch):
-    return unicodedata.category(ch) in ("Mn", "Me")
-
-
-# What describe_char says for a character that has no name of its own.
-UNNAMED_WORDS = {
-    "Cc": "control character",
-    "Cn": "unassigned character",
-    "Co": "private-use character",
-    "Cs": "surrogate",
-}
-
-
-def describe_char(ch):
-    """Name a character for an error message: 'a space', "'!'", 'U+3164 (hangul filler)'."""
-    if ch == " ":
-        return "a space"
-    category = unicodedata.category(ch)
-    if ch.isprintable() and category[0] != "M" and not is_default_ignorable(ch):
-        return "'%s'" % ch
-    words = unicodedata.name(ch, UNNAMED_WORDS.get(category, "character")).lower()
-    return "U+%04X (%s)" % (ord(ch), words)
-
-
-def _bad_name(why):
-    return ProtocolError("bad_name", "%s %s" % (why, ERROR_MESSAGES["bad_name"]))
-
-
-def _refuse_invisible(text):
-    for ch in text:
-        if is_default_ignorable(ch):
-            raise _bad_name(
-                "The name contains %s, a character that shows as nothing, so the name "
-                "would look like another one." % describe_char(ch))
-
-
-def _refuse_mixed_scripts(name):
-    mix = script_mix(name)
-    if mix is not None:
-        words = describe_char(mix.char)
-        if not words.startswith("U+"):  # a printable character: its code point too
-            words += ", U+%04X" % ord(mix.char)
-        raise _bad_name(MIXED_SCRIPTS_WORDS % (mix.main, mix.other, mix.other, words))
-
-
-def _refuse_mark_stacks(name):
-    for stacking, run in itertools.groupby(name, _is_stacking_mark):
-        run = list(run)
-        if stacking and len(run) > MAX_MARKS_IN_A_ROW:
-            raise _bad_name(
-                "The name stacks %d accents or other combining marks in a row (the first "
-                "is %s); at most %d are allowed, since more pile up over the text around "
-                "the name." % (len(run), describe_char(run[0]), MAX_MARKS_IN_A_ROW))
-
-
-def check_name(raw):
-    """Return the NFKC form of a proposed name, or raise ProtocolError(bad_name).
-
-    Invisible characters (Default_Ignorable_Code_Point) are refused both as
-    typed and after NFKC, which maps some of them onto others; so is a name
-    that mixes scripts (mixed_scripts.py).
-    """
-    name = unicodedata.normalize("NFKC", raw)
-    if not name:
-        raise _bad_name("The name is empty.")
-    if len(name) > MAX_NAME_CHARS:
-        raise _bad_name("The name has %d characters; the limit is %d."
-                        % (len(name), MAX_NAME_CHARS))
-    _refuse_invisible(raw)  # after the length check: NFKC shortens a text a few times at most
-    _refuse_invisible(name)
-    for index, ch in enumerate(name):
-        if not _name_char_ok(ch, index == 0):
-            raise _bad_name("The name contains %s." % describe_char(ch))
-    _refuse_mark_stacks(name)
-    if all(ch in NAME_PUNCTUATION for ch in name):  # "..." or "-" reads as no one
-        raise _bad_name("The name has no letter or digit.")
-    _refuse_mixed_scripts(name)
-    return name
-
-
-def name_key(name):
-    """Return the form under which two names count as the same."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
-
-
-# What look_alike_key leaves out: "Teacher." and "T-eacher" read as "Teacher".
-_WITHOUT_PUNCTUATION = str.maketrans("", "", NAME_PUNCTUATION)
-
-
-def look_alike_key(name):
-    """Return the form under which two names look alike, whatever their case and '_-.'.
-
-    skeleton(NFKC(casefold(skeleton(NFKC(name))))) without '_', '-' and
-    '.', skeleton being UTS #39's (confusables.py): "Теасher" (Cyrillic
-    Т, е, а, с), "TEACHER", "Teacher." and "T-eacher" all give "teacher",
-    "B0b" gives "bob" and "AIi" (a capital i) "ali".  The skeleton comes
-    first: case folding first would make Cyrillic 'Т', which looks like
-    'T', into 'т', which looks like no Latin letter.  The skeleton comes
-    again after it, for what case folding made: Cyrillic "ТОМ" becomes
-    "TOM", then "tom", and "Tom" becomes "Torn" ('m' looks like "rn"),
-    then "torn"; the second skeleton makes both "torn".
-    """
-    first = skeleton(unicodedata.normalize("NFKC", name))
-    folded = unicodedata.normalize("NFKC", first.casefold())
-    return skeleton(folded).translate(_WITHOUT_PUNCTUATION)
-
-
-def look_alike_error(name, holder, teacher):
-    """Return name_taken's ProtocolError: `name` looks like `holder`'s, a teacher's or not."""
-    if teacher:
-        return ProtocolError("name_taken", LOOKS_LIKE_TEACHER_WORDS % (name, holder))
-    return ProtocolError("name_taken", LOOKS_LIKE_MEMBER_WORDS % (name, holder))
-
-
 # --- message text ----------------------------------------------------------
 
 def strip_controls(text):
@@ -910,51 +764,3 @@ def welcome_bytes(name, users, encoded_history, limits=None, limit=MAX_SERVER_FR
         return head
     # head ends with '[]}\n'; put the history between the brackets.
     return head[:-3] + b",".join(kept) + head[-3:]
-
-
-# --- records only the log holds (docs/protocol.md, "The log") --------------
-
-# The longest line the server writes to its log, and so the longest line a
-# reader of the log must take whole (the transcript; the reload reads any).
-# The longest records, a snapshot of the room's state (saved_state) and the
-# `stopped` record, name at most what a welcome's head does, and are cut to
-# fit as it is (fit_lists).
-MAX_LOG_LINE_BYTES = MAX_SERVER_FRAME_BYTES
-
-# What a snapshot or a stopped record too long for a log line leaves out:
-# the newest raised hands; the names of those who joined last.
-SNAPSHOT_CUTS = (("hands", "more_hands", True),)
-STOPPED_CUTS = (("names", "more_names", True),)
-
-
-def rule_record(action, fields, time):
-    """A teacher changed a rule: the control's action and what it set, for the log.
-
-    The log's record of the rules is the snapshot that starts each file
-    and the rule records after it (moderation.Rules.replay).
-    """
-    record = {"type": "rule", "action": action}
-    record.update(fields)
-    record["time"] = time
-    return record
-
-
-def log_cut_record(address, size, time):
-    """The log keeps nothing more from `address` this run: it wrote its share, `size` bytes."""
-    return {"type": "log_cut", "address": address, "bytes": size, "time": time}
-
-
-def log_left_out_record(address, records, size, time):
-    """How much from `address` the log has left out since its cut: `records` of `size` bytes."""
-    return {"type": "log_left_out", "address": address, "records": records, "bytes": size,
-            "time": time}
-
-
-def kick_record(name, reason, time):
-    """The teacher removed `name`, saying `reason` (which only they and the log see)."""
-    return {"type": "kick", "name": name, "reason": reason, "time": time}
-
-
-def stopped_record(names, time):
-    """The server stopped with these members in the room: they all left then."""
-    return {"type": "stopped", "names": names, "time": time}

@@ -146,7 +146,7 @@ def auth_message(secret, name, client_nonce, nonce, salt, iterations, binding):
     """Return the AuthMessage of one secret's proof: "k=SECRET," then RFC 5802's.
 
     `binding` is the channel binding (channel_binding's text); c= holds its
-    UTF-8 bytes.  Names hold no "," or "=" (protocol.check_name), nonces
+    UTF-8 bytes.  Names hold no "," or "=" (names.check_name), nonces
     and salts are base64: the fields cannot run into each other.
     """
     return ("k=%s," % secret).encode("ascii") + rfc_auth_message(

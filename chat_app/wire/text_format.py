@@ -14,6 +14,7 @@ import re
 import time
 import unicodedata
 
+from .names import name_key
 from .protocol import (
     ACTION_PREFIX,
     DIRECTION_MARKS,
@@ -22,7 +23,6 @@ from .protocol import (
     LOCKED_RULE,
     RECORDED_WORDS,
     is_action,
-    name_key,
     slow_rule,
     strip_controls,
 )

@@ -426,7 +426,8 @@ def lines_of(path):
 
 def test_each_file_starts_with_a_snapshot_and_a_reload_replays_what_followed(tmp_path):
     from chat_app.relay.moderation import Rules
-    from chat_app.wire.protocol import encode, hand_frame, message_frame, rule_record
+    from chat_app.wire.protocol import encode, hand_frame, message_frame
+    from chat_app.wire.records import rule_record
     path = str(tmp_path / "room.jsonl")
     room = Rules()  # the room's rules, changed as the room changes them
     log = HistoryLog(path, max_size=2000)

@@ -215,7 +215,7 @@ def test_a_student_can_never_become_teacher(room):
     control(early, "lock")
     early.expect_error("not_joined")
     # The teacher's name, taken while the teacher is there, and after they left
-    # (a teacher's name stays theirs all the run: tests/wire/test_names.py).
+    # (a teacher's name stays theirs all the run: tests/wire/test_names_in_a_room.py).
     thief = server.client()
     thief.send({"type": "join", "name": "MS_LEE"})
     thief.expect_error("name_taken")

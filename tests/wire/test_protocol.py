@@ -14,11 +14,9 @@ from chat_app.wire.protocol import (
     MAX_NESTING,
     LineSplitter,
     ProtocolError,
-    check_name,
     clean_text,
     decode_client_frame,
     encode,
-    name_key,
     nesting,
     parse_object,
     welcome_bytes,
@@ -277,34 +275,6 @@ def test_parse_object_reads_each_line_as_the_whole_decoder_does(line):
         assert code_of(parse_object, line) == "bad_frame"
 
 
-# --- names -----------------------------------------------------------------
-
-@pytest.mark.parametrize("name", ["alice", "Zoë", "李雷", "أحمد", "user_1", "a.b-c", "x" * 32,
-                                  "e\u0301"])
-def test_good_names(name):
-    assert check_name(name)
-
-
-@pytest.mark.parametrize("name, named", [
-    ("", "empty"), ("x" * 33, "33 characters"), ("a b", "a space"), ("tab\there", "U+0009"),
-    ("evil\u202etxt", "U+202E"), ("zero\u200bwidth", "U+200B"), ("bell\x07", "U+0007"),
-    ("\u0301accent", "U+0301"), ("semi;colon", "';'"), ("emoji😀", "'😀'"),
-])
-def test_bad_names_say_what_is_wrong(name, named):
-    with pytest.raises(ProtocolError) as caught:
-        check_name(name)
-    assert caught.value.code == "bad_name"
-    assert named in caught.value.message
-    assert "letters, digits" in caught.value.message
-
-
-def test_names_are_nfkc_normalised_and_compared_casefolded():
-    assert check_name("ｆｕｌｌ") == "full"
-    assert name_key("Alice") == name_key("aLICE") == name_key("ＡＬＩＣＥ")
-    assert name_key("Straße") == name_key("STRASSE")
-    assert name_key("alice") != name_key("alicia")
-
-
 # --- text ------------------------------------------------------------------
 
 def test_text_keeps_newlines_tabs_and_emoji_but_not_controls():
@@ -371,7 +341,8 @@ def test_a_welcome_whose_head_would_pass_the_limit_leaves_hands_then_names_out()
 
 
 def test_a_list_cut_to_fit_a_line_says_how_much_went():
-    from chat_app.wire.protocol import STOPPED_CUTS, fit_lists
+    from chat_app.wire.protocol import fit_lists
+    from chat_app.wire.records import STOPPED_CUTS
     record = {"type": "stopped", "names": ["n%d" % number for number in range(500)], "time": 1.0}
     frame, line = fit_lists(record, 1000, STOPPED_CUTS)
     assert len(line) <= 1000 and json.loads(line) == frame

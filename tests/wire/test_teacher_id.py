@@ -155,6 +155,7 @@ def test_remove_leaves_another_runs_file(tmp_path):
     assert not os.path.exists(again.path)
 
 
+@pytest.mark.system  # starts chat.pyz
 def test_the_server_writes_the_file_says_so_and_removes_it(pyz, tmp_path):
     import sys
     home = tmp_path / "home"

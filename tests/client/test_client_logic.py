@@ -20,7 +20,7 @@ from chat_app.client.chat_state import (
     split_text,
     title,
 )
-from chat_app.client.link import Pacer
+from chat_app.client.link import pacing_bucket
 from chat_app.wire.commands import (
     HELP_TEXT,
     KINDS,
@@ -174,25 +174,25 @@ class FakeClock:
 
 def test_the_pacer_lets_a_burst_through_then_paces_inside_the_servers_rate():
     clock = FakeClock()
-    pacer = Pacer(rate=10, burst=5, clock=clock)
-    delays = [pacer.take() for _ in range(3)]  # the burst, less a margin of two
+    pacer = pacing_bucket(rate=10, burst=5, clock=clock)
+    delays = [pacer.reserve() for _ in range(3)]  # the burst, less a margin of two
     assert delays == [0, 0, 0]
-    wait = pacer.take()
+    wait = pacer.reserve()
     assert wait == pytest.approx(1 / 9.0)  # 10 a second, less the margin
     clock.now += wait
-    assert pacer.take() == pytest.approx(1 / 9.0)
+    assert pacer.reserve() == pytest.approx(1 / 9.0)
     clock.now += 60
-    assert pacer.take() == 0
-    assert Pacer(rate=0, burst=5, clock=clock).take() == 0  # no limit
+    assert pacer.reserve() == 0
+    assert pacing_bucket(rate=0, burst=5, clock=clock).reserve() == 0  # no limit
 
 
 def test_a_sender_waiting_the_pacers_delays_never_exceeds_the_server_bucket():
     from chat_app.wire.rate_limit import RateLimiter
     clock = FakeClock()
     server = RateLimiter(5, 20, clock=clock)
-    pacer = Pacer(5, 20, clock=clock)
+    pacer = pacing_bucket(5, 20, clock=clock)
     for _ in range(200):
-        clock.now += pacer.take()
+        clock.now += pacer.reserve()
         assert server.allow()
 
 

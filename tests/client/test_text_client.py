@@ -14,6 +14,7 @@ import pytest
 from fake_finder import found
 from helpers import LOOPBACK, WAIT, Client, as_student, screen, wait_rows, wait_until
 from scripted_server import said, scripted  # noqa: F401  (a fixture)
+from test_chat_state import message, notice_frame, welcome
 
 
 class TerminalClient:
@@ -838,3 +839,25 @@ def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make
     assert wrong.process.returncode == 1
     said = wrong.finish()
     assert "Wrong teacher password" in said and "Traceback" not in said
+
+
+# --- without a server: the history's notices ------------------------------------
+
+def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):
+    import io
+
+    from chat_app.client.text_client import TerminalClient
+
+    class Options:
+        host, port, name, password, text = "127.0.0.1", 1, "amy", None, True
+
+    out = io.StringIO()
+    client = TerminalClient(Options(), stdin=io.StringIO(""), stdout=out)
+    client.on_joined(welcome(message(1, "bob", "hi"), notice_frame(2, "Pens down")))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "* Earlier messages:"
+    assert lines[1].endswith("<bob> hi") and lines[2].endswith("*** Pens down")
+    assert lines[3] == "* End of earlier messages."
+    client.on_frame(notice_frame(2, "Pens down"))  # the same notice again: not shown
+    client.on_frame(notice_frame(3, "Break"))
+    assert out.getvalue().count("Pens down") == 1 and "*** Break" in out.getvalue()

@@ -26,6 +26,8 @@ import pytest
 
 from helpers import ROOT, WAIT, Lab, ServerProcess, as_student, wait_until
 
+pytestmark = pytest.mark.system
+
 ROOM_PASSWORD, TEACHER_PASSWORD = "room-pw-42", "T-secret-7"  # the issue's
 DATA = os.path.join(ROOT, "tests", "data")
 REAL_CERT = (os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key"))

@@ -1,4 +1,4 @@
-"""`chat.pyz client --text`: the terminal client against a real server."""
+"""`chat.pyz client --text` (chat_app/client/text_client.py): the terminal client, mostly against a real server."""
 
 import fcntl
 import os

@@ -26,7 +26,7 @@
         list in the order of the names.
     python lab_clients.py session HOST PORT NAME [--password PW] [--teacher-password PW]
                           [--pin FINGERPRINT]
-        Join as the window does (client_session.Session, its network side),
+        Join as the window does (client.link.Link, its network side),
         with the passwords the person typed in the join form (and the
         fingerprint pinned), and print each event as a JSON line until the
         join is decided: joined, refused, password, failed or changed.
@@ -443,10 +443,10 @@ DECIDED = ("joined", "refused", "password", "failed", "changed")
 
 
 def session(options):
-    from chat_app.client.link import Session
+    from chat_app.client.link import Link
     from chat_app.wire.tls import ClientTls
     events = queue.Queue()
-    joining = Session(options.host, options.port, options.name, options.password, events,
+    joining = Link(options.host, options.port, options.name, options.password, events,
                       tls=ClientTls(pin=options.pin) if options.pin else None,
                       join_fields=teacher_id.proof(options.teacher_password))
     joining.start()

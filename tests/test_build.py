@@ -6,6 +6,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from helpers import ROOT
 
 
@@ -22,6 +24,7 @@ def build(source, *args):
     return result
 
 
+@pytest.mark.system
 def test_default_output_is_next_to_the_script(tmp_path):
     copy_sources(str(tmp_path))
     result = build(str(tmp_path))
@@ -30,6 +33,7 @@ def test_default_output_is_next_to_the_script(tmp_path):
     assert os.access(str(path), os.X_OK)
 
 
+@pytest.mark.system
 def test_byte_identical_whatever_the_modification_times(tmp_path):
     source = str(tmp_path / "src")
     os.mkdir(source)
@@ -59,6 +63,7 @@ def test_archive_holds_only_main_and_the_package(pyz):
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
+@pytest.mark.system
 def test_unwritable_output_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, os.path.join(ROOT, "build_pyz.py"), "-o",
                              str(tmp_path / "no" / "such" / "chat.pyz")],

@@ -20,6 +20,7 @@ def run(pyz, *args):
                           text=True, timeout=30, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.system
 def test_help_explains_the_modes(pyz):
     # With no arguments chat.pyz opens the client window, which looks for rooms
     # on the network: that runs only inside a lab (test_noaddress.py).
@@ -34,11 +35,13 @@ def test_help_explains_the_modes(pyz):
     assert {"server", "client"} <= set(modes)
 
 
+@pytest.mark.system
 def test_version(pyz):
     result = run(pyz, "--version")
     assert result.returncode == 0 and result.stdout.strip() == "chat_app 0.1"
 
 
+@pytest.mark.system
 def test_server_help_lists_every_option_with_its_default(pyz):
     help_text = run(pyz, "server", "--help").stdout
     text = " ".join(help_text[help_text.index("-h, --help"):].split())
@@ -53,6 +56,7 @@ def test_server_help_lists_every_option_with_its_default(pyz):
         assert default in found.group(2), (option, found.group(2))
 
 
+@pytest.mark.system
 def test_client_help_lists_every_option(pyz):
     text = " ".join(run(pyz, "client", "--help").stdout.split())
     for option in ("--host", "--port", "--name", "--password", "--text"):
@@ -61,6 +65,7 @@ def test_client_help_lists_every_option(pyz):
     assert "(default: 1234); with no address, rooms are looked for on this port too" in text
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("args, named", [
     (["server", "--port", "abc"], "--port"),
     (["server", "--port", "70000"], "--port"),
@@ -78,6 +83,7 @@ def test_bad_options_are_one_line(pyz, args, named):
     assert "--help" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.system
 def test_port_in_use_is_one_line_naming_a_port_that_is_free(pyz):
     holders = [socket.socket(), socket.socket()]
     holders[0].bind((LOOPBACK, 0))
@@ -118,6 +124,7 @@ def test_the_advice_names_the_first_free_port_or_says_to_pick_one(monkeypatch):
     assert "ports 1235 to 1243 are taken too" in text and "any free port above 1024" in text
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("make_path", [
     lambda tmp: str(tmp / "missing" / "room.jsonl"),
     lambda tmp: str(tmp),
@@ -130,6 +137,7 @@ def test_unusable_log_file_is_one_line(pyz, tmp_path, make_path):
     assert "--log" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stop_with_clients_connected_is_clean_and_quick(pyz, sig):
     server = ServerProcess(sys.executable, pyz)
@@ -155,6 +163,7 @@ def test_stop_with_clients_connected_is_clean_and_quick(pyz, sig):
         server.kill()
 
 
+@pytest.mark.system
 def test_banner_says_how_to_connect(pyz):
     server = ServerProcess(sys.executable, pyz)
     try:
@@ -171,6 +180,7 @@ def test_banner_says_how_to_connect(pyz):
         server.stop()
 
 
+@pytest.mark.system
 def test_banner_says_whether_a_password_is_set_and_the_room_logged(pyz, tmp_path):
     server = ServerProcess(sys.executable, pyz, cwd=str(tmp_path))
     try:
@@ -188,6 +198,7 @@ def test_banner_says_whether_a_password_is_set_and_the_room_logged(pyz, tmp_path
         server.stop()
 
 
+@pytest.mark.system
 def test_ipv6_loopback(pyz):
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
@@ -201,6 +212,7 @@ def test_ipv6_loopback(pyz):
         server.stop()
 
 
+@pytest.mark.system
 def test_default_listens_on_ipv4_and_ipv6(make_server, monkeypatch):
     family, address = listen_address("", 0)
     if family != socket.AF_INET6:
@@ -302,6 +314,7 @@ def join_from_the_terminal_client(pyz, server, *address):
     server.wait_for(r"<cy> hi by address")
 
 
+@pytest.mark.system
 def test_the_client_takes_host_colon_port_positionally_and_ipv6_in_brackets(pyz, tmp_path):
     server = ServerProcess(sys.executable, pyz, cwd=str(tmp_path))
     try:
@@ -319,6 +332,7 @@ def test_the_client_takes_host_colon_port_positionally_and_ipv6_in_brackets(pyz,
         server.stop()
 
 
+@pytest.mark.system
 def test_a_port_after_a_space_is_explained(pyz):
     result = run(pyz, "client", "127.0.0.1", "1235")
     assert result.returncode == 2

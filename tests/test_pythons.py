@@ -11,6 +11,8 @@ import pytest
 from helpers import ROOT, WAIT, Client, Lab, ServerProcess, as_student, pyenv_python, require
 from test_names import LOOK_ALIKES, MIXED, REAL_NAMES
 
+pytestmark = pytest.mark.system
+
 SUPPORTED = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 TOO_OLD = ["2.7", "3.6", "3.7"]
 

@@ -1,19 +1,19 @@
 """The clients' network side: threads that never touch Tk.
 
-A Session connects, joins and reads in one thread and writes from another,
+A Link connects, joins and reads in one thread and writes from another,
 so neither client ever waits on the network.  What it learns goes on a
 queue as (kind, value) events, which the client's own thread drains:
 
 - ("joined", welcome): joined, the first time or again after a reconnect;
 - ("refused", (code, message)): the server refused the join, or (code
   "kicked") the teacher removed us, or (code "not_the_room") the room could
-  not prove that it knows the passwords; the session ends;
+  not prove that it knows the passwords; the link ends;
 - ("changed", change): a rejoin found the room changed (tls.CHANGES: now
-  encrypted, no longer encrypted, another certificate); the session ends,
+  encrypted, no longer encrypted, another certificate); the link ends,
   and the client asks the person what to do (chat_state.changed_room);
 - ("password", (message, sent)): the room wants a password (another one, if
-  `sent`); the session ends, and the client asks for one;
-- ("failed", message): the first connection failed; the session ends;
+  `sent`); the link ends, and the client asks for one;
+- ("failed", message): the first connection failed; the link ends;
 - ("waiting", (message, seconds)): the password waits its turn at the server
   (too many wrong ones from this address), at most `seconds`; the join goes on;
 - ("frame", frame): any other frame from the server (pings are answered here);
@@ -24,7 +24,7 @@ queue as (kind, value) events, which the client's own thread drains:
 - ("sending", (sent, total)): says are going out paced, `sent` of `total`;
 - ("sent", total): a paced run of says has all gone out.
 
-After the first successful join the session keeps reconnecting, with
+After the first successful join the link keeps reconnecting, with
 backoff, until close() is called.  Says are paced by a token bucket that
 mirrors the server's (welcome's `limits`), so the server never has to hold
 them back.
@@ -43,6 +43,7 @@ from .chat_state import (
     refusal_words,
 )
 from .connection import ConnectError, JoinRefused, RoomChanged, ServerConnection
+from ..wire.rate_limit import RateLimiter
 from ..wire.tls import NOW_ENCRYPTED
 
 # How long closing waits for the leave frame to go out.  The window exits
@@ -61,32 +62,12 @@ PACE_MARGIN = 0.9
 BURST_MARGIN = 2
 
 
-class Pacer:
-    """A token bucket like the server's that says how long to wait instead of refusing.
+def pacing_bucket(rate, burst, clock=time.monotonic):
+    """The token bucket that paces says: the server's own (welcome's `limits`), a little inside.
 
-    No I/O and an injectable clock, so it is tested without time passing.
+    Says wait their turn instead of being refused: RateLimiter.reserve.
     """
-
-    def __init__(self, rate, burst, clock=time.monotonic):
-        self._rate = float(rate) * PACE_MARGIN
-        self._burst = float(max(1, burst - BURST_MARGIN))
-        self._tokens = self._burst
-        self._clock = clock
-        self._stamp = clock()
-
-    @property
-    def rate(self):
-        return self._rate
-
-    def take(self):
-        """Take a token; return the seconds to wait before using it (0 if none)."""
-        if self._rate <= 0:
-            return 0.0
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+    return RateLimiter(float(rate) * PACE_MARGIN, max(1, burst - BURST_MARGIN), clock)
 
 
 class Progress:
@@ -95,7 +76,7 @@ class Progress:
     A run starts when a say is queued with none waiting and ends when the
     last of it is written.  Says that a rejoin sends again (ChatState kept
     them) stay part of their run, so the counts go on where they were
-    ("Sending 33 of 61").  Shared by a Session's Writers, under its lock.
+    ("Sending 33 of 61").  Shared by a Link's SendQueues, under its lock.
     """
 
     def __init__(self):
@@ -118,7 +99,7 @@ class Progress:
             self._total += 1
 
     def dropped(self):
-        """Forget the says a lost connection's writer dropped (ChatState keeps them)."""
+        """Forget the says a lost connection's SendQueue dropped (ChatState keeps them)."""
         with self._lock:
             self._waiting = 0
 
@@ -153,16 +134,16 @@ class Progress:
         return ("sent", progress[1]) if progress[0] == progress[1] else ("sending", progress)
 
 
-class Writer:
+class SendQueue:
     """A thread that sends one connection's frames in order, pacing the says."""
 
-    def __init__(self, connection, pacer, events, progress):
+    def __init__(self, connection, bucket, events, progress):
         self._connection = connection
-        self._pacer = pacer
+        self._bucket = bucket  # pacing_bucket: a RateLimiter
         self._events = events
         self._progress = progress
         self._frames = queue.Queue()
-        self._dropping = threading.Event()  # set: skip waiting says, the session ends
+        self._dropping = threading.Event()  # set: skip waiting says, the link ends
         self._lock = threading.Lock()
         self._written = 0  # says written on this connection
         self._thread = threading.Thread(target=self._run, name="chat-writer", daemon=True)
@@ -208,10 +189,10 @@ class Writer:
                     self._events.put(event)
 
     def _paced_send(self):
-        """Wait for the say's turn; return False to drop it (the session is ending)."""
+        """Wait for the say's turn; return False to drop it (the link is ending)."""
         if self._dropping.is_set():
             return False
-        delay = self._pacer.take()
+        delay = self._bucket.reserve()
         if delay > 0:
             first, progress = self._progress.pacing()
             if first:
@@ -221,7 +202,7 @@ class Writer:
         return True
 
 
-class Session:
+class Link:
     """One person's presence in the room, kept up across connection losses."""
 
     def __init__(self, host, port, name, password, events, tls=None, rejoining=False,
@@ -235,7 +216,7 @@ class Session:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._connection = None
-        self._writer = None
+        self._send_queue = None
         self._progress = Progress()
         self._joined_once = rejoining  # a rejoin retries failures instead of giving up
         self._removed = None  # the reason, once the teacher has removed us
@@ -248,24 +229,24 @@ class Session:
     @property
     def connected(self):
         with self._lock:
-            return self._writer is not None
+            return self._send_queue is not None
 
     def waiting(self):
         """Return how many says are queued to go out, paced."""
         with self._lock:
-            return self._progress.waiting() if self._writer is not None else 0
+            return self._progress.waiting() if self._send_queue is not None else 0
 
     def written(self):
         """Return how many says this connection has written (0 while disconnected)."""
         with self._lock:
-            return self._writer.written() if self._writer is not None else 0
+            return self._send_queue.written() if self._send_queue is not None else 0
 
     def send(self, frame):
         """Queue a frame for the server; return False while not connected."""
         with self._lock:
-            if self._writer is None:
+            if self._send_queue is None:
                 return False
-            self._writer.put(frame)
+            self._send_queue.put(frame)
             return True
 
     def say(self, frame, state):
@@ -286,27 +267,27 @@ class Session:
         with self._lock:
             for frame in frames:
                 state.sent(frame)
-            if self._writer is None:
+            if self._send_queue is None:
                 return
             self._progress.sending_again(len(frames))
             for frame in frames:
-                self._writer.put(frame, again=True)
+                self._send_queue.put(frame, again=True)
 
     def close(self):
         """Leave the room politely and stop, within CLOSE_WAIT seconds."""
         self._stop.set()
         with self._lock:
-            connection, writer = self._connection, self._writer
-            self._writer = None
-        if writer is not None:
-            writer.put({"type": "leave"})
-            writer.finish(CLOSE_WAIT, drop_says=True)
+            connection, send_queue = self._connection, self._send_queue
+            self._send_queue = None
+        if send_queue is not None:
+            send_queue.put({"type": "leave"})
+            send_queue.finish(CLOSE_WAIT, drop_says=True)
         if connection is not None:
-            # Wake the session thread, which closes the socket itself: closing
+            # Wake the link's thread, which closes the socket itself: closing
             # it here, under its readline(), could free the buffer it reads into.
             connection.shutdown()
 
-    # --- the session thread ---------------------------------------------
+    # --- the link's thread -----------------------------------------------
 
     def _run(self):
         delays = backoff_delays()
@@ -322,7 +303,7 @@ class Session:
                 return
 
     def _attempt(self):
-        """Connect, join and serve once; return None when the session is over."""
+        """Connect, join and serve once; return None when the link is over."""
         try:
             connection = ServerConnection.open(self.host, self.port, tls=self.tls)
         except RoomChanged as change:
@@ -346,15 +327,15 @@ class Session:
                 connection.close()
                 return None
             self._connection = connection
-            self._writer = Writer(connection, Pacer(limits.rate, limits.burst), self.events,
-                                  self._progress)
+            self._send_queue = SendQueue(connection, pacing_bucket(limits.rate, limits.burst),
+                                         self.events, self._progress)
         self._stopped = False
         self.events.put(("joined", welcome))
         why = self._read(connection)
         with self._lock:
-            writer, self._writer, self._connection = self._writer, None, None
-        if writer is not None:
-            writer.finish(0, drop_says=True)  # ChatState sends them again after the rejoin
+            send_queue, self._send_queue, self._connection = self._send_queue, None, None
+        if send_queue is not None:
+            send_queue.finish(0, drop_says=True)  # ChatState sends them again after the rejoin
             self._progress.dropped()
         connection.close()
         if self._stop.is_set():

@@ -1,9 +1,9 @@
 """The terminal client: chat from a terminal, speaking the JSON protocol.
 
-It shares the window client's network side (a Session, which reconnects
+It shares the window client's network side (a Link, which reconnects
 with backoff after a loss) and its ChatState (no history shown twice, no
 message lost across a reconnect).  One thread reads the keyboard and puts
-each line on the Session's event queue, so the main thread handles network
+each line on the Link's event queue, so the main thread handles network
 events and typing one at a time.  End of input (Ctrl+D, or the end of a piped
 file) and /quit leave the room politely, once every typed line has gone
 out: long pastes are paced to the room's rate limit, and say so.
@@ -55,7 +55,7 @@ from .chat_state import (
     read_fingerprint,
     split_text,
 )
-from .link import Session
+from .link import Link
 from ..wire.commands import (
     HELP_TEXT,
     CommandError,
@@ -348,7 +348,7 @@ class TerminalClient:
                 self.keyboard.close()
 
     def connect(self, name):
-        self.session = Session(self.host, self.port, name, self.password, self.events,
+        self.session = Link(self.host, self.port, name, self.password, self.events,
                                tls=self.tls, rejoining=self.state is not None,
                                join_fields=self.join_fields)
         self.session.start()

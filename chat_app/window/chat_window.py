@@ -1,6 +1,6 @@
 """The window client: a join form, then the chat, in one Tk window.
 
-Tk is touched only on the Tk thread.  The network runs in a Session's
+Tk is touched only on the Tk thread.  The network runs in a Link's
 threads (client/link.py), which put events on a queue; `ChatWindow.poll`
 drains it every POLL_MS with root.after and stops rescheduling once the
 window closes.  What to show is decided by ChatState (client/chat_state.py)
@@ -37,7 +37,7 @@ from ..client.chat_state import (
     split_text,
     title,
 )
-from ..client.link import Session
+from ..client.link import Link
 from ..client.connection import probe_info
 from ..wire.commands import (
     HELP_TEXT,
@@ -222,7 +222,7 @@ class ChatWindow:
 
     def start_session(self):
         request = self.request
-        self.session = Session(request["host"], request["port"], request["name"],
+        self.session = Link(request["host"], request["port"], request["name"],
                                request["password"], self.events, tls=self.tls,
                                rejoining=self.state is not None,
                                join_fields=self.join_fields)

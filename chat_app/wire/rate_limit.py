@@ -60,6 +60,19 @@ class RateLimiter:
         self._refill(now)
         return self._stamp + max(0.0, 1.0 - self._tokens) / self._rate
 
+    def reserve(self, now=None):
+        """Take one token, ahead of time if none is left; return the seconds until it is due.
+
+        For a sender that waits its turn instead of being refused (the
+        client paces its says so: client/link.py).  Tokens taken ahead are
+        owed, so each reservation waits behind the one before.
+        """
+        if self._rate <= 0:
+            return 0.0
+        self._refill(now)
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
 
 class SharedRateLimiter(RateLimiter):
     """A RateLimiter that the connections of one computer take tokens from, each in its thread.

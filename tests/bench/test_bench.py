@@ -48,12 +48,14 @@ def light_run(port):
     return figures
 
 
+@pytest.mark.system
 def test_a_short_run_against_chat_app_loses_and_reorders_nothing(make_server):
     figures = light_run(make_server("--rate-limit", "0").port)
     assert figures["errors"] == []
     assert figures["p50_ms"] is not None and figures["p50_ms"] <= figures["max_ms"]
 
 
+@pytest.mark.system
 def test_the_floor_relay_runs_beside_the_servers_and_loses_nothing_at_a_light_load():
     from servers import FloorRelay
     server = FloorRelay()
@@ -79,6 +81,7 @@ def test_the_floor_is_run_only_when_named():
         " ".join(help_text.getvalue().split())
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_stalled_client_is_reported_as_cut_off(make_server, processes):
     server = make_server("--rate-limit", "0")
@@ -118,6 +121,7 @@ def test_the_generator_counts_what_a_faulty_server_would_do():
     assert counted(1, 2)["lost"] == 3  # the last three never came
 
 
+@pytest.mark.system
 def test_error_frames_from_the_server_are_reported(make_server):
     server = make_server("--rate-limit", "0", "--max-text", "10")
     load = Load(ChatAppWire(), ("127.0.0.1", server.port), clients=2, senders=1,
@@ -160,6 +164,7 @@ def run_bench(*args):
     return result
 
 
+@pytest.mark.system
 def test_run_repeats_and_prints_medians_for_chat_app(tmp_path):
     out = tmp_path / "figures.json"
     result = run_bench("smoke", "--servers", "chat_app", "--repeat", "2", "--json", str(out))
@@ -176,6 +181,7 @@ def test_run_repeats_and_prints_medians_for_chat_app(tmp_path):
     assert figures["summary"]["chat_app"]["repetitions"] == 2
 
 
+@pytest.mark.system
 def test_knee_climbs_against_chat_app_and_says_what_it_sustained(tmp_path):
     out = tmp_path / "knee.json"
     result = run_bench("knee", "--servers", "chat_app", "--start", "100", "--max-steps", "1",
@@ -446,6 +452,7 @@ def test_shares_of_the_clients_keep_every_senders_number_and_split_the_joins():
     assert joins_in_flight(2) == [4, 4] and joins_in_flight(3) == [3, 3, 2]
 
 
+@pytest.mark.system
 def test_run_with_two_generator_processes_against_chat_app(tmp_path):
     out = tmp_path / "smoke.json"
     result = run_bench("smoke", "--servers", "chat_app", "--processes", "2", "--json", str(out))
@@ -456,6 +463,7 @@ def test_run_with_two_generator_processes_against_chat_app(tmp_path):
     assert (row["lost"], row["duplicated"], row["reordered"], row["errors"]) == (0, 0, 0, [])
 
 
+@pytest.mark.system
 def test_a_generator_process_that_hangs_or_dies_is_named_and_ended(tmp_path):
     silent = socket.socket()  # accepts (in its backlog) and never answers: joining hangs
     silent.bind(("127.0.0.1", 0))

@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+import pytest
+
 from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -33,6 +35,7 @@ def test_the_dripped_line_is_the_longest_the_server_takes():
     assert LineSplitter().feed(line) == [line[:-1]] and len(line) == MAX_FRAME_BYTES + 1
 
 
+@pytest.mark.system
 def test_a_short_drip_is_answered_and_the_chat_is_timed(make_server):
     server = make_server("--rate-limit", "0")
     cpu, wall = drip.one_line(InProcess(server), size=5000)  # over --max-text: text_too_long

@@ -96,6 +96,7 @@ def at_the_terminal(pyz, server, tls):
     return client
 
 
+@pytest.mark.system
 def test_the_terminal_asks_for_the_fingerprint_of_a_room_encrypted_now(pyz, make_server):
     server = make_server()
     client = at_the_terminal(pyz, server, tls=False)
@@ -117,6 +118,7 @@ def test_the_terminal_asks_for_the_fingerprint_of_a_room_encrypted_now(pyz, make
         client.finish()
 
 
+@pytest.mark.system
 def test_the_terminal_asks_before_joining_a_room_no_longer_encrypted(pyz, make_server):
     server = make_server(*ENCRYPTED)
     client = at_the_terminal(pyz, server, tls=True)
@@ -135,6 +137,7 @@ def test_the_terminal_asks_before_joining_a_room_no_longer_encrypted(pyz, make_s
         client.finish()
 
 
+@pytest.mark.system
 def test_the_terminal_never_takes_a_new_certificate_unless_its_digits_are_typed(
         pyz, make_server):
     server = make_server(*ENCRYPTED)
@@ -156,6 +159,7 @@ def test_the_terminal_never_takes_a_new_certificate_unless_its_digits_are_typed(
         client.finish()
 
 
+@pytest.mark.system
 def test_piped_input_says_what_changed_and_how_to_start_again(pyz, make_server):
     from test_text_client import TerminalClient
     server = make_server()
@@ -171,6 +175,7 @@ def test_piped_input_says_what_changed_and_how_to_start_again(pyz, make_server):
 
 # --- the window ------------------------------------------------------------
 
+@pytest.mark.system
 @pytest.mark.parametrize("change", [NOW_ENCRYPTED, NOT_ENCRYPTED, NEW_CERTIFICATE])
 def test_the_window_explains_a_changed_room_in_a_bar_and_rejoins_as_told(
         make_server, gui, change):  # noqa: F811  (the fixture)

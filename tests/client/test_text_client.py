@@ -1,4 +1,4 @@
-"""`chat.pyz client --text`: the terminal client against a real server."""
+"""`chat.pyz client --text` (chat_app/client/text_client.py): the terminal client, mostly against a real server."""
 
 import fcntl
 import os
@@ -14,6 +14,7 @@ import pytest
 from fake_finder import found
 from helpers import LOOPBACK, WAIT, Client, as_student, screen, wait_rows, wait_until
 from scripted_server import said, scripted  # noqa: F401  (a fixture)
+from test_chat_state import message, notice_frame, welcome
 
 
 class TerminalClient:
@@ -59,6 +60,7 @@ class TerminalClient:
         return self.process.stderr.read().decode("utf-8")
 
 
+@pytest.mark.system
 def test_terminal_client_chats_and_leaves_at_end_of_input(pyz, server):
     bob = Client(server.port)
     bob.join("bob")
@@ -94,6 +96,7 @@ def test_terminal_client_chats_and_leaves_at_end_of_input(pyz, server):
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_quit_command_leaves(pyz, server):
     client = TerminalClient(pyz, server.port, "--name", "amy")
     try:
@@ -105,6 +108,7 @@ def test_quit_command_leaves(pyz, server):
     server.out.wait_for(r"amy left\n")  # left by choice (a lost connection says so)
 
 
+@pytest.mark.system
 def test_history_is_shown_on_join(pyz, server):
     bob = Client(server.port)
     bob.join("bob")
@@ -148,6 +152,7 @@ class PongCounter:
             sock.close()
 
 
+@pytest.mark.system
 def test_answers_pings(pyz, make_server):
     server = make_server("--ping-interval", "0.2", "--ping-timeout", "0.3")
     relay = PongCounter(server.port)
@@ -162,6 +167,7 @@ def test_answers_pings(pyz, make_server):
         relay.close()
 
 
+@pytest.mark.system
 def test_nothing_listening_is_explained(pyz):
     probe = socket.socket()
     probe.bind((LOOPBACK, 0))
@@ -174,6 +180,7 @@ def test_nothing_listening_is_explained(pyz):
     assert err.count("\n") == 1
 
 
+@pytest.mark.system
 def test_refused_name_without_a_terminal_to_ask(pyz, server):
     bob = Client(server.port)
     bob.join("bob")
@@ -184,6 +191,7 @@ def test_refused_name_without_a_terminal_to_ask(pyz, server):
     assert not [line for line in client.lines if "already in use" in line]  # said once
 
 
+@pytest.mark.system
 def test_removed_by_the_teacher_is_said_once_with_what_to_do(pyz, server):
     client = TerminalClient(pyz, server.port, "--name", "amy")
     client.wait_for(r"Welcome, amy")
@@ -194,6 +202,7 @@ def test_removed_by_the_teacher_is_said_once_with_what_to_do(pyz, server):
     assert len(said) == 1 and "(spamming). Start the client again" in said[0]
 
 
+@pytest.mark.system
 def test_wrong_password_is_explained(pyz, make_server):
     server = make_server("--password", "pw")
     client = TerminalClient(pyz, server.port, "--name", "amy", "--password", "no")
@@ -202,6 +211,7 @@ def test_wrong_password_is_explained(pyz, make_server):
     assert "wrong" in err.lower() and "--password" in err
 
 
+@pytest.mark.system
 def test_a_password_that_waits_its_turn_is_said_once_then_joins(pyz, make_server,
                                                                  monkeypatch):
     from chat_app.relay import access
@@ -221,6 +231,7 @@ def test_a_password_that_waits_its_turn_is_said_once_then_joins(pyz, make_server
         client.finish()
 
 
+@pytest.mark.system
 def test_no_password_without_a_terminal_says_to_pass_one(pyz, make_server):
     server = make_server("--password", "pw")
     client = TerminalClient(pyz, server.port, "--name", "amy")
@@ -296,6 +307,7 @@ class PtyClient:
         os.close(self.master)
 
 
+@pytest.mark.system
 def test_a_password_room_asks_on_the_terminal_without_echo(pyz, make_server):
     server = make_server("--password", "s3cret")
     client = PtyClient(pyz, server.port, "--name", "amy")
@@ -321,6 +333,7 @@ def keep_asking(client, prompt):
     assert client.process.poll() is None
 
 
+@pytest.mark.system
 def test_an_empty_answer_at_a_start_up_prompt_asks_again(pyz, make_server, tmp_path):
     server = make_server("--password", "s3cret")
     bob = Client(server.port)
@@ -342,6 +355,7 @@ def test_an_empty_answer_at_a_start_up_prompt_asks_again(pyz, make_server, tmp_p
         client.finish()
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("key, status", [("\x04", 1), ("\x03", 0)])  # Ctrl+D, Ctrl+C
 def test_ending_at_a_start_up_prompt_ends_with_at_most_one_message(pyz, server, tmp_path,
                                                                     key, status):
@@ -358,6 +372,7 @@ def test_ending_at_a_start_up_prompt_ends_with_at_most_one_message(pyz, server, 
         client.finish()
 
 
+@pytest.mark.system
 def test_a_password_added_mid_lesson_is_asked_for_on_the_terminal(pyz, make_server):
     server = make_server()
     port = server.port
@@ -402,6 +417,7 @@ def at_the_prompt_line(pyz, server):
     return bob, client
 
 
+@pytest.mark.system
 def test_a_message_arriving_while_typing_leaves_the_typed_line_whole(pyz, server):
     bob, client = at_the_prompt_line(pyz, server)
     try:
@@ -427,6 +443,7 @@ def test_a_message_arriving_while_typing_leaves_the_typed_line_whole(pyz, server
         client.finish()
 
 
+@pytest.mark.system
 def test_ctrl_c_at_the_prompt_line_leaves_and_gives_the_terminal_back(pyz, server):
     bob, client = at_the_prompt_line(pyz, server)
     try:
@@ -440,6 +457,7 @@ def test_ctrl_c_at_the_prompt_line_leaves_and_gives_the_terminal_back(pyz, serve
         client.finish()
 
 
+@pytest.mark.system
 def test_a_long_paste_arrives_whole_in_order_and_paced(pyz, make_server):
     server = make_server("--rate-limit", "50")
     bob = Client(server.port)
@@ -461,6 +479,7 @@ def test_a_long_paste_arrives_whole_in_order_and_paced(pyz, make_server):
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_server_going_away_is_reported(pyz, make_server):
     server = make_server()
     client = TerminalClient(pyz, server.port, "--name", "amy")
@@ -481,6 +500,7 @@ def test_server_going_away_is_reported(pyz, make_server):
         client.finish()
 
 
+@pytest.mark.system
 def test_survives_a_server_restart_and_loses_nothing_typed(pyz, make_server):
     server = make_server()
     port = server.port
@@ -521,6 +541,7 @@ def hold_back(monkeypatch, server, text):
     return released
 
 
+@pytest.mark.system
 def test_a_stalled_server_is_said_once_and_all_sent_waits_for_the_last_line(
         pyz, make_server, monkeypatch):
     server = make_server("--rate-limit", "50")
@@ -545,6 +566,7 @@ def test_a_stalled_server_is_said_once_and_all_sent_waits_for_the_last_line(
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_paste_counts_go_on_across_a_reconnect(pyz, make_server):
     server = make_server("--rate-limit", "10")
     port = server.port
@@ -591,6 +613,7 @@ def text_client(search, answers=None):
     return client, out
 
 
+@pytest.mark.system
 def test_without_an_address_the_only_room_found_is_joined_by_name(server):
     client, out = text_client(lambda: [found("Lab 3", server.port, users=0)])
     assert client.run() == 0
@@ -598,6 +621,7 @@ def test_without_an_address_the_only_room_found_is_joined_by_name(server):
     assert "Welcome, amy" in out.getvalue()
 
 
+@pytest.mark.system
 def test_among_several_rooms_the_person_chooses_by_number(make_server):
     one, two = make_server(), make_server()
     bob = Client(two.port)
@@ -615,6 +639,7 @@ def test_among_several_rooms_the_person_chooses_by_number(make_server):
     assert bob.expect("joined")["name"] == "amy"  # in Lab 2, the room chosen
 
 
+@pytest.mark.system
 def test_several_rooms_and_no_one_to_choose_gives_the_addresses(make_server, capsys):
     one, two = make_server(), make_server()
     client, out = text_client(lambda: [found("Lab 1", one.port), found("Lab 2", two.port)])
@@ -635,6 +660,7 @@ def test_no_room_found_says_what_find_says(capsys):
     assert "Looking for rooms" in out.getvalue()
 
 
+@pytest.mark.system
 def test_an_encrypted_room_found_is_joined_once_its_16_digits_are_confirmed(make_server):
     from test_tls import CERT, KEY, expected_fingerprint
     from chat_app.discovery.room_search import CHECK_PROMPT
@@ -651,6 +677,7 @@ def test_an_encrypted_room_found_is_joined_once_its_16_digits_are_confirmed(make
     assert "encrypted" in shown
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("answer", ["n", "", None])
 def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_server, capsys,
                                                                          answer):
@@ -667,6 +694,7 @@ def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_s
         '--tls-fingerprint "DIGITS FROM THE BOARD" ADDRESS')
 
 
+@pytest.mark.system
 def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(make_server,
                                                                                capsys):
     from test_tls import CERT, KEY, expected_fingerprint
@@ -681,6 +709,7 @@ def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(
                                   'THE BOARD" 127.0.0.1:%d' % server.port)
 
 
+@pytest.mark.system
 def test_rooms_of_one_name_are_marked_with_their_addresses_and_the_person_chooses(make_server):
     low, high = sorted((make_server(), make_server()), key=lambda server: server.port)
     bob = Client(low.port)
@@ -699,6 +728,7 @@ def test_rooms_of_one_name_are_marked_with_their_addresses_and_the_person_choose
     assert bob.expect("joined")["name"] == "amy"  # number 1: the room at the lower port
 
 
+@pytest.mark.system
 def test_a_password_refused_by_a_room_of_a_shared_name_says_it_may_be_the_wrong_room(
         make_server):
     """A classmate's "Lab 3" with a password of its own refuses the board's: say why that may be."""
@@ -716,6 +746,7 @@ def test_a_password_refused_by_a_room_of_a_shared_name_says_it_may_be_the_wrong_
 
 # --- the teacher's room ------------------------------------------------------
 
+@pytest.mark.system
 def test_the_teachers_room_in_the_terminal(pyz, scripted):
     server = scripted(role="student", teachers=["ann"], users=["ann", "amy"], logged=True,
                       hand=False, state={"locked": False, "slow": 0, "private": True,
@@ -750,6 +781,7 @@ def test_the_teachers_room_in_the_terminal(pyz, scripted):
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_the_terminal_client_in_the_real_teachers_room(pyz, make_server, tmp_path):
     from chat_app.wire import teacher_id
     server = make_server("--log", str(tmp_path / "lesson.jsonl"))
@@ -774,6 +806,7 @@ def test_the_terminal_client_in_the_real_teachers_room(pyz, make_server, tmp_pat
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_a_teacher_at_the_terminal_reads_whose_hand_went_up(pyz, scripted):
     server = scripted(role="teacher", teachers=["ann"], users=["ann", "bob"])
     client = TerminalClient(pyz, server.port, "--name", "ann")
@@ -799,6 +832,7 @@ def teacher_by_password(pyz, make_server):
     return server, amy, client
 
 
+@pytest.mark.system
 def test_a_teacher_types_the_teachers_commands_at_the_terminal(pyz, make_server):
     server, amy, client = teacher_by_password(pyz, make_server)
     try:
@@ -825,6 +859,7 @@ def test_a_teacher_types_the_teachers_commands_at_the_terminal(pyz, make_server)
         assert "Traceback" not in client.finish()
 
 
+@pytest.mark.system
 def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make_server):
     server, amy, client = teacher_by_password(pyz, make_server)
     try:
@@ -838,3 +873,25 @@ def test_a_teacher_on_another_computer_joins_with_the_teacher_password(pyz, make
     assert wrong.process.returncode == 1
     said = wrong.finish()
     assert "Wrong teacher password" in said and "Traceback" not in said
+
+
+# --- without a server: the history's notices ------------------------------------
+
+def test_the_terminal_client_shows_history_notices_as_announcements(tmp_path):
+    import io
+
+    from chat_app.client.text_client import TerminalClient
+
+    class Options:
+        host, port, name, password, text = "127.0.0.1", 1, "amy", None, True
+
+    out = io.StringIO()
+    client = TerminalClient(Options(), stdin=io.StringIO(""), stdout=out)
+    client.on_joined(welcome(message(1, "bob", "hi"), notice_frame(2, "Pens down")))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "* Earlier messages:"
+    assert lines[1].endswith("<bob> hi") and lines[2].endswith("*** Pens down")
+    assert lines[3] == "* End of earlier messages."
+    client.on_frame(notice_frame(2, "Pens down"))  # the same notice again: not shown
+    client.on_frame(notice_frame(3, "Break"))
+    assert out.getvalue().count("Pens down") == 1 and "*** Break" in out.getvalue()

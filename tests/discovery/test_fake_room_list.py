@@ -32,6 +32,8 @@ from helpers import WAIT, Lab, ServerProcess, as_student, wait_until
 from test_text_client import PtyClient
 from chat_app.wire import tls
 
+pytestmark = pytest.mark.system
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 LAB_CLIENTS = os.path.join(HERE, "lab_clients.py")
 CERT = os.path.join(HERE, "data", "server.crt")

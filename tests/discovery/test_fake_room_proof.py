@@ -9,7 +9,7 @@ passwords, the fake (tests/fake_room.py, written from docs/protocol.md
 alone) on another, recording every byte it receives, and the real clients
 on the third are given the fake's address and both passwords: the terminal
 client (`chat.pyz client --text`) and the window's network side
-(client_session.Session, through tests/lab_clients.py).  The recording
+(client.link.Link, through tests/lab_clients.py).  The recording
 must hold neither password in any form, the client must say "This is not
 the room it claims to be", and what was recorded must open nothing at the
 real room.  A relay that passes a join on to the real room in real time is
@@ -25,6 +25,8 @@ import sys
 import pytest
 
 from helpers import ROOT, WAIT, Lab, ServerProcess, as_student, wait_until
+
+pytestmark = pytest.mark.system
 
 ROOM_PASSWORD, TEACHER_PASSWORD = "room-pw-42", "T-secret-7"  # the issue's
 DATA = os.path.join(ROOT, "tests", "data")

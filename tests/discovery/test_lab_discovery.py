@@ -23,6 +23,8 @@ from helpers import Lab, ServerProcess
 from chat_app.wire import tls
 from chat_app.discovery.finder import FINGERPRINT_SHOWN
 
+pytestmark = pytest.mark.system
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 LAB_CLIENTS = os.path.join(HERE, "lab_clients.py")
 CERT = os.path.join(HERE, "data", "server.crt")

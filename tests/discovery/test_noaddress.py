@@ -21,6 +21,8 @@ import pytest
 
 from helpers import WAIT, Lab, ServerProcess, require, wait_until
 
+pytestmark = pytest.mark.system
+
 # The port find asks first (discovery.SEARCH_PORTS), where the lab's room listens.
 ROOM_PORT = "1234"
 

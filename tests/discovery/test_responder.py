@@ -193,6 +193,7 @@ def test_the_room_name_is_cleaned_cut_and_defaults_to_the_computer_name(monkeypa
     assert room_name(None) == "chat on this computer"
 
 
+@pytest.mark.system
 def test_the_welcome_names_the_room(make_server):
     server = make_server("--room", "Lab 3")
     client = server.client()
@@ -222,6 +223,7 @@ def discovering(make_server, *args):
     return server
 
 
+@pytest.mark.system
 def test_a_loopback_query_is_answered_with_every_field(make_server):
     server = discovering(make_server, "--room", "Lab 3", "--password", "pw")
     client = server.client()
@@ -237,6 +239,7 @@ def test_a_loopback_query_is_answered_with_every_field(make_server):
     client.close()
 
 
+@pytest.mark.system
 def test_garbage_gets_nothing_and_the_responder_goes_on(make_server):
     server = discovering(make_server)
     for junk in (b"\xff" * 10, b'{"type":"room"}', b"x" * 4000, b'{"type": "discover"'):
@@ -269,6 +272,7 @@ def test_a_fault_is_logged_once_and_answering_goes_on():
         answering.stop()
 
 
+@pytest.mark.system
 def test_stopping_the_server_stops_the_responder_and_closes_its_port(make_server):
     before = {thread for thread in threading.enumerate() if thread.name == "discovery"}
     server = discovering(make_server)
@@ -281,6 +285,7 @@ def test_stopping_the_server_stops_the_responder_and_closes_its_port(make_server
     probe.close()
 
 
+@pytest.mark.system
 def test_no_discovery_starts_no_responder_and_the_banner_says_so(make_server):
     server = make_server("--no-discovery", "--room", "Lab 3")
     start_discovery(server.server, Console(server.out, server.err))
@@ -290,6 +295,7 @@ def test_no_discovery_starts_no_responder_and_the_banner_says_so(make_server):
             "address below)\n" in text)
 
 
+@pytest.mark.system
 def test_a_taken_udp_port_turns_discovery_off_with_words_for_the_teacher(make_server):
     server = make_server("--room", "Lab 3")
     squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -306,6 +312,7 @@ def test_a_taken_udp_port_turns_discovery_off_with_words_for_the_teacher(make_se
         server.port) in text
 
 
+@pytest.mark.system
 def test_the_banner_names_a_findable_room(make_server):
     server = discovering(make_server, "--room", "Lab 3")
     text = server_module.banner(server.server, server.options)
@@ -315,6 +322,7 @@ def test_the_banner_names_a_findable_room(make_server):
 
 
 
+@pytest.mark.system
 def test_a_server_on_one_ipv6_address_is_not_findable_and_the_banner_says_why(make_server):
     server = make_server("--room", "Lab 3")
 

@@ -10,6 +10,8 @@ import ssl
 import subprocess
 import sys
 
+import pytest
+
 from helpers import Lab, ServerProcess, wait_until, WAIT
 from test_abuse import require_proc
 from test_attacks import CERT, KEY, LAB_CLIENTS
@@ -17,6 +19,8 @@ from chat_app import __version__
 from chat_app.discovery import datagrams as discovery
 from chat_app.discovery.responder import ANSWER_BURST, ANSWER_RATE
 from chat_app.wire.tls import fingerprint
+
+pytestmark = pytest.mark.system
 
 # How long a query waits for answers that must not come (silence is
 # only seen by waiting); an answer on the lab's bridge takes microseconds.

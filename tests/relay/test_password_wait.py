@@ -17,7 +17,6 @@ from chat_app.client.connection import (
     ConnectError,
     JoinRefused,
     ServerConnection,
-    password_wait_seconds,
 )
 from chat_app.relay.room import Peer
 
@@ -89,15 +88,6 @@ def test_a_client_still_stops_waiting_for_a_server_that_never_answers(server):
             raise AssertionError("no timeout")
     finally:
         connection.close()
-
-
-def test_a_password_wait_names_its_seconds_within_reason():
-    assert password_wait_seconds({"seconds": 8}) == 8
-    assert password_wait_seconds({"seconds": 2.5}) == 2.5
-    assert password_wait_seconds({"seconds": 10 ** 9}) == 900
-    for broken in ({}, {"seconds": "8"}, {"seconds": True}, {"seconds": -3},
-                   {"seconds": float("nan")}):
-        assert password_wait_seconds(broken) == 0
 
 
 def test_a_wake_cuts_one_wait_short_without_ending_the_connection():

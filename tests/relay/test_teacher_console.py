@@ -13,7 +13,7 @@ from helpers import (WAIT, Client, Lines, ServerProcess, pyenv_python, require, 
                      wait_rows, wait_until)
 from chat_app.client.chat_state import ChatState
 from chat_app.terminal import prompt as terminal
-from chat_app.client.link import Session
+from chat_app.client.link import Link
 from chat_app.window.chat_view import segments
 from chat_app.relay.listener import Console
 from chat_app.relay.teacher_console import DEFAULT_KICK_REASON, TeacherConsole
@@ -144,7 +144,7 @@ def test_a_server_in_a_terminal_takes_commands(pyz, tmp_path):
 
 def test_a_removed_client_says_why_and_does_not_come_back(server, teacher):
     events = queue.Queue()
-    session = Session("127.0.0.1", server.port, "amy", None, events)
+    session = Link("127.0.0.1", server.port, "amy", None, events)
     session.start()
     try:
         assert events.get(timeout=WAIT)[0] == "joined"

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from helpers import ROOT, WAIT, Client, ServerProcess, as_student, wait_until
-from chat_app.client.link import Session
+from chat_app.client.link import Link
 from chat_app.client.connection import ConnectError, ServerConnection
 from chat_app.wire.tls import ClientTls, grouped
 from test_tls import CERT, DATA, KEY, OTHER_CERT, digest, expected_fingerprint
@@ -103,7 +103,7 @@ def test_an_unfinished_handshake_costs_one_thread_for_the_join_timeout_only(tls_
 
 def test_sessions_reconnect_over_tls(tls_server):
     events = queue.Queue()
-    session = Session("127.0.0.1", tls_server.port, "amy", None, events,
+    session = Link("127.0.0.1", tls_server.port, "amy", None, events,
                       tls=ClientTls(pin=expected_fingerprint()))
     session.start()
     try:

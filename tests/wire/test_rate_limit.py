@@ -76,3 +76,26 @@ def test_a_shared_bucket_gives_its_connections_one_computers_rate_together():
         thread.join()
     assert sum(taken) == 50  # the burst, once, however many ask at the same moment
     assert shared.next_due(0.0) == pytest.approx(0.1)
+
+
+def test_reserve_lets_the_burst_through_then_says_when_each_next_token_is_due():
+    bucket = RateLimiter(rate=4, burst=2, now=10.0)
+    assert [bucket.reserve(now=10.0) for _ in range(2)] == [0, 0]
+    assert bucket.reserve(now=10.0) == pytest.approx(0.25)
+    assert bucket.reserve(now=10.0) == pytest.approx(0.5)  # behind the one reserved before
+    assert bucket.reserve(now=10.5) == pytest.approx(0.25)
+    assert bucket.reserve(now=20.0) == 0  # the burst is back, no more
+
+
+def test_a_reserved_token_is_not_there_for_allow_until_it_is_paid_back():
+    bucket = RateLimiter(rate=2, burst=1, now=0.0)
+    assert bucket.reserve(now=0.0) == 0
+    assert bucket.reserve(now=0.0) == pytest.approx(0.5)
+    assert not bucket.allow(now=0.5)  # the token due at 0.5 was reserved
+    assert bucket.next_due(now=0.5) == pytest.approx(1.0)
+    assert bucket.allow(now=1.0)
+
+
+def test_reserve_without_a_limit_never_waits():
+    bucket = RateLimiter(rate=0, burst=1, now=0.0)
+    assert [bucket.reserve(now=0.0) for _ in range(100)] == [0] * 100

@@ -20,6 +20,7 @@ from chat_app.wire.text_format import (
     safe_line,
     wrap,
 )
+from test_chat_state import message as message_frame
 
 SEPARATORS = sorted(LINE_SEPARATORS)
 MARKS = sorted(DIRECTION_MARKS)
@@ -129,3 +130,23 @@ def test_actions_read_inside_their_senders_name():
         "] <bob (teacher)> *waves*")
     assert render(dict(message("/me waves"), to="amy")).endswith(
         "] <bob> (private to amy) *waves*")
+
+
+def test_render_is_terminal_safe():
+    text = render(message_frame(1, "bob", "\x1b[31mred\x07\ttab\nnext"))
+    assert text.endswith("<bob> [31mred    tab\n    next")
+    assert safe("a\u202eb\x00c") == "abc"
+
+
+def test_render_private_and_action_and_left():
+    assert render(message_frame(1, "amy", "/me waves", to="bob")).endswith(
+        "<amy> (private to bob) *waves*")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "timeout"}).endswith(
+        "* bob left (not responding)")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "kicked"}).endswith(
+        "* bob was removed by the teacher")
+    assert render({"type": "left", "name": "bob", "time": 1, "reason": "banned"}).endswith(
+        "* bob left (banned)")  # a reason from a newer server
+    assert render({"type": "notice", "text": "Pens down\nin 5 minutes", "time": 1}).endswith(
+        "*** Pens down\n    in 5 minutes")
+    assert render({"type": "pong"}) is None

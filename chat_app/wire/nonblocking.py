@@ -23,8 +23,9 @@ def use_tls():
     """Import ssl (encryption is about to be used); return it, or None without OpenSSL.
 
     Only then: OpenSSL, loaded by ssl (and by hashlib and hmac through
-    _hashlib), made an idle server 23.7 MiB instead of 18.4, memory a
-    server without --tls-cert or --password keeps for nothing.
+    _hashlib), adds megabytes to an idle server (bench/idle_memory.py;
+    docs/benchmarks.md, "Figures behind the code"), memory a server
+    without --tls-cert or --password would keep for nothing.
     From now on WOULD_BLOCK covers TLS sockets too.
     """
     global WOULD_BLOCK

@@ -65,9 +65,9 @@ _CONTROLS = re.compile(
 # strings and numbers; fields the server does not know are ignored, and may
 # nest a little.  json's decoder recurses once per level, up to Python's
 # recursion limit (1,000), and the stack pages a deep line touches stay with
-# the connection's thread: 200 connections sending one line of 60,000 "["
-# each held 42.2 MiB more, against 18.8 MiB for as many flat lines (Python
-# 3.11).  Deeper lines are refused before they are decoded.
+# the connection's thread, so deep lines cost a room far more memory than
+# flat ones (docs/benchmarks.md, "Figures behind the code").  Deeper lines
+# are refused before they are decoded.
 MAX_NESTING = 32
 
 # A JSON string (its escapes included), and a bracket: for measuring nesting.
@@ -236,8 +236,9 @@ class LineSplitter:
     The work is linear in the bytes received however they are cut: only
     the new bytes are searched for a line end, and the unfinished line
     grows in place (a bytearray), copied once when it ends.  (Copying it
-    on every read made a 64 KiB line sent a byte at a time cost seconds of
-    CPU; a list of pieces instead would hold about 40 bytes per byte.)
+    on every read made a long line sent a byte at a time cost the server
+    seconds of CPU: docs/benchmarks.md, "Drip attack".  A list of pieces
+    instead would hold dozens of bytes of objects per byte received.)
     """
 
     def __init__(self, limit=MAX_FRAME_BYTES, chunk=64 * 1024):

@@ -9,7 +9,7 @@ import helpers
 
 def test_the_join_form_takes_the_address_as_the_board_shows_it():
     try:
-        from chat_app.window.chat_window import check_join
+        from chat_app.window.join_form import check_join
     except ImportError:  # no tkinter in this Python
         check_join = None
     helpers.require(check_join is not None, "tkinter, for the join form's checks")

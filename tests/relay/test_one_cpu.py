@@ -6,9 +6,10 @@ import threading
 import pytest
 
 from helpers import require, wait_until
-from chat_app.relay import one_cpu as one_cpu_module, outbox
+from chat_app.relay import fanout as fanout_module, one_cpu as one_cpu_module
 from chat_app.relay.one_cpu import OneCpu, current_cpu
-from chat_app.relay.outbox import Outbox, Stream, Writer
+from chat_app.relay.fanout import Fanout
+from chat_app.relay.outbox import Outbox, Stream
 
 
 def allowed_now():
@@ -115,12 +116,12 @@ def test_frames_at_a_flood_rate_narrow_and_calm_widens():
     assert not one_cpu.narrowed
 
 
-def flooded_writer(monkeypatch):
-    """A Writer with a member, whose OneCpu counts a flood from 100 frames a second."""
+def flooded_fanout(monkeypatch):
+    """A Fanout with a member, whose OneCpu counts a flood from 100 frames a second."""
     monkeypatch.setattr(one_cpu_module, "FLOOD_RATE", 100)
     monkeypatch.setattr(one_cpu_module, "FLOOD_WINDOW", 0.05)
     one_cpu = OneCpu()
-    writer = Writer(Stream(), one_cpu)
+    writer = Fanout(Stream(), one_cpu)
     amy = TakesAll()
     member = Outbox(amy, writer, lambda: None)
     member.follow(writer.stream.end)
@@ -140,10 +141,10 @@ def flood(writer, one_cpu):
 
 def test_the_writer_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
     require_two_cpus()
-    monkeypatch.setattr(outbox, "CALM_SECONDS", 0.2)
+    monkeypatch.setattr(fanout_module, "CALM_SECONDS", 0.2)
     monkeypatch.setattr(one_cpu_module, "CALM_SECONDS", 0.2)
     allowed = allowed_now()
-    writer, one_cpu, amy = flooded_writer(monkeypatch)
+    writer, one_cpu, amy = flooded_fanout(monkeypatch)
     try:
         writer.stream.append(b"one\n")
         writer.deliver()
@@ -162,7 +163,7 @@ def test_the_writer_narrows_while_the_room_floods_and_widens_once_calm(monkeypat
 def test_a_writer_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
     require_two_cpus()
     allowed = allowed_now()
-    writer, one_cpu, _ = flooded_writer(monkeypatch)
+    writer, one_cpu, _ = flooded_fanout(monkeypatch)
     try:
         flood(writer, one_cpu)
     finally:

@@ -20,7 +20,7 @@ from chat_app.wire.protocol import (
     name_key,
 )
 from test_attacks import LAB_CLIENTS
-from test_teacher_room import teaching
+from test_room_controls import teaching
 from test_text_sessions import person, read_until
 
 # The characters issue 11 found accepted beside "admin", all shown as nothing.

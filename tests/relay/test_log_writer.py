@@ -218,7 +218,7 @@ def test_a_line_is_released_once_written_or_once_its_write_fails():
 
 @pytest.fixture
 def logged_room():
-    """Return (room, fan-out writer, stand-in log, amy, bob): a room whose log can block."""
+    """Return (room, fanout, stand-in log, amy, bob): a room whose log can block."""
     room = Room(10)
     fanout = Fanout(room.stream)
     room.attach_fanout(fanout)
@@ -247,7 +247,7 @@ def test_a_message_is_sent_to_no_one_before_its_line_is_in_the_log(logged_room, 
     relay = threading.Thread(target=room.say, args=(amy.peer, "hello"), daemon=True)
     relay.start()
     wait_until(log.writing.is_set, what="the message's line to be written")
-    round_done(fanout)  # the writer is awake, and sends nothing held
+    round_done(fanout)  # the fanout is awake, and sends nothing held
     assert amy.nothing_arrived() and bob.nothing_arrived()
     log.opened.set()
     assert bob.expect("message")["text"] == "hello"

@@ -121,51 +121,51 @@ def flooded_fanout(monkeypatch):
     monkeypatch.setattr(one_cpu_module, "FLOOD_RATE", 100)
     monkeypatch.setattr(one_cpu_module, "FLOOD_WINDOW", 0.05)
     one_cpu = OneCpu()
-    writer = Fanout(Stream(), one_cpu)
+    fanout = Fanout(Stream(), one_cpu)
     amy = TakesAll()
-    member = Outbox(amy, writer, lambda: None)
-    member.follow(writer.stream.end)
-    writer.set_members((member,))
-    return writer, one_cpu, amy
+    member = Outbox(amy, fanout, lambda: None)
+    member.follow(fanout.stream.end)
+    fanout.set_members((member,))
+    return fanout, one_cpu, amy
 
 
-def flood(writer, one_cpu):
+def flood(fanout, one_cpu):
     """Send 20 frames in a round (once per check): more than 100 a second."""
     def more():
         for number in range(20):
-            writer.stream.append(b"flood %d\n" % number)
-        writer.deliver()
+            fanout.stream.append(b"flood %d\n" % number)
+        fanout.deliver()
         return one_cpu.narrowed
     wait_until(more, what="a flood did not keep the threads to one CPU")
 
 
-def test_the_writer_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
+def test_the_fanout_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
     require_two_cpus()
     monkeypatch.setattr(fanout_module, "CALM_SECONDS", 0.2)
     monkeypatch.setattr(one_cpu_module, "CALM_SECONDS", 0.2)
     allowed = allowed_now()
-    writer, one_cpu, amy = flooded_fanout(monkeypatch)
+    fanout, one_cpu, amy = flooded_fanout(monkeypatch)
     try:
-        writer.stream.append(b"one\n")
-        writer.deliver()
+        fanout.stream.append(b"one\n")
+        fanout.deliver()
         wait_until(lambda: amy.received == b"one\n")
         assert not one_cpu.narrowed
-        flood(writer, one_cpu)
+        flood(fanout, one_cpu)
         assert len(set(every_thread().values())) == 1
         wait_until(lambda: not one_cpu.narrowed, what="the calm room stayed on one CPU")
         assert set(every_thread().values()) == {allowed}
         assert amy.received.endswith(b"flood 19\n")
     finally:
-        writer.stop()
+        fanout.stop()
         one_cpu.widen()
 
 
-def test_a_writer_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
+def test_a_fanout_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
     require_two_cpus()
     allowed = allowed_now()
-    writer, one_cpu, _ = flooded_fanout(monkeypatch)
+    fanout, one_cpu, _ = flooded_fanout(monkeypatch)
     try:
-        flood(writer, one_cpu)
+        flood(fanout, one_cpu)
     finally:
-        writer.stop()
+        fanout.stop()
     assert not one_cpu.narrowed and set(every_thread().values()) == {allowed}

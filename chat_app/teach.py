@@ -28,7 +28,6 @@ import time
 from .wire import interpreter
 from .relay.listener import (
     SWITCH_INTERVAL,
-    Console,
     StartError,
     banner,
     catch_stop_signals,
@@ -37,6 +36,7 @@ from .relay.listener import (
     teacher_lines,
 )
 from .relay.teacher_console import TeacherConsole
+from .terminal.console import Console
 
 NO_TK = (
     "chat_app: the teacher's window needs Tk, which this Python lacks. Run the room with "

@@ -24,7 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from chat_app.cli import build_parser  # noqa: E402
-from chat_app.relay.listener import Console, start_server
+from chat_app.relay.listener import start_server
+from chat_app.terminal.console import Console
 
 import pytest  # noqa: E402
 

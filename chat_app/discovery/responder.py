@@ -165,8 +165,11 @@ class Decider:
 class Responder:
     """The UDP socket and its thread; `stop()` ends the thread and closes the socket."""
 
-    def __init__(self, port, decide, warn):
-        """Bind UDP `port` on every IPv4 address; raise OSError if it cannot be had."""
+    def __init__(self, port, decide, console):
+        """Bind UDP `port` on every IPv4 address; raise OSError if it cannot be had.
+
+        `console` (the server's terminal.console.Console) is told of a fault.
+        """
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             # Not SO_REUSEADDR: for UDP it would let a second server share
@@ -179,7 +182,7 @@ class Responder:
             self._sock.close()
             raise
         self._decide = decide
-        self._warn = warn
+        self.console = console
         self._wake_reader, self._wake_writer = socket.socketpair()
         # A selector, not select(): a server with many connections may have
         # descriptors past select's limit (Linux: 1024).
@@ -238,6 +241,6 @@ class Responder:
     def _fault(self):
         self.faults += 1
         if self.faults == 1:
-            self._warn("discovery: a datagram caused an unexpected error; it was ignored and "
-                       "discovery goes on (this is said once). Please report this with the "
-                       "lines below:\n%s" % traceback.format_exc().rstrip())
+            self.console.error("discovery: a datagram caused an unexpected error; it was ignored "
+                               "and discovery goes on (this is said once). Please report this "
+                               "with the lines below:\n%s" % traceback.format_exc().rstrip())

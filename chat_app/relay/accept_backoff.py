@@ -62,9 +62,8 @@ def descriptor_limit():
 class AcceptBackoff:
     """Pause accepting while resources are short; say so once, and once when it ends."""
 
-    def __init__(self, warn, info):
-        self._warn = warn
-        self._info = info
+    def __init__(self, console):
+        self.console = console  # terminal.console.Console
         self._freed = threading.Event()  # set when a connection closes, or at shutdown
         self.pause = FIRST_PAUSE  # the next pause, in seconds
         self._short = False  # in a shortage: said so, and counting who was turned away
@@ -81,7 +80,7 @@ class AcceptBackoff:
         if not self._short:
             self._short = True
             what, advice = words
-            self._warn(
+            self.console.error(
                 "cannot take new connections: %s. Students who try to join now are turned "
                 "away; those in the room go on chatting, and the server takes connections "
                 "again by itself once some close. To avoid this, %s."
@@ -100,8 +99,8 @@ class AcceptBackoff:
         if self._short:
             self._short = False
             self.pause = FIRST_PAUSE
-            self._info("taking new connections again (%d attempt(s) were turned away "
-                       "meanwhile)" % self._turned_away)
+            self.console.info("taking new connections again (%d attempt(s) were turned away "
+                              "meanwhile)" % self._turned_away)
             self._turned_away = 0
         if self._spare is None and not self._stopped:
             self._take_spare()

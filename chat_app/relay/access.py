@@ -45,7 +45,7 @@ MAX_REMEMBERED_ADDRESSES = 10000
 MAX_GOODBYES = 16
 
 # File descriptors the server needs besides one per connection: the
-# listening sockets, the writer's wake-up pair and selector, the log,
+# listening sockets, the fanout's wake-up pair and selector, the log,
 # standard streams, the zipapp itself, with room to spare ...
 BASE_FD_RESERVE = 32
 
@@ -244,8 +244,8 @@ def password_step(wrong):
     return min(FIRST_PASSWORD_DELAY * 2 ** doublings, MAX_PASSWORD_DELAY)
 
 
-def fit_to_fd_limit(max_clients, warn):
-    """Return --max-clients, lowered (with a warning) to what the fd limit allows.
+def fit_to_fd_limit(max_clients, console):
+    """Return --max-clients, lowered (with a warning on the console) to what the fd limit allows.
 
     The soft limit is raised towards the hard one first, as any user may.
     """
@@ -267,8 +267,8 @@ def fit_to_fd_limit(max_clients, warn):
     if soft >= need:
         return max_clients
     lowered = max(1, soft - FD_RESERVE)
-    warn("warning: this server may have only %d files open at once (its 'ulimit -n'), so "
-         "--max-clients is lowered from %d to %d. To allow more, raise the limit before "
-         "starting the server, for example with 'ulimit -n %d'."
-         % (soft, max_clients, lowered, need))
+    console.error("warning: this server may have only %d files open at once (its 'ulimit -n'), "
+                  "so --max-clients is lowered from %d to %d. To allow more, raise the limit "
+                  "before starting the server, for example with 'ulimit -n %d'."
+                  % (soft, max_clients, lowered, need))
     return lowered

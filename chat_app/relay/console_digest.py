@@ -36,8 +36,8 @@ WORDS = {
 class ConsoleDigest:
     """Print the first line of a kind about an address; sum up the rest per period."""
 
-    def __init__(self, say, clock=time.monotonic, seconds=DIGEST_SECONDS):
-        self._say = say
+    def __init__(self, console, clock=time.monotonic, seconds=DIGEST_SECONDS):
+        self.console = console  # terminal.console.Console
         self._clock = clock
         self._seconds = seconds
         self._lock = threading.Lock()
@@ -86,4 +86,4 @@ class ConsoleDigest:
 
     def _print(self, lines):
         for line in lines:  # never under the lock: the console may be slow
-            self._say(line)
+            self.console.info(line)

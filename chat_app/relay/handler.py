@@ -37,7 +37,7 @@ from ..wire.protocol import (
 )
 from ..wire.names import check_name
 from ..wire.rate_limit import DEFAULT_BURST
-from .room import Peer
+from .peer import Peer
 
 # After a fatal error, how long the error frame gets to reach the peer
 # before the socket closes (closing with unread input would reset it).
@@ -106,7 +106,7 @@ def new_peer(sock, client_address, server):
     """
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     sock.setblocking(False)
-    peer = Peer(Outbox(sock, server.writer, lambda: cut_off(peer)),
+    peer = Peer(Outbox(sock, server.fanout, lambda: cut_off(peer)),
                 display_address(client_address[0]), on_end=server.room.stream.wake_senders)
     return peer
 
@@ -130,7 +130,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     """Serve one connection from its first byte to its close.
 
     The socket is non-blocking, so that any thread can write to it without
-    waiting (outbox.py); this handler therefore reads it with poll() and
+    waiting (outbox.py, fanout.py); this handler therefore reads it with poll() and
     recv() rather than through self.rfile.  The server counted the
     connection in (or refused it) when it accepted it, and hands over its
     Peer and, if refused, the refusal with its words for the teacher; a
@@ -331,7 +331,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
         """Read what has arrived, without waiting; b"" once the connection is ended."""
         if self.tls_socket is None:
             return self.connection.recv(size)
-        with self.peer.outbox.io_lock:  # never while the writer thread writes to it
+        with self.peer.outbox.io_lock:  # never while the fanout thread writes to it
             if self.peer.reason is not None:
                 return b""  # stop_reading() shut it: OpenSSL must not read that end
             return self.tls_socket.recv(size)

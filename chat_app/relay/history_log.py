@@ -35,6 +35,7 @@ import stat
 
 from ..wire.records import HISTORY_FIELDS, format_size, rotated_path
 from .moderation import REPLAYS, Rules
+from ..terminal.console import QUIET
 
 # How much of the file to read per step when looking for the last lines.
 READ_BLOCK_BYTES = 64 * 1024
@@ -220,16 +221,15 @@ class _Stopped(Exception):
 class HistoryLog:
     """An append-only JSON-lines log of one room, in files of at most `max_size` bytes."""
 
-    def __init__(self, path, max_size=0, report=None, warn=None):
+    def __init__(self, path, max_size=0, console=QUIET):
         """Open (or create) the log; raise OSError when that is impossible.
 
-        `max_size` 0: one file that is never rotated.  `report` and `warn`
-        take the console's lines about rotation and a file that changed.
+        `max_size` 0: one file that is never rotated.  `console` (a
+        terminal.console.Console) is told of rotation and a file that changed.
         """
         self.path = path
         self.max_size = max_size
-        self._report = report or (lambda text: None)
-        self._warn = warn or self._report
+        self.console = console
         self._file = None
         self.saved_state = None  # the rules and hands the log leaves, once load() found any
         self.cleared_through = None  # the last id the newest clear removed, once load() found it
@@ -417,15 +417,16 @@ class HistoryLog:
             self._shift_older_files()
             os.replace(self.path, rotated_path(self.path, 1))
         except OSError as exc:
-            self._warn("cannot start a new log file after %s reached --log-max-size %s (%s): it "
-                       "grows on from now on. Check that its folder can be written, then "
-                       "restart the server." % (self.path, format_size(self.max_size),
-                                               exc.strerror or exc))
+            self.console.error("cannot start a new log file after %s reached --log-max-size %s "
+                               "(%s): it grows on from now on. Check that its folder can be "
+                               "written, then restart the server."
+                               % (self.path, format_size(self.max_size), exc.strerror or exc))
             self.max_size = 0
         else:
-            self._report("the log file %s reached --log-max-size %s: it was renamed %s and a "
-                         "new one begins (a restart reloads the history across the files)"
-                         % (self.path, format_size(self.max_size), rotated_path(self.path, 1)))
+            self.console.info("the log file %s reached --log-max-size %s: it was renamed %s and "
+                              "a new one begins (a restart reloads the history across the files)"
+                              % (self.path, format_size(self.max_size),
+                                 rotated_path(self.path, 1)))
         self.snapshot_due = True
         self._open()  # if this fails, the next write tries again
 
@@ -437,9 +438,9 @@ class HistoryLog:
         except FileNotFoundError:
             pass
         else:
-            self._report("removed %s, the oldest log file: --log-max-size keeps %s and %d older "
-                         "files. Copy them elsewhere to keep more of the transcript."
-                         % (oldest, self.path, ROTATED_LOGS_KEPT))
+            self.console.info("removed %s, the oldest log file: --log-max-size keeps %s and %d "
+                              "older files. Copy them elsewhere to keep more of the transcript."
+                              % (oldest, self.path, ROTATED_LOGS_KEPT))
         for number in range(ROTATED_LOGS_KEPT - 1, 0, -1):
             try:
                 os.replace(rotated_path(self.path, number), rotated_path(self.path, number + 1))
@@ -469,7 +470,7 @@ class HistoryLog:
                 self._write_again(old)
         finally:
             old.close()
-        self._warn(REOPENED[reason] % self.path)
+        self.console.error(REOPENED[reason] % self.path)
         self._open()
 
     def _write_again(self, old):
@@ -481,9 +482,9 @@ class HistoryLog:
         except FileExistsError:
             pass  # another file took the place meanwhile: append to it, as to a replaced one
         except OSError as exc:
-            self._warn("could not write the deleted log file %s again (%s): the room's events "
-                       "from now on go to a new one; the earlier history will not be reloaded "
-                       "at a restart." % (self.path, exc.strerror or exc))
+            self.console.error("could not write the deleted log file %s again (%s): the room's "
+                               "events from now on go to a new one; the earlier history will not "
+                               "be reloaded at a restart." % (self.path, exc.strerror or exc))
 
     def close(self):
         if self._file is not None:

@@ -2,8 +2,8 @@
 
 `ChatServer` is a ThreadingTCPServer: one thread per connection, each
 running a ChatRequestHandler (handler.py).  It owns the Room, which holds
-the registry and its lock, and the Writer, the one thread that sends
-(outbox.py).  `run` is `chat.pyz server`: it binds, prints how to connect,
+the registry and its lock, and the Fanout, the one thread that sends
+(fanout.py).  `run` is `chat.pyz server`: it binds, prints how to connect,
 serves until Ctrl+C or SIGTERM, then says goodbye to every connection and
 exits within two seconds.
 """
@@ -20,10 +20,9 @@ import time
 import traceback
 
 from .. import __version__
-from ..wire import interpreter, text_format
+from ..wire import interpreter
 from .accept_backoff import AcceptBackoff
 from .access import MAX_GOODBYES, fit_to_fd_limit
-from ..terminal.console_buffer import ConsoleBuffer
 from ..terminal.console_close import ConsoleClose
 from .console_digest import REFUSED, ConsoleDigest
 from ..discovery.datagrams import MAX_ROOM_CHARS, SEARCH_PORTS
@@ -32,14 +31,14 @@ from .history_log import HistoryLog
 from ..wire.local_addresses import MAX_PORT, host_port, reachable_addresses
 from .log_writer import LogWriter
 from .one_cpu import OneCpu
-from .outbox import Writer
+from .fanout import Fanout
 from ..wire.protocol import DEFAULT_PORT, counted, is_blank, limits_field, strip_controls
 from ..wire.rate_limit import DEFAULT_BURST
 from ..discovery.responder import Decider, Responder, reach_of
 from .room import Room
 from .teacher_console import TeacherConsole
 from ..wire.teacher_id import TeacherKeys
-from ..terminal.prompt import Printer
+from ..terminal.console import Console
 from ..wire.tls import MIN_PIN_DIGITS, TlsError, grouped, server_context
 
 DEFAULT_MAX_CLIENTS = 1000
@@ -58,16 +57,6 @@ SHUTDOWN_DRAIN_SECONDS = 1.0
 # ... and how long the connections' threads then get to close.
 SHUTDOWN_CLOSE_SECONDS = 0.5
 
-# ... and how long the console then gets to print what is waiting.  A
-# console that takes nothing (paused with Ctrl+S) loses the rest.
-CONSOLE_FLUSH_SECONDS = 0.3
-
-# What the console says where it skipped lines because it stopped taking them.
-SKIPPED_WORDS = ("%s skipped here: this console stopped taking output (paused with Ctrl+S, "
-                 "a selection in its window, or a stalled pipe) and the room went on "
-                 "without waiting for it. Ctrl+Q undoes Ctrl+S; /who and /hands show the "
-                 "room now, and the log (--log) keeps every message.")
-
 # --host values that mean every address of this computer.
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
@@ -82,79 +71,6 @@ DEFAULT_ROOM = "chat on %s"
 # Socket errors for a port in use (Windows reports its own numbers).
 ADDRESS_IN_USE = (errno.EADDRINUSE, 10048)
 WSAEACCES = 10013
-
-
-class Console:
-    """Timestamped lines for the person running the server, and the room's conversation.
-
-    They go through a terminal.Printer, so while the teacher types at a
-    prompt line (see teacher_console.py) a join or a message never breaks
-    the typed command.  Messages are wrapped to the console's width as they
-    are printed, with the hanging indent (text_format.wrap).  Output to an
-    OS file (a terminal, a pipe, a file) can stall, so it goes through a
-    ConsoleBuffer and its own thread: the room never waits for the console,
-    which says how many lines it skipped if it stopped taking them.  Output
-    to memory (a test's sink) is written at once.
-    """
-
-    def __init__(self, out=None, err=None):
-        self._out = out or sys.stdout
-        self._err = err or sys.stderr
-        self.printer = Printer(self._out)
-        self._buffer = None
-        if can_stall(self._out):
-            self._buffer = ConsoleBuffer(self._print, self._skipped)
-
-    def info(self, text):
-        self._put(self._out, "%s  %s" % (time.strftime("%H:%M:%S"), text))
-
-    def error(self, text):
-        self._put(self._err, "%s  %s" % (time.strftime("%H:%M:%S"), text))
-
-    def write(self, text):
-        """Print text as it is, after what is waiting (the banner)."""
-        self._put(self._out, text)
-
-    def show(self, frame, label=""):
-        """Print a room frame as people at a terminal see it (it carries its own time).
-
-        `label` goes before it: the teacher's console puts the message's id there.
-        """
-        text = text_format.render(frame)
-        if text is not None:
-            self._put(None, label + text)
-
-    def close(self):
-        """Print what is waiting, for at most CONSOLE_FLUSH_SECONDS (see ConsoleBuffer.close)."""
-        if self._buffer is not None:
-            self._buffer.close(CONSOLE_FLUSH_SECONDS)
-
-    def _put(self, stream, text):
-        """Print, or hold for the console's thread; stream None: a message, wrapped."""
-        if self._buffer is None:
-            self._print((stream, text))
-        else:
-            self._buffer.put((stream, text), len(text))
-
-    def _print(self, item):
-        stream, text = item
-        if stream is None:
-            self.printer.show(text)
-        else:
-            self.printer.write(text, stream)
-
-    def _skipped(self, count):
-        self.printer.write("%s  %s" % (time.strftime("%H:%M:%S"), SKIPPED_WORDS % counted(
-            count, "line")))
-
-
-def can_stall(stream):
-    """Tell whether writing to `stream` may block: an OS file (a terminal, a pipe), not memory."""
-    try:
-        stream.fileno()
-    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both
-        return False
-    return True
 
 
 class ConnectionThread(threading.Thread):
@@ -187,7 +103,7 @@ class ConnectionThread(threading.Thread):
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
-    """The listening socket, the room and the writer thread of one chat.
+    """The listening socket, the room and the fanout thread of one chat.
 
     Each connection is counted against --max-clients and --max-per-ip as
     it is accepted, in the accepting thread, before any thread or TLS
@@ -215,17 +131,17 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.options = options
         self.room = room
         self.console = console
-        self.digest = ConsoleDigest(console.info)
+        self.digest = ConsoleDigest(console)
         self.goodbyes = threading.BoundedSemaphore(MAX_GOODBYES)
-        self.writer = Writer(room.stream, OneCpu(), on_fault=console.error)
-        self.backoff = AcceptBackoff(console.error, console.info)
+        self.fanout = Fanout(room.stream, OneCpu(), console)
+        self.backoff = AcceptBackoff(console)
         try:
             super().__init__(address, ChatRequestHandler)
         except BaseException:
-            self.writer.stop()
+            self.fanout.stop()
             self.backoff.close()
             raise
-        room.attach_writer(self.writer)
+        room.attach_fanout(self.fanout)
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
@@ -312,7 +228,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         """Say goodbye to every connection and close everything, in under two seconds."""
         peers = self.room.close_all("The server is shutting down.")
         deadline = time.monotonic() + SHUTDOWN_DRAIN_SECONDS
-        for peer in peers:  # the writer notifies each outbox once it has sent all
+        for peer in peers:  # the fanout notifies each outbox once it has sent all
             peer.outbox.wait_drained(max(0.0, deadline - time.monotonic()))
         for peer in peers:
             peer.stop_reading()  # its thread wakes, sends TLS close_notify and closes
@@ -320,7 +236,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if self.responder is not None:
             self.responder.stop()
         self.room.wait_empty(SHUTDOWN_CLOSE_SECONDS)  # the last connection's release notifies
-        self.writer.stop()
+        self.fanout.stop()
         self.room.close_log()
         self.teacher_keys.remove()
         return len(peers)
@@ -369,7 +285,7 @@ def start_discovery(server, console):
         return
     decider = Decider(discovery_figures(server), *reach)
     try:
-        server.responder = Responder(port, decider.decide, console.error).start()
+        server.responder = Responder(port, decider.decide, console).start()
     except OSError as exc:
         server.discovery_off = "UDP port %d is taken" % port
         console.error("discovery is off: UDP port %d cannot be used (%s), so 'chat.pyz find' "
@@ -477,7 +393,7 @@ def open_history(options, room, console):
         return None
     log = None
     try:
-        log = HistoryLog(options.log, options.log_max_size, console.info, console.error)
+        log = HistoryLog(options.log, options.log_max_size, console)
         entries, last_id, warnings = log.load(options.history)
     except OSError as exc:
         if log is not None:
@@ -495,7 +411,7 @@ def open_history(options, room, console):
                      "messages; the file keeps everything and goes on" % options.log)
     else:
         console.info("%s has no earlier messages: a new transcript starts there" % options.log)
-    return LogWriter(log, console.error, console.info)
+    return LogWriter(log, console)
 
 
 # How to stop a server that has no terminal to type in, by its process number.
@@ -623,9 +539,9 @@ def open_tls(options):
 def start_server(options, console):
     """Build the room, reload its history and bind the listening socket."""
     context, fingerprint = open_tls(options)
-    max_clients = fit_to_fd_limit(options.max_clients, console.error)
+    max_clients = fit_to_fd_limit(options.max_clients, console)
     room = Room(max_clients, options.password, options.history,
-                report=console.info, warn=console.error, max_per_ip=options.max_per_ip,
+                console=console, max_per_ip=options.max_per_ip,
                 limits=limits_field(options.rate_limit, DEFAULT_BURST, options.max_text),
                 name=room_name(getattr(options, "room", None)),
                 shared_address=getattr(options, "shared_address", False))

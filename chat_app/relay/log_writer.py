@@ -37,6 +37,7 @@ import threading
 import time
 
 from .history_log import format_size
+from ..terminal.console import QUIET
 
 # Unwritten log lines held in memory: thousands of the longest messages, or
 # many hours of an ordinary lesson, while the teacher frees some disk space.
@@ -108,10 +109,9 @@ class LogWriter:
     # up on.  The room sets it to its Stream's release().
     on_release = None
 
-    def __init__(self, log, warn, report):
+    def __init__(self, log, console=QUIET):
         self.log = log
-        self._warn = warn
-        self._report = report
+        self.console = console  # terminal.console.Console
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # lines came, or it stops
         self._progress = threading.Condition(self._lock)  # lines were written
@@ -245,10 +245,10 @@ class LogWriter:
         if unwritten or left_out:
             why = ("a write did not finish within %g s" % timeout if stuck
                    else "the last write failed: %s" % self._failure_reason)
-            self._warn("%d room event(s) could not be written to the log file %s before the "
-                       "server stopped (%s). %s"
-                       % (len(unwritten) + left_out, self.log.path, why,
-                          self._save_elsewhere(unwritten, left_out)))
+            self.console.error("%d room event(s) could not be written to the log file %s before "
+                               "the server stopped (%s). %s"
+                               % (len(unwritten) + left_out, self.log.path, why,
+                                  self._save_elsewhere(unwritten, left_out)))
         if not stuck:
             self.log.close()
 
@@ -330,15 +330,15 @@ class LogWriter:
             return
         words = WRITE_FAILED.get(error.errno, WRITE_FAILED_OTHERWISE)
         self._failure = words % {"path": self.log.path, "error": self._failure_reason}
-        self._warn(self._failure)
+        self.console.error(self._failure)
 
     def _written_again(self, left_out):
         """Say that writes succeed again, and what is missing from the log, if anything."""
         if self._failure is not None:
             self._failure = None
-            self._report("the log file %s can be written again: the room's events kept in "
-                         "memory meanwhile are in it now" % self.log.path)
+            self.console.info("the log file %s can be written again: the room's events kept in "
+                              "memory meanwhile are in it now" % self.log.path)
         if left_out:
-            self._warn("%d room event(s) did not fit in memory while the log file %s was "
-                       "behind: they are missing from it (everyone received them)."
-                       % (left_out, self.log.path))
+            self.console.error("%d room event(s) did not fit in memory while the log file %s was "
+                               "behind: they are missing from it (everyone received them)."
+                               % (left_out, self.log.path))

@@ -3,7 +3,7 @@
 Only one thread runs Python at a time: it holds the interpreter lock and
 hands it over when it waits on a socket.  Under a flood (thousands of
 messages a second: scripts, or a big room pasting for seconds on end) the
-connections' threads and the writer hand it to each other thousands of
+connections' threads and the fanout hand it to each other thousands of
 times a second.  Spread over two CPUs, each hand-over wakes a
 thread on the other CPU, which then waits for the lock in turn: on the
 2-core machine of docs/benchmarks.md that doubled the server's CPU per
@@ -106,7 +106,7 @@ class OneCpu:
                 pass  # the thread ended meanwhile
 
 
-# What a Writer uses unless the server gives it one: never narrows.
+# What a Fanout uses unless the server gives it one: never narrows.
 NEVER = OneCpu(allowed=())
 
 

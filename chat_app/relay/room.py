@@ -4,14 +4,15 @@ One lock guards the registry.  Under it the room numbers each message,
 adds it to history, appends its bytes once to the stream that every JSON
 member reads (people at a terminal get their own rendering in their
 outbox), so every member receives frames in the same order, and queues it
-for the log writer.  The room never sends: the writer thread does, after
-the lock is released, without ever waiting on a socket (see outbox.py), so
+for the log writer.  The room never sends: the fanout thread does, after
+the lock is released, without ever waiting on a socket (see fanout.py), so
 a slow reader delays no one.  Frames for some members only (a private
 message, a raised hand, which only teachers and that student see) go to
 their outboxes alone, never into the stream.  The room's rules (mute, lock,
 slow mode, private messages, hands) are a moderation.Rules, asked and
 changed under the same lock; teachers change them with `control` frames
-(CONTROLS).  Mute, slow mode and the message rate follow a member's
+(CONTROLS: room_controls.py, a part of the Room).  Each connection is a
+Peer (peer.py).  Mute, slow mode and the message rate follow a member's
 computer (its address, the peer's `machine`) unless it is this computer
 or the server runs with --shared-address: the room keeps one Machine per
 such address while it has a connection, with the token bucket its
@@ -22,11 +23,12 @@ server killed right after has not logged.  What a student causes is logged
 within their address's share of the log (log_budget.py), so that no one
 machine can push the lesson out of it; the log records what changes of the
 rules and hands, and starts each file with a snapshot (`snapshot_line`).
+What the room says to the teacher goes to its `console`
+(terminal.console.Console).
 """
 
 import collections
 import json
-import socket
 import threading
 import time
 
@@ -39,48 +41,42 @@ from .access import (
     is_loopback,
 )
 from .log_budget import LogBudget, share_for
-from .moderation import DEFAULT_KICK_REASON, Member, Rules
-from ..wire.nonblocking import shutdown_quietly
+from .moderation import Rules
 from .outbox import MAX_BACKLOG_BYTES, Stream
+from .peer import Machine, Rendered
 from .peer_wait import PasswordTryWait
+from .room_controls import RoomControls
 from ..wire.protocol import (
-    CONTROL_ACTIONS,
     DEFAULT_MAX_TEXT_CHARS,
     PASSWORD_MISSING_MESSAGE,
     STUDENT,
     TEACHER,
     ProtocolError,
     bye_frame,
-    clean_text,
-    cleared_frame,
-    counted,
-    deleted_frame,
     encode,
     encode_message,
     fit_lists,
     hand_frame,
-    hands_lowered_frame,
     joined_frame,
     left_frame,
     limits_field,
     message_frame,
     notice_frame,
     password_wait_frame,
-    room_notice_frame,
     room_state_frame,
     welcome_bytes,
     welcome_frame,
 )
 from ..wire.names import check_name, look_alike_error, look_alike_key, name_key
-from ..wire.rate_limit import DEFAULT_BURST, SharedRateLimiter
+from ..wire.rate_limit import DEFAULT_BURST
 from ..wire.records import (
     MAX_LOG_LINE_BYTES,
     SNAPSHOT_CUTS,
     STOPPED_CUTS,
-    kick_record,
     rule_record,
     stopped_record,
 )
+from ..terminal.console import QUIET
 
 DEFAULT_HISTORY = 100
 
@@ -104,150 +100,15 @@ MUTED_ARRIVAL_WORDS = "%s joined from %s, which is muted: %s is muted too"
 HAND_WENT_DOWN = "; their raised hand went down"
 
 
-class Peer:
-    """One connection as the room sees it."""
-
-    def __init__(self, outbox, address, on_end=None):
-        self.outbox = outbox
-        self.address = address
-        self.local = is_loopback(address)  # this computer's: the log's shares do not count it
-        self._ended = None  # an Event, made only for a reader that waits (held back)
-        self._woken = False  # wake() was called: the next wait_for_end() returns at once
-        self._on_end = on_end  # called once it ends (wakes a sender waiting for space)
-        self.wire = "json"  # "text" once it is known to be a person at a terminal
-        self.name = None
-        self.key = None
-        self.look_alike = None  # its name's look_alike_key, once joined
-        self.teacher = False  # decided at the join, from what it proved; never changed after
-        # The address its sanctions follow, and the token bucket it shares
-        # with the other connections from there; None for this computer, and
-        # under --shared-address (a bucket of its own, sanctions by name).
-        self.machine = None
-        self.limiter = None
-        self.since = time.time()
-        self.reason = None  # set once, when the server decides to end it
-        self._reason_lock = threading.Lock()
-
-    def wait_for_end(self, timeout):
-        """Wait until end() is called, at most `timeout` seconds (None: no limit), or a wake()."""
-        with self._reason_lock:
-            if self.reason is not None or self._woken:
-                self._woken = False
-                return
-            if self._ended is None:
-                self._ended = threading.Event()
-            ended = self._ended
-        ended.wait(timeout)
-        with self._reason_lock:
-            self._woken = False
-            if self.reason is None:
-                ended.clear()  # it was a wake(): the next wait waits again
-
-    def wake(self):
-        """Cut the current (or else the next) wait_for_end() short, without ending anything.
-
-        A password try waiting behind others is woken so when its turn
-        comes (access.PasswordGuard); its waiter then asks the guard again.
-        """
-        with self._reason_lock:
-            if self.reason is None:
-                self._woken = True
-                if self._ended is not None:
-                    self._ended.set()
-
-    def stop_reading(self):
-        """Wake the connection's reader after end(): its socket reads as closed.
-
-        Only the TCP socket is shut (for reading); a TLS layer stays, and
-        the reader checks `reason` under the same lock before it reads, so
-        OpenSSL never reads that end (which would spoil the TLS session and
-        lose the bye).
-        """
-        with self.outbox.io_lock:
-            shutdown_quietly(self.outbox.sock, socket.SHUT_RD)
-
-    def end(self, reason):
-        """Mark the connection for closing with a reason; return True the first time."""
-        with self._reason_lock:
-            if self.reason is not None:
-                return False
-            self.reason = reason
-            ended = self._ended
-        if ended is not None:
-            ended.set()
-        if self._on_end is not None:
-            self._on_end()
-        return True
-
-
-def deleted_words(frame):
-    """Return the notice for a deleted message or announcement, by whose and when it was.
-
-    Not by id: people never see ids, only the teacher's console does.
-    """
-    sent = time.strftime("%H:%M", time.localtime(frame["time"]))
-    if frame.get("type") == "message":
-        return "The teacher deleted a message from %s (sent at %s)." % (frame["from"], sent)
-    return "The teacher deleted an announcement (made at %s)." % sent
-
-
-class Rendered:
-    """One frame, encoded at most once per wire format, whoever receives it."""
-
-    __slots__ = ("frame", "_json", "_text")
-
-    def __init__(self, frame, json_bytes=None):
-        self.frame = frame
-        self._json = json_bytes
-        self._text = None
-
-    def json_bytes(self):
-        if self._json is None:
-            self._json = encode(self.frame)
-        return self._json
-
-    def bytes_for(self, peer):
-        """Return the frame's bytes for this peer's wire; b"" when a terminal shows nothing."""
-        if peer.wire == "json":
-            return self.json_bytes()
-        if self._text is None:
-            text = text_format.render_for_session(self.frame)
-            self._text = b"" if text is None else (text + "\n").encode("utf-8")
-        return self._text
-
-
-class Machine:
-    """What the room keeps of another computer while it has a connection (room lock held).
-
-    The token bucket its connections share, the names of its members, and
-    whether the console was asked about a shared address already.
-    """
-
-    __slots__ = ("limiter", "people", "asked")
-
-    def __init__(self, rate, burst):
-        self.limiter = SharedRateLimiter(rate, burst)
-        self.people = {}  # name key -> True, for each of its members, in join order
-        self.asked = False
-
-
-class Room:
+class Room(RoomControls):
     """The registry of connections and members, and the relay between them."""
-
-    # What carries out each `control` action (method names), teacher's only.
-    CONTROLS = {
-        "mute": "_change_rules", "unmute": "_change_rules", "lock": "_change_rules",
-        "unlock": "_change_rules", "slow": "_change_rules", "private": "_change_rules",
-        "lower": "_lower", "lower_all": "_lower_all", "delete": "_delete", "clear": "_clear",
-        "kick": "_kick_by_control", "announce": "_announce_by_control",
-    }
 
     # Called with each room message frame (never a private one) after the lock
     # is released: the teacher's console shows the conversation with it.
     watch = None
 
     def __init__(self, max_clients, password=None, history=DEFAULT_HISTORY,
-                 log=None, report=None, warn=None, clock=time.time, max_per_ip=0,
+                 log=None, console=QUIET, clock=time.time, max_per_ip=0,
                  password_guard=None, limits=None, name=None, shared_address=False):
         self._lock = threading.Lock()
         self._emptied = threading.Condition(self._lock)  # notified when no connection is left
@@ -276,7 +137,7 @@ class Room:
         self._names = {}
         self._readers = {}
         self.stream = Stream()
-        self._writer = None
+        self._fanout = None
         # (id, encoded line without "\n") of each room message and announcement
         self._history = collections.deque(maxlen=history)
         self._cleared_through = None  # the highest id a teacher's clear removed, if any
@@ -291,8 +152,7 @@ class Room:
         if log is not None:
             self.attach_log(log)
         self._closing = False  # shutting down: no more leave notices
-        self._report = report or (lambda text: None)
-        self._warn = warn or self._report
+        self.console = console  # terminal.console.Console: joins, leaves, warnings
         self._clock = clock
         # What every welcome tells clients to stay within (rate 0: no limit).
         self._limits = limits or limits_field(0, DEFAULT_BURST, DEFAULT_MAX_TEXT_CHARS)
@@ -318,10 +178,10 @@ class Room:
                 self._rules.restore(saved_state)
                 self._hands_logged = {name_key(hand["name"]) for hand in self._rules.hands()}
 
-    def attach_writer(self, writer):
-        """Have this Writer send the room's frames from now on."""
+    def attach_fanout(self, fanout):
+        """Have this Fanout (fanout.py) send the room's frames from now on."""
         with self._lock:
-            self._writer = writer
+            self._fanout = fanout
             self._update_readers()
 
     def attach_log(self, log):
@@ -476,7 +336,7 @@ class Room:
         try:
             return self._guard.attempt(
                 address, check, waiter,
-                slowed=lambda address: self._report(SLOWDOWN_WORDS % address))
+                slowed=lambda address: self.console.info(SLOWDOWN_WORDS % address))
         except PasswordTryAbandoned:
             raise ProtocolError("bad_password", PASSWORD_NOT_CHECKED_MESSAGE)
 
@@ -552,11 +412,12 @@ class Room:
                     "mute", {"name": name, "machine": peer.machine}, peer.since)))]
             crowd = self._count_in(peer)
         self._after(overflowed, log_error, flush)
-        self._report("%s joined (%s)%s" % (name, peer.address, " as a teacher" if teacher else ""))
+        self.console.info("%s joined (%s)%s"
+                          % (name, peer.address, " as a teacher" if teacher else ""))
         if muted_too is not None:
-            self._report(MUTED_ARRIVAL_WORDS % (name, peer.address, name))
+            self.console.info(MUTED_ARRIVAL_WORDS % (name, peer.address, name))
         if crowd is not None:
-            self._report(SHARED_ADDRESS_WORDS % (len(crowd), peer.address, ", ".join(crowd)))
+            self.console.info(SHARED_ADDRESS_WORDS % (len(crowd), peer.address, ", ".join(crowd)))
         return name
 
     def _refuse_look_alike(self, name, look_alike, teacher):
@@ -629,14 +490,14 @@ class Room:
                 queued.extend(logged)
                 flush.extend(told)
         self._after(overflowed, queued, flush)
-        self._report("%s %s%s" % (peer.name, text_format.left_words(reason),
-                                  HAND_WENT_DOWN if lowered else ""))
+        self.console.info("%s %s%s" % (peer.name, text_format.left_words(reason),
+                                       HAND_WENT_DOWN if lowered else ""))
 
     # --- messages -----------------------------------------------------
 
     def say(self, peer, text, to=None):
         """Relay a checked text from a member, to the room or to one person."""
-        # While the writer is far behind, let it catch up (unless this
+        # While the fanout is far behind, let it catch up (unless this
         # connection is cut off meanwhile: then there is no one to relay for).
         self.stream.wait_for_space(lambda: peer.reason is not None)
         if peer.reason is not None:
@@ -723,141 +584,7 @@ class Room:
                 queued = None
         self._after(overflowed, queued, recipients)
         if changed:
-            self._report("%s %s their hand" % (peer.name, "raised" if up else "lowered"))
-
-    def control(self, peer, frame):
-        """Carry out a teacher's `control` frame; a student's is refused (not_teacher)."""
-        if not peer.teacher:
-            raise ProtocolError("not_teacher")
-        return self.apply_control(frame)
-
-    def apply_control(self, frame):
-        """Carry out a control (from a teacher, or the console); return what was done in words.
-
-        None: it changed nothing.  Raises ProtocolError (bad_control,
-        no_such_user, no_such_message ...).
-        """
-        method = self.CONTROLS.get(frame["action"])
-        if method is None:
-            raise ProtocolError("bad_control", "Unknown room control %r; the controls are: %s."
-                                % (frame["action"][:40], ", ".join(sorted(CONTROL_ACTIONS))))
-        words = getattr(self, method)(frame)
-        if words is not None:
-            self._report(words)
-        return words
-
-    def _member(self, name):
-        """Return a member's moderation.Member, or None (lock held)."""
-        peer = self._members.get(name_key(name))
-        if peer is None:
-            return None
-        machine = self._machines.get(peer.machine)
-        neighbours = () if machine is None else tuple(
-            self._members[key].name for key in machine.people
-            if key != peer.key and not self._members[key].teacher)
-        return Member(peer.name, peer.teacher, peer.machine, neighbours)
-
-    def _change_rules(self, frame):
-        with self._lock:
-            change = self._rules.apply(frame, self._member)
-            if change is None:
-                return None
-            now = self._clock()
-            overflowed, queued, flush = self._to_everyone(
-                [(self._room_notice(change.words, change.about, now), True),
-                 (Rendered(room_state_frame(self._rules.state(), now)), False)],
-                [rule_record(change.about, change.fields, now)])
-        self._after(overflowed, queued, flush)
-        return change.words
-
-    def _lower(self, frame):
-        with self._lock:
-            name = self._rules.lower(frame["name"], self._member)
-            overflowed, queued, recipients = self._hand_moved(name, False, self._clock())
-        self._after(overflowed, queued, recipients)
-        return "The teacher lowered %s's hand." % name
-
-    def _lower_all(self, frame):
-        """Lower every hand: each student gets their `hand`, each teacher one hands_lowered."""
-        with self._lock:
-            names = self._rules.lower_all()
-            if not names:
-                raise ProtocolError("bad_control", "No hand is up: there is nothing to lower.")
-            now = self._clock()
-            students = [self._members[key] for key in map(name_key, names) if key in self._members]
-            overflowed = {}
-            for student in students:
-                overflowed.update(self._put(Rendered(hand_frame(student.name, False, now)),
-                                            [student]))
-            teachers = list(self._teachers.values())
-            lowered = Rendered(hands_lowered_frame(len(names), now))
-            overflowed.update(self._put(lowered, teachers))
-            queued = self._append_log(lowered)
-            self._hands_logged.clear()
-        self._after(overflowed, queued, students + teachers)
-        return "The teacher lowered every raised hand (%s)." % counted(len(names), "hand")
-
-    def _delete(self, frame):
-        wanted = frame["id"]
-        with self._lock:
-            place = next((index for index, (id_, _) in enumerate(self._history)
-                          if id_ == wanted), None)
-            if place is None:
-                raise ProtocolError("no_such_message", "There is no message #%d in the room's "
-                                    "history: it may have been deleted or cleared already."
-                                    % wanted)
-            gone = json.loads(self._history[place][1].decode("utf-8"))
-            del self._history[place]
-            now = self._clock()
-            words = deleted_words(gone)
-            overflowed, queued, flush = self._to_everyone(
-                [(Rendered(deleted_frame(wanted, now)), True),
-                 (self._room_notice(words, "delete", now), True)])
-        self._after(overflowed, queued, flush)
-        return words
-
-    def _clear(self, frame):
-        with self._lock:
-            self._history.clear()
-            self._cleared_through = self._last_id
-            now = self._clock()
-            words = "The teacher cleared the conversation: earlier messages are gone for everyone."
-            overflowed, queued, flush = self._to_everyone(
-                [(Rendered(cleared_frame(now, self._cleared_through)), True),
-                 (self._room_notice(words, "clear", now), True)])
-        self._after(overflowed, queued, flush)
-        return words
-
-    def _kick_by_control(self, frame):
-        reason = (frame.get("reason") or "").strip() or DEFAULT_KICK_REASON
-        name = self.kick(frame["name"], reason)
-        if name is None:
-            raise ProtocolError("no_such_user",
-                                "Nobody called %s is in the room." % frame["name"][:40])
-        return "The teacher removed %s from the room (%s)." % (name, reason)
-
-    def _announce_by_control(self, frame):
-        text = clean_text(frame["text"], self._limits["max_text"])
-        id_, count = self.announce(text)
-        return "The teacher announced #%d to %s: %s" % (id_, text_format.people(count), text)
-
-    def _room_notice(self, words, about, now):
-        """Return a numbered notice of a change of the room (lock held); not history."""
-        self._last_id += 1
-        return Rendered(room_notice_frame(self._last_id, words, now, about))
-
-    def _to_everyone(self, frames, records=()):
-        """Queue (Rendered, logged) pairs for every member and log records (lock held).
-
-        Return (overflowed, the log's answers, who to flush).
-        """
-        overflowed, queued, flush = {}, [], []
-        for rendered, logged in frames:
-            overflowed.update(self._broadcast(rendered, [] if flush else flush))
-            if logged:
-                queued.append(self._append_log(rendered))
-        queued.extend(self._append_log(Rendered(record)) for record in records)
-        return overflowed, queued, flush
+            self.console.info("%s %s their hand" % (peer.name, "raised" if up else "lowered"))
 
     def _hand_moved(self, name, up, now, source=None, left=None):
         """Tell the teachers and the student that a hand moved; log it (lock held).
@@ -885,22 +612,6 @@ class Room:
             self._hands_logged.discard(key)
             queued = self._append_log(rendered)
         return overflowed, [queued], recipients
-
-    def kick(self, name, reason):
-        """End a member's connection with bye(reason); return its name, or None.
-
-        Its connection thread then leaves the room with reason "kicked".
-        """
-        with self._lock:
-            peer = self._members.get(name_key(name))
-            if peer is None or not peer.end("kicked"):
-                return None
-            overflowed = self._put(Rendered(bye_frame(reason, kicked=True)), [peer])
-            peer.outbox.stop_at(self.stream.end)  # bye is its last frame
-            queued = self._append_log(Rendered(kick_record(peer.name, reason, self._clock())))
-        self._after(overflowed, queued, [peer])
-        peer.stop_reading()  # wake its thread; sending goes on
-        return peer.name
 
     def close_all(self, reason):
         """Send bye to every connection and wake their threads to end."""
@@ -979,7 +690,7 @@ class Room:
 
         `queued` is the log writer's answer for the frame (or a list of
         them, for frames logged in order): a warning goes to the console,
-        and the writer is woken once the last line is written or given up
+        and the fanout is woken once the last line is written or given up
         on (at most KEEP_UP_SECONDS; see log_writer.py): until then the
         stream holds the frames, and whatever follows them.
         """
@@ -987,18 +698,18 @@ class Room:
         for answer in queued if isinstance(queued, list) else (queued,):
             if answer is not None:
                 if answer.warning:
-                    self._warn(answer.warning)
+                    self.console.error(answer.warning)
                 last = answer
         if last is not None:
             last.wait_released()
         for peer in recipients:
             if id(peer) not in overflowed:
                 peer.outbox.flush()
-        self._writer.deliver()
+        self._fanout.deliver()
         for peer in overflowed.values():
             peer.outbox.on_overflow()
 
     def _update_readers(self):
-        """Tell the writer which outboxes read the stream (lock held)."""
-        if self._writer is not None:
-            self._writer.set_members(tuple(self._readers.values()))
+        """Tell the fanout which outboxes read the stream (lock held)."""
+        if self._fanout is not None:
+            self._fanout.set_members(tuple(self._readers.values()))

@@ -8,7 +8,7 @@ lines here and go on; one thread prints them.  When the buffer is full,
 lines are skipped and counted; once the console takes output again and
 what was held before the gap is printed, the printing thread says how
 many were skipped, where they were missing.  Nothing here knows what a
-line is: the Console (server.py) gives the items and the two ways to print.
+line is: the Console (console.py) gives the items and the two ways to print.
 """
 
 import collections

@@ -7,7 +7,7 @@ seconds.  The C runtime turns the event into SIGBREAK, but Python's
 handler for it only sets a flag and returns, so the process ended before
 anyone was told goodbye.  This handler asks the server to stop and holds
 the process until the server has said goodbye, within the time Windows
-gives.  Elsewhere nothing is installed: SIGHUP does this job (server.py).
+gives.  Elsewhere nothing is installed: SIGHUP does this job (relay/listener.py).
 """
 
 import threading

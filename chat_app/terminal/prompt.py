@@ -212,7 +212,7 @@ class WindowsKeys:
         return char
 
     def hung_up(self):
-        """Never seen here: closing the console window raises SIGBREAK instead (server.py)."""
+        """Never seen here: closing the console window raises SIGBREAK instead (relay/listener.py)."""
         return False
 
     def restore(self):

@@ -32,8 +32,10 @@ from chat_app.discovery.responder import (
     local_source,
     reach_of,
 )
+from fake_console import FakeConsole
 from helpers import LOOPBACK, WAIT
-from chat_app.relay.listener import Console, MAX_ROOM_CHARS, room_name, start_discovery
+from chat_app.relay.listener import MAX_ROOM_CHARS, room_name, start_discovery
+from chat_app.terminal.console import Console
 
 QUERY = discovery.QUERY_BYTES
 STUDENT = ("192.168.1.20", 50000)
@@ -251,7 +253,8 @@ def test_garbage_gets_nothing_and_the_responder_goes_on(make_server):
 
 
 def test_a_fault_is_logged_once_and_answering_goes_on():
-    faults = []
+    console = FakeConsole()
+    faults = console.errors
     calls = []
 
     def decide(data, source):
@@ -259,7 +262,7 @@ def test_a_fault_is_logged_once_and_answering_goes_on():
         if data != QUERY:
             raise RuntimeError("a bug in deciding")
         return b"answer"
-    answering = Responder(0, decide, faults.append).start()
+    answering = Responder(0, decide, console).start()
     try:
         for _ in range(3):
             loopback_query(answering.port, b"boom").close()

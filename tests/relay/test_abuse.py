@@ -20,6 +20,8 @@ import pytest
 
 from helpers import WAIT, Client, ServerProcess, require, wait_until
 
+pytestmark = pytest.mark.system  # real servers, processes or sockets
+
 # How far the server's resources may stay above where they started.  The
 # allocator keeps memory it once needed (a high-water mark), so memory is
 # checked twice: bounded after the first half of an attack, and not growing

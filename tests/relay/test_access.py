@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from fake_console import FakeConsole
 from helpers import Client, ServerProcess
 from chat_app.relay import room as room_module
 from chat_app.relay.access import (
@@ -18,7 +19,6 @@ from chat_app.relay.access import (
     password_step,
 )
 from chat_app.relay.peer_wait import PasswordTryWait
-from chat_app.relay.room import Peer, Room
 
 resource = pytest.importorskip("resource")  # Unix only: the file-descriptor limit
 
@@ -195,6 +195,7 @@ def test_the_step_stays_at_its_last_one_however_many_tries():
     assert password_step(10 ** 6) == MAX_PASSWORD_DELAY
 
 
+@pytest.mark.system
 def test_the_server_slows_a_guesser_tells_it_and_lets_the_right_password_in(
         make_server, monkeypatch):
     server = make_server("--password", "s3cret")
@@ -226,23 +227,7 @@ def test_the_server_slows_a_guesser_tells_it_and_lets_the_right_password_in(
     assert len(clock.slept) == 4  # and not after a right password
 
 
-def peer_from(address):
-    return Peer(outbox=None, address=address)
-
-
-def test_connections_per_address_are_limited_except_loopback():
-    room = Room(max_clients=100, max_per_ip=2)
-    first, second, third = (peer_from("192.0.2.7") for _ in range(3))
-    assert room.admit(first) is None and room.admit(second) is None
-    assert room.admit(third) == "per_ip"
-    assert room.admit(peer_from("192.0.2.8")) is None
-    assert [room.admit(peer_from("127.0.0.1")) for _ in range(5)] == [None] * 5
-    room.release(first)
-    assert room.admit(third) is None
-    unlimited = Room(max_clients=3, max_per_ip=0)
-    assert [unlimited.admit(peer_from("192.0.2.7")) for _ in range(4)] == [None, None, None, "full"]
-
-
+@pytest.mark.system
 def test_a_refused_address_is_told_why(make_server, monkeypatch):
     monkeypatch.setattr(room_module, "is_loopback", lambda address: False)
     server = make_server("--max-per-ip", "2")
@@ -259,9 +244,10 @@ def test_a_refused_address_is_told_why(make_server, monkeypatch):
 
 
 def test_max_clients_within_the_file_limit_is_kept_without_a_word():
-    warnings = []
+    console = FakeConsole()
+    warnings = console.lines
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    assert fit_to_fd_limit(soft - FD_RESERVE, warnings.append) == soft - FD_RESERVE
+    assert fit_to_fd_limit(soft - FD_RESERVE, console) == soft - FD_RESERVE
     assert warnings == []
 
 
@@ -271,6 +257,7 @@ def _limit_files(count):
     return apply
 
 
+@pytest.mark.system
 def test_a_server_with_few_file_descriptors_says_so_and_stays_within_them(pyz, tmp_path):
     limit = 64
     server = ServerProcess(sys.executable, pyz, "--max-clients", "1000", cwd=str(tmp_path),

@@ -19,6 +19,9 @@ import sys
 import threading
 import time
 
+import pytest
+
+from fake_console import FakeConsole
 from helpers import ROOT, WAIT, Client, Lab, ServerProcess, wait_until
 from test_abuse import proc_status, require_proc
 from chat_app.relay.accept_backoff import FIRST_PAUSE, MAX_PAUSE, AcceptBackoff
@@ -86,6 +89,7 @@ class Sampler:
         return self.peak
 
 
+@pytest.mark.system
 def test_400_unfinished_tls_handshakes_from_one_address_hold_at_most_max_per_ip(pyz, tmp_path):
     require_proc()
     with Lab("server", "attacker", "student") as lab:
@@ -129,6 +133,7 @@ def test_400_unfinished_tls_handshakes_from_one_address_hold_at_most_max_per_ip(
             server.kill()
 
 
+@pytest.mark.system
 def test_refusals_beyond_the_goodbyes_are_closed_at_once(make_server):
     server = make_server("--max-clients", "1", "--join-timeout", "30")
     member = server.client()
@@ -155,8 +160,9 @@ def test_refusals_beyond_the_goodbyes_are_closed_at_once(make_server):
 
 
 def test_a_pile_up_is_summed_up_once_a_period():
-    lines, now = [], [100.0]
-    digest = ConsoleDigest(lines.append, clock=lambda: now[0], seconds=5.0)
+    console, now = FakeConsole(), [100.0]
+    lines = console.lines
+    digest = ConsoleDigest(console, clock=lambda: now[0], seconds=5.0)
     for _ in range(40):
         digest.report(REFUSED, "198.18.0.2", "50 connections from that address already")
     digest.report(NO_TLS, "198.18.0.2", "timed out")
@@ -180,13 +186,14 @@ def test_a_pile_up_is_summed_up_once_a_period():
 
 
 def test_a_flood_from_many_addresses_keeps_the_digest_bounded():
-    lines, now = [], [100.0]
+    console, now = FakeConsole(), [100.0]
+    lines = console.lines
 
     def clock():
         now[0] += 0.001  # each report a little later than the one before
         return now[0]
 
-    digest = ConsoleDigest(lines.append, clock=clock)
+    digest = ConsoleDigest(console, clock=clock)
     addresses = ["198.18.1.%d" % number for number in range(MAX_PERIODS + 1)]
     digest.report(REFUSED, addresses[0], "full")
     digest.report(REFUSED, addresses[0], "full")
@@ -279,6 +286,7 @@ def weather_a_flood(server, count, what, make_short=None):
     chat_in_order(bob, amy, 5, "after the flood")
 
 
+@pytest.mark.system
 def test_a_flood_at_ulimit_n_128_neither_spins_nor_shuts_students_out(pyz, tmp_path):
     require_proc()
     server = ServerProcess(sys.executable, pyz, "--max-clients", "1000", "--rate-limit", "0",
@@ -291,6 +299,7 @@ def test_a_flood_at_ulimit_n_128_neither_spins_nor_shuts_students_out(pyz, tmp_p
         server.kill()
 
 
+@pytest.mark.system
 def test_out_of_descriptors_the_server_pauses_says_so_once_and_recovers(pyz, tmp_path):
     require_proc()
     server = ServerProcess(sys.executable, pyz, "--max-clients", "200", "--rate-limit", "0",
@@ -312,8 +321,9 @@ def test_out_of_descriptors_the_server_pauses_says_so_once_and_recovers(pyz, tmp
 
 
 def test_the_pause_doubles_up_to_its_bound_and_is_said_once():
-    warnings, notes = [], []
-    backoff = AcceptBackoff(warnings.append, notes.append)
+    console = FakeConsole()
+    warnings, notes = console.errors, console.infos
+    backoff = AcceptBackoff(console)
     try:
         pauses = []
         for _ in range(8):

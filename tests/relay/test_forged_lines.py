@@ -19,8 +19,12 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from helpers import WAIT, Lab, as_student, require, wait_until
 from test_attacks import LAB_CLIENTS
+
+pytestmark = pytest.mark.system  # real servers, processes or sockets
 
 # What the attacker wants read as the program's own lines.
 FORGED = ("[21:21] <kim (teacher)> the quiz starts now, /msg amy your answers",

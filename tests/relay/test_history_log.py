@@ -8,6 +8,7 @@ import re
 import pytest
 
 from helpers import RunningServer, require, server_options, take_unsaved_file, wait_until
+from fake_console import FakeConsole
 from chat_app.relay import history_log
 from chat_app.relay.history_log import HistoryLog
 
@@ -17,6 +18,7 @@ def records(path):
         return [json.loads(line) for line in handle if line.strip()]
 
 
+@pytest.mark.system
 def test_messages_joins_leaves_and_private_messages_are_logged(make_server, tmp_path):
     path = str(tmp_path / "room.jsonl")
     server = make_server("--log", path)
@@ -35,6 +37,7 @@ def test_messages_joins_leaves_and_private_messages_are_logged(make_server, tmp_
                      ("message", "secret", "bob"), ("left", "bob", None)]
 
 
+@pytest.mark.system
 def test_history_and_ids_survive_a_restart(tmp_path):
     path = str(tmp_path / "room.jsonl")
     first = RunningServer("--log", path, "--history", "3")
@@ -60,6 +63,7 @@ def test_history_and_ids_survive_a_restart(tmp_path):
         second.close()
 
 
+@pytest.mark.system
 def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path):
     path = str(tmp_path / "room.jsonl")
     good = {"type": "message", "id": 7, "from": "amy", "text": "kept", "time": 1.5}
@@ -107,6 +111,7 @@ def test_unreadable_lines_are_counted(tmp_path):
     assert warnings == ["2 unreadable line(s) in %s were skipped." % path]
 
 
+@pytest.mark.system
 def test_a_log_write_error_is_reported_and_chat_goes_on(make_server, tmp_path):
     require(os.path.exists("/dev/full"), "/dev/full, to simulate a full disk")
     server = make_server("--log", "/dev/full")
@@ -130,6 +135,7 @@ def room_with_a_message(path):
     return server, amy, amy.expect("message")
 
 
+@pytest.mark.system
 def test_announcements_are_numbered_kept_logged_and_reloaded(tmp_path):
     """/say is part of the record: late joiners and a restarted server still have it."""
     from test_text_sessions import read_until
@@ -206,8 +212,9 @@ def test_a_partial_write_is_cut_back_to_the_last_whole_line(tmp_path, monkeypatc
 
 def test_a_full_log_becomes_file_1_and_history_reloads_across_files(tmp_path):
     path = str(tmp_path / "room.jsonl")
-    said = []
-    log = HistoryLog(path, max_size=1000, report=said.append)
+    console = FakeConsole()
+    said = console.lines
+    log = HistoryLog(path, max_size=1000, console=console)
     for number in range(1, 31):  # about 90 bytes each: 11 to a file
         assert log.write([frame_line(number)]) == (1, None)
     log.close()
@@ -228,8 +235,9 @@ def test_a_full_log_becomes_file_1_and_history_reloads_across_files(tmp_path):
 def test_only_the_newest_older_files_are_kept_and_the_console_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(history_log, "ROTATED_LOGS_KEPT", 2)
     path = str(tmp_path / "room.jsonl")
-    said = []
-    log = HistoryLog(path, max_size=200, report=said.append)
+    console = FakeConsole()
+    said = console.lines
+    log = HistoryLog(path, max_size=200, console=console)
     assert log.write([frame_line(number) for number in range(1, 9)]) == (8, None)  # 2 a file
     log.close()
     assert sorted(os.listdir(str(tmp_path))) == ["room.jsonl", "room.jsonl.1", "room.jsonl.2"]
@@ -245,8 +253,9 @@ def test_a_log_that_cannot_be_renamed_grows_on_and_says_so_once(tmp_path, monkey
     monkeypatch.setattr(history_log, "ROTATED_LOGS_KEPT", 1)
     path = str(tmp_path / "room.jsonl")
     os.makedirs(path + ".1" + os.sep + "in the way")  # the oldest kept file cannot be removed
-    warned = []
-    log = HistoryLog(path, max_size=200, warn=warned.append)
+    console = FakeConsole()
+    warned = console.errors
+    log = HistoryLog(path, max_size=200, console=console)
     assert log.write([frame_line(number) for number in range(1, 7)]) == (6, None)
     log.close()
     assert [r["id"] for r in records(path)] == [1, 2, 3, 4, 5, 6]
@@ -267,8 +276,9 @@ def test_a_line_longer_than_the_limit_gets_a_file_of_its_own(tmp_path):
 
 def test_a_deleted_or_replaced_log_is_noticed_and_started_again(tmp_path):
     path = str(tmp_path / "room.jsonl")
-    warned = []
-    log = HistoryLog(path, warn=warned.append)
+    console = FakeConsole()
+    warned = console.errors
+    log = HistoryLog(path, console=console)
     log.write([frame_line(1)])
     os.remove(path)
     assert log.write([frame_line(2)]) == (1, None)
@@ -322,6 +332,7 @@ def test_log_max_size_refuses_a_size_that_is_likely_a_mistake(capsys, text, word
     assert words in capsys.readouterr().err
 
 
+@pytest.mark.system
 def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_path):
     path = str(tmp_path / "chat.log")
     texts = ["%02d " % number + "w" * 2997 for number in range(50)]  # 150 KB
@@ -347,6 +358,7 @@ def test_the_server_rotates_its_log_and_reloads_history_across_the_files(tmp_pat
         second.close()
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("gone", ["deleted", "moved"])
 def test_a_log_deleted_or_moved_while_the_server_runs_is_written_again_whole(tmp_path, gone):
     path = str(tmp_path / "chat.log")

@@ -4,21 +4,21 @@ that fits in memory."""
 import errno
 import json
 import os
-import select
 import shutil
-import socket
 import subprocess
 import threading
 import time
 
 import pytest
 
+from fake_console import FakeConsole
 from helpers import WAIT, RunningServer, require, take_unsaved_file, wait_until
 from test_outbox import round_done
+from test_room import Member
 from chat_app.relay import log_writer
 from chat_app.relay.log_writer import LogWriter
-from chat_app.relay.outbox import Outbox, Writer
-from chat_app.relay.room import Peer, Room
+from chat_app.relay.fanout import Fanout
+from chat_app.relay.room import Room
 
 
 class StandInLog:
@@ -54,17 +54,17 @@ class StandInLog:
 
 
 def said():
-    """Return a list the console's lines go into, and the function that adds to it."""
-    lines = []
-    return lines, lines.append
+    """Return a console for a LogWriter, and the list of what it was told (info and error)."""
+    console = FakeConsole()
+    return console, console.lines
 
 
 def blocked_writer(first_line):
     """Return (log, writer, warnings): a LogWriter stuck writing `first_line`."""
     log = StandInLog()
     log.opened.clear()
-    warnings, warn = said()
-    writer = LogWriter(log, warn, warn)
+    console, warnings = said()
+    writer = LogWriter(log, console)
     writer.put(first_line)
     wait_until(log.writing.is_set, what="the first write to start")
     return log, writer, warnings
@@ -73,7 +73,7 @@ def blocked_writer(first_line):
 def test_while_the_log_keeps_up_a_relayed_line_is_written_before_it_is_sent(monkeypatch):
     monkeypatch.setattr(log_writer, "KEEP_UP_SECONDS", WAIT)  # a busy machine is no stall
     log = StandInLog()
-    writer = LogWriter(log, None, None)
+    writer = LogWriter(log)
     for number in range(1, 51):
         queued = writer.put(b"%d\n" % number)
         queued.wait_released()
@@ -84,7 +84,7 @@ def test_while_the_log_keeps_up_a_relayed_line_is_written_before_it_is_sent(monk
 def test_a_stalled_log_is_not_waited_for(monkeypatch):
     log = StandInLog()
     log.opened.clear()
-    writer = LogWriter(log, None, None)
+    writer = LogWriter(log)
     writer.put(b"1\n").wait_released()  # the one wait: at most KEEP_UP_SECONDS
     assert log.writing.is_set() and log.lines == []
     wait_until(lambda: writer.put(b"2\n") is None,
@@ -130,7 +130,7 @@ def test_a_frame_left_out_of_the_log_goes_with_the_line_before_it(monkeypatch):
     released = []
     log = StandInLog()
     log.opened.clear()
-    writer = LogWriter(log, None, None)
+    writer = LogWriter(log)
     writer.on_release = released.append
     writer.put(b"1\n", 10)
     wait_until(log.writing.is_set, what="the first write to start")
@@ -149,9 +149,9 @@ def test_a_failed_write_is_said_once_and_tried_again(monkeypatch):
     log = StandInLog()
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     log.failures = [full] * 5
-    warnings, warn = said()
-    reports, report = said()
-    writer = LogWriter(log, warn, report)
+    console = FakeConsole()
+    warnings, reports = console.errors, console.infos
+    writer = LogWriter(log, console)
     writer.put(b"kept\n")
     wait_until(lambda: log.lines, what="the write to succeed after five failures")
     writer.close()
@@ -167,8 +167,8 @@ def test_a_failed_write_is_said_once_and_tried_again(monkeypatch):
 def test_close_says_what_could_not_be_written():
     log = StandInLog()
     log.failures = [OSError(errno.EIO, os.strerror(errno.EIO))] * 1000
-    warnings, warn = said()
-    writer = LogWriter(log, warn, warn)
+    console, warnings = said()
+    writer = LogWriter(log, console)
     writer.put(b"a\n")
     writer.put(b"b\n")
     wait_until(lambda: warnings, what="the failure to be said")
@@ -201,7 +201,7 @@ def test_close_waits_a_bounded_time_for_a_write_that_does_not_return():
 def test_a_line_is_released_once_written_or_once_its_write_fails():
     log = StandInLog()
     released = []
-    writer = LogWriter(log, lambda text: None, lambda text: None)
+    writer = LogWriter(log)
     writer.on_release = released.append
     writer.put(b"1\n", 1)
     wait_until(lambda: released == [1], what="the written line to be released")
@@ -216,48 +216,14 @@ def test_a_line_is_released_once_written_or_once_its_write_fails():
 
 # --- the room with a log that blocks, in-process -----------------------------
 
-class Member:
-    """A member of the room over a socketpair, its outbox on the server's end."""
-
-    def __init__(self, room, writer, name, address="127.0.0.1"):
-        self.server_end, self.client_end = socket.socketpair()
-        self.server_end.setblocking(False)
-        self.client_end.settimeout(WAIT)
-        self.peer = Peer(Outbox(self.server_end, writer, lambda: None), address)
-        self._buffer = b""
-        room.join(self.peer, name)
-
-    def expect(self, kind):
-        """Return the next frame of this type, skipping others."""
-        while True:
-            while b"\n" not in self._buffer:
-                data = self.client_end.recv(65536)
-                assert data, "the connection closed"
-                self._buffer += data
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            frame = json.loads(line)
-            if frame["type"] == kind:
-                return frame
-
-    def nothing_arrived(self):
-        """Tell whether no byte waits to be read."""
-        readable, _, _ = select.select([self.client_end], [], [], 0)
-        return not readable and not self._buffer
-
-    def close(self):
-        self.peer.outbox.close()
-        self.server_end.close()
-        self.client_end.close()
-
-
 @pytest.fixture
 def logged_room():
-    """Return (room, fan-out writer, stand-in log, amy, bob): a room whose log can block."""
+    """Return (room, fanout, stand-in log, amy, bob): a room whose log can block."""
     room = Room(10)
-    fanout = Writer(room.stream)
-    room.attach_writer(fanout)
+    fanout = Fanout(room.stream)
+    room.attach_fanout(fanout)
     log = StandInLog()
-    room.attach_log(LogWriter(log, lambda text: None, lambda text: None))
+    room.attach_log(LogWriter(log))
     amy = Member(room, fanout, "amy")
     bob = Member(room, fanout, "bob")
     assert amy.expect("joined")["name"] == "bob"
@@ -281,7 +247,7 @@ def test_a_message_is_sent_to_no_one_before_its_line_is_in_the_log(logged_room, 
     relay = threading.Thread(target=room.say, args=(amy.peer, "hello"), daemon=True)
     relay.start()
     wait_until(log.writing.is_set, what="the message's line to be written")
-    round_done(fanout)  # the writer is awake, and sends nothing held
+    round_done(fanout)  # the fanout is awake, and sends nothing held
     assert amy.nothing_arrived() and bob.nothing_arrived()
     log.opened.set()
     assert bob.expect("message")["text"] == "hello"
@@ -316,13 +282,14 @@ def log_messages(data):
 
 def test_past_its_share_a_machine_is_still_relayed_but_no_longer_logged(monkeypatch):
     monkeypatch.setattr(log_writer, "KEEP_UP_SECONDS", WAIT)  # a busy machine is no stall
-    warnings = []
-    room = Room(10, warn=warnings.append)
-    fanout = Writer(room.stream)
-    room.attach_writer(fanout)
+    console = FakeConsole()
+    warnings = console.lines
+    room = Room(10, console=console)
+    fanout = Fanout(room.stream)
+    room.attach_fanout(fanout)
     log = StandInLog()
     log.max_size = 600  # one file's worth: each address's share of the log
-    room.attach_log(LogWriter(log, warnings.append, warnings.append))
+    room.attach_log(LogWriter(log, console))
     eve = Member(room, fanout, "eve", "198.18.0.2")
     amy = Member(room, fanout, "amy", "198.18.0.3")
     lee = Member(room, fanout, "lee")  # this computer's: never counted
@@ -356,6 +323,7 @@ def test_past_its_share_a_machine_is_still_relayed_but_no_longer_logged(monkeypa
                for warning in warnings)
 
 
+@pytest.mark.system
 def test_a_blocked_log_never_delays_delivery(make_server, tmp_path):
     """--log on a pipe nobody reads: writes block once its 64 KiB buffer is full."""
     fifo = str(tmp_path / "room.fifo")
@@ -419,6 +387,7 @@ def fill(disk, leave):
     return filler
 
 
+@pytest.mark.system
 def test_a_full_disk_loses_no_message_and_leaves_no_broken_line(small_disk, monkeypatch):
     monkeypatch.setattr(log_writer, "RETRY_SECONDS", 0.1)
     path = os.path.join(small_disk, "chat.log")
@@ -459,6 +428,7 @@ def test_a_full_disk_loses_no_message_and_leaves_no_broken_line(small_disk, monk
         again.close()
 
 
+@pytest.mark.system
 def test_a_stop_while_the_disk_is_full_says_what_the_log_misses(make_server):
     require(os.path.exists("/dev/full"), "/dev/full, to simulate a full disk")
     server = make_server("--log", "/dev/full")

@@ -6,9 +6,10 @@ import threading
 import pytest
 
 from helpers import require, wait_until
-from chat_app.relay import one_cpu as one_cpu_module, outbox
+from chat_app.relay import fanout as fanout_module, one_cpu as one_cpu_module
 from chat_app.relay.one_cpu import OneCpu, current_cpu
-from chat_app.relay.outbox import Outbox, Stream, Writer
+from chat_app.relay.fanout import Fanout
+from chat_app.relay.outbox import Outbox, Stream
 
 
 def allowed_now():
@@ -115,56 +116,56 @@ def test_frames_at_a_flood_rate_narrow_and_calm_widens():
     assert not one_cpu.narrowed
 
 
-def flooded_writer(monkeypatch):
-    """A Writer with a member, whose OneCpu counts a flood from 100 frames a second."""
+def flooded_fanout(monkeypatch):
+    """A Fanout with a member, whose OneCpu counts a flood from 100 frames a second."""
     monkeypatch.setattr(one_cpu_module, "FLOOD_RATE", 100)
     monkeypatch.setattr(one_cpu_module, "FLOOD_WINDOW", 0.05)
     one_cpu = OneCpu()
-    writer = Writer(Stream(), one_cpu)
+    fanout = Fanout(Stream(), one_cpu)
     amy = TakesAll()
-    member = Outbox(amy, writer, lambda: None)
-    member.follow(writer.stream.end)
-    writer.set_members((member,))
-    return writer, one_cpu, amy
+    member = Outbox(amy, fanout, lambda: None)
+    member.follow(fanout.stream.end)
+    fanout.set_members((member,))
+    return fanout, one_cpu, amy
 
 
-def flood(writer, one_cpu):
+def flood(fanout, one_cpu):
     """Send 20 frames in a round (once per check): more than 100 a second."""
     def more():
         for number in range(20):
-            writer.stream.append(b"flood %d\n" % number)
-        writer.deliver()
+            fanout.stream.append(b"flood %d\n" % number)
+        fanout.deliver()
         return one_cpu.narrowed
     wait_until(more, what="a flood did not keep the threads to one CPU")
 
 
-def test_the_writer_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
+def test_the_fanout_narrows_while_the_room_floods_and_widens_once_calm(monkeypatch):
     require_two_cpus()
-    monkeypatch.setattr(outbox, "CALM_SECONDS", 0.2)
+    monkeypatch.setattr(fanout_module, "CALM_SECONDS", 0.2)
     monkeypatch.setattr(one_cpu_module, "CALM_SECONDS", 0.2)
     allowed = allowed_now()
-    writer, one_cpu, amy = flooded_writer(monkeypatch)
+    fanout, one_cpu, amy = flooded_fanout(monkeypatch)
     try:
-        writer.stream.append(b"one\n")
-        writer.deliver()
+        fanout.stream.append(b"one\n")
+        fanout.deliver()
         wait_until(lambda: amy.received == b"one\n")
         assert not one_cpu.narrowed
-        flood(writer, one_cpu)
+        flood(fanout, one_cpu)
         assert len(set(every_thread().values())) == 1
         wait_until(lambda: not one_cpu.narrowed, what="the calm room stayed on one CPU")
         assert set(every_thread().values()) == {allowed}
         assert amy.received.endswith(b"flood 19\n")
     finally:
-        writer.stop()
+        fanout.stop()
         one_cpu.widen()
 
 
-def test_a_writer_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
+def test_a_fanout_stopped_while_narrowed_lets_the_threads_go(monkeypatch):
     require_two_cpus()
     allowed = allowed_now()
-    writer, one_cpu, _ = flooded_writer(monkeypatch)
+    fanout, one_cpu, _ = flooded_fanout(monkeypatch)
     try:
-        flood(writer, one_cpu)
+        flood(fanout, one_cpu)
     finally:
-        writer.stop()
+        fanout.stop()
     assert not one_cpu.narrowed and set(every_thread().values()) == {allowed}

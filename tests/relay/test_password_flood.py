@@ -7,6 +7,8 @@ import threading
 import time
 import types
 
+import pytest
+
 from helpers import WAIT, wait_until
 from chat_app.relay.access import (
     FREE_PASSWORD_TRIES,
@@ -14,7 +16,9 @@ from chat_app.relay.access import (
     PasswordGuard,
 )
 from chat_app.relay.peer_wait import PasswordTryWait, wait_unless_ended
-from chat_app.relay.room import Peer
+from chat_app.relay.peer import Peer
+
+pytestmark = pytest.mark.system  # real servers, processes or sockets
 
 # The attack: fifty wrong passwords at once from one address.
 GUESSES = 50

@@ -11,6 +11,8 @@ from helpers import LOOPBACK
 from chat_app.wire import scram
 from chat_app.wire.protocol import PASSWORD_MISSING_MESSAGE
 
+pytestmark = pytest.mark.system  # real servers, processes or sockets
+
 ROOM, TEACHER = "room-pw-42", "T-secret-7"
 
 

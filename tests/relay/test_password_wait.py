@@ -11,6 +11,8 @@ the same: the step is longer than the client's patience.
 import threading
 import time
 
+import pytest
+
 from helpers import LOOPBACK, WAIT, wait_until
 from chat_app.relay import access
 from chat_app.client.connection import (
@@ -18,7 +20,7 @@ from chat_app.client.connection import (
     JoinRefused,
     ServerConnection,
 )
-from chat_app.relay.room import Peer
+from chat_app.relay.peer import Peer
 
 WRONG = 7  # as in the trial: the step is then at its last
 STEP = 1.6  # the last step, scaled down from 8 s
@@ -45,6 +47,7 @@ def try_password(port, password, waits):
         connection.close()
 
 
+@pytest.mark.system
 def test_after_seven_wrong_passwords_the_right_one_gets_in_though_others_gave_up(
         make_server, monkeypatch):
     scaled(monkeypatch)
@@ -75,6 +78,7 @@ def test_after_seven_wrong_passwords_the_right_one_gets_in_though_others_gave_up
     server.out.wait_for(r"refused 127\.0\.0\.1: it left while its password try")
 
 
+@pytest.mark.system
 def test_a_client_still_stops_waiting_for_a_server_that_never_answers(server):
     connection = ServerConnection.open(LOOPBACK, server.port, timeout=0.5)
     try:

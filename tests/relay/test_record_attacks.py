@@ -13,9 +13,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from helpers import ROOT, WAIT, Lab, ServerProcess
 from chat_app.relay.history_log import MIN_MAX_SIZE, ROTATED_LOGS_KEPT
 from chat_app.wire.protocol import MAX_SERVER_FRAME_BYTES
+
+pytestmark = pytest.mark.system  # real servers, processes or sockets
 
 LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
 
@@ -80,26 +84,30 @@ def test_one_machine_under_many_names_cannot_erase_the_lesson_from_the_log(pyz, 
     with Lab("server", "attacker", "student") as lab:
         server = lab_server(lab, pyz, tmp_path, "--log", log, "--log-max-size", "64K",
                             "--history", "10")
-        host, port = lab.address("server"), server.port
-        attacker = client(lab, "attacker", "throwaway", host, port, 2000, "--toggles", 1,
-                          "--says", 1, "--chars", 600)
-        lesson = []
         try:
-            read_until(attacker, "joined", 600)
-            lesson = [client(lab, "student", "talk", host, port, "amy", 20, "--interval", 0.05),
-                      client(lab, "server", "talk", "127.0.0.1", port, "ms_lee", 20,
-                             "--interval", 0.05, "--teacher")]
-            talked = [finish(talker) for talker in lesson]
-            more = read_until(attacker, "joined") + 300  # the attack goes on after the lesson
-            read_until(attacker, "joined", more)
-            attack = finish(attacker)
-            written = written_bytes(server.process.pid) - len(server.out) - len(server.err)
+            host, port = lab.address("server"), server.port
+            attacker = client(lab, "attacker", "throwaway", host, port, 2000, "--toggles", 1,
+                              "--says", 1, "--chars", 600)
+            lesson = []
+            try:
+                read_until(attacker, "joined", 600)
+                lesson = [client(lab, "student", "talk", host, port, "amy", 20,
+                                 "--interval", 0.05),
+                          client(lab, "server", "talk", "127.0.0.1", port, "ms_lee", 20,
+                                 "--interval", 0.05, "--teacher")]
+                talked = [finish(talker) for talker in lesson]
+                more = read_until(attacker, "joined") + 300  # the attack goes on after the lesson
+                read_until(attacker, "joined", more)
+                attack = finish(attacker)
+                written = written_bytes(server.process.pid) - len(server.out) - len(server.err)
+            finally:
+                for process in [attacker] + lesson:
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait(WAIT)
+            server.stop()
         finally:
-            for process in [attacker] + lesson:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(WAIT)
-        server.stop()
+            server.kill()  # nothing once it stopped; no orphan server after a failure
     records = log_records(log)
     said = {record["text"] for record in records if record["type"] == "message"}
     lesson_texts = {"%s %d" % (name, number) for name in ("amy", "ms_lee") for number in range(20)}
@@ -129,20 +137,23 @@ def then_the_teacher(pyz, tmp_path, attack, *teacher):
     """
     with Lab("server", "attacker") as lab:
         server = lab_server(lab, pyz, tmp_path)
-        attacker = client(lab, "attacker", "throwaway", lab.address("server"), server.port,
-                          *attack)
         try:
-            read_until(attacker, "holding")
-            joined = lab.run("server", [sys.executable, LAB_CLIENTS, "teacher", "127.0.0.1",
-                                        str(server.port), "ms_lee"] + list(teacher),
-                             stdout=subprocess.PIPE, universal_newlines=True,
-                             timeout=ATTACK_SECONDS)
-            answer = finish(attacker)
+            attacker = client(lab, "attacker", "throwaway", lab.address("server"), server.port,
+                              *attack)
+            try:
+                read_until(attacker, "holding")
+                joined = lab.run("server", [sys.executable, LAB_CLIENTS, "teacher", "127.0.0.1",
+                                            str(server.port), "ms_lee"] + list(teacher),
+                                 stdout=subprocess.PIPE, universal_newlines=True,
+                                 timeout=ATTACK_SECONDS)
+                answer = finish(attacker)
+            finally:
+                if attacker.poll() is None:
+                    attacker.kill()
+                    attacker.wait(WAIT)
+            server.stop()
         finally:
-            if attacker.poll() is None:
-                attacker.kill()
-                attacker.wait(WAIT)
-        server.stop()
+            server.kill()  # nothing once it stopped; no orphan server after a failure
     return answer, json.loads(joined.stdout), server.out
 
 

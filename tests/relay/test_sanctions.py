@@ -13,6 +13,8 @@ import re
 import threading
 import time
 
+import pytest
+
 from helpers import WAIT, Lab, RunningServer, server_options, wait_until
 from test_text_sessions import person, read_until
 from chat_app.wire import teacher_id
@@ -20,6 +22,8 @@ from chat_app.wire.rate_limit import DEFAULT_BURST, DEFAULT_RATE
 from chat_app.relay.room import SHARED_ADDRESS_PEOPLE
 from chat_app.relay.listener import SANCTION_LINES, banner
 from chat_app.wire.text_format import MUTED_WORDS
+
+pytestmark = pytest.mark.system  # real servers, processes or sockets
 
 
 class LabRoom:

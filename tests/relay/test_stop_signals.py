@@ -14,6 +14,7 @@ from chat_app.relay import listener as server_module
 CLIENTS = 50
 
 
+@pytest.mark.system
 def test_sighup_says_bye_to_every_client_and_exits_as_sigterm_does(pyz):
     require(hasattr(signal, "SIGHUP"), "SIGHUP (Unix)")
     server = ServerProcess(sys.executable, pyz)

@@ -15,11 +15,13 @@ from chat_app.client.chat_state import ChatState
 from chat_app.terminal import prompt as terminal
 from chat_app.client.link import Link
 from chat_app.window.chat_view import segments
-from chat_app.relay.listener import Console
+from chat_app.terminal.console import Console
 from chat_app.relay.teacher_console import DEFAULT_KICK_REASON, TeacherConsole
 from chat_app.wire.text_format import SESSION_END_HINT
 from test_server import joined
 from test_text_sessions import person, read_until
+
+pytestmark = pytest.mark.system  # real servers, processes or sockets
 
 
 @pytest.fixture

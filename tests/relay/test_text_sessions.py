@@ -8,6 +8,8 @@ import pytest
 from helpers import Client, wait_until
 from chat_app.wire.text_format import INDENT
 
+pytestmark = pytest.mark.system  # real servers, processes or sockets
+
 STAMP = r"\[\d\d:\d\d\] "
 
 

@@ -17,9 +17,11 @@ import sys
 import threading
 import time
 
+import pytest
+
 from helpers import LOOPBACK, WAIT, wait_until
 from chat_app.terminal.console_buffer import ConsoleBuffer
-from chat_app.relay.listener import SKIPPED_WORDS, Console
+from chat_app.terminal.console import SKIPPED_WORDS
 
 
 class Stalled:
@@ -82,19 +84,6 @@ def test_closing_gives_up_on_a_stalled_console_in_time():
         console.through.set()
 
 
-def test_a_console_to_memory_prints_at_once_and_one_to_a_file_through_its_thread(tmp_path):
-    from helpers import Lines
-    out = Lines()
-    Console(out, out).info("at once")
-    assert "at once" in out.text  # a test's sink cannot stall
-    with open(str(tmp_path / "out"), "w") as handle:
-        console = Console(handle, handle)
-        console.info("later")
-        console.close()
-    with open(str(tmp_path / "out")) as handle:
-        assert "later" in handle.read()
-
-
 # --- the attack: a server whose standard output is a pipe nobody reads ------------
 
 # Messages of this many characters, as in the issue: 32 of them filled the pipe.
@@ -113,6 +102,7 @@ def json_client(port, name):
     return sock, lines
 
 
+@pytest.mark.system
 def test_a_console_nobody_reads_does_not_stop_the_room(pyz, tmp_path):
     read_end, write_end = os.pipe()
     server = subprocess.Popen(

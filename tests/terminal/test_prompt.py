@@ -8,6 +8,8 @@ renders), the teacher's console, and `chat.pyz client --text`.
 
 import os
 
+import pytest
+
 from helpers import Client
 from test_text_client import TerminalClient
 from test_text_format import MARKS, SEPARATORS, message
@@ -43,6 +45,7 @@ def assert_shown(lines):
     assert not any(ch in line for line in lines for ch in SEPARATORS + MARKS)
 
 
+@pytest.mark.system
 def test_a_person_at_nc_and_the_teacher_see_them_harmlessly(server):
     amy = person(server, "amy")
     said_with_each(server)
@@ -55,6 +58,7 @@ def test_a_person_at_nc_and_the_teacher_see_them_harmlessly(server):
     assert_shown(server.out.text.splitlines())
 
 
+@pytest.mark.system
 def test_the_text_client_shows_them_harmlessly(pyz, server):
     client = TerminalClient(pyz, server.port, "--name", "amy")
     try:

@@ -10,6 +10,8 @@ from chat_app.wire import teacher_id
 from chat_app.relay.session import PROMPT_NAME_LOGGED
 from test_text_sessions import read_until, unwrap
 
+pytestmark = pytest.mark.system  # real servers, processes or sockets
+
 def teaching(server):
     """Note the token the server wrote for its teacher (teacher_id.py), as the clients read it."""
     server.token = teacher_id.read_token(server.port)

@@ -155,8 +155,9 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     }
 
     # Who handles a JSON frame, by its type, before and after the join, and
-    # a text command, by its kind (method names too: 1.4 KiB of dicts and
-    # bound methods per connection otherwise).
+    # a text command, by its kind: method names, shared by every connection
+    # (dicts of bound methods would be made per connection; docs/benchmarks.md,
+    # "Figures behind the code").
     login_handlers = {
         "join": "json_join", "say": "must_join", "ping": "answer_ping",
         "pong": "nothing", "leave": "quit", "hand": "must_join", "control": "must_join",
@@ -188,7 +189,7 @@ class ChatRequestHandler(socketserver.StreamRequestHandler):
     def setup(self):
         # As StreamRequestHandler.setup(), without its rfile and wfile: this
         # handler reads and writes the socket itself (read(), outbox.py),
-        # and the two file objects would cost 0.8 KiB per connection, unused.
+        # and the two file objects would cost memory per connection, unused.
         self.connection = self.request
         # Chat latency must not wait on Nagle's algorithm.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)

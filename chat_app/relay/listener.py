@@ -77,19 +77,19 @@ class ConnectionThread(threading.Thread):
     """The thread of one connection: it runs ChatServer.serve_connection.
 
     Memory per connection is mostly this thread's stack pages that were
-    ever touched (2000 connections: 4 KiB more each is 8 MiB more).  On
-    Python 3.11 and later a call from Python to Python takes no C stack,
-    but a call with *args (threading.Thread.run calls its target so) or a
-    call of a class (running __init__) does, about 500 and 800 bytes.
-    Without those two, a JSON connection's thread stays within two pages
-    (7.2 of 8 KiB measured on 3.11 and 3.12; three pages with them).
+    ever touched: one page more per connection is megabytes more for a
+    hall.  On Python 3.11 and later a call from Python to Python takes no
+    C stack, but a call with *args (threading.Thread.run calls its target
+    so) or a call of a class (running __init__) does.  Without those two,
+    a JSON connection's thread stays within two pages (three with them;
+    docs/benchmarks.md, "Figures behind the code").
 
     The stack's size (threading.stack_size) is left as it is: only touched
     pages cost memory, so a smaller one saves nothing, and it would have to
     be proved big enough for every path on every Python (the json module's
-    C parser went 1.3 MiB deep on 3.13 for a line of nested brackets, before
-    protocol.MAX_NESTING refused such lines undecoded): too small a stack
-    crashes the server.
+    C parser went over a megabyte deep on 3.13 for a line of nested
+    brackets, before protocol.MAX_NESTING refused such lines undecoded):
+    too small a stack crashes the server.
     """
 
     def __init__(self, server, request, client_address, peer, refusal, why):
@@ -558,7 +558,7 @@ def start_server(options, console):
     server.tls, server.tls_fingerprint = context, fingerprint
     server.teacher_keys = TeacherKeys.start(server.server_address[1],
                                             getattr(options, "teacher_password", None),
-                                            room, console.error)
+                                            room, console)
     return server
 
 

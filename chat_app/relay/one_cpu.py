@@ -5,18 +5,18 @@ hands it over when it waits on a socket.  Under a flood (thousands of
 messages a second: scripts, or a big room pasting for seconds on end) the
 connections' threads and the fanout hand it to each other thousands of
 times a second.  Spread over two CPUs, each hand-over wakes a
-thread on the other CPU, which then waits for the lock in turn: on the
-2-core machine of docs/benchmarks.md that doubled the server's CPU per
-delivery at W2 in most runs, and it fell behind the room by seconds.  Held
-on one CPU, the threads hand over in turn without waking each other across
-CPUs, and it kept up in every run.
+thread on the other CPU, which then waits for the lock in turn: at W2 the
+server then fell behind the room by seconds in most runs.  Held on one
+CPU, the threads hand over in turn without waking each other across CPUs,
+and it kept up in every run (docs/benchmarks.md, "What made W2 keep up").
 
 So while the room's frames come at a flood's rate (FLOOD_RATE a second or
 more, over FLOOD_WINDOW), every thread of the process is kept on one CPU;
 once there has been no flood for CALM_SECONDS, they may run on any CPU
 again, as the person who started the server allowed (`taskset`).  Below
-that rate the threads stay spread: at W3 (100 messages a second to 1000
-members) keeping them on one CPU cost 8.2 µs per delivery against 7.4.
+that rate the threads stay spread: at W3 (a big hall, well below it)
+keeping them on one CPU cost more CPU per delivery (docs/benchmarks.md,
+"Figures behind the code").
 Where Python offers no way to do this (os.sched_setaffinity is Linux's:
 on Windows and macOS), or only one CPU is allowed, nothing changes.
 """
@@ -27,8 +27,8 @@ import os
 # seconds (100 frames), so that a flood is seen within a twentieth of a
 # second: a server that stays spread meanwhile falls behind, and a room
 # running at the machine's limit never catches up.  A classroom sends a few
-# a second; everyone pasting at once, a few dozen in a moment; W2 offers
-# 16,000 a second.
+# a second; everyone pasting at once, a few dozen in a moment; only W2 of
+# the bench's workloads (docs/benchmarks.md) comes near this rate.
 FLOOD_RATE = 2000
 FLOOD_WINDOW = 0.05
 

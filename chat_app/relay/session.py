@@ -46,7 +46,7 @@ DRIP_PAUSE = 0.005
 # once) is read in gulps: a read that ends a line within BURST_GAP of the
 # read before makes the next read wait BURST_PAUSE, so that the lines that
 # arrive meanwhile are taken in one wake-up of the thread rather than one
-# each (at W2, 1,600 lines a second per member, 0.6 ms apart).  The pause
+# each (a W2 sender's lines come well under a millisecond apart).  The pause
 # is longer than the gap, so that it always gathers more than one line: a
 # thread wake-up costs more than a line.  A person never sends two lines
 # 1 ms apart (a paste arrives in one read), so people wait for nothing; a

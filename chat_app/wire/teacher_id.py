@@ -162,7 +162,7 @@ def proof(password=None):
 class TeacherKeys:
     """What proves a teacher to one running server: its token and its teacher password."""
 
-    def __init__(self, token=None, path=None, password=None, room=None, warn=None):
+    def __init__(self, token=None, path=None, password=None, room=None, console=None):
         self._token = token
         self.path = path
         self._password = password  # compared as sent by older clients and scripts
@@ -171,20 +171,20 @@ class TeacherKeys:
             from . import scram
             self._verifier = scram.Verifier.make(password)
         self._room = room  # its check_slowly() checks teacher passwords in the slowed line
-        self._warn = warn or (lambda text: None)
+        self.console = console  # the server's console (terminal/console.py), told of problems
         self._token_problem = None  # set once the file was found readable by others
 
     @classmethod
-    def start(cls, port, password, room, warn, directory=None):
+    def start(cls, port, password, room, console, directory=None):
         """Write this run's token file and return the keys; say so if it cannot be written."""
         try:
             path, token = write_token(port, directory)
         except OSError as exc:
-            warn("could not write the teacher token file in %s (%s): a client on this computer "
+            console.error("could not write the teacher token file in %s (%s): a client on this computer "
                  "is not recognised as the teacher; teachers join with --teacher-password."
                  % (directory or home(), exc.strerror or exc))
-            return cls(password=password, room=room, warn=warn)
-        return cls(token, path, password, room, warn)
+            return cls(password=password, room=room, console=console)
+        return cls(token, path, password, room, console)
 
     @property
     def has_token(self):
@@ -267,9 +267,10 @@ class TeacherKeys:
                 problem = None  # gone: whoever could read it had to be its owner
             if problem is not None:
                 self._token_problem = problem
-                self._warn("the teacher token file %s can be read by other users (%s): every "
-                           "teacher token is refused until the server is restarted. Teachers "
-                           "join with --teacher-password meanwhile." % (self.path, problem))
+                self.console.error(
+                    "the teacher token file %s can be read by other users (%s): every teacher "
+                    "token is refused until the server is restarted. Teachers join with "
+                    "--teacher-password meanwhile." % (self.path, problem))
         return self._token_problem
 
     def _check_password(self, password, address, peer):

@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from fake_console import FakeConsole
 from helpers import WAIT, Client, ServerProcess, wait_until
 from chat_app.wire import teacher_id
 from chat_app.wire.protocol import ProtocolError
@@ -20,11 +21,10 @@ class FakePeer:
 
 
 def keys_in(tmp_path, password=None, port=4321):
-    warnings = []
+    console = FakeConsole()
     room = Room(10)
-    keys = teacher_id.TeacherKeys.start(port, password, room, warnings.append,
-                                        directory=str(tmp_path))
-    return keys, warnings
+    keys = teacher_id.TeacherKeys.start(port, password, room, console, directory=str(tmp_path))
+    return keys, console.errors
 
 
 def check(keys, **fields):
@@ -137,8 +137,9 @@ def test_wrong_teacher_passwords_are_slowed_in_the_room_passwords_line(tmp_path)
 def test_a_token_file_that_cannot_be_written_is_said(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    warnings = []
-    keys = teacher_id.TeacherKeys.start(1234, None, Room(10), warnings.append,
+    console = FakeConsole()
+    warnings = console.errors
+    keys = teacher_id.TeacherKeys.start(1234, None, Room(10), console,
                                         directory=str(blocker / "sub"))
     assert not keys.has_token
     assert "--teacher-password" in warnings[0]
@@ -185,10 +186,10 @@ def test_join_fields_for_a_window_in_the_servers_own_process(tmp_path):
     assert check(keys, **keys.join_fields()) is True  # its token
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    no_file = teacher_id.TeacherKeys.start(1234, "owl", Room(10), lambda text: None,
+    no_file = teacher_id.TeacherKeys.start(1234, "owl", Room(10), FakeConsole(),
                                            directory=str(blocker / "sub"))
     assert no_file.join_fields() == {"teacher_password": "owl"}
     assert check(no_file, **no_file.join_fields()) is True
-    nothing = teacher_id.TeacherKeys.start(1234, None, Room(10), lambda text: None,
+    nothing = teacher_id.TeacherKeys.start(1234, None, Room(10), FakeConsole(),
                                            directory=str(blocker / "sub"))
     assert nothing.join_fields() == {}

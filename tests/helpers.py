@@ -23,9 +23,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+# The test certificates and the lab's client script, for every test folder.
+DATA = os.path.join(ROOT, "tests", "data")
+CERT, KEY = os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key")
+LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
+
 from chat_app.cli import build_parser  # noqa: E402
-from chat_app.relay.listener import start_server
-from chat_app.terminal.console import Console
+from chat_app.relay.listener import start_server  # noqa: E402
+from chat_app.terminal.console import Console  # noqa: E402
 
 import pytest  # noqa: E402
 

@@ -18,7 +18,6 @@ match the board.  The words are spelt out here, as a student reads them.
 """
 
 import json
-import os
 import re
 import ssl
 import subprocess
@@ -28,16 +27,12 @@ import unicodedata
 
 import pytest
 
-from helpers import WAIT, Lab, ServerProcess, as_student, wait_until
+from helpers import CERT, KEY, LAB_CLIENTS, Lab, ServerProcess, WAIT, as_student, wait_until
 from test_text_client import PtyClient
 from chat_app.wire import tls
 
 pytestmark = pytest.mark.system
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
-LAB_CLIENTS = os.path.join(HERE, "lab_clients.py")
-CERT = os.path.join(HERE, "data", "server.crt")
-KEY = os.path.join(HERE, "data", "server.key")
 
 with open(CERT) as _handle:
     REAL = tls.fingerprint(ssl.PEM_cert_to_DER_cert(_handle.read())).replace(":", "")

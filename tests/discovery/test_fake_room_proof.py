@@ -24,16 +24,14 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, Lab, ServerProcess, as_student, wait_until
+from helpers import DATA, LAB_CLIENTS, ROOT, WAIT, Lab, ServerProcess, as_student
 
 pytestmark = pytest.mark.system
 
 ROOM_PASSWORD, TEACHER_PASSWORD = "room-pw-42", "T-secret-7"  # the issue's
-DATA = os.path.join(ROOT, "tests", "data")
 REAL_CERT = (os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key"))
 FAKE_CERT = (os.path.join(DATA, "other.crt"), os.path.join(DATA, "other.key"))
 FAKE_ROOM = os.path.join(ROOT, "tests", "fake_room.py")
-LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
 
 NOT_THE_ROOM = "This is not the room it claims to be"
 

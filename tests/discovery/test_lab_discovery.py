@@ -12,23 +12,18 @@ The rooms are the real `chat.pyz server`, started in start_room_server().
 
 import collections
 import json
-import os
 import ssl
 import subprocess
 import sys
 
 import pytest
 
-from helpers import Lab, ServerProcess
+from helpers import CERT, KEY, LAB_CLIENTS, Lab, ROOT, ServerProcess
 from chat_app.wire import tls
 from chat_app.discovery.finder import FINGERPRINT_SHOWN
 
 pytestmark = pytest.mark.system
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
-LAB_CLIENTS = os.path.join(HERE, "lab_clients.py")
-CERT = os.path.join(HERE, "data", "server.crt")
-KEY = os.path.join(HERE, "data", "server.key")
 
 with open(CERT) as _handle:
     CERT_FINGERPRINT = tls.fingerprint(ssl.PEM_cert_to_DER_cert(_handle.read()))
@@ -137,7 +132,7 @@ def test_the_dead_end_and_no_route_students_would_miss_the_room_asking_the_naive
 
 def test_the_kernel_tells_each_address_netmask_and_broadcast(lab):
     code = ("import json, sys; sys.path.insert(0, %r); from chat_app.wire import interfaces; "
-            "print(json.dumps(interfaces.local_interfaces()))" % os.path.dirname(HERE))
+            "print(json.dumps(interfaces.local_interfaces()))" % ROOT)
     result = lab.run("deadend", [sys.executable, "-c", code], stdout=subprocess.PIPE,
                      check=True)
     assert json.loads(result.stdout.decode()) == [

@@ -22,16 +22,13 @@ import time
 import pytest
 
 from fake_console import FakeConsole
-from helpers import ROOT, WAIT, Client, Lab, ServerProcess, wait_until
+from helpers import CERT, KEY, LAB_CLIENTS, WAIT, Client, Lab, ServerProcess, wait_until
 from test_abuse import proc_status, require_proc
 from chat_app.relay.accept_backoff import FIRST_PAUSE, MAX_PAUSE, AcceptBackoff
 from chat_app.relay.access import DEFAULT_MAX_PER_IP, FD_RESERVE, MAX_GOODBYES
 from chat_app.relay.console_digest import MAX_PERIODS, NO_TLS, REFUSED, ConsoleDigest
 from chat_app.relay.handler import GOODBYE_SECONDS
 
-LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
-DATA = os.path.join(ROOT, "tests", "data")
-CERT, KEY = os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key")
 
 # The start of a TLS ClientHello (record type, version), then nothing.
 PARTIAL_HELLO = "160301"

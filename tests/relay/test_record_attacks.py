@@ -15,13 +15,12 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, Lab, ServerProcess
+from helpers import LAB_CLIENTS, WAIT, Lab, ServerProcess
 from chat_app.relay.history_log import MIN_MAX_SIZE, ROTATED_LOGS_KEPT
 from chat_app.wire.protocol import MAX_SERVER_FRAME_BYTES
 
 pytestmark = pytest.mark.system  # real servers, processes or sockets
 
-LAB_CLIENTS = os.path.join(ROOT, "tests", "lab_clients.py")
 
 # How long an attack client may run: generous for a busy 2-core machine.
 ATTACK_SECONDS = 120

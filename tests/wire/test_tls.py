@@ -14,11 +14,9 @@ import ssl
 
 import pytest
 
-from helpers import ROOT
+from helpers import CERT, DATA
 from chat_app.wire.tls import TlsError, grouped, parse_fingerprint, pin_matches
 
-DATA = os.path.join(ROOT, "tests", "data")
-CERT, KEY = os.path.join(DATA, "server.crt"), os.path.join(DATA, "server.key")
 OTHER_CERT = os.path.join(DATA, "other.crt")
 
 

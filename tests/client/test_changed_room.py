@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from helpers import ROOT, WAIT, wait_until
+from helpers import CERT, KEY, ROOT, WAIT, wait_until
 from chat_app.client.chat_state import (
     CHANGED_ROOM,
     CONSENT,
@@ -29,7 +29,7 @@ from chat_app.wire.tls import CHANGES as TLS_CHANGES
 from chat_app.wire.tls import NEW_CERTIFICATE, NOT_ENCRYPTED, NOW_ENCRYPTED, grouped
 from test_chat_window import gui  # noqa: F401  (a fixture)
 from test_text_client import PtyClient
-from test_tls import CERT, KEY, expected_fingerprint
+from test_tls import expected_fingerprint
 
 OTHER = (os.path.join(ROOT, "tests", "data", "other.crt"),
          os.path.join(ROOT, "tests", "data", "other.key"))

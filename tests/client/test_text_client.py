@@ -662,7 +662,8 @@ def test_no_room_found_says_what_find_says(capsys):
 
 @pytest.mark.system
 def test_an_encrypted_room_found_is_joined_once_its_16_digits_are_confirmed(make_server):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     from chat_app.discovery.room_search import CHECK_PROMPT
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     digits = expected_fingerprint().replace(":", "")
@@ -681,7 +682,8 @@ def test_an_encrypted_room_found_is_joined_once_its_16_digits_are_confirmed(make
 @pytest.mark.parametrize("answer", ["n", "", None])
 def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_server, capsys,
                                                                          answer):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     from chat_app.discovery.room_search import NOT_YOUR_ROOM
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
@@ -697,7 +699,8 @@ def test_an_encrypted_room_whose_digits_are_not_confirmed_is_sent_nothing(make_s
 @pytest.mark.system
 def test_an_encrypted_room_found_with_no_one_to_confirm_says_to_type_the_digits(make_server,
                                                                                capsys):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     room = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint())
     client, out = text_client(lambda: [room])  # piped: no one answers

@@ -12,9 +12,8 @@ import sys
 
 import pytest
 
-from helpers import Lab, ServerProcess, wait_until, WAIT
+from helpers import CERT, KEY, LAB_CLIENTS, WAIT, Lab, ServerProcess, wait_until
 from test_abuse import require_proc
-from test_attacks import CERT, KEY, LAB_CLIENTS
 from chat_app import __version__
 from chat_app.discovery import datagrams as discovery
 from chat_app.discovery.responder import ANSWER_BURST, ANSWER_RATE

@@ -21,8 +21,7 @@ import sys
 
 import pytest
 
-from helpers import WAIT, Lab, as_student, require, wait_until
-from test_attacks import LAB_CLIENTS
+from helpers import LAB_CLIENTS, WAIT, Lab, as_student, require, wait_until
 
 pytestmark = pytest.mark.system  # real servers, processes or sockets
 

@@ -331,7 +331,8 @@ def checking(amy):
 
 
 def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui, make_server):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     server = make_server("--tls-cert", CERT, "--tls-key", KEY, "--password", "from the board")
     whole = expected_fingerprint()
     digits = whole.replace(":", "")
@@ -357,7 +358,8 @@ def test_an_encrypted_room_shows_16_digits_and_joins_once_they_are_confirmed(gui
 
 @pytest.mark.parametrize("key", ["<Return>", "<Escape>"])
 def test_digits_that_differ_send_nothing_and_say_what_to_do(gui, make_server, key):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     from chat_app.window.join_form import DIGITS_DIFFER
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     amy = gui(search=FakeSearch(found("Lab 3", server.port, tls=True,
@@ -373,7 +375,8 @@ def test_digits_that_differ_send_nothing_and_say_what_to_do(gui, make_server, ke
 
 
 def test_an_encrypted_room_with_another_certificate_is_refused(gui, make_server):
-    from test_tls import CERT, KEY, OTHER_CERT, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import OTHER_CERT, expected_fingerprint
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     forged = found("Lab 3", server.port, tls=True, fingerprint=expected_fingerprint(OTHER_CERT))
     amy = gui(search=FakeSearch(forged), name="amy")
@@ -441,7 +444,8 @@ def test_a_room_chosen_for_the_student_is_let_go_when_another_takes_its_name(
 
 
 def test_an_encrypted_room_by_address_asks_for_its_fingerprint_in_the_form(gui, make_server):
-    from test_tls import CERT, KEY, expected_fingerprint
+    from helpers import CERT, KEY
+    from test_tls import expected_fingerprint
     from chat_app.window.join_form import ENCRYPTED_ROOM_WORDS, FINGERPRINT_WORDS
     server = make_server("--tls-cert", CERT, "--tls-key", KEY)
     digits = expected_fingerprint().replace(":", "")

@@ -14,11 +14,11 @@ import sys
 
 import pytest
 
-from helpers import ROOT, WAIT, Client, ServerProcess, as_student, wait_until
+from helpers import CERT, DATA, KEY, ROOT, WAIT, Client, ServerProcess, as_student, wait_until
 from chat_app.client.link import Link
 from chat_app.client.connection import ConnectError, ServerConnection
 from chat_app.wire.tls import ClientTls, grouped
-from test_tls import CERT, DATA, KEY, OTHER_CERT, digest, expected_fingerprint
+from test_tls import OTHER_CERT, digest, expected_fingerprint
 
 pytestmark = pytest.mark.system
 

@@ -9,7 +9,7 @@ import pytest
 
 import helpers
 from chat_app.wire import script_extensions, teacher_id
-from test_attacks import LAB_CLIENTS
+from helpers import LAB_CLIENTS
 from test_confusables import CONFUSABLE_COUNT
 from test_room_controls import teaching
 from test_text_sessions import person, read_until
